@@ -1,0 +1,1 @@
+"""Lykta casework: the internal case-management app (built in issue 4)."""
