@@ -45,24 +45,33 @@ from .recipients import (
     open_content_key,
 )
 
+
 class Readable(Protocol):
     """Anything with ``read(size) -> bytes``: files, sockets' makefile(), BytesIO."""
 
-    def read(self, size: int = -1, /) -> bytes: ...
+    def read(self, size: int = -1, /) -> bytes:
+        """Return up to ``size`` bytes; ``b""`` at the end."""
+        ...
 
 
 class Writable(Protocol):
     """Anything with ``write(bytes)``."""
 
-    def write(self, data: bytes, /) -> int: ...
+    def write(self, data: bytes, /) -> int:
+        """Write ``data``."""
+        ...
 
 
 class SeekableReadable(Readable, Protocol):
     """A readable stream that can also be repositioned."""
 
-    def seek(self, offset: int, whence: int = 0, /) -> int: ...
+    def seek(self, offset: int, whence: int = 0, /) -> int:
+        """Move to ``offset``."""
+        ...
 
-    def tell(self) -> int: ...
+    def tell(self) -> int:
+        """Return the current position."""
+        ...
 
 
 FORMAT_VERSION = 1
@@ -159,6 +168,9 @@ def _chunk_log2(chunk_size: int) -> int:
 def _read_full(source: Readable, size: int) -> bytes:
     """Read exactly ``size`` bytes unless the stream ends first (short reads are retried)."""
     data = source.read(size)
+    if len(data) > size:
+        # A misbehaving stream would otherwise corrupt the chunk layout silently.
+        raise CryptoError("source returned more bytes than requested")
     if len(data) == size or not data:
         return data
     parts = [data]
@@ -167,6 +179,8 @@ def _read_full(source: Readable, size: int) -> bytes:
         more = source.read(size - have)
         if not more:
             break
+        if len(more) > size - have:
+            raise CryptoError("source returned more bytes than requested")
         parts.append(more)
         have += len(more)
     return b"".join(parts)
@@ -185,6 +199,7 @@ class _ChunkWriter:
         self.written = len(context) + len(ss_header)
 
     def push(self, plaintext: bytes, tag: int) -> None:
+        """Encrypt one chunk and write it with its length frame."""
         sealed = sodium.crypto_secretstream_xchacha20poly1305_push(
             self._state, plaintext, self._ad, tag
         )
@@ -435,6 +450,7 @@ class _DecryptingReader:
         self._done = False
 
     def read(self, size: int = -1, /) -> bytes:
+        """Return up to ``size`` plaintext bytes, decrypting more chunks as needed."""
         want = size if size >= 0 else None
         while not self._done and (want is None or len(self._buffer) < want):
             try:

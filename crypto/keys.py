@@ -111,7 +111,7 @@ class PrivateKey:
         # Defends against a key ending up in a log or traceback through repr().
         return f"PrivateKey(key_id={self.key_id.hex()})"
 
-    def __reduce__(self) -> object:
+    def __reduce__(self) -> str | tuple[object, ...]:
         raise TypeError("private keys cannot be pickled")
 
 

@@ -62,7 +62,7 @@ class ContentKey:
     def __repr__(self) -> str:
         return f"ContentKey(envelope_id={self._envelope_id.hex()})"
 
-    def __reduce__(self) -> object:
+    def __reduce__(self) -> str | tuple[object, ...]:
         raise TypeError("content keys cannot be pickled")
 
 

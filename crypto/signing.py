@@ -30,7 +30,6 @@ from .errors import (
     MalformedMessage,
     ReplayedMessage,
     StaleMessage,
-    UnsupportedVersion,
     WrongPurpose,
 )
 
@@ -106,7 +105,7 @@ class SigningKey:
     def __repr__(self) -> str:
         return "SigningKey(<secret>)"
 
-    def __reduce__(self) -> object:
+    def __reduce__(self) -> str | tuple[object, ...]:
         raise TypeError("signing keys cannot be pickled")
 
 
@@ -199,6 +198,7 @@ def _parse(data: bytes, max_body: int) -> tuple[SyncMessage, bytes, bytes]:
     pos = 0
 
     def take(count: int) -> bytes:
+        """Consume ``count`` bytes or refuse the message as malformed."""
         nonlocal pos
         if count < 0 or pos + count > len(view):
             raise MalformedMessage()
@@ -210,7 +210,7 @@ def _parse(data: bytes, max_body: int) -> tuple[SyncMessage, bytes, bytes]:
     if magic != _MAGIC:
         raise MalformedMessage()
     if version != _VERSION:
-        raise UnsupportedVersion()
+        raise MalformedMessage("unsupported sync message version")
     try:
         purpose = take(purpose_len).decode("utf-8")
     except UnicodeDecodeError as exc:

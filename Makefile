@@ -1,0 +1,54 @@
+# Lykta: `make demo` and `make test` work on a fresh machine with Python 3.11 and make.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: help install sysdeps lint test bench demo demo-reset vectors clean
+
+help:
+	@echo "make demo        start the demo (for now: the crypto walkthrough)"
+	@echo "make test        lint (ruff, mypy --strict crypto) and run the whole test suite"
+	@echo "make bench       run the benchmarks; results in bench/results/"
+	@echo "make lint        ruff and mypy only"
+	@echo "make demo-reset  delete all demo state under instance/"
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Lykta needs Python 3.11 or newer"'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# System packages that the suite or the benchmarks need, installed with apt-get when we
+# run as root (as CI does) and they are missing. Today: gpg for the benchmark baseline.
+sysdeps:
+	@if ! command -v gpg >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq gnupg; \
+	  else echo "gpg is missing: install gnupg for the gpg baseline in make bench"; fi; \
+	fi
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy --strict crypto
+
+test: lint
+	$(BIN)/pytest
+
+bench: $(STAMP) sysdeps
+	$(BIN)/python -m bench.crypto_bench
+
+demo: $(STAMP)
+	$(BIN)/python scripts/walkthrough.py
+
+demo-reset:
+	rm -rf instance
+
+vectors: $(STAMP)
+	$(BIN)/python scripts/make_vectors.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis *.egg-info
