@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import hashlib
 import io
 import json
 import os
@@ -117,6 +118,72 @@ def md_table(header: list[str], rows: list[list[str]]) -> list[str]:
     return lines
 
 
+class LoadMeter:
+    """How much CPU *other* processes used during a section (/proc/stat minus our own).
+
+    The bench shares the machine with whatever else runs; this makes that visible next
+    to the numbers instead of silently skewing them.
+    """
+
+    def __init__(self) -> None:
+        self.other_cores = 0.0
+        self.steal = 0.0
+        self.available = False
+
+    @staticmethod
+    def _stat() -> tuple[int, int] | None:
+        try:
+            with open("/proc/stat", encoding="ascii") as fh:
+                fields = [int(x) for x in fh.readline().split()[1:]]
+        except (OSError, ValueError):
+            return None
+        user, nice, system, _idle, _iowait, irq, softirq, steal = fields[:8]
+        return user + nice + system + irq + softirq, steal
+
+    @staticmethod
+    def _own_cpu() -> float:
+        own = resource.getrusage(resource.RUSAGE_SELF)
+        kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+    def __enter__(self) -> LoadMeter:
+        self._t0 = time.perf_counter()
+        self._s0 = self._stat()
+        self._own0 = self._own_cpu()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        wall = time.perf_counter() - self._t0
+        s1 = self._stat()
+        if self._s0 is None or s1 is None or wall <= 0:
+            return
+        tick = os.sysconf("SC_CLK_TCK")
+        busy = (s1[0] - self._s0[0]) / tick
+        own = self._own_cpu() - self._own0
+        self.other_cores = max(0.0, (busy - own) / wall)
+        self.steal = (s1[1] - self._s0[1]) / tick / wall
+        self.available = True
+
+    def line(self) -> str:
+        if not self.available:
+            return "_Background load: unknown (no /proc/stat)._"
+        cores = os.cpu_count() or 1
+        text = (f"_Background load during this section: other processes used "
+                f"{self.other_cores:.2f} of {cores} cores (steal {self.steal:.2f})._")
+        if self.other_cores > 0.25 or self.steal > 0.1:
+            text += (" **The machine was not idle: absolute numbers, concurrency and the "
+                     "median columns are affected; best-of-N is the better guide.**")
+        return text
+
+
+def loadavg() -> str:
+    try:
+        with open("/proc/loadavg", encoding="ascii") as fh:
+            return " ".join(fh.read().split()[:3])
+    except OSError:
+        return "unknown"
+
+
 # --------------------------------------------------------------------------- machine
 
 
@@ -129,6 +196,17 @@ def cpu_model() -> str:
     except OSError:
         pass
     return platform.processor() or "unknown"
+
+
+def crypto_fingerprint() -> str:
+    """Identify the crypto/ code that was measured (it changes often; no git needed)."""
+    digest = hashlib.sha256()
+    newest = 0.0
+    for path in sorted((REPO_ROOT / "crypto").glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+        newest = max(newest, path.stat().st_mtime)
+    when = datetime.datetime.fromtimestamp(newest, datetime.UTC).strftime("%Y-%m-%d %H:%M:%S")
+    return f"sha256 {digest.hexdigest()[:16]} over crypto/*.py (newest file {when} UTC)"
 
 
 def machine_lines() -> list[str]:
@@ -153,6 +231,8 @@ def machine_lines() -> list[str]:
                         f"(bindings {metadata.version('argon2-cffi-bindings')})"],
         ["cryptography", metadata.version("cryptography")],
         ["gpg", gpg_version],
+        ["Load average at start (1/5/15 min)", loadavg()],
+        ["Code measured", crypto_fingerprint()],
     ]
     return ["## Machine", "", *md_table(["", ""], rows)]
 
@@ -197,10 +277,9 @@ class ThroughputRow:
     def mbps(self, samples: list[float], pick: Callable[[list[float]], float]) -> float:
         return self.size / pick(samples) / MB
 
-    @property
-    def ratio(self) -> float:
-        # Ratio of throughputs = raw time / envelope time (medians).
-        return statistics.median(self.raw) / statistics.median(self.envelope)
+    def ratio(self, pick: Callable[[list[float]], float]) -> float:
+        # Ratio of throughputs = raw time / envelope time.
+        return pick(self.raw) / pick(self.envelope)
 
 
 def bench_throughput(sizes: list[tuple[int, int, int]]) -> tuple[list[ThroughputRow], dict]:
@@ -266,12 +345,12 @@ def throughput_lines(rows: list[ThroughputRow], notes: dict) -> list[str]:
         env_best = row.mbps(row.envelope, min)
         raw_med = row.mbps(row.raw, statistics.median)
         raw_best = row.mbps(row.raw, min)
-        ratio = row.ratio
-        verdict = "ok" if ratio >= 0.9 else "**below 0.9**"
+        ratio_best = row.ratio(min)
+        verdict = "ok" if ratio_best >= 0.9 else "**below 0.9**"
         table.append([
             row.op, fmt_size(row.size),
             f"{env_med:,.0f} ({env_best:,.0f})", f"{raw_med:,.0f} ({raw_best:,.0f})",
-            f"{ratio:.3f} {verdict}",
+            f"{ratio_best:.3f} {verdict}", f"{row.ratio(statistics.median):.3f}",
             f"{row.body_size / row.size:.4f}",
         ])
     reps = ", ".join(f"{fmt_size(s)}: N={n['reps']} x {n['batch']} call(s)"
@@ -280,11 +359,13 @@ def throughput_lines(rows: list[ThroughputRow], notes: dict) -> list[str]:
         "## 1. Envelope throughput vs raw libsodium secretstream",
         "",
         f"64 KiB chunks, in-memory source (io.BytesIO over one pre-generated random buffer),"
-        f" output discarded. MB/s = 10^6 plaintext bytes per second; median of N (best in"
-        f" parentheses). Ratio = envelope/raw throughput, medians; target >= 0.9. ({reps})",
+        f" output discarded; envelope and raw runs alternate. MB/s = 10^6 plaintext bytes"
+        f" per second; median of N (best in parentheses). Ratio = envelope/raw throughput"
+        f" from best-of-N (target >= 0.9) and from medians. ({reps})",
         "",
         *md_table(["Operation", "Size", "Envelope MB/s", "Raw secretstream MB/s",
-                   "Ratio env/raw", "Body bytes / plaintext"], table),
+                   "Ratio env/raw (best)", "Ratio (median)", "Body bytes / plaintext"],
+                  table),
         "",
         "The envelope also seals the content key to the recipient (X25519 crypto_box_seal) "
         "and pads with Padme, so it encrypts more bytes than the raw stream "
@@ -345,9 +426,8 @@ def _gpg_generate_key(gpg: str, home: str) -> tuple[str, float]:
     raise RuntimeError("could not generate a gpg key: " + "; ".join(errors))
 
 
-def bench_vs_gpg(sizes: list[int], gpg_reps: int) -> list[str]:
-    recipient = crypto.PrivateKey.generate()
-    recipients = [recipient.public_key]
+def _time_ours(sizes: list[int]) -> dict[int, list[float]]:
+    recipients = [crypto.PrivateKey.generate().public_key]
     ours: dict[int, list[float]] = {}
     for size in sizes:
         data = os.urandom(size)
@@ -355,61 +435,86 @@ def bench_vs_gpg(sizes: list[int], gpg_reps: int) -> list[str]:
         samples = interleaved({"seal": lambda data=data: crypto.seal_bytes(data, recipients)},
                               reps=7, batch=batch)
         ours[size] = samples["seal"]
+    return ours
 
+
+def _time_gpg(gpg: str, home: str, sizes: list[int], reps: int) -> dict[str, list[float]]:
+    """Median-ready samples for gpg start-up and encryption, runs interleaved."""
+    env = _gpg_env(home)
+    commands: dict[str, list[str]] = {"startup": [gpg, "--version"]}
+    for size in sizes:
+        src = Path(home) / f"report-{size}.bin"
+        src.write_bytes(os.urandom(size))
+        base = [gpg, "--batch", "--yes", "--trust-model", "always", "-r", GPG_EMAIL]
+        commands[f"enc-{size}"] = [*base, "--output", f"{src}.gpg", "--encrypt", str(src)]
+        commands[f"z0-{size}"] = [*base, "-z", "0", "--output", f"{src}.z0.gpg",
+                                  "--encrypt", str(src)]
+    samples: dict[str, list[float]] = {name: [] for name in commands}
+    for rep in range(reps + 1):
+        for name, cmd in commands.items():
+            took = timed(lambda cmd=cmd: subprocess.run(cmd, env=env, capture_output=True,
+                                                        check=True))
+            if rep:  # the first round (trustdb, caches) is warm-up
+                samples[name].append(took)
+    return samples
+
+
+def bench_vs_gpg(sizes: list[int], gpg_reps: int) -> tuple[list[str], LoadMeter]:
     lines = [
         "## 2. Sealing one report to one recipient: crypto.seal_bytes vs gpg --encrypt",
         "",
         "Random plaintext. Ours: in-process `crypto.seal_bytes`, median of 7 x (50 calls for "
         "5 KiB, 5 calls for 1 MiB). gpg: `gpg --batch --yes --trust-model always -r ... "
         f"--encrypt` on a file in a temporary GNUPGHOME, median of N={gpg_reps} runs, which "
-        "includes process start-up; `gpg --version` is timed as the start-up baseline.",
+        "includes process start-up; `gpg --version` is timed as the start-up baseline. "
+        "All gpg runs are interleaved.",
         "",
     ]
     gpg = shutil.which("gpg")
     if not gpg:
         print("gpg is not installed (not on PATH): skipping the gpg comparison.", flush=True)
+        with LoadMeter() as load:
+            ours = _time_ours(sizes)
         lines.append("**gpg is not installed (not on PATH): comparison skipped.**")
         lines.append("")
         lines.extend(md_table(["Size", "seal_bytes (median)"],
                               [[fmt_size(s), fmt_ms(statistics.median(v))]
                                for s, v in ours.items()]))
-        return lines
+        return lines, load
 
     home = tempfile.mkdtemp(prefix="lykta-bench-gnupg-")
+    load = LoadMeter()
     try:
         os.chmod(home, 0o700)
+        # Key generation runs inside gpg-agent (not our child): keep it out of the load
+        # figure, which would otherwise count it as "other processes".
         key_desc, keygen_s = _gpg_generate_key(gpg, home)
-        env = _gpg_env(home)
-        startup = []
-        for _ in range(gpg_reps + 1):
-            startup.append(timed(lambda: subprocess.run(
-                [gpg, "--version"], env=env, capture_output=True, check=True)))
-        startup_med = statistics.median(startup[1:])
+        with load:
+            ours = _time_ours(sizes)
+            gpg_samples = _time_gpg(gpg, home, sizes, gpg_reps)
+        startup = statistics.median(gpg_samples["startup"])
         rows = []
         for size in sizes:
-            src = Path(home) / f"report-{size}.bin"
-            dst = Path(home) / f"report-{size}.bin.gpg"
-            src.write_bytes(os.urandom(size))
-            cmd = [gpg, "--batch", "--yes", "--trust-model", "always", "-r", GPG_EMAIL,
-                   "--output", str(dst), "--encrypt", str(src)]
-            times = [timed(lambda cmd=cmd: subprocess.run(
-                cmd, env=env, capture_output=True, check=True)) for _ in range(gpg_reps + 1)]
-            gpg_med = statistics.median(times[1:])  # first run (trustdb etc.) is warm-up
-            our_med = statistics.median(ours[size])
-            net = max(gpg_med - startup_med, 0.0)
+            our = statistics.median(ours[size])
+            enc = statistics.median(gpg_samples[f"enc-{size}"])
+            z0 = statistics.median(gpg_samples[f"z0-{size}"])
+            net = max(enc - startup, 0.0)
             rows.append([
-                fmt_size(size), fmt_ms(our_med), fmt_ms(gpg_med), f"{gpg_med / our_med:,.0f}x",
-                fmt_ms(net), f"{net / our_med:,.1f}x",
+                fmt_size(size), fmt_ms(our), fmt_ms(enc), f"{enc / our:,.0f}x",
+                fmt_ms(net), f"{net / our:,.1f}x",
+                f"{fmt_ms(z0)} ({max(z0 - startup, 0.0) / our:,.1f}x)",
             ])
         lines.extend(md_table(
             ["Size", "seal_bytes", "gpg --encrypt", "gpg / ours",
-             "gpg minus start-up", "(gpg - start-up) / ours"], rows))
+             "gpg minus start-up", "(gpg - start-up) / ours",
+             "gpg -z 0 (minus start-up / ours)"], rows))
         lines += [
             "",
-            f"gpg key: {key_desc} (generated in {keygen_s:.1f} s). "
-            f"`gpg --version` start-up baseline: {fmt_ms(startup_med)} (median).",
-            "gpg compresses before encrypting by default (random data does not compress), "
-            "and reads/writes files; ours works in memory.",
+            f"gpg key: {key_desc} (generated in {keygen_s:.1f} s, untimed). "
+            f"`gpg --version` start-up baseline: {fmt_ms(startup)} (median).",
+            "gpg compresses (zlib) before encrypting by default, which costs time even on "
+            "random data that does not compress; the last column turns compression off. "
+            "gpg also reads and writes files; ours works in memory.",
         ]
     except (RuntimeError, subprocess.SubprocessError) as exc:
         print(f"gpg comparison failed, skipped: {exc}", flush=True)
@@ -421,33 +526,40 @@ def bench_vs_gpg(sizes: list[int], gpg_reps: int) -> list[str]:
             subprocess.run([gpgconf, "--kill", "all"], env=_gpg_env(home),
                            capture_output=True, check=False)
         shutil.rmtree(home, ignore_errors=True)
-    return lines
+    return lines, load
 
 
 # --------------------------------------------------------------------------- 3. receipts
 
 
-def _spin(stop: threading.Event, counts: list[int]) -> None:
-    count = 0
-    while not stop.is_set():
-        count += 1
-    counts.append(count)
+def _longest_stall(work: Callable[[], object]) -> tuple[float, float]:
+    """Run ``work`` while a pure-Python thread ticks; return (work seconds, longest gap).
 
-
-def _spin_rate(duration: float, work: Callable[[], object] | None) -> float:
-    """Iterations/s a pure-Python thread achieves alone (work=None) or while ``work`` runs."""
+    If ``work`` holds the GIL, the ticking thread stalls for the whole call (gap ~ work
+    time). If it releases the GIL, the gap stays at scheduler scale (milliseconds), even
+    when other processes load the machine.
+    """
     stop = threading.Event()
-    counts: list[int] = []
-    thread = threading.Thread(target=_spin, args=(stop, counts))
-    start = time.perf_counter()
+    gaps: list[float] = []
+
+    def tick() -> None:
+        last = time.perf_counter()
+        gap = 0.0
+        while not stop.is_set():
+            now = time.perf_counter()
+            gap = max(gap, now - last)
+            last = now
+        gaps.append(gap)
+
+    thread = threading.Thread(target=tick)
     thread.start()
-    if work is None:
-        time.sleep(duration)
-    else:
-        work()
+    time.sleep(0.05)  # let the ticker get going
+    start = time.perf_counter()
+    work()
+    duration = time.perf_counter() - start
     stop.set()
     thread.join()
-    return counts[0] / (time.perf_counter() - start)
+    return duration, gaps[0]
 
 
 def bench_receipts(reps: int, per_thread: int, thread_reps: int) -> list[str]:
@@ -459,22 +571,39 @@ def bench_receipts(reps: int, per_thread: int, thread_reps: int) -> list[str]:
         return crypto.derive_receipt_keys(receipts[i % len(receipts)], salt, params)
 
     derive()  # warm-up (first allocation of the Argon2 memory)
-    single = [timed(lambda i=i: derive(i)) for i in range(reps)]
+    single: list[float] = []
+    single_cpu: list[float] = []
+    for i in range(reps):
+        cpu0 = time.thread_time()
+        single.append(timed(lambda i=i: derive(i)))
+        single_cpu.append(time.thread_time() - cpu0)
     single_med = statistics.median(single)
     single_rate = 1 / single_med
 
-    # GIL check: a pure-Python counting thread keeps its pace during a derivation only if
-    # argon2-cffi releases the GIL for the C call.
-    alone = _spin_rate(single_med, None)
-    during = _spin_rate(0, derive)
-    gil_share = during / alone
-    gil_verdict = ("released (the Python thread kept running during the C call)"
-                   if gil_share > 0.5 else "NOT released (the Python thread was blocked)")
+    # GIL check: a ticking Python thread must keep running during the Argon2 C call. The
+    # control is a C call known to hold the GIL (sum over a range, no bytecode involved).
+    derive_s, derive_gap = _longest_stall(derive)
+    control_s, control_gap = _longest_stall(lambda: sum(range(20_000_000)))
+    released = derive_gap < derive_s / 4 and control_gap > control_s / 2
+    gil_verdict = (
+        f"{'released' if released else '**NOT shown released**'}: a Python thread's longest "
+        f"stall during a {fmt_ms(derive_s)} derivation was {fmt_ms(derive_gap)} "
+        f"(control, C code holding the GIL for {fmt_ms(control_s)}: "
+        f"{fmt_ms(control_gap)} stall)"
+    )
+
+    # Per derivation run concurrently: CPU time of its thread (grows if the two fight over
+    # memory bandwidth/cache) and wall time (grows too if other processes take the CPU).
+    conc_cpu: list[float] = []
+    conc_wall: list[float] = []
 
     def worker(barrier: threading.Barrier, idx: int) -> None:
         barrier.wait()
         for k in range(per_thread):
+            cpu0, wall0 = time.thread_time(), time.perf_counter()
             derive(idx + k)
+            conc_cpu.append(time.thread_time() - cpu0)  # list.append is thread-safe
+            conc_wall.append(time.perf_counter() - wall0)
 
     concurrent = []
     for _ in range(thread_reps):
@@ -498,18 +627,40 @@ def bench_receipts(reps: int, per_thread: int, thread_reps: int) -> list[str]:
         ["Derivations/s, one core (1 / median)", f"{single_rate:.2f}"],
         [f"Derivations/s, 2 threads x {per_thread} (median of {thread_reps})",
          f"{two_rate:.2f} ({two_rate / single_rate:.2f}x one thread)"],
-        ["GIL during derivation",
-         f"{gil_verdict}: spinner ran at {gil_share:.0%} of its solo rate"],
+        ["CPU time per derivation: alone / 2 concurrent (medians)",
+         f"{fmt_ms(statistics.median(single_cpu))} / {fmt_ms(statistics.median(conc_cpu))} "
+         "(growth = the two derivations slowing each other: memory bandwidth, cache)"],
+        ["Wall time per derivation, 2 concurrent (median)",
+         f"{fmt_ms(statistics.median(conc_wall))}; each thread got "
+         f"{sum(conc_cpu) / sum(conc_wall):.0%} of a core (below 100% = CPU taken by other "
+         "processes)"],
+        ["GIL during derivation", gil_verdict],
         ["Memory per concurrent derivation", f"{params.memory_kib // 1024} MiB"],
     ]
     return ["## 3. Receipt derivation (tipster sign-in) at production Argon2 cost", "",
-            *md_table(["", ""], rows)]
+            *md_table(["", ""], rows), "",
+            "Argon2 is memory-bound: two concurrent derivations also share memory bandwidth "
+            "and cache, so 2 threads on 2 cores can scale below 2x even with the GIL "
+            "released. The CPU-time and core-share rows say which limit was hit."]
 
 
 # --------------------------------------------------------------------------- 4. memory
 
 
 def _maxrss_kib() -> int:
+    """Peak RSS of this process in KiB.
+
+    /proc/self/status VmHWM is the per-address-space peak. ru_maxrss would be the same
+    except that Linux carries the parent's peak across fork+exec, which would hide the
+    child's own growth behind the parent's 1 GB of bench buffers; it is the fallback.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
 
 
@@ -560,9 +711,11 @@ def bench_memory(size: int) -> list[str]:
         return ["## 4. Peak memory", "", f"Probe failed: {exc}"]
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    return ["## 4. Peak memory (ru_maxrss, fresh child process)", "",
-            "'Before' already includes the interpreter and, for seal, the 256 MiB input "
-            "buffer; growth is what the operation itself adds to the peak.", "",
+    return ["## 4. Peak memory (peak RSS, fresh child process)", "",
+            "Peak RSS = VmHWM from /proc/self/status (ru_maxrss of a child inherits the "
+            "parent's peak on Linux). 'Before' already includes the interpreter and, for "
+            "seal, the 256 MiB input buffer; growth is what the operation adds to the peak.",
+            "",
             *md_table(["Operation", "maxrss before", "maxrss after", "Growth"], rows)]
 
 
@@ -586,12 +739,16 @@ def main(argv: list[str] | None = None) -> int:
 
     out = ["# Lykta crypto benchmarks", "", *machine_lines(), ""]
     progress("1. envelope throughput")
-    rows, notes = bench_throughput([(MIB, 9, 16), (256 * MIB, 5, 1)])
-    out += [*throughput_lines(rows, notes), ""]
+    with LoadMeter() as load:
+        rows, notes = bench_throughput([(MIB, 15, 16), (256 * MIB, 5, 1)])
+    out += [*throughput_lines(rows, notes), "", load.line(), ""]
     progress("2. seal_bytes vs gpg")
-    out += [*bench_vs_gpg([5 * KIB, MIB], gpg_reps=15), ""]
+    section, load = bench_vs_gpg([5 * KIB, MIB], gpg_reps=15)
+    out += [*section, "", load.line(), ""]
     progress("3. receipt derivation")
-    out += [*bench_receipts(reps=5, per_thread=2, thread_reps=3), ""]
+    with LoadMeter() as load:
+        section = bench_receipts(reps=5, per_thread=2, thread_reps=3)
+    out += [*section, "", load.line(), ""]
     progress("4. peak memory")
     out += [*bench_memory(256 * MIB), ""]
     out.append(f"_Total bench time: {time.perf_counter() - started:.0f} s._")

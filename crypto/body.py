@@ -88,9 +88,12 @@ def encode_routing(routing: Mapping[str, str]) -> bytes:
     for name, value in routing.items():
         if not isinstance(name, str) or not isinstance(value, str):
             raise CryptoError("routing fields must map strings to strings")
-    blob = json.dumps(
-        dict(routing), sort_keys=True, separators=(",", ":"), ensure_ascii=False
-    ).encode("utf-8")
+    try:
+        blob = json.dumps(
+            dict(routing), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+        ).encode("utf-8")
+    except UnicodeEncodeError as exc:  # lone surrogates cannot be UTF-8
+        raise CryptoError("routing fields must be valid Unicode text") from exc
     if len(blob) > MAX_ROUTING_BYTES:
         raise CryptoError("routing fields too large")
     return blob
@@ -106,7 +109,11 @@ def _decode_routing(blob: bytes) -> dict[str, str]:
     ):
         raise TamperedEnvelope("routing fields are not valid")
     # Only the canonical encoding is accepted, so one envelope has one byte form.
-    if encode_routing(routing) != blob:
+    try:
+        canonical = encode_routing(routing)
+    except CryptoError as exc:
+        raise TamperedEnvelope("routing fields are not valid") from exc
+    if canonical != blob:
         raise TamperedEnvelope("routing fields are not canonical")
     return routing
 
@@ -183,7 +190,7 @@ def encrypt_body(
 
 def read_preamble(body: Readable) -> tuple[Preamble, bytes]:
     """Read and validate a body's preamble; return it and the secretstream header."""
-    head = body.read(_PRE.size)
+    head = read_full(body, _PRE.size)
     if len(head) != _PRE.size:
         raise TamperedEnvelope("envelope body is truncated")
     magic, version, chunk_log2, envelope_id, routing_len = _PRE.unpack(head)
@@ -193,8 +200,8 @@ def read_preamble(body: Readable) -> tuple[Preamble, bytes]:
         raise UnsupportedVersion()
     if not MIN_CHUNK_LOG2 <= chunk_log2 <= MAX_CHUNK_LOG2 or routing_len > MAX_ROUTING_BYTES:
         raise TamperedEnvelope("envelope body has invalid parameters")
-    blob = body.read(routing_len)
-    ss_header = body.read(_SS_HEADER_BYTES)
+    blob = read_full(body, routing_len)
+    ss_header = read_full(body, _SS_HEADER_BYTES)
     if len(blob) != routing_len or len(ss_header) != _SS_HEADER_BYTES:
         raise TamperedEnvelope("envelope body is truncated")
     return Preamble(version, chunk_log2, envelope_id, _decode_routing(blob)), ss_header
@@ -219,7 +226,7 @@ class _BodyReader:
         self.plaintext_size = 0
 
     def _next_chunk(self) -> tuple[bytes, int]:
-        frame = self._body.read(_FRAME.size)
+        frame = read_full(self._body, _FRAME.size)
         if len(frame) != _FRAME.size:
             raise TamperedEnvelope("envelope body is truncated")
         (size,) = _FRAME.unpack(frame)
@@ -227,7 +234,7 @@ class _BodyReader:
         # than one chunk.
         if not _ABYTES <= size <= self.preamble.chunk_size + _ABYTES:
             raise TamperedEnvelope("envelope chunk has an invalid size")
-        sealed = self._body.read(size)
+        sealed = read_full(self._body, size)
         if len(sealed) != size:
             raise TamperedEnvelope("envelope body is truncated")
         try:

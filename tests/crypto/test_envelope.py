@@ -188,3 +188,34 @@ def test_a_source_returning_more_than_asked_is_refused(reviewers: list[PrivateKe
 
     with pytest.raises(crypto.CryptoError):
         crypto.seal_stream(Greedy(), io.BytesIO(), [reviewers[0].public_key])
+
+
+def test_a_body_read_in_small_pieces_opens(reviewers: list[PrivateKey]) -> None:
+    # Pipes and sockets return short reads; that is not truncation.
+    class ShortReads:
+        def __init__(self, data: bytes) -> None:
+            self._inner = io.BytesIO(data)
+
+        def read(self, size: int = -1) -> bytes:
+            return self._inner.read(min(size, 1000) if size >= 0 else 1000)
+
+    plaintext = os.urandom(10_000)
+    envelope = crypto.seal_bytes(plaintext, [reviewers[0].public_key], chunk_size=4096)
+    out = io.BytesIO()
+    crypto.open_stream(envelope.header, ShortReads(envelope.body), out, reviewers[0])
+    assert out.getvalue() == plaintext
+
+
+def test_routing_with_a_lone_surrogate_is_refused_cleanly(reviewers: list[PrivateKey]) -> None:
+    with pytest.raises(crypto.CryptoError):
+        crypto.seal_bytes(b"x", [reviewers[0].public_key], routing={"n": "\ud800"})
+
+
+def test_tampered_routing_decoding_to_a_lone_surrogate_is_tampering(
+    reviewers: list[PrivateKey],
+) -> None:
+    envelope = crypto.seal_bytes(b"hi", [reviewers[0].public_key], routing={"n": "\\ud800"})
+    body = bytearray(envelope.body)
+    body[envelope.body.index(b"\\\\ud800")] ^= 1  # turns the escaped backslash into "]"
+    with pytest.raises(crypto.TamperedEnvelope):
+        crypto.open_bytes(crypto.Envelope(envelope.header, bytes(body)), reviewers[0])

@@ -133,10 +133,7 @@ def with_routing(body: bytes, routing: Mapping[str, str]) -> bytes:
     (old_len,) = struct.unpack_from(">H", body, _ROUTING_LEN_AT)
     blob = encode_routing(routing)
     return (
-        body[:_ROUTING_LEN_AT]
-        + struct.pack(">H", len(blob))
-        + blob
-        + body[_ROUTING_AT + old_len :]
+        body[:_ROUTING_LEN_AT] + struct.pack(">H", len(blob)) + blob + body[_ROUTING_AT + old_len :]
     )
 
 
@@ -171,7 +168,10 @@ def with_entry(header: bytes, index: int, replace: Callable[[bytes], bytes]) -> 
 @PROPERTIES
 @given(size=sizes, seed=seeds, count=st.integers(1, MAX_RECIPIENTS), routing=routings)
 def test_every_recipient_opens_any_plaintext_and_routing_round_trips(
-    make_key: Callable[[], PrivateKey], size: int, seed: int, count: int,
+    make_key: Callable[[], PrivateKey],
+    size: int,
+    seed: int,
+    count: int,
     routing: dict[str, str],
 ) -> None:
     keys = [make_key() for _ in range(count)]
@@ -212,7 +212,10 @@ def test_streaming_round_trip_reports_the_sizes_written(
 @PROPERTIES
 @given(size=sizes, seed=seeds, routing=routings, data=st.data())
 def test_every_single_bit_flip_in_the_body_is_rejected(
-    reviewers: list[PrivateKey], size: int, seed: int, routing: dict[str, str],
+    reviewers: list[PrivateKey],
+    size: int,
+    seed: int,
+    routing: dict[str, str],
     data: st.DataObject,
 ) -> None:
     envelope = seal(plaintext_of(size, seed), reviewers, routing)
@@ -256,7 +259,10 @@ def _check_header_flip(
 @PROPERTIES
 @given(count=st.integers(1, MAX_RECIPIENTS), size=sizes, seed=seeds, data=st.data())
 def test_a_single_bit_flip_in_the_header_never_yields_wrong_plaintext(
-    make_key: Callable[[], PrivateKey], count: int, size: int, seed: int,
+    make_key: Callable[[], PrivateKey],
+    count: int,
+    size: int,
+    seed: int,
     data: st.DataObject,
 ) -> None:
     keys = [make_key() for _ in range(count)]
@@ -361,7 +367,7 @@ def test_duplicating_any_chunk_anywhere_is_rejected(
     preamble, frames = split_body(envelope.body)
     source = data.draw(st.integers(0, len(frames) - 1), label="duplicated frame")
     at = data.draw(st.integers(0, len(frames)), label="inserted at")
-    duplicated = frames[:at] + [frames[source]] + frames[at:]
+    duplicated = [*frames[:at], frames[source], *frames[at:]]
     assert_rejected(
         Envelope(envelope.header, join_body(preamble, duplicated)), reviewers[0], TamperedEnvelope
     )
@@ -384,7 +390,7 @@ def test_chunk_surgery_is_rejected_exhaustively_on_a_several_chunk_body(
                 swapped[i], swapped[j] = swapped[j], swapped[i]
                 assert_rejected(Envelope(envelope.header, join_body(preamble, swapped)), key)
         for at in range(len(frames) + 1):
-            duplicated = frames[:at] + [frames[i]] + frames[at:]
+            duplicated = [*frames[:at], frames[i], *frames[at:]]
             assert_rejected(Envelope(envelope.header, join_body(preamble, duplicated)), key)
 
 
@@ -406,7 +412,10 @@ def test_the_header_of_one_envelope_does_not_open_the_body_of_another(
 @PROPERTIES
 @given(size=multi_chunk_sizes, seed=seeds, routing=routings, data=st.data())
 def test_a_chunk_spliced_in_from_another_envelope_is_rejected(
-    reviewers: list[PrivateKey], size: int, seed: int, routing: dict[str, str],
+    reviewers: list[PrivateKey],
+    size: int,
+    seed: int,
+    routing: dict[str, str],
     data: st.DataObject,
 ) -> None:
     # Same recipients, same routing, same plaintext length (same frame sizes), and even
@@ -418,10 +427,23 @@ def test_a_chunk_spliced_in_from_another_envelope_is_rejected(
     _, frames_b = split_body(b.body)
     assert [len(f) for f in frames_a] == [len(f) for f in frames_b]
     i = data.draw(st.integers(0, len(frames_a) - 1), label="spliced frame")
-    spliced = frames_a[:i] + [frames_b[i]] + frames_a[i + 1 :]
+    spliced = [*frames_a[:i], frames_b[i], *frames_a[i + 1 :]]
     assert_opens(Envelope(a.header, join_body(preamble_a, frames_a)), reviewers[0], plaintext)
     for key in reviewers:
         assert_rejected(Envelope(a.header, join_body(preamble_a, spliced)), key, TamperedEnvelope)
+
+
+def test_a_content_key_is_bound_to_its_envelope_id(reviewers: list[PrivateKey]) -> None:
+    envelope = seal(b"report", reviewers[:1])
+    content_key = crypto.open_content_key(envelope.header, reviewers[0])
+    out = io.BytesIO()
+    crypto.decrypt_body(io.BytesIO(envelope.body), out, content_key)
+    assert out.getvalue() == b"report"
+    # The right key bytes presented for another envelope id are refused.
+    other_id = flip_bit(content_key.envelope_id, 0)
+    wrong_id = crypto.ContentKey(other_id, content_key.raw_bytes())
+    with pytest.raises(TamperedEnvelope):
+        crypto.decrypt_body(io.BytesIO(envelope.body), io.BytesIO(), wrong_id)
 
 
 def test_the_preamble_of_another_envelope_is_rejected(reviewers: list[PrivateKey]) -> None:
@@ -452,6 +474,9 @@ def test_a_recipient_entry_copied_from_another_envelope_is_rejected(
     forged = Envelope(with_entry(b.header, index_in_b, lambda _: entry_from_a), b.body)
     assert crypto.header_key_ids(forged.header) == crypto.header_key_ids(b.header)
     assert_rejected(forged, key, TamperedEnvelope)
+    # Refused by the header itself (the entry seals A's id), not only by B's body.
+    with pytest.raises(TamperedEnvelope):
+        crypto.open_content_key(forged.header, key)
     for other in reviewers:
         if other is not key:
             assert_opens(forged, other, plaintext)
@@ -463,7 +488,10 @@ def test_a_recipient_entry_copied_from_another_envelope_is_rejected(
 @PROPERTIES
 @given(count=st.integers(2, MAX_RECIPIENTS), size=sizes, seed=seeds, data=st.data())
 def test_a_corrupted_recipient_entry_locks_out_only_its_own_recipient(
-    make_key: Callable[[], PrivateKey], count: int, size: int, seed: int,
+    make_key: Callable[[], PrivateKey],
+    count: int,
+    size: int,
+    seed: int,
     data: st.DataObject,
 ) -> None:
     keys = [make_key() for _ in range(count)]
@@ -488,8 +516,11 @@ def test_a_corrupted_recipient_entry_locks_out_only_its_own_recipient(
 @PROPERTIES
 @given(routing=routings, edited=routings, size=sizes, seed=seeds)
 def test_editing_the_routing_fields_is_rejected(
-    reviewers: list[PrivateKey], routing: dict[str, str], edited: dict[str, str],
-    size: int, seed: int,
+    reviewers: list[PrivateKey],
+    routing: dict[str, str],
+    edited: dict[str, str],
+    size: int,
+    seed: int,
 ) -> None:
     assume(edited != routing)
     plaintext = plaintext_of(size, seed)
@@ -562,7 +593,10 @@ def test_an_added_recipient_opens_and_a_removed_one_is_unknown(
 @FEW
 @given(size=sizes, seed=seeds, routing=routings, data=st.data())
 def test_rekey_to_a_smaller_set_revokes_the_old_content_key(
-    make_key: Callable[[], PrivateKey], size: int, seed: int, routing: dict[str, str],
+    make_key: Callable[[], PrivateKey],
+    size: int,
+    seed: int,
+    routing: dict[str, str],
     data: st.DataObject,
 ) -> None:
     keys = [make_key() for _ in range(4)]
@@ -614,7 +648,10 @@ def test_rekey_refuses_a_tampered_old_body(reviewers: list[PrivateKey]) -> None:
     ):
         with pytest.raises(TamperedEnvelope):
             crypto.rekey(
-                old.header, io.BytesIO(tampered), io.BytesIO(), reviewers[0],
+                old.header,
+                io.BytesIO(tampered),
+                io.BytesIO(),
+                reviewers[0],
                 [reviewers[0].public_key],
             )
 
@@ -717,7 +754,5 @@ def test_padme_is_monotone(a: int, b: int) -> None:
 
 
 def test_padme_overhead_bound_holds_for_every_length_up_to_1_mib() -> None:
-    assert all(
-        crypto.padme(n) - n <= 0.12 * n for n in range(1024, 1 << 20)
-    )
+    assert all(crypto.padme(n) - n <= 0.12 * n for n in range(1024, 1 << 20))
     assert all(crypto.padme(n) >= n for n in range(1024))
