@@ -20,8 +20,8 @@ KEY_BYTES = 32
 # Hard bounds on parameters read back from storage. They stop a tampered record from
 # making us allocate absurd memory (denial of service) or derive with a trivially weak cost.
 _MIN_MEMORY_KIB = 8
-_MAX_MEMORY_KIB = 4 * 1024 * 1024
-_MAX_TIME_COST = 64
+_MAX_MEMORY_KIB = 1024 * 1024  # 1 GiB
+_MAX_TIME_COST = 16
 _MAX_PARALLELISM = 16
 
 

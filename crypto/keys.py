@@ -10,6 +10,7 @@ from __future__ import annotations
 import hmac
 import struct
 from dataclasses import dataclass
+from functools import cached_property
 
 import nacl.encoding
 import nacl.exceptions
@@ -49,7 +50,7 @@ class PublicKey:
         if not isinstance(self.raw, bytes) or len(self.raw) != KEY_BYTES:
             raise CryptoError("public key must be 32 bytes")
 
-    @property
+    @cached_property
     def key_id(self) -> bytes:
         """The stable key id (16 bytes) used to find this key in envelope headers."""
         return key_id_of(self.raw)
@@ -66,10 +67,11 @@ class PublicKey:
 class PrivateKey:
     """An X25519 private key, kept in memory only. Never printed, never pickled."""
 
-    __slots__ = ("_key",)
+    __slots__ = ("_key", "_public")
 
     def __init__(self, key: nacl.public.PrivateKey) -> None:
         self._key = key
+        self._public = PublicKey(bytes(key.public_key))
 
     @classmethod
     def generate(cls) -> PrivateKey:
@@ -97,7 +99,7 @@ class PrivateKey:
     @property
     def public_key(self) -> PublicKey:
         """The matching public key."""
-        return PublicKey(bytes(self._key.public_key))
+        return self._public
 
     @property
     def key_id(self) -> bytes:
