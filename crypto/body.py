@@ -125,26 +125,94 @@ def _chunk_log2(chunk_size: int) -> int:
     return log2
 
 
-class _ChunkWriter:
-    """Pushes plaintext chunks into a secretstream and frames them onto ``out``."""
+class BodyWriter:
+    """Encrypts a body pushed to it with ``write()``, e.g. by a multipart parser.
 
-    def __init__(self, out: Writable, key: bytes, context: bytes) -> None:
+    Plaintext is encrypted as soon as a full chunk is known to be followed by more data,
+    so at most one chunk of plaintext is held in memory and none ever reaches ``out``.
+    """
+
+    def __init__(
+        self,
+        out: Writable,
+        content_key: ContentKey,
+        *,
+        routing: Mapping[str, str] | None = None,
+        chunk_size: int = DEFAULT_CHUNK_SIZE,
+    ) -> None:
+        preamble = Preamble(FORMAT_VERSION, _chunk_log2(chunk_size), content_key.envelope_id,
+                            dict(routing or {}))
         self._out = out
-        self._ad = context
+        self._ad = preamble.context()
+        self._chunk_size = chunk_size
         self._state = sodium.crypto_secretstream_xchacha20poly1305_state()
-        ss_header = sodium.crypto_secretstream_xchacha20poly1305_init_push(self._state, key)
-        out.write(context)
+        ss_header = sodium.crypto_secretstream_xchacha20poly1305_init_push(
+            self._state, content_key.raw_bytes()
+        )
+        out.write(self._ad)
         out.write(ss_header)
-        self.written = len(context) + len(ss_header)
+        self.body_size = len(self._ad) + len(ss_header)
+        self.plaintext_size = 0
+        self._pending = b""  # at most one chunk, not yet known to be followed by more
+        self._full_chunks = 0
+        self._closed = False
 
-    def push(self, plaintext: bytes, tag: int) -> None:
-        """Encrypt one chunk and write it with its length frame."""
+    def _push(self, plaintext: bytes, tag: int) -> None:
         sealed = sodium.crypto_secretstream_xchacha20poly1305_push(
             self._state, plaintext, self._ad, tag
         )
         self._out.write(_FRAME.pack(len(sealed)))
         self._out.write(sealed)
-        self.written += _FRAME.size + len(sealed)
+        self.body_size += _FRAME.size + len(sealed)
+
+    def write(self, data: bytes, /) -> int:
+        """Accept more plaintext; return its length."""
+        if self._closed:
+            raise CryptoError("envelope body is already closed")
+        data = bytes(data)
+        if not data:
+            return 0
+        size = self._chunk_size
+        self.plaintext_size += len(data)
+        # Full chunks go out as DATA only once more data follows, so the last piece of
+        # data (0 < r <= chunk size, or 0 for empty plaintext) is always the BOUNDARY.
+        if len(self._pending) == size:
+            self._push(self._pending, _TAG_DATA)
+            self._full_chunks += 1
+            self._pending = b""
+        if not self._pending and len(data) <= size:
+            self._pending = data  # the common case when fed whole chunks: no copy
+            return len(data)
+        buffer = self._pending + data
+        pos = 0
+        while len(buffer) - pos > size:
+            self._push(buffer[pos : pos + size], _TAG_DATA)
+            self._full_chunks += 1
+            pos += size
+        self._pending = buffer[pos:]
+        return len(data)
+
+    def close(self) -> tuple[int, int]:
+        """Write the boundary, padding and final chunks; return (plaintext, body) sizes."""
+        if self._closed:
+            raise CryptoError("envelope body is already closed")
+        self._closed = True
+        size = self._chunk_size
+        sent = self._full_chunks * size
+        # Lay the padded payload (everything before the 4-byte trailer) out in chunk-size
+        # pieces; the boundary chunk is the piece holding the end of the data.
+        payload = padded_size(self.plaintext_size + _TRAILER.size) - _TRAILER.size
+        boundary_size = min(size, payload - sent)
+        self._push(self._pending + bytes(boundary_size - len(self._pending)), _TAG_BOUNDARY)
+        remaining = payload - sent - boundary_size
+        zeros = bytes(min(size, remaining))
+        while remaining > 0:
+            piece = min(size, remaining)
+            self._push(zeros if piece == len(zeros) else zeros[:piece], _TAG_DATA)
+            remaining -= piece
+        self._push(_TRAILER.pack(len(self._pending)), _TAG_FINAL)
+        self._pending = b""
+        return self.plaintext_size, self.body_size
 
 
 def encrypt_body(
@@ -156,36 +224,10 @@ def encrypt_body(
     chunk_size: int = DEFAULT_CHUNK_SIZE,
 ) -> tuple[int, int]:
     """Encrypt ``source`` into ``out`` under ``content_key``; return (plaintext, body) sizes."""
-    preamble = Preamble(FORMAT_VERSION, _chunk_log2(chunk_size), content_key.envelope_id,
-                        dict(routing or {}))
-    writer = _ChunkWriter(out, content_key.raw_bytes(), preamble.context())
-
-    # Full chunks go out as DATA only once we know more data follows, so the last piece
-    # of data (0 < r <= chunk size, or 0 for an empty plaintext) is always the BOUNDARY.
-    current = read_full(source, chunk_size)
-    full_chunks = 0
-    while len(current) == chunk_size:
-        following = read_full(source, chunk_size)
-        if not following:
-            break
-        writer.push(current, _TAG_DATA)
-        full_chunks += 1
-        current = following
-    length = full_chunks * chunk_size + len(current)
-
-    # Lay the padded payload (everything before the 4-byte trailer) out in chunk-size
-    # pieces; the boundary chunk is the piece holding the end of the data.
-    payload = padded_size(length + _TRAILER.size) - _TRAILER.size
-    boundary_size = min(chunk_size, payload - full_chunks * chunk_size)
-    writer.push(current + bytes(boundary_size - len(current)), _TAG_BOUNDARY)
-    remaining = payload - full_chunks * chunk_size - boundary_size
-    zeros = bytes(min(chunk_size, remaining))
-    while remaining > 0:
-        piece = min(chunk_size, remaining)
-        writer.push(zeros if piece == len(zeros) else zeros[:piece], _TAG_DATA)
-        remaining -= piece
-    writer.push(_TRAILER.pack(len(current)), _TAG_FINAL)
-    return length, writer.written
+    writer = BodyWriter(out, content_key, routing=routing, chunk_size=chunk_size)
+    while chunk := read_full(source, chunk_size):
+        writer.write(chunk)
+    return writer.close()
 
 
 def read_preamble(body: Readable) -> tuple[Preamble, bytes]:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from .body import (
     DEFAULT_CHUNK_SIZE,
     FORMAT_VERSION,
+    BodyWriter,
     OpenedEnvelope,
     Preamble,
     body_plaintext,
@@ -36,12 +37,13 @@ from .recipients import (
     header_envelope_id,
     open_content_key,
 )
-from .streams import IteratorReader, Readable, SeekableReadable, Writable
+from .streams import IteratorReader, Readable, SeekableReadable, Writable, read_full
 
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
     "FORMAT_VERSION",
     "Envelope",
+    "EnvelopeWriter",
     "OpenedEnvelope",
     "Preamble",
     "SealedEnvelope",
@@ -73,6 +75,45 @@ def new_envelope_id() -> bytes:
     return secrets.token_bytes(ENVELOPE_ID_BYTES)
 
 
+class EnvelopeWriter:
+    """Seal an envelope whose plaintext is pushed in with ``write()`` (e.g. an upload).
+
+    The content key and the header exist from the start; the body is written to ``out``
+    chunk by chunk, and :meth:`close` finishes it. Plaintext never reaches ``out``.
+    """
+
+    def __init__(
+        self,
+        out: Writable,
+        recipients: Iterable[PublicKey],
+        *,
+        routing: Mapping[str, str] | None = None,
+        chunk_size: int = DEFAULT_CHUNK_SIZE,
+        envelope_id: bytes | None = None,
+    ) -> None:
+        envelope_id = envelope_id if envelope_id is not None else new_envelope_id()
+        if len(envelope_id) != ENVELOPE_ID_BYTES:
+            raise CryptoError("envelope id must be 16 bytes")
+        content_key = ContentKey.generate(envelope_id)
+        self.envelope_id = envelope_id
+        self.header = build_header(content_key, recipients)
+        self._body = BodyWriter(out, content_key, routing=routing, chunk_size=chunk_size)
+
+    @property
+    def plaintext_size(self) -> int:
+        """Plaintext bytes accepted so far."""
+        return self._body.plaintext_size
+
+    def write(self, data: bytes, /) -> int:
+        """Encrypt more plaintext."""
+        return self._body.write(data)
+
+    def close(self) -> SealedEnvelope:
+        """Finish the body and return the header and sizes."""
+        length, body_size = self._body.close()
+        return SealedEnvelope(self.envelope_id, self.header, body_size, length)
+
+
 def seal_stream(
     source: Readable,
     out: Writable,
@@ -86,15 +127,11 @@ def seal_stream(
 
     The content key is fresh and random; it exists only in memory during the call.
     """
-    envelope_id = envelope_id if envelope_id is not None else new_envelope_id()
-    if len(envelope_id) != ENVELOPE_ID_BYTES:
-        raise CryptoError("envelope id must be 16 bytes")
-    content_key = ContentKey.generate(envelope_id)
-    header = build_header(content_key, recipients)
-    length, body_size = encrypt_body(
-        source, out, content_key, routing=routing, chunk_size=chunk_size
-    )
-    return SealedEnvelope(envelope_id, header, body_size, length)
+    writer = EnvelopeWriter(out, recipients, routing=routing, chunk_size=chunk_size,
+                            envelope_id=envelope_id)
+    while chunk := read_full(source, chunk_size):
+        writer.write(chunk)
+    return writer.close()
 
 
 def open_stream(header: bytes, body: Readable, out: Writable, key: PrivateKey) -> OpenedEnvelope:

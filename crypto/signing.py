@@ -265,3 +265,27 @@ def verify_message(
     if not replay_cache.remember(message.nonce, message.timestamp + max_skew):
         raise ReplayedMessage()
     return message
+
+
+def sign_document(
+    key: SigningKey, *, purpose: str, body: bytes, timestamp: int | None = None
+) -> bytes:
+    """Sign a long-lived document (e.g. the recipient directory) in the sync format.
+
+    Unlike a sync message, a document is not refused for its age here: the reader
+    decides what "outdated" means (an expiry and a serial number inside the body).
+    """
+    return sign_message(key, purpose=purpose, body=body, timestamp=timestamp)
+
+
+def verify_document(
+    key: VerifyKey, data: bytes, *, purpose: str, max_body: int = DEFAULT_MAX_BODY
+) -> SyncMessage:
+    """Verify a document made by :func:`sign_document` with the pinned ``key``."""
+    if len(data) > max_body + 1024:
+        raise MalformedMessage("document is too large")
+    message, signed, signature = _parse(data, max_body)
+    key.verify(signed, signature)
+    if message.purpose != purpose:
+        raise WrongPurpose()
+    return message

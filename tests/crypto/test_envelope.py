@@ -219,3 +219,25 @@ def test_tampered_routing_decoding_to_a_lone_surrogate_is_tampering(
     body[envelope.body.index(b"\\\\ud800")] ^= 1  # turns the escaped backslash into "]"
     with pytest.raises(crypto.TamperedEnvelope):
         crypto.open_bytes(crypto.Envelope(envelope.header, bytes(body)), reviewers[0])
+
+
+@pytest.mark.parametrize("pieces", [[1] * 50, [4095, 1, 4096, 4097], [4096, 4096], [0, 9000]])
+def test_envelope_writer_accepts_any_write_sizes(
+    reviewers: list[PrivateKey], pieces: list[int]
+) -> None:
+    plaintext = os.urandom(sum(pieces))
+    out = io.BytesIO()
+    writer = crypto.EnvelopeWriter(out, [reviewers[0].public_key], chunk_size=4096)
+    pos = 0
+    for size in pieces:
+        writer.write(plaintext[pos : pos + size])
+        pos += size
+    sealed = writer.close()
+    assert sealed.plaintext_size == len(plaintext)
+    # The same plaintext sealed in one go has the same body layout (sizes).
+    assert sealed.body_size == len(crypto.seal_bytes(plaintext, [reviewers[0].public_key],
+                                                     chunk_size=4096).body)
+    assert crypto.open_bytes(crypto.Envelope(sealed.header, out.getvalue()),
+                             reviewers[0])[0] == plaintext
+    with pytest.raises(crypto.CryptoError):
+        writer.write(b"late")

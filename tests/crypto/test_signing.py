@@ -118,3 +118,18 @@ def test_oversized_body_is_refused(casework_key: SigningKey) -> None:
 def test_invalid_purposes_cannot_be_signed(casework_key: SigningKey, purpose: str) -> None:
     with pytest.raises(crypto.CryptoError):
         crypto.sign_message(casework_key, purpose=purpose, body=b"")
+
+
+def test_documents_verify_regardless_of_age_but_not_for_another_purpose(
+    casework_key: SigningKey,
+) -> None:
+    document = crypto.sign_document(casework_key, purpose="recipient-directory",
+                                    body=b"{}", timestamp=1)
+    verified = crypto.verify_document(casework_key.verify_key, document,
+                                      purpose="recipient-directory")
+    assert verified.body == b"{}"
+    with pytest.raises(crypto.WrongPurpose):
+        crypto.verify_document(casework_key.verify_key, document, purpose="pull")
+    with pytest.raises(crypto.ForgedMessage):
+        crypto.verify_document(SigningKey.generate().verify_key, document,
+                               purpose="recipient-directory")
