@@ -62,6 +62,7 @@ from .recipients import (
     header_envelope_id,
     header_key_ids,
     open_content_key,
+    readdress,
     remove_recipient,
 )
 from .session import lock_key, new_session_secret, unlock_key
@@ -132,6 +133,7 @@ __all__ = [
     "open_stream",
     "padded_size",
     "padme",
+    "readdress",
     "rekey",
     "remove_recipient",
     "rewrap_private_key",

@@ -205,3 +205,13 @@ def header_key_ids(header: bytes) -> tuple[bytes, ...]:
 def header_envelope_id(header: bytes) -> bytes:
     """The envelope id a header belongs to."""
     return parse_header(header).envelope_id
+
+
+def readdress(header: bytes, key: PrivateKey, recipients: Iterable[PublicKey]) -> bytes:
+    """Return a new header for the same body, addressed to ``recipients`` instead.
+
+    ``key`` must be a current recipient; it is not kept unless listed. Used to move an
+    upload from the per-request spool key, under which it was encrypted as it arrived,
+    to its real readers once they are known, without touching the body.
+    """
+    return build_header(open_content_key(header, key), recipients)

@@ -241,3 +241,15 @@ def test_envelope_writer_accepts_any_write_sizes(
                              reviewers[0])[0] == plaintext
     with pytest.raises(crypto.CryptoError):
         writer.write(b"late")
+
+
+def test_readdress_moves_an_envelope_to_new_readers_without_the_old_key(
+    reviewers: list[PrivateKey],
+) -> None:
+    spool_key, reader = reviewers[0], reviewers[1]
+    envelope = crypto.seal_bytes(b"upload", [spool_key.public_key])
+    header = crypto.readdress(envelope.header, spool_key, [reader.public_key])
+    moved = crypto.Envelope(header, envelope.body)
+    assert crypto.open_bytes(moved, reader)[0] == b"upload"
+    with pytest.raises(crypto.UnknownRecipient):
+        crypto.open_bytes(moved, spool_key)

@@ -1,0 +1,201 @@
+"""Signing in with a receipt, reading the dialogue, answering, signing out."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import delete, select
+
+import crypto
+
+from .errors import MalformedReceiptCode, ReceiptCodeTypo, SessionExpired, UnknownReceipt
+from .models import ReceiptRecord, StoredEnvelope, TipsterSession
+from .sealing import PendingEnvelopes, Upload, clean_filename, readers_with_escrow
+from .services import Intake
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    """What the cookie must carry after a sign-in: the session id and its secret."""
+
+    session_id: str
+    secret: bytes
+
+
+@dataclass
+class Dialogue:
+    """What a signed-in tipster sees."""
+
+    stage: str
+    items: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _purge_after(intake: Intake) -> dt.datetime:
+    # Rounded up to the hour so the row does not record when the tipster was active.
+    moment = dt.datetime.now(dt.UTC).replace(tzinfo=None) + dt.timedelta(
+        seconds=intake.config.session_idle_seconds)
+    hours = math.ceil(moment.timestamp() / 3600)
+    return dt.datetime.fromtimestamp(hours * 3600, dt.UTC).replace(tzinfo=None)
+
+
+def sign_in(intake: Intake, typed: str) -> SignedIn:
+    """Open a tipster session for a receipt code.
+
+    Every well-formed code costs the same work (one Argon2 derivation per parameter set
+    in use and one indexed lookup), and the answer is held back to a fixed floor, so the
+    timing tells no valid code from an unknown one. Malformed codes and typos are told
+    apart without any lookup: the check is public and reveals nothing.
+    """
+    try:
+        code = crypto.normalize_receipt(typed)
+    except crypto.ReceiptTypo as exc:
+        raise ReceiptCodeTypo() from exc
+    except crypto.MalformedReceipt as exc:
+        raise MalformedReceiptCode() from exc
+    started = time.monotonic()
+    try:
+        return _open_session(intake, code)
+    finally:
+        remaining = intake.config.login_floor_seconds - (time.monotonic() - started)
+        if remaining > 0:
+            time.sleep(remaining)
+
+
+def _open_session(intake: Intake, code: str) -> SignedIn:
+    with intake.db.session() as session:
+        stored = set(session.scalars(select(ReceiptRecord.kdf).distinct()))
+    param_sets = {json.dumps(intake.config.argon2.to_dict(), sort_keys=True)} | stored
+    match: tuple[ReceiptRecord, crypto.ReceiptKeys] | None = None
+    for params_json in sorted(param_sets):
+        params = crypto.Argon2Params.from_dict(json.loads(params_json))
+        with intake.gate.slot():
+            keys = crypto.derive_receipt_keys(code, intake.config.instance_salt, params)
+        with intake.db.session() as session:
+            record = session.scalar(select(ReceiptRecord).where(
+                ReceiptRecord.lookup_token == keys.lookup_token))
+        if record is not None and match is None:
+            match = (record, keys)
+    if match is None:
+        raise UnknownReceipt()
+    secret = crypto.new_session_secret()
+    with intake.db.session() as session:
+        now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        session.execute(delete(TipsterSession).where(TipsterSession.purge_after < now))
+        row = TipsterSession(locked_key=crypto.lock_key(match[1].tipster_key, secret),
+                             purge_after=_purge_after(intake))
+        session.add(row)
+    return SignedIn(row.id, secret)
+
+
+def resume(intake: Intake, session_id: str, secret: bytes) -> tuple[ReceiptRecord,
+                                                                     crypto.PrivateKey]:
+    """The receipt and tipster key of a session, or :class:`SessionExpired`."""
+    with intake.db.session() as session:
+        row = session.get(TipsterSession, session_id)
+        if row is None:
+            raise SessionExpired()
+        try:
+            key = crypto.unlock_key(row.locked_key, secret)
+        except crypto.DecryptionError as exc:
+            raise SessionExpired() from exc
+        record = session.scalar(select(ReceiptRecord).where(
+            ReceiptRecord.tipster_public_key == key.public_key.raw))
+        if record is None:
+            raise SessionExpired()
+        row.purge_after = _purge_after(intake)
+    return record, key
+
+
+def sign_out(intake: Intake, session_id: str) -> None:
+    """Destroy the server half of a session (the cookie half is then useless)."""
+    with intake.db.session() as session:
+        session.execute(delete(TipsterSession).where(TipsterSession.id == session_id))
+
+
+def load_dialogue(intake: Intake, record: ReceiptRecord, key: crypto.PrivateKey) -> Dialogue:
+    """Decrypt everything sealed to the tipster for this receipt, oldest first."""
+    with intake.db.session() as session:
+        envelopes = list(session.scalars(select(StoredEnvelope).where(
+            StoredEnvelope.receipt_id == record.id, StoredEnvelope.audience == "tipster")))
+    items: list[dict[str, Any]] = []
+    for envelope in envelopes:
+        out = io.BytesIO()
+        with intake.store.open(envelope.id) as body:
+            crypto.open_stream(envelope.header, body, out, key)
+        items.append(json.loads(out.getvalue()))
+    items.sort(key=lambda item: str(item.get("sent_at", "")))
+    stage = "received"
+    for item in items:
+        if item.get("type") == "status":
+            stage = str(item.get("stage", stage))
+    return Dialogue(stage=stage, items=[i for i in items if i.get("type") != "status"])
+
+
+def send_message(intake: Intake, record: ReceiptRecord, text: str,
+                 uploads: Sequence[Upload], spool_key: crypto.PrivateKey | None) -> None:
+    """Send a follow-up to the case's readers, with a copy sealed to the tipster."""
+    wanted = set(json.loads(record.recipient_key_ids))
+    readers = [p.public_key for p in intake.directory.all_reviewers() if p.key_id in wanted]
+    if not readers:  # the case's readers left: the unit receives it
+        unit = intake.directory.units.get(record.unit_id)
+        readers = [p.public_key for p in unit.reviewers] if unit else []
+    recipients = readers_with_escrow(readers, intake.directory.escrow)
+    tipster_key = crypto.PublicKey(record.tipster_public_key)
+    sent_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    pending = PendingEnvelopes(intake.store)
+    try:
+        with intake.db.session() as session:
+            files = []
+            for upload in uploads:
+                if spool_key is None:
+                    raise SessionExpired()
+                envelope_id = pending.adopt_upload(session, receipt_id=record.id,
+                                                   upload=upload, spool_key=spool_key,
+                                                   recipients=recipients)
+                files.append({"envelope_id": envelope_id,
+                              "filename": clean_filename(upload.filename),
+                              "content_type": upload.content_type[:100],
+                              "size": upload.spool.size})
+            pending.seal_json(session, receipt_id=record.id, audience="casework",
+                              kind="message", recipients=recipients,
+                              payload={"version": 1, "text": text, "attachments": files,
+                                       "sent_at": sent_at})
+            pending.seal_json(session, receipt_id=record.id, audience="tipster",
+                              kind="own-message", recipients=[tipster_key],
+                              payload={"type": "message", "author": "tipster",
+                                       "sent_at": sent_at, "text": text,
+                                       "files": [f["filename"] for f in files]})
+            pending.commit_all()
+    except BaseException:
+        pending.rollback()
+        raise
+
+
+def deliver_to_tipster(intake: Intake, receipt_id: str, payload: dict[str, Any]) -> str:
+    """Store a reply or status update for the tipster, sealed to the tipster key.
+
+    Casework seals replies itself and pushes them through the bridge (issue 5); this is
+    the intake side of that push, also used by tests and the demo until then.
+    """
+    with intake.db.session() as session:
+        record = session.get(ReceiptRecord, receipt_id)
+        if record is None:
+            raise UnknownReceipt()
+        pending = PendingEnvelopes(intake.store)
+        try:
+            envelope_id = pending.seal_json(
+                session, receipt_id=record.id, audience="tipster",
+                kind=str(payload.get("type", "message")),
+                recipients=[crypto.PublicKey(record.tipster_public_key)], payload=payload)
+            pending.commit_all()
+        except BaseException:
+            pending.rollback()
+            raise
+    return envelope_id

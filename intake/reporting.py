@@ -1,0 +1,113 @@
+"""Submitting a report: route it, seal it, hand out a receipt."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import crypto
+
+from .directory import DirectoryRefused
+from .errors import ServiceUnavailable
+from .models import ReceiptRecord, today
+from .sealing import PendingEnvelopes, Upload, clean_filename, readers_with_escrow
+from .services import Intake
+
+
+@dataclass(frozen=True)
+class ReportInput:
+    """What the tipster filled in."""
+
+    category: str
+    agency: str
+    what: str
+    when: str
+    who: str
+    excluded: Sequence[str] = ()
+    confidential: bool = False
+    name: str = ""
+    contact: str = ""
+    locale: str = "sv"
+
+
+def derive_new_receipt(intake: Intake) -> tuple[str, crypto.ReceiptKeys]:
+    """A fresh receipt and what it derives to (one bounded Argon2 run)."""
+    receipt = crypto.generate_receipt()
+    with intake.gate.slot():
+        keys = crypto.derive_receipt_keys(receipt, intake.config.instance_salt,
+                                          intake.config.argon2)
+    return receipt, keys
+
+
+def submit_report(intake: Intake, report: ReportInput, uploads: Sequence[Upload],
+                  spool_key: crypto.PrivateKey | None) -> str:
+    """Seal and store a report with its files; return the receipt code (shown once)."""
+    try:
+        unit, readers = intake.directory.route(report.category, report.excluded)
+    except DirectoryRefused as exc:
+        raise ServiceUnavailable() from exc
+    recipients = readers_with_escrow([p.public_key for p in readers], intake.directory.escrow)
+    receipt, keys = derive_new_receipt(intake)
+    pending = PendingEnvelopes(intake.store)
+    try:
+        with intake.db.session() as session:
+            record = ReceiptRecord(
+                lookup_token=keys.lookup_token,
+                tipster_public_key=keys.tipster_public_key.raw,
+                kdf=json.dumps(keys.params.to_dict(), sort_keys=True),
+                unit_id=unit.id,
+                recipient_key_ids=json.dumps([p.key_id for p in readers]),
+            )
+            session.add(record)
+            session.flush()
+            attachments = []
+            for upload in uploads:
+                if spool_key is None:
+                    raise ServiceUnavailable()
+                envelope_id = pending.adopt_upload(session, receipt_id=record.id,
+                                                   upload=upload, spool_key=spool_key,
+                                                   recipients=recipients)
+                attachments.append({"envelope_id": envelope_id,
+                                    "filename": clean_filename(upload.filename),
+                                    "content_type": upload.content_type[:100],
+                                    "size": upload.spool.size})
+            submitted_on = today().isoformat()
+            pending.seal_json(session, receipt_id=record.id, audience="casework",
+                              kind="report", recipients=recipients, payload={
+                                  "version": 1, "category": report.category,
+                                  "agency": report.agency, "what": report.what,
+                                  "when": report.when, "who": report.who,
+                                  "excluded_key_ids": list(report.excluded),
+                                  "confidential": report.confidential,
+                                  "attachments": attachments, "submitted_on": submitted_on,
+                                  "language": report.locale, "unit": unit.id})
+            if report.confidential:
+                # The identity is sealed apart, to the custodians and escrow only:
+                # reviewers get it after an approved identity request (casework II).
+                custodians = [p.public_key for p in intake.directory.custodians]
+                pending.seal_json(session, receipt_id=record.id, audience="casework",
+                                  kind="identity",
+                                  recipients=readers_with_escrow(custodians,
+                                                                 intake.directory.escrow),
+                                  payload={"name": report.name, "contact": report.contact})
+            # The tipster's own view of the report: what and when, not the text (a stolen
+            # receipt then reveals the dialogue, not the full report).
+            pending.seal_json(session, receipt_id=record.id, audience="tipster",
+                              kind="own-report", recipients=[keys.tipster_public_key],
+                              payload={"type": "report", "author": "tipster",
+                                       "sent_at": _now_iso(), "category": report.category,
+                                       "agency": report.agency,
+                                       "files": [a["filename"] for a in attachments],
+                                       "confidential": report.confidential})
+            pending.commit_all()
+    except BaseException:
+        pending.rollback()
+        raise
+    return receipt
+
+
+def _now_iso() -> str:
+    # Precise time lives only inside sealed envelopes, for ordering the dialogue.
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")

@@ -1,0 +1,56 @@
+"""The parts of one running intake, built once by ``create_app`` and passed to domain code."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from flask import current_app
+
+import crypto
+
+from .config import IntakeConfig
+from .db import Database
+from .directory import DirectoryRefused, RecipientDirectory, verify_directory
+from .gate import Argon2Gate
+from .models import DirectoryState
+from .storage import EnvelopeStore
+
+EXTENSION = "lykta.intake"
+
+
+@dataclass
+class Intake:
+    """Config, database, storage, the verified directory and the Argon2 gate."""
+
+    config: IntakeConfig
+    db: Database
+    store: EnvelopeStore
+    directory: RecipientDirectory
+    gate: Argon2Gate
+
+
+def current() -> Intake:
+    """The intake of the current Flask app."""
+    intake: Intake = current_app.extensions[EXTENSION]
+    return intake
+
+
+def load_directory(config: IntakeConfig, db: Database,
+                   now: dt.datetime | None = None) -> RecipientDirectory:
+    """Verify the configured directory file; remember its serial to refuse rollbacks."""
+    try:
+        document = config.directory_path.read_bytes()
+    except FileNotFoundError as exc:
+        raise DirectoryRefused(f"no recipient directory at {config.directory_path}") from exc
+    key = crypto.VerifyKey(config.casework_verify_key)
+    with db.session() as session:
+        state = session.get(DirectoryState, "current")
+        directory = verify_directory(document, key, now=now,
+                                     min_serial=state.serial if state else 0)
+        if state is None:
+            session.add(DirectoryState(name="current", serial=directory.serial,
+                                       document=document))
+        elif directory.serial > state.serial:
+            state.serial, state.document = directory.serial, document
+    return directory

@@ -1,0 +1,1 @@
+"""Intake blueprints: one per product area."""

@@ -1,0 +1,80 @@
+"""Signing in with the receipt, the dialogue, follow-up messages, signing out."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, session, url_for
+from flask_babel import lazy_gettext as _l
+from werkzeug.wrappers import Response
+
+from ..categories import CATEGORIES, STAGES
+from ..dialogue import load_dialogue, resume, send_message, sign_in, sign_out
+from ..errors import SessionExpired
+from ..forms import LoginForm, MessageForm, SignOutForm
+from ..services import current
+from .helpers import SESSION_KEY, collect_uploads, current_session, remember_session, spool_key
+
+bp = Blueprint("dialogue", __name__)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> Response | tuple[str, int] | str:
+    """Ask for the receipt code; open a session for it."""
+    form = LoginForm()
+    if not form.validate_on_submit():
+        return render_template("login.html", form=form), 400 if form.is_submitted() else 200
+    signed_in = sign_in(current(), form.receipt.data or "")
+    remember_session(signed_in.session_id, signed_in.secret)
+    return redirect(url_for("dialogue.show"))
+
+
+def _signed_in() -> tuple[str, object, object]:
+    intake = current()
+    session_id, secret = current_session(intake.config.session_idle_seconds)
+    try:
+        record, key = resume(intake, session_id, secret)
+    except SessionExpired:
+        session.pop(SESSION_KEY, None)
+        raise
+    return session_id, record, key
+
+
+@bp.get("/dialogue")
+def show() -> str:
+    """Status, replies and the tipster's own messages."""
+    intake = current()
+    _, record, key = _signed_in()
+    dialogue = load_dialogue(intake, record, key)  # type: ignore[arg-type]
+    return render_template("dialogue.html", dialogue=dialogue, stages=STAGES,
+                           categories=CATEGORIES, form=MessageForm(),
+                           sign_out_form=SignOutForm(),
+                           max_file_mb=intake.config.max_file_bytes // (1024 * 1024))
+
+
+@bp.post("/dialogue/message")
+def message() -> Response | tuple[str, int]:
+    """Send a follow-up message with files."""
+    intake = current()
+    _, record, key = _signed_in()
+    form = MessageForm()
+    if not form.validate_on_submit():
+        dialogue = load_dialogue(intake, record, key)  # type: ignore[arg-type]
+        return render_template("dialogue.html", dialogue=dialogue, stages=STAGES,
+                               categories=CATEGORIES, form=form,
+                               sign_out_form=SignOutForm(),
+                               max_file_mb=intake.config.max_file_bytes // (1024 * 1024)), 400
+    send_message(intake, record, form.text.data or "", collect_uploads("files"),  # type: ignore[arg-type]
+                 spool_key())  # type: ignore[arg-type]
+    flash(_l("Your message was sent."))
+    return redirect(url_for("dialogue.show"))
+
+
+@bp.post("/logout")
+def logout() -> Response:
+    """Sign out: the server half of the session is destroyed."""
+    form = SignOutForm()
+    data = session.get(SESSION_KEY)
+    if form.validate_on_submit() and isinstance(data, dict) and "id" in data:
+        sign_out(current(), str(data["id"]))
+    session.clear()
+    flash(_l("You are signed out."))
+    return redirect(url_for("dialogue.login"))

@@ -1,0 +1,69 @@
+"""Small request-parsing helpers shared by the intake views."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import time
+
+from flask import request, session
+from flask_babel import lazy_gettext as _l
+
+from ..errors import RejectedUpload, SessionExpired
+from ..sealing import Upload
+from ..uploads import SealingRequest, spool_of
+
+SESSION_KEY = "tipster"
+
+
+def collect_uploads(field_name: str) -> list[Upload]:
+    """The non-empty uploads of a multi-file field, as sealed spools.
+
+    Browsers send one empty part when no file is chosen; that is not an upload. A named
+    but empty file is refused so that nobody believes a document was delivered.
+    """
+    uploads = []
+    for storage in request.files.getlist(field_name):
+        spool = spool_of(storage)
+        if spool is None:
+            continue
+        sealed = spool.finish()
+        if not storage.filename:
+            continue
+        if sealed.plaintext_size == 0:
+            raise RejectedUpload(_l("One of the files is empty. Nothing was saved."), 400)
+        uploads.append(Upload(spool, storage.filename, storage.mimetype or ""))
+    return uploads
+
+
+def spool_key() -> object:
+    """The per-request key that uploads were sealed to."""
+    req = request._get_current_object()  # type: ignore[attr-defined]
+    return req.spool_key if isinstance(req, SealingRequest) else None
+
+
+def remember_session(session_id: str, secret: bytes) -> None:
+    """Put the session id and its secret (the cookie half) into the signed cookie."""
+    session.clear()
+    session[SESSION_KEY] = {"id": session_id,
+                            "secret": base64.b64encode(secret).decode("ascii"),
+                            "seen": int(time.time())}
+
+
+def current_session(idle_seconds: int) -> tuple[str, bytes]:
+    """The session id and secret from the cookie, or :class:`SessionExpired`."""
+    data = session.get(SESSION_KEY)
+    if not isinstance(data, dict):
+        raise SessionExpired()
+    try:
+        seen = int(data["seen"])
+        session_id = str(data["id"])
+        secret = base64.b64decode(data["secret"], validate=True)
+    except (KeyError, TypeError, ValueError, binascii.Error) as exc:
+        raise SessionExpired() from exc
+    if time.time() - seen > idle_seconds:
+        session.pop(SESSION_KEY, None)
+        raise SessionExpired()
+    data["seen"] = int(time.time())
+    session[SESSION_KEY] = data
+    return session_id, secret
