@@ -5,10 +5,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: help install sysdeps lint test bench demo demo-reset vectors clean
+.PHONY: help install sysdeps lint test bench demo demo-reset vectors clean walkthrough
 
 help:
-	@echo "make demo        start the demo (for now: the crypto walkthrough)"
+	@echo "make demo        set up instance/ and serve intake on 127.0.0.1:8080"
 	@echo "make test        lint (ruff, mypy --strict crypto) and run the whole test suite"
 	@echo "make bench       run the benchmarks; results in bench/results/"
 	@echo "make lint        ruff and mypy only"
@@ -42,7 +42,7 @@ bench: $(STAMP) sysdeps
 	$(BIN)/python -m bench.crypto_bench
 
 demo: $(STAMP)
-	$(BIN)/python scripts/walkthrough.py
+	$(BIN)/python -m scripts.demo
 
 demo-reset:
 	rm -rf instance
@@ -52,3 +52,6 @@ vectors: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis *.egg-info
+
+walkthrough: $(STAMP)
+	$(BIN)/python scripts/walkthrough.py

@@ -1,0 +1,94 @@
+"""Alembic migrations of the intake database, on real SQLite files on disk."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import create_engine, inspect, text
+
+from intake import migrate
+from intake.models import Base
+
+MODEL_TABLES = set(Base.metadata.tables)
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'intake.sqlite'}"
+
+
+def _tables(url: str) -> set[str]:
+    engine = create_engine(url)
+    try:
+        return set(inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+
+
+def test_the_history_is_linear() -> None:
+    script = ScriptDirectory(str(migrate.SCRIPT_LOCATION))
+    revisions = list(script.walk_revisions())
+    assert revisions, "no revisions found"
+    assert len(script.get_heads()) == 1
+    assert len(script.get_bases()) == 1
+    for revision in revisions:
+        assert not revision.is_merge_point, revision.revision
+        assert not revision.is_branch_point, revision.revision
+        assert not isinstance(revision.down_revision, tuple | list), revision.revision
+        assert not revision.branch_labels, revision.revision
+    # Walking down from the one head reaches every revision.
+    chain = []
+    current = script.get_revision(script.get_current_head())
+    while current is not None:
+        chain.append(current.revision)
+        current = script.get_revision(current.down_revision) if current.down_revision else None
+    assert sorted(chain) == sorted(r.revision for r in revisions)
+
+
+def test_upgrade_downgrade_upgrade(database_url: str) -> None:
+    migrate.upgrade(database_url)
+    assert _tables(database_url) == MODEL_TABLES | {"alembic_version"}
+
+    migrate.downgrade(database_url)
+    assert _tables(database_url) == {"alembic_version"}
+
+    migrate.upgrade(database_url)
+    assert _tables(database_url) == MODEL_TABLES | {"alembic_version"}
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            head = ScriptDirectory(str(migrate.SCRIPT_LOCATION)).get_current_head()
+            assert MigrationContext.configure(conn).get_current_revision() == head
+    finally:
+        engine.dispose()
+
+
+def test_the_migrated_schema_matches_the_models(database_url: str) -> None:
+    migrate.upgrade(database_url)
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    finally:
+        engine.dispose()
+    assert diff == []
+
+
+def test_the_tables_are_without_rowid(database_url: str) -> None:
+    migrate.upgrade(database_url)
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                text("SELECT name, sql FROM sqlite_master WHERE type = 'table'")
+            ).all()
+    finally:
+        engine.dispose()
+    ddl = {name: sql for name, sql in rows if name in MODEL_TABLES}
+    assert set(ddl) == MODEL_TABLES
+    for name, sql in ddl.items():
+        assert "WITHOUT ROWID" in sql.upper(), name
