@@ -24,18 +24,30 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 # System packages that the suite or the benchmarks need, installed with apt-get when we
-# run as root (as CI does) and they are missing. Today: gpg for the benchmark baseline.
+# run as root (as CI does) and they are missing: gpg for the benchmark baseline, Debian's
+# Chromium (and a font) for the browser tests in tests/browser (Playwright cannot download
+# its own browser here). axe-core, for the accessibility scan, comes from npm into the
+# git-ignored .cache/axe.
 sysdeps:
-	@if ! command -v gpg >/dev/null 2>&1; then \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq gnupg; \
-	  else echo "gpg is missing: install gnupg for the gpg baseline in make bench"; fi; \
+	@missing=""; \
+	command -v gpg >/dev/null 2>&1 || missing="$$missing gnupg"; \
+	[ -x /usr/bin/chromium ] || missing="$$missing chromium fonts-dejavu-core"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	  else echo "missing system packages:$$missing (gpg for make bench, chromium for tests/browser)"; fi; \
+	fi
+	@if [ ! -f .cache/axe/node_modules/axe-core/axe.min.js ]; then \
+	  if command -v npm >/dev/null 2>&1; then \
+	    npm install --prefix .cache/axe --no-audit --no-fund --silent axe-core@4; \
+	  else echo "npm is missing: the accessibility tests in tests/browser need axe-core"; fi; \
 	fi
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy --strict crypto
 
-test: lint
+test: lint sysdeps
 	$(BIN)/pytest
 
 bench: $(STAMP) sysdeps

@@ -15,7 +15,7 @@ from pathlib import Path
 from flask import Flask
 
 from . import db as db_module
-from . import errors, security
+from . import errors, migrate, security
 from .config import IntakeConfig
 from .directory import DirectoryRefused
 from .gate import Argon2Gate
@@ -64,7 +64,7 @@ def create_app(config: IntakeConfig | None = None, *, now: dt.datetime | None = 
     init_babel(app)
 
     database = db_module.init_app(app, config.database_url)
-    database.create_all()
+    migrate.upgrade(config.database_url)
     store = EnvelopeStore(config.storage_path)
     store.clean_incoming()
     app.extensions[STORE] = store

@@ -38,8 +38,10 @@ class ReportForm(FlaskForm):
                           validators=[InputRequired(_l("Choose what the report is about."))])
     agency = SelectField(_l("Which agency is concerned?"),
                          validators=[InputRequired(_l("Choose the agency concerned."))])
+    # No Optional() on fields with a conditional rule: it would stop the chain before
+    # the validate_<field> method below runs.
     agency_other = StringField(_l("If another agency: its name"),
-                               validators=[Optional(), Length(max=MAX_LINE)])
+                               validators=[Length(max=MAX_LINE)])
     what = TextAreaField(_l("What happened?"),
                          validators=[DataRequired(_l("Describe what happened.")),
                                      Length(max=MAX_TEXT)])
@@ -53,9 +55,8 @@ class ReportForm(FlaskForm):
         choices=[SelectChoice("anonymous", _l("Anonymous: nobody learns who I am")),
                  SelectChoice("confidential", _l("Confidential: I give my name, kept sealed"))],
         default="anonymous", validators=[InputRequired()])
-    name = StringField(_l("Your name"), validators=[Optional(), Length(max=MAX_LINE)])
-    contact = StringField(_l("How we can reach you"),
-                          validators=[Optional(), Length(max=MAX_LINE)])
+    name = StringField(_l("Your name"), validators=[Length(max=MAX_LINE)])
+    contact = StringField(_l("How we can reach you"), validators=[Length(max=MAX_LINE)])
 
     def validate_agency_other(self, field: StringField) -> None:
         """Naming the agency is required when "other" is chosen."""

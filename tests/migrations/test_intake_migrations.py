@@ -8,7 +8,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import Engine, create_engine, inspect, text
 
 from intake import migrate
 from intake.models import Base
@@ -92,3 +92,35 @@ def test_the_tables_are_without_rowid(database_url: str) -> None:
     assert set(ddl) == MODEL_TABLES
     for name, sql in ddl.items():
         assert "WITHOUT ROWID" in sql.upper(), name
+
+
+def _constraint_names(engine: Engine) -> dict[str, dict[str, object]]:
+    inspector = inspect(engine)
+    return {
+        table: {
+            "pk": inspector.get_pk_constraint(table)["name"],
+            "fk": sorted(fk["name"] or "" for fk in inspector.get_foreign_keys(table)),
+            "uq": sorted(uq["name"] or "" for uq in inspector.get_unique_constraints(table)),
+            "ix": sorted(ix["name"] or "" for ix in inspector.get_indexes(table)),
+        }
+        for table in sorted(MODEL_TABLES)
+    }
+
+
+def test_the_constraint_names_follow_the_naming_convention(
+    database_url: str, tmp_path: Path
+) -> None:
+    # compare_metadata ignores primary and foreign key names: compare them with the
+    # names create_all() gives under intake.models.NAMING_CONVENTION.
+    migrate.upgrade(database_url)
+    migrated = create_engine(database_url)
+    reference = create_engine(f"sqlite:///{tmp_path / 'create_all.sqlite'}")
+    try:
+        Base.metadata.create_all(reference)
+        names = _constraint_names(migrated)
+        assert names == _constraint_names(reference)
+    finally:
+        migrated.dispose()
+        reference.dispose()
+    assert names["envelopes"]["fk"] == ["fk_envelopes_receipt_id_receipts"]
+    assert names["envelopes"]["ix"] == ["ix_envelopes_receipt_id"]

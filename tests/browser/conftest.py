@@ -1,0 +1,161 @@
+"""Real-browser fixtures: the intake app on a real socket, Debian's Chromium via Playwright.
+
+The app is served by ``intake.serve.build_server`` (the demo server) on 127.0.0.1 with a
+free port, in a daemon thread, one fresh app per test. The browser is started once per
+session. Chromium comes from Debian (``/usr/bin/chromium``) and axe-core from npm into
+``.cache/axe``; ``make sysdeps`` installs both. If either is missing the tests are skipped
+on a developer's machine and FAIL in CI (``CI=true``): a browser suite that silently skips
+in CI proves nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn
+from urllib.parse import urlsplit
+
+import pytest
+from flask import Flask
+from flask_babel import force_locale, gettext
+
+from intake import IntakeConfig, create_app
+from intake.serve import build_server
+from tests.intake.conftest import intake_config, people  # noqa: F401  (fixtures)
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, BrowserContext, Page
+
+CHECKOUT = Path(__file__).resolve().parents[2]
+CHROMIUM = Path(os.environ.get("LYKTA_CHROMIUM", "/usr/bin/chromium"))
+AXE = CHECKOUT / ".cache" / "axe" / "node_modules" / "axe-core" / "axe.min.js"
+# Without the background-networking flags Chromium keeps calling home on a closed network.
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+SCREENSHOTS = Path(os.environ.get("LYKTA_SCREENSHOTS", "/tmp"))  # never the repo
+
+
+def missing(what: str) -> NoReturn:
+    """Skip for a developer, fail in CI: CI must never pass without the browser tests."""
+    reason = f"{what}: run `make sysdeps` (as root it installs Chromium and axe-core)"
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"CI=true and {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+@dataclass
+class LiveApp:
+    """A running intake app: its Flask object, base URL and configuration."""
+
+    app: Flask
+    url: str
+    config: IntakeConfig
+
+    def text(self, lang: str, message: str, **values: object) -> str:
+        """``message`` as the app shows it in ``lang`` (through its own catalogues).
+
+        Tests look for what the app would render, so they hold whether or not a
+        catalogue for that language has been compiled yet.
+        """
+        with self.app.test_request_context(), force_locale(lang):
+            return gettext(message, **values)
+
+    @property
+    def origin(self) -> str:
+        parts = urlsplit(self.url)
+        return f"{parts.scheme}://{parts.netloc}"
+
+
+@pytest.fixture
+def live_app(intake_config: IntakeConfig) -> Iterator[LiveApp]:  # noqa: F811
+    """The intake app (production settings, cheap Argon2) served on a free local port."""
+    app = create_app(intake_config)
+    server = build_server(app, "127.0.0.1", 0)
+    thread = threading.Thread(target=server.serve_forever, name="intake-live", daemon=True)
+    thread.start()
+    try:
+        yield LiveApp(app, f"http://127.0.0.1:{server.server_port}", intake_config)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    """Debian's headless Chromium, driven by Playwright's bundled driver."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        missing("the Python package playwright is not installed (pip install -e '.[test]')")
+    if not CHROMIUM.is_file():
+        missing(f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture(scope="session")
+def axe_source() -> str:
+    """The axe-core script, read once."""
+    if not AXE.is_file():
+        missing(f"axe-core not found at {AXE.relative_to(CHECKOUT)} "
+                "(npm install --prefix .cache/axe axe-core@4)")
+    return AXE.read_text(encoding="utf-8")
+
+
+@dataclass
+class Tab:
+    """One browser context with one page, recording every request it makes."""
+
+    context: BrowserContext
+    page: Page
+    live: LiveApp
+    requests: list[str] = field(default_factory=list)
+
+    def goto(self, path: str) -> Any:
+        return self.page.goto(self.live.url + path)
+
+    def t(self, message: str, **values: object) -> str:
+        """``message`` in the language the current page is in."""
+        return self.live.text(self.lang(), message, **values)
+
+    def lang(self) -> str:
+        return self.page.locator("html").get_attribute("lang") or ""
+
+    def foreign_requests(self) -> list[str]:
+        return [url for url in self.requests if not url.startswith(self.live.origin + "/")]
+
+
+@pytest.fixture
+def open_tab(browser: Browser, live_app: LiveApp) -> Iterator[Callable[..., Tab]]:
+    """Factory of tabs on the live app; ``javascript=False`` is the tipster's setting."""
+    contexts = []
+
+    def make(*, javascript: bool = False) -> Tab:
+        context = browser.new_context(java_script_enabled=javascript, bypass_csp=javascript,
+                                      viewport={"width": 1000, "height": 900})
+        context.set_default_timeout(15_000)
+        contexts.append(context)
+        tab = Tab(context, context.new_page(), live_app)
+        # Context-wide, so that requests of any page or frame are seen.
+        context.on("request", lambda request: tab.requests.append(request.url))
+        return tab
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def tab(open_tab: Callable[..., Tab]) -> Tab:
+    """A JavaScript-free tab, as the anonymity guide tells tipsters to browse."""
+    return open_tab(javascript=False)
