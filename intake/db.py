@@ -10,7 +10,6 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-
 EXTENSION = "lykta.intake.db"
 
 
