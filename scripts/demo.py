@@ -15,7 +15,7 @@ from pathlib import Path
 
 import crypto
 from casework.directory import Listed, UnitEntry, build_directory, sign_directory
-from intake import create_app
+from intake import DirectoryRefused, create_app
 from intake.categories import CATEGORIES
 from intake.serve import build_server
 
@@ -85,7 +85,12 @@ def set_up() -> None:
 
 def main() -> None:
     set_up()
-    app = create_app()
+    try:
+        app = create_app()
+    except DirectoryRefused as exc:
+        # Refusing to start is the point: say why in one line, no traceback.
+        print(f"intake refuses to start: {exc}", file=sys.stderr)
+        sys.exit(1)
     server = build_server(app, "127.0.0.1", 8080)
     print(
         "\nLykta demo\n"

@@ -159,3 +159,40 @@ def open_tab(browser: Browser, live_app: LiveApp) -> Iterator[Callable[..., Tab]
 def tab(open_tab: Callable[..., Tab]) -> Tab:
     """A JavaScript-free tab, as the anonymity guide tells tipsters to browse."""
     return open_tab(javascript=False)
+
+
+# Steps shared by the journey and the accessibility scan. They use accessible locators
+# (role and name, label text), so each step also proves that the control is labelled.
+
+def fill_report(tab: Tab, marker: str, *, exclude: str | None = "Erik Etik") -> None:
+    """Fill the report form: category, agency, what happened, one file, one exclusion."""
+    page = tab.page
+    page.get_by_role("radio", name=tab.t("Breach of ethics rules"), exact=True).check()
+    page.get_by_label(tab.t("Which agency is concerned?"), exact=True).select_option(
+        "Skatteverket")
+    page.get_by_label(tab.t("What happened?"), exact=True).fill(
+        f"The head of unit hired a relative. {marker}")
+    page.get_by_label(tab.t("Files (optional)"), exact=True).set_input_files(
+        files=[{"name": f"evidence-{marker}.txt", "mimeType": "text/plain",
+                "buffer": f"minutes of the meeting {marker}\n".encode()}])
+    if exclude:
+        page.get_by_role("checkbox", name=exclude, exact=True).check()
+
+
+def send_report(tab: Tab) -> str:
+    """Submit the filled form; return the receipt code shown once."""
+    page = tab.page
+    with page.expect_response(lambda r: r.request.method == "POST") as answer:
+        page.get_by_role("button", name=tab.t("Send report"), exact=True).click()
+    assert answer.value.status == 200, page.locator("h1").inner_text()
+    return page.locator("#receipt-code").inner_text().strip()
+
+
+def type_receipt(tab: Tab, typed: str) -> int:
+    """Sign in with ``typed`` on the current login page; return the POST's status."""
+    page = tab.page
+    page.get_by_label(tab.t("Receipt code"), exact=True).fill(typed)
+    with page.expect_response(lambda r: r.request.method == "POST") as answer:
+        page.get_by_role("button", name=tab.t("Sign in"), exact=True).click()
+    page.wait_for_load_state()
+    return answer.value.status
