@@ -1,0 +1,47 @@
+"""The shape of what intake stores: dates not times, random ids, nothing in plain."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from pathlib import Path
+
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import DateTime
+
+from intake.models import Base
+
+from .conftest import sign_in, submit
+
+
+def test_only_dates_are_stored_except_the_hour_rounded_session_purge() -> None:
+    timestamps = [f"{table.name}.{column.name}" for table in Base.metadata.tables.values()
+                  for column in table.columns if isinstance(column.type, DateTime)]
+    assert timestamps == ["tipster_sessions.purge_after"]
+
+
+def test_stored_rows_carry_no_time_of_day(app: Flask, client: FlaskClient,
+                                          tmp_path: Path) -> None:
+    sign_in(client, submit(client))
+    connection = sqlite3.connect(tmp_path / "intake.sqlite")
+    for table in ("receipts", "envelopes"):
+        for (created_on,) in connection.execute(f"SELECT created_on FROM {table}"):  # noqa: S608
+            assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", created_on)
+    for (purge_after,) in connection.execute("SELECT purge_after FROM tipster_sessions"):
+        assert purge_after.endswith(":00:00.000000") or purge_after.endswith(":00:00")
+
+
+def test_ids_are_random_not_sequential(app: Flask, client: FlaskClient, tmp_path: Path) -> None:
+    for _ in range(3):
+        submit(client)
+    connection = sqlite3.connect(tmp_path / "intake.sqlite")
+    ids = [row[0] for row in connection.execute("SELECT id FROM receipts")]
+    assert all(re.fullmatch(r"[0-9a-f]{32}", i) for i in ids)
+    assert len(set(ids)) == 3
+
+
+def test_the_receipt_is_shown_once_only(client: FlaskClient) -> None:
+    receipt = submit(client)
+    for path in ("/submit", "/", "/login"):
+        assert receipt not in client.get(path).get_data(as_text=True)
