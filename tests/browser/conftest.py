@@ -11,6 +11,7 @@ in CI proves nothing.
 from __future__ import annotations
 
 import os
+import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ import pytest
 from flask import Flask
 from flask_babel import force_locale, gettext
 
+import crypto
 from intake import IntakeConfig, create_app
 from intake.serve import build_server
 from tests.intake.conftest import intake_config, people  # noqa: F401  (fixtures)
@@ -37,7 +39,8 @@ CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]
-SCREENSHOTS = Path(os.environ.get("LYKTA_SCREENSHOTS", "/tmp"))  # never the repo
+# Screenshots go to the temporary folder (/tmp here), never into the checkout.
+SCREENSHOTS = Path(os.environ.get("LYKTA_SCREENSHOTS", tempfile.gettempdir()))
 
 
 def missing(what: str) -> NoReturn:
@@ -72,7 +75,7 @@ class LiveApp:
 
 
 @pytest.fixture
-def live_app(intake_config: IntakeConfig) -> Iterator[LiveApp]:  # noqa: F811
+def live_app(intake_config: IntakeConfig) -> Iterator[LiveApp]:  # noqa: F811  (fixture)
     """The intake app (production settings, cheap Argon2) served on a free local port."""
     app = create_app(intake_config)
     server = build_server(app, "127.0.0.1", 0)
@@ -196,3 +199,14 @@ def type_receipt(tab: Tab, typed: str) -> int:
         page.get_by_role("button", name=tab.t("Sign in"), exact=True).click()
     page.wait_for_load_state()
     return answer.value.status
+
+
+def unknown_receipt() -> str:
+    """A well-formed receipt code (check characters agree) that no report has."""
+    return crypto.generate_receipt()
+
+
+def mistyped_receipt() -> str:
+    """A receipt code whose last check character disagrees with the rest."""
+    code = crypto.generate_receipt()
+    return code[:-1] + ("0" if code[-1] != "0" else "1")

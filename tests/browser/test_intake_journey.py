@@ -15,7 +15,15 @@ from playwright.sync_api import expect
 
 import crypto
 
-from .conftest import SCREENSHOTS, Tab, fill_report, send_report, type_receipt
+from .conftest import (
+    SCREENSHOTS,
+    Tab,
+    fill_report,
+    mistyped_receipt,
+    send_report,
+    type_receipt,
+    unknown_receipt,
+)
 
 
 def files_containing(root: Path, needle: bytes) -> list[Path]:
@@ -30,6 +38,8 @@ def test_report_sign_in_follow_up_sign_out(tab: Tab, lang: str) -> None:
     # Landing page, Swedish by default; English is one link away and keeps the page.
     tab.goto("/")
     assert tab.lang() == "sv"
+    # The Swedish catalogue is compiled and used: the default page is not English.
+    assert tab.t("Make a report") != "Make a report"
     if lang == "en":
         page.get_by_role("link", name="English", exact=True).click()
         assert tab.lang() == "en"
@@ -101,13 +111,10 @@ def test_report_sign_in_follow_up_sign_out(tab: Tab, lang: str) -> None:
 
 def test_sign_in_errors_each_have_their_own_page(tab: Tab) -> None:
     page = tab.page
-    good = crypto.generate_receipt()  # well-formed; no report has it
-    last = good[-1]
-    typo = good[:-1] + ("0" if last != "0" else "1")  # a check character that disagrees
     cases = {
         "malformed": ("hello", 400, "That is not a receipt code"),
-        "typo": (typo, 400, "The code seems to contain a typo"),
-        "unknown": (good, 401, "No report found for that code"),
+        "typo": (mistyped_receipt(), 400, "The code seems to contain a typo"),
+        "unknown": (unknown_receipt(), 401, "No report found for that code"),
     }
     titles = {}
     for name, (typed, status, title) in cases.items():
