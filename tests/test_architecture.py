@@ -9,7 +9,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CRYPTO_LIBRARIES = {"nacl", "cryptography", "argon2"}
 # Only crypto/ may touch keys. bench/ measures raw libsodium as a baseline and tests/
 # build adversarial inputs; neither ships in the apps.
-APP_PACKAGES = ["intake", "casework", "migrations", "ops", "scripts"]
+APP_PACKAGES = ["common", "intake", "casework", "migrations", "ops", "scripts"]
 
 
 def _imported_modules(path: Path) -> set[str]:

@@ -1,0 +1,825 @@
+"""Benchmark of intake served by gunicorn: submissions and sign-ins per second vs bare Argon2.
+
+Run from the repository root::
+
+    .venv/bin/python -m bench.intake_bench
+
+It builds a throwaway instance (tempfile) with a signed recipient directory and an
+``intake.json`` at production Argon2 cost, serves it with gunicorn on 127.0.0.1 (a child
+process, stopped at the end), and drives it from client threads in this process. Every
+report and every sign-in costs exactly one Argon2 derivation, so the yardstick is the
+rate of bare ``crypto.derive_receipt_keys`` calls on the same cores in the same run.
+
+Results are printed and written (overwritten) to ``bench/results/intake.md``. Nothing
+here asserts a time limit: the numbers are for people to read. See bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import datetime
+import hashlib
+import http.client
+import itertools
+import json
+import os
+import platform
+import re
+import resource
+import secrets
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from http.cookies import SimpleCookie
+from importlib import metadata
+from pathlib import Path
+
+import crypto
+from bench.crypto_bench import cpu_model, fmt_ms, loadavg, md_table
+from casework.directory import Listed, UnitEntry, build_directory, sign_directory
+from intake.categories import CATEGORIES
+
+KIB = 1024
+MIB = 1024 * 1024
+RESULTS = Path(__file__).resolve().parent / "results" / "intake.md"
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+WORKERS = 2
+THREADS = 4
+FILE_BYTES = 10 * MIB
+TEXT_BYTES = 1 * KIB
+MAX_FILE_BYTES = 16 * MIB
+HOST = "127.0.0.1"  # loopback only: nothing here talks to another machine
+
+CSRF = re.compile(rb'name="csrf_token" type="hidden" value="([^"]+)"')
+RECEIPT = re.compile(rb'id="receipt-code">([0-9A-Z-]+)<')
+WHAT = ("The head of unit hired a relative without advertising the post, and the "
+        "minutes of the hiring meeting were changed afterwards. ")
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def pct(values: list[float], q: float) -> float:
+    """The q-th percentile (0-100), linear interpolation between closest ranks."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    pos = (len(ordered) - 1) * q / 100
+    low = int(pos)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (pos - low)
+
+
+def fmt_lat(values: list[float]) -> str:
+    if not values:
+        return "-"
+    return f"{fmt_ms(pct(values, 50))} / {fmt_ms(pct(values, 95))}"
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((HOST, 0))
+        return int(sock.getsockname()[1])
+
+
+def usable_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+# --------------------------------------------------------------------------- CPU accounting
+
+
+def _proc_cpu(pid: int, children_too: bool = False) -> float:
+    """utime+stime (and reaped children's, if asked) of one process, in seconds."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    # Fields after "(comm)": state=0, ... utime=11, stime=12, cutime=13, cstime=14.
+    ticks = int(fields[11]) + int(fields[12])
+    if children_too:
+        ticks += int(fields[13]) + int(fields[14])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def _children(parent: int) -> list[int]:
+    pids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", encoding="ascii") as fh:
+                ppid = int(fh.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        if ppid == parent:
+            pids.append(int(entry))
+    return pids
+
+
+def _system_busy() -> tuple[float, float] | None:
+    """(busy, steal) CPU seconds of the whole machine since boot, from /proc/stat."""
+    try:
+        with open("/proc/stat", encoding="ascii") as fh:
+            fields = [int(x) for x in fh.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    user, nice, system, _idle, _iowait, irq, softirq, steal = fields[:8]
+    tick = os.sysconf("SC_CLK_TCK")
+    return (user + nice + system + irq + softirq) / tick, steal / tick
+
+
+def _own_cpu() -> float:
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    return own.ru_utime + own.ru_stime
+
+
+@dataclass
+class Snapshot:
+    wall: float
+    system: tuple[float, float] | None
+    own: float
+    server: float
+
+
+@dataclass
+class Usage:
+    """Cores used during a window: gunicorn, this process (clients), everything else."""
+
+    wall: float
+    server: float = 0.0  # CPU seconds
+    own: float = 0.0
+    other_cores: float | None = None
+    steal_cores: float | None = None
+
+    @classmethod
+    def between(cls, a: Snapshot, b: Snapshot) -> Usage:
+        wall = b.wall - a.wall
+        usage = cls(wall=wall, server=b.server - a.server, own=b.own - a.own)
+        if a.system and b.system and wall > 0:
+            busy = b.system[0] - a.system[0]
+            usage.other_cores = max(0.0, (busy - usage.own - usage.server) / wall)
+            usage.steal_cores = (b.system[1] - a.system[1]) / wall
+        return usage
+
+    def cores(self) -> str:
+        other = "?" if self.other_cores is None else f"{self.other_cores:.2f}"
+        return f"{self.server / self.wall:.2f} / {self.own / self.wall:.2f} / {other}"
+
+    def busy_machine(self) -> bool:
+        return (self.other_cores or 0) > 0.25 or (self.steal_cores or 0) > 0.1
+
+
+# --------------------------------------------------------------------------- the instance
+
+
+def make_instance(root: Path, concurrency: int) -> dict[str, object]:
+    """Write keys, a signed directory and intake.json into ``root``; migrate the database."""
+    signing = crypto.SigningKey.generate()
+    body = build_directory(
+        serial=1,
+        units=[
+            UnitEntry("etik", {"sv": "Etikkommittén", "en": "Ethics committee"},
+                      [Listed("Eva Etik", crypto.PrivateKey.generate().public_key),
+                       Listed("Erik Etik", crypto.PrivateKey.generate().public_key)],
+                      alternate_unit="akt"),
+            UnitEntry("akt", {"sv": "Antikorruptionsteamet", "en": "Anti-corruption team"},
+                      [Listed("Anna Akt", crypto.PrivateKey.generate().public_key)],
+                      alternate_unit="etik"),
+        ],
+        routes={**{c: "etik" for c in CATEGORIES},
+                "corruption": "akt", "procurement": "akt", "funds": "akt"},
+        escrow=crypto.PrivateKey.generate().public_key,
+        custodians=[Listed("Cecilia Custodian", crypto.PrivateKey.generate().public_key)],
+        valid_for=datetime.timedelta(days=30),
+    )
+    (root / "directory.signed").write_bytes(sign_directory(body, signing))
+    config: dict[str, object] = {
+        "secret_key": base64.b64encode(secrets.token_bytes(32)).decode(),
+        "instance_salt": base64.b64encode(crypto.new_instance_salt()).decode(),
+        "casework_verify_key": base64.b64encode(signing.verify_key.raw).decode(),
+        "argon2": crypto.PRODUCTION.to_dict(),
+        "argon2_concurrency": concurrency,
+        "login_floor_seconds": 0,
+        "max_file_bytes": MAX_FILE_BYTES,
+    }
+    (root / "intake.json").write_text(json.dumps(config, indent=2))
+    # Build the app once here: it validates the setup and runs the migrations, so the
+    # gunicorn workers do not both migrate a fresh database at the same moment.
+    from intake import IntakeConfig, create_app
+
+    app = create_app(IntakeConfig.from_instance(root))
+    app.extensions["lykta.intake.db"].engine.dispose()
+    return config
+
+
+class Server:
+    """gunicorn serving ``intake:create_app()`` for one instance folder, on loopback."""
+
+    def __init__(self, instance: Path, log_path: Path) -> None:
+        self.instance = instance
+        self.port = free_port()
+        self.log_path = log_path
+        self.command = [
+            sys.executable, "-m", "gunicorn", "--workers", str(WORKERS), "--threads",
+            str(THREADS), "--worker-class", "gthread", "--bind", f"{HOST}:{self.port}",
+            "--graceful-timeout", "5", "--log-level", "info", "intake:create_app()",
+        ]
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 60.0) -> None:
+        env = {**os.environ, "LYKTA_INSTANCE": str(self.instance)}
+        with open(self.log_path, "wb") as log:
+            self.proc = subprocess.Popen(self.command, cwd=REPO_ROOT, env=env,
+                                         stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"gunicorn exited with {self.proc.returncode}:\n"
+                                   + self.log_path.read_text(errors="replace")[-3000:])
+            booted = self.log_path.read_text(errors="replace").count("Booting worker")
+            if booted >= WORKERS and self._get_ok():
+                # Both workers are forked; give the slower one time to finish create_app
+                # (warm-up periods in every run cover the rest).
+                time.sleep(1.5)
+                return
+            time.sleep(0.2)
+        raise RuntimeError("gunicorn did not become ready in time")
+
+    def _get_ok(self) -> bool:
+        try:
+            conn = http.client.HTTPConnection(HOST, self.port, timeout=5)
+            conn.request("GET", "/submit")
+            ok = conn.getresponse().status == 200
+            conn.close()
+            return ok
+        except OSError:
+            return False
+
+    def workers(self) -> list[int]:
+        return _children(self.proc.pid) if self.proc else []
+
+    def cpu(self) -> float:
+        """CPU seconds of the master, its live workers and any workers it reaped."""
+        if not self.proc:
+            return 0.0
+        return _proc_cpu(self.proc.pid, children_too=True) + sum(
+            _proc_cpu(pid) for pid in self.workers())
+
+    def worker_peak_rss(self) -> list[int]:
+        """VmHWM of each live worker, in KiB."""
+        peaks = []
+        for pid in self.workers():
+            try:
+                with open(f"/proc/{pid}/status", encoding="ascii") as fh:
+                    for line in fh:
+                        if line.startswith("VmHWM:"):
+                            peaks.append(int(line.split()[1]))
+            except (OSError, ValueError):
+                pass
+        return peaks
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()  # the gunicorn master we started: it stops its workers
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def snapshot(server: Server | None) -> Snapshot:
+    return Snapshot(time.perf_counter(), _system_busy(), _own_cpu(),
+                    server.cpu() if server else 0.0)
+
+
+# --------------------------------------------------------------------------- the client
+
+
+class HttpError(Exception):
+    """A response that is not what a working service answers."""
+
+
+class Browser:
+    """One tipster's browser: its own cookie jar, one connection per form round trip."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.cookies: dict[str, str] = {}
+        self.conn: http.client.HTTPConnection | None = None
+
+    def open(self) -> None:
+        self.close()
+        self.conn = http.client.HTTPConnection(HOST, self.port, timeout=120)
+
+    def close(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
+
+    def _store_cookies(self, response: http.client.HTTPResponse) -> None:
+        for header in response.msg.get_all("Set-Cookie") or []:
+            jar: SimpleCookie = SimpleCookie()
+            jar.load(header)
+            for name, morsel in jar.items():
+                if morsel["max-age"] == "0" or not morsel.value:
+                    self.cookies.pop(name, None)
+                else:
+                    self.cookies[name] = morsel.value
+
+    def request(self, method: str, path: str, parts: list[bytes] | None = None,
+                content_type: str | None = None) -> tuple[int, bytes, str]:
+        """Send one request (body sent part by part, never copied); return status, body."""
+        if self.conn is None:
+            self.open()
+        assert self.conn is not None
+        self.conn.putrequest(method, path)
+        if self.cookies:
+            self.conn.putheader("Cookie", "; ".join(f"{k}={v}" for k, v in self.cookies.items()))
+        if parts is not None:
+            self.conn.putheader("Content-Type", content_type or "application/octet-stream")
+            self.conn.putheader("Content-Length", str(sum(len(p) for p in parts)))
+        self.conn.endheaders()
+        for part in parts or []:
+            self.conn.send(part)
+        response = self.conn.getresponse()
+        body = response.read()
+        self._store_cookies(response)
+        if response.will_close:
+            self.close()
+        return response.status, body, response.getheader("Location") or ""
+
+    def csrf(self, path: str) -> bytes:
+        status, body, _ = self.request("GET", path)
+        if status != 200:
+            raise HttpError(f"GET {path}: {status}")
+        match = CSRF.search(body)
+        if not match:
+            raise HttpError(f"GET {path}: no CSRF token")
+        return match.group(1)
+
+
+def multipart(fields: list[tuple[str, bytes]], file: tuple[str, bytes] | None
+              ) -> tuple[list[bytes], str]:
+    """A multipart/form-data body as parts (the file content is not copied)."""
+    boundary = "----lyktabench" + secrets.token_hex(12)
+    head = bytearray()
+    for name, value in fields:
+        head += (f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'
+                 ).encode() + value + b"\r\n"
+    filename, content = file if file else ("", b"")
+    # With no file chosen, browsers still send the part, with an empty filename.
+    head += (f'--{boundary}\r\nContent-Disposition: form-data; name="files"; '
+             f'filename="{filename}"\r\nContent-Type: application/octet-stream\r\n\r\n'
+             ).encode()
+    tail = f"\r\n--{boundary}--\r\n".encode()
+    return [bytes(head), content, tail], f"multipart/form-data; boundary={boundary}"
+
+
+@dataclass
+class Sample:
+    kind: str  # "GET /submit", "POST /submit", "GET /login", "POST /login"
+    end: float
+    seconds: float
+    status: int | None  # None: no response (connection error)
+    ok: bool
+
+
+@dataclass
+class RunResult:
+    name: str
+    samples: list[Sample] = field(default_factory=list)
+    cycles: list[float] = field(default_factory=list)  # end time of each completed op
+    errors: Counter[str] = field(default_factory=Counter)
+    statuses: Counter[tuple[str, int]] = field(default_factory=Counter)
+    receipts: list[str] = field(default_factory=list)
+    window: tuple[float, float] = (0.0, 0.0)
+    usage: Usage | None = None
+    argon2_cpu: list[float] = field(default_factory=list)  # thread CPU per derivation
+
+    def in_window(self, t: float) -> bool:
+        return self.window[0] <= t < self.window[1]
+
+    @property
+    def completed(self) -> int:
+        return sum(1 for t in self.cycles if self.in_window(t))
+
+    @property
+    def rate(self) -> float:
+        return self.completed / (self.window[1] - self.window[0])
+
+    def latencies(self, kind: str) -> list[float]:
+        return [s.seconds for s in self.samples
+                if s.kind == kind and s.ok and self.in_window(s.end)]
+
+    def failures(self) -> tuple[int, int]:
+        """(failed requests other than 503, 503 answers), over the whole run."""
+        busy = sum(n for (_, status), n in self.statuses.items() if status == 503)
+        failed = sum(1 for s in self.samples if not s.ok) - busy
+        return failed, busy
+
+
+def _timed(browser: Browser, result: RunResult, lock: threading.Lock, kind: str,
+           fn: Callable[[], tuple[int, bytes, str]],
+           check: Callable[[int, bytes, str], bool]) -> tuple[int, bytes, str] | None:
+    start = time.perf_counter()
+    try:
+        status, body, location = fn()
+    except (OSError, http.client.HTTPException) as exc:
+        end = time.perf_counter()
+        browser.close()
+        with lock:
+            result.samples.append(Sample(kind, end, end - start, None, False))
+            result.errors[f"{kind}: {type(exc).__name__}"] += 1
+        return None
+    end = time.perf_counter()
+    ok = check(status, body, location)
+    with lock:
+        result.samples.append(Sample(kind, end, end - start, status, ok))
+        result.statuses[(kind, status)] += 1
+        if not ok and status != 503:
+            result.errors[f"{kind}: HTTP {status}"] += 1
+    return (status, body, location) if ok else None
+
+
+def report_cycle(file: tuple[str, bytes] | None) -> Callable[..., None]:
+    what = (WHAT * (TEXT_BYTES // len(WHAT) + 1))[:TEXT_BYTES].encode()
+
+    def cycle(browser: Browser, result: RunResult, lock: threading.Lock) -> None:
+        browser.open()
+        got = _timed(browser, result, lock, "GET /submit",
+                     lambda: browser.request("GET", "/submit"),
+                     lambda s, b, _loc: s == 200 and CSRF.search(b) is not None)
+        if got is None:
+            return
+        token = CSRF.search(got[1]).group(1)  # type: ignore[union-attr]
+        fields = [("csrf_token", token), ("category", b"ethics"), ("agency", b"Skatteverket"),
+                  ("agency_other", b""), ("what", what), ("when", b"Spring 2026"),
+                  ("who", b"Head of unit"), ("identity", b"anonymous"), ("name", b""),
+                  ("contact", b"")]
+        parts, content_type = multipart(fields, file)
+        got = _timed(browser, result, lock, "POST /submit",
+                     lambda: browser.request("POST", "/submit", parts, content_type),
+                     lambda s, b, _loc: s == 200 and RECEIPT.search(b) is not None)
+        browser.close()
+        if got is not None:
+            with lock:
+                result.cycles.append(time.perf_counter())
+                result.receipts.append(RECEIPT.search(got[1]).group(1).decode())  # type: ignore[union-attr]
+
+    return cycle
+
+
+def login_cycle(receipts: Iterator[str]) -> Callable[..., None]:
+    pick = threading.Lock()
+
+    def cycle(browser: Browser, result: RunResult, lock: threading.Lock) -> None:
+        with pick:
+            receipt = next(receipts)
+        browser.open()
+        got = _timed(browser, result, lock, "GET /login",
+                     lambda: browser.request("GET", "/login"),
+                     lambda s, b, _loc: s == 200 and CSRF.search(b) is not None)
+        if got is None:
+            return
+        token = CSRF.search(got[1]).group(1)  # type: ignore[union-attr]
+        body = (b"csrf_token=" + token + b"&receipt=" + receipt.encode())
+        got = _timed(browser, result, lock, "POST /login",
+                     lambda: browser.request("POST", "/login", [body],
+                                             "application/x-www-form-urlencoded"),
+                     lambda s, _b, loc: s == 302 and loc.endswith("/dialogue"))
+        browser.close()
+        if got is not None:
+            with lock:
+                result.cycles.append(time.perf_counter())
+
+    return cycle
+
+
+def run_http(name: str, port: int, server: Server, clients: int, warmup: float,
+             duration: float, cycle: Callable[..., None]) -> RunResult:
+    """``clients`` browsers repeat ``cycle`` for warm-up + duration; measure the window."""
+    result = RunResult(name)
+    lock = threading.Lock()
+    start = time.perf_counter()
+    result.window = (start + warmup, start + warmup + duration)
+
+    def client() -> None:
+        browser = Browser(port)
+        while time.perf_counter() < result.window[1]:
+            before = len(result.samples)
+            cycle(browser, result, lock)
+            if any(not s.ok for s in result.samples[before:]):
+                time.sleep(0.05)  # do not spin on a failing server
+        browser.close()
+
+    threads = [threading.Thread(target=client, daemon=True) for _ in range(clients)]
+    for t in threads:
+        t.start()
+    result.usage = _measure_window(result.window, server)
+    for t in threads:
+        t.join(timeout=300)
+    return result
+
+
+def _measure_window(window: tuple[float, float], server: Server | None) -> Usage:
+    time.sleep(max(0.0, window[0] - time.perf_counter()))
+    a = snapshot(server)
+    time.sleep(max(0.0, window[1] - time.perf_counter()))
+    return Usage.between(a, snapshot(server))
+
+
+def run_argon2(threads: int, warmup: float, duration: float, server: Server | None
+               ) -> RunResult:
+    """Bare crypto.derive_receipt_keys at PRODUCTION on ``threads`` threads."""
+    result = RunResult(f"bare Argon2, {threads} threads")
+    salt = crypto.new_instance_salt()
+    receipts = [crypto.generate_receipt() for _ in range(8)]
+    lock = threading.Lock()
+    start = time.perf_counter()
+    result.window = (start + warmup, start + warmup + duration)
+
+    def worker(idx: int) -> None:
+        k = idx
+        while time.perf_counter() < result.window[1]:
+            cpu0 = time.thread_time()
+            crypto.derive_receipt_keys(receipts[k % len(receipts)], salt, crypto.PRODUCTION)
+            end, cpu = time.perf_counter(), time.thread_time() - cpu0
+            with lock:
+                result.cycles.append(end)
+                if result.in_window(end):
+                    result.argon2_cpu.append(cpu)
+            k += threads
+
+    pool = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(threads)]
+    for t in pool:
+        t.start()
+    result.usage = _measure_window(result.window, server)
+    for t in pool:
+        t.join()
+    return result
+
+
+# --------------------------------------------------------------------------- report
+
+
+def code_fingerprint() -> str:
+    """Identify the crypto/ and intake/ code that was measured (no git needed)."""
+    digest = hashlib.sha256()
+    newest = 0.0
+    paths = [*sorted((REPO_ROOT / "crypto").glob("*.py")),
+             *sorted((REPO_ROOT / "intake").rglob("*.py")),
+             *sorted((REPO_ROOT / "intake" / "templates").glob("*.html"))]
+    for path in paths:
+        digest.update(str(path.relative_to(REPO_ROOT)).encode() + b"\0"
+                      + path.read_bytes() + b"\0")
+        newest = max(newest, path.stat().st_mtime)
+    when = datetime.datetime.fromtimestamp(newest, datetime.UTC).strftime("%Y-%m-%d %H:%M:%S")
+    return (f"sha256 {digest.hexdigest()[:16]} over crypto/*.py, intake/**/*.py, "
+            f"intake/templates (newest file {when} UTC)")
+
+
+def machine_lines() -> list[str]:
+    def version(name: str) -> str:
+        try:
+            return metadata.version(name)
+        except metadata.PackageNotFoundError:
+            return "not installed"
+
+    rows = [
+        ["Date (UTC)", datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M:%S")],
+        ["Platform", platform.platform()],
+        ["CPU", cpu_model()],
+        ["Cores", f"{os.cpu_count()} logical ({usable_cores()} usable by this process)"],
+        ["Python", f"{platform.python_implementation()} {platform.python_version()}"],
+        ["gunicorn / Flask / Werkzeug", f"{version('gunicorn')} / {version('Flask')} / "
+                                        f"{version('Werkzeug')}"],
+        ["SQLAlchemy / SQLite", f"{version('SQLAlchemy')} / "
+                                f"{__import__('sqlite3').sqlite_version}"],
+        ["argon2-cffi / PyNaCl", f"{version('argon2-cffi')} (bindings "
+                                 f"{version('argon2-cffi-bindings')}) / {version('PyNaCl')}"],
+        ["Load average at start (1/5/15 min)", loadavg()],
+        ["Code measured", code_fingerprint()],
+    ]
+    return ["## Machine", "", *md_table(["", ""], rows)]
+
+
+def results_lines(base: list[RunResult], runs: list[RunResult], clients: int,
+                  cores: int, warmup: float, duration: float,
+                  server: Server, rss: list[int]) -> list[str]:
+    base_done = sum(r.completed for r in base)
+    base_time = sum(r.window[1] - r.window[0] for r in base)
+    base_rate = base_done / base_time
+    argon2_cpu = [c for r in base for c in r.argon2_cpu]
+    cpu_per_derivation = statistics.median(argon2_cpu) if argon2_cpu else float("nan")
+    params = crypto.PRODUCTION
+
+    out = [
+        "## Setup", "",
+        f"- Server: `{' '.join(['gunicorn', *server.command[3:]])}` on loopback, "
+        "`LYKTA_INSTANCE` pointing at a temporary instance folder (deleted afterwards) "
+        "with a freshly signed recipient directory (3 reviewers, escrow, custodian).",
+        f"- Argon2id at `crypto.PRODUCTION` (t={params.time_cost}, "
+        f"m={params.memory_kib // 1024} MiB, p={params.parallelism}); "
+        f"`argon2_concurrency` = {cores} (the number of cores). The gate is per process, "
+        f"so across {WORKERS} workers up to {WORKERS * cores} derivations may run at once.",
+        "- **`login_floor_seconds` = 0** for these runs. The real default is 1 s: it holds "
+        "every sign-in answer back to at least 1 s so timing cannot tell a valid code from "
+        "an unknown one, which by design caps sign-in latency from below (it sleeps; it "
+        "does not hold an Argon2 slot, but it holds a server thread).",
+        f"- `max_file_bytes` = {MAX_FILE_BYTES // MIB} MiB. Uploaded bytes are random.",
+        f"- Load: {clients} client threads in this process, each a browser with its own "
+        "cookie jar. One cycle = GET the form (CSRF token + session cookie), then POST it "
+        "on the same connection (new connection per cycle). Reports are multipart like a "
+        f"browser's: {TEXT_BYTES // KIB} KiB in *What happened?*, and a `files` part "
+        f"(empty when no file is chosen, as browsers send it). Sign-in = GET /login, "
+        "POST /login with a receipt from the report runs, expecting the 302 to /dialogue.",
+        f"- Each run: {warmup:.0f} s warm-up, then a {duration:.0f} s window; a rate counts "
+        "the cycles whose POST completed inside the window; latencies are those of requests "
+        "completed inside the window (client side, so they include queueing for an Argon2 "
+        "slot and for the CPU).",
+        f"- Bare Argon2: `crypto.derive_receipt_keys` at PRODUCTION on {cores} threads (one "
+        f"per core) in this process while gunicorn idles, {len(base)} windows of "
+        f"{base_time / len(base):.0f} s (before and after the HTTP runs; "
+        f"{base_time:.0f} s in all, the same as one HTTP run).",
+        "",
+    ]
+
+    rows = []
+    base_line = " / ".join(f"{r.rate:.2f}" for r in base)
+    rows.append([f"Bare Argon2, {cores} threads", str(base_done),
+                 f"{base_rate:.2f} ({base_line})", "1.00", "-", "-", "-", "-", "-"])
+    for run in runs:
+        failed, busy = run.failures()
+        ratio = run.rate / base_rate
+        flag = "" if ratio >= 0.9 else " **below 0.9**"
+        get_kind = "GET /login" if "sign-in" in run.name else "GET /submit"
+        post_kind = "POST /login" if "sign-in" in run.name else "POST /submit"
+        rows.append([run.name, str(run.completed), f"{run.rate:.2f}", f"{ratio:.2f}{flag}",
+                     fmt_lat(run.latencies(post_kind)), fmt_lat(run.latencies(get_kind)),
+                     str(failed), str(busy), f"{sum(1 for s in run.samples if s.ok)}"])
+    out += [
+        "## Results", "",
+        *md_table(["Workload", "Completed in window", "Rate (/s)",
+                   "Ratio to bare Argon2 (target >= 0.9)", "POST p50 / p95",
+                   "GET p50 / p95", "Failures (not 2xx/3xx)", "503 busy",
+                   "Requests OK (whole run)"], rows),
+        "",
+        "Bare Argon2 rate: all windows pooled (each window in parentheses). Failures and "
+        "503s are counted over the whole run, warm-up included; failures exclude 503s.",
+        "",
+    ]
+
+    rows = []
+    for run in [*base, *runs]:
+        usage = run.usage
+        assert usage is not None
+        done = run.completed or 1
+        if run in base:
+            rows.append([run.name, "-", fmt_ms(statistics.median(run.argon2_cpu))
+                         if run.argon2_cpu else "-", "-", fmt_ms(usage.own / done),
+                         usage.cores().replace(" / ", " / ", 1)])
+            continue
+        server_per_op = usage.server / done
+        rows.append([run.name, fmt_ms(server_per_op), fmt_ms(cpu_per_derivation),
+                     fmt_ms(server_per_op - cpu_per_derivation), fmt_ms(usage.own / done),
+                     usage.cores()])
+    out += [
+        "## Where the CPU went (inside the measurement windows)", "",
+        *md_table(["Workload", "gunicorn CPU per op", "Argon2 CPU per derivation "
+                   "(bare, median)", "gunicorn CPU per op not spent in Argon2 (estimate)",
+                   "This process (clients) CPU per op",
+                   f"Cores used: gunicorn / this process / other processes (of {cores})"],
+                  rows),
+        "",
+        "gunicorn CPU = master + workers from /proc/<pid>/stat; 'other processes' = "
+        "machine busy time (/proc/stat) minus gunicorn minus this process. The "
+        "not-in-Argon2 column subtracts the bare derivation's CPU from the server's CPU "
+        "per operation; two to four derivations sharing memory bandwidth make each one "
+        "somewhat dearer in the server, so this overstates the non-Argon2 work a little.",
+        "",
+    ]
+
+    busy_runs = [r for r in [*base, *runs] if r.usage and r.usage.busy_machine()]
+    steal = max((r.usage.steal_cores or 0) for r in [*base, *runs] if r.usage)
+    other = max((r.usage.other_cores or 0) for r in [*base, *runs] if r.usage)
+    load = (f"_Background load: other processes used at most {other:.2f} of {cores} cores "
+            f"in any window (steal at most {steal:.2f})._")
+    if busy_runs:
+        load += (" **The machine was not idle during: "
+                 + ", ".join(r.name for r in busy_runs)
+                 + "; absolute rates and ratios are affected.**")
+    out += [load, ""]
+
+    notes = []
+    for run in runs:
+        for (kind, status), n in sorted(run.statuses.items()):
+            if status == 503:
+                notes.append(f"- {run.name}: {n} x 503 on {kind}: the Argon2 gate found no "
+                             "free slot within `argon2_wait_seconds` (2 s); the tipster "
+                             "gets the 'busy, nothing was saved' page.")
+        for what, n in sorted(run.errors.items()):
+            notes.append(f"- {run.name}: {n} x {what}")
+    if rss:
+        notes.append("- Peak RSS per gunicorn worker at the end (VmHWM): "
+                     + ", ".join(f"{kib / 1024:.0f} MiB" for kib in rss) + ".")
+    log = server.log_path.read_text(errors="replace")
+    worrying = [line for line in log.splitlines()
+                if any(w in line for w in ("WORKER TIMEOUT", "Traceback", "ERROR",
+                                           "CRITICAL", "unexpected error"))]
+    notes.append(f"- gunicorn log: {len(worrying)} worrying line(s)"
+                 + (": `" + "`, `".join(worrying[:5]) + "`" if worrying else "") + ".")
+    out += ["## Notes", "", *notes, ""]
+    return out
+
+
+# --------------------------------------------------------------------------- main
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=float, default=30.0,
+                        help="measurement window per run, seconds (default 30)")
+    parser.add_argument("--warmup", type=float, default=3.0,
+                        help="warm-up before each window, seconds (default 3)")
+    parser.add_argument("--clients", type=int, default=4,
+                        help="concurrent client threads (default 4)")
+    args = parser.parse_args(argv)
+    cores = usable_cores()
+    started = time.perf_counter()
+
+    def progress(msg: str) -> None:
+        print(f"[{time.perf_counter() - started:6.1f} s] {msg}", file=sys.stderr, flush=True)
+
+    out = ["# Lykta intake benchmarks (gunicorn on loopback)", "", *machine_lines(), ""]
+    workdir = Path(tempfile.mkdtemp(prefix="lykta-bench-intake-"))
+    server = Server(workdir / "instance", workdir / "gunicorn.log")
+    try:
+        progress("setting up the instance")
+        server.instance.mkdir(mode=0o700)
+        make_instance(server.instance, cores)
+        progress(f"starting gunicorn on {HOST}:{server.port}")
+        server.start()
+        half = args.duration / 2
+        base = []
+        progress(f"bare Argon2, {cores} threads ({half:.0f} s)")
+        base.append(run_argon2(cores, 2.0, half, server))
+        runs = []
+        progress(f"reports with {TEXT_BYTES // KIB} KiB of text ({args.duration:.0f} s)")
+        runs.append(run_http(f"Report, {TEXT_BYTES // KIB} KiB text, no file", server.port,
+                             server, args.clients, args.warmup, args.duration,
+                             report_cycle(None)))
+        progress(f"reports with one {FILE_BYTES // MIB} MiB file ({args.duration:.0f} s)")
+        payload = os.urandom(FILE_BYTES)
+        runs.append(run_http(f"Report, {TEXT_BYTES // KIB} KiB text + one "
+                             f"{FILE_BYTES // MIB} MiB file", server.port, server,
+                             args.clients, args.warmup, args.duration,
+                             report_cycle(("evidence.pdf", payload))))
+        del payload
+        receipts = [r for run in runs for r in run.receipts]
+        if receipts:
+            progress(f"receipt sign-ins, {len(receipts)} receipts ({args.duration:.0f} s)")
+            runs.append(run_http("Receipt sign-in (302)", server.port, server,
+                                 args.clients, args.warmup, args.duration,
+                                 login_cycle(itertools.cycle(receipts))))
+        else:
+            progress("no receipts: sign-in run skipped")
+        progress(f"bare Argon2, {cores} threads ({half:.0f} s)")
+        base.append(run_argon2(cores, 2.0, half, server))
+        rss = server.worker_peak_rss()
+        server.stop()
+        out += results_lines(base, runs, args.clients, cores, args.warmup, args.duration,
+                             server, rss)
+        if not receipts:
+            out += ["**No report succeeded, so the sign-in run was skipped.**", ""]
+    finally:
+        server.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+    out.append(f"_Total bench time: {time.perf_counter() - started:.0f} s._")
+
+    text = "\n".join(out) + "\n"
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    tmp = RESULTS.with_suffix(".md.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(RESULTS)
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Plumbing shared by intake and casework: database sessions and migrations (no crypto)."""
