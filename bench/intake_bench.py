@@ -11,7 +11,7 @@ report and every sign-in costs exactly one Argon2 derivation, so the yardstick i
 rate of bare ``crypto.derive_receipt_keys`` calls on the same cores in the same run.
 
 Results are printed and written (overwritten) to ``bench/results/intake.md``. Nothing
-here asserts a time limit: the numbers are for people to read. See bench/README.md.
+here asserts a time limit: the numbers are for people to read.
 """
 
 from __future__ import annotations
@@ -78,6 +78,10 @@ def pct(values: list[float], q: float) -> float:
     low = int(pos)
     high = min(low + 1, len(ordered) - 1)
     return ordered[low] + (ordered[high] - ordered[low]) * (pos - low)
+
+
+def fmt_signed_ms(seconds: float) -> str:
+    return ("-" if seconds < 0 else "") + fmt_ms(abs(seconds))
 
 
 def fmt_lat(values: list[float]) -> str:
@@ -227,6 +231,12 @@ def make_instance(root: Path, concurrency: int) -> dict[str, object]:
     return config
 
 
+def _gunicorn_has(option: str) -> bool:
+    out = subprocess.run([sys.executable, "-m", "gunicorn", "--help"], capture_output=True,
+                         text=True, check=False)
+    return option in out.stdout
+
+
 class Server:
     """gunicorn serving ``intake:create_app()`` for one instance folder, on loopback."""
 
@@ -239,6 +249,10 @@ class Server:
             str(THREADS), "--worker-class", "gthread", "--bind", f"{HOST}:{self.port}",
             "--graceful-timeout", "5", "--log-level", "info", "intake:create_app()",
         ]
+        if _gunicorn_has("--no-control-socket"):
+            # gunicorn >= 25 opens a control socket under ~/.gunicorn by default: a bench
+            # has no use for it, and it must not collide with another gunicorn there.
+            self.command.insert(-1, "--no-control-socket")
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 60.0) -> None:
@@ -256,7 +270,9 @@ class Server:
                 # Both workers are forked; give the slower one time to finish create_app
                 # (warm-up periods in every run cover the rest).
                 time.sleep(1.5)
-                return
+                if self.proc.poll() is None and len(self.workers()) == WORKERS:
+                    return
+                continue
             time.sleep(0.2)
         raise RuntimeError("gunicorn did not become ready in time")
 
@@ -692,18 +708,19 @@ def results_lines(base: list[RunResult], runs: list[RunResult], clients: int,
         done = run.completed or 1
         if run in base:
             rows.append([run.name, "-", fmt_ms(statistics.median(run.argon2_cpu))
-                         if run.argon2_cpu else "-", "-", fmt_ms(usage.own / done),
-                         usage.cores().replace(" / ", " / ", 1)])
+                         if run.argon2_cpu else "-", "-", "-", fmt_ms(usage.own / done),
+                         usage.cores()])
             continue
         server_per_op = usage.server / done
         rows.append([run.name, fmt_ms(server_per_op), fmt_ms(cpu_per_derivation),
-                     fmt_ms(server_per_op - cpu_per_derivation), fmt_ms(usage.own / done),
+                     fmt_signed_ms(server_per_op - cpu_per_derivation),
+                     f"{cpu_per_derivation / server_per_op:.2f}", fmt_ms(usage.own / done),
                      usage.cores()])
     out += [
         "## Where the CPU went (inside the measurement windows)", "",
         *md_table(["Workload", "gunicorn CPU per op", "Argon2 CPU per derivation "
                    "(bare, median)", "gunicorn CPU per op not spent in Argon2 (estimate)",
-                   "This process (clients) CPU per op",
+                   "CPU ratio: Argon2 / gunicorn per op", "This process (clients) CPU per op",
                    f"Cores used: gunicorn / this process / other processes (of {cores})"],
                   rows),
         "",
@@ -711,7 +728,10 @@ def results_lines(base: list[RunResult], runs: list[RunResult], clients: int,
         "machine busy time (/proc/stat) minus gunicorn minus this process. The "
         "not-in-Argon2 column subtracts the bare derivation's CPU from the server's CPU "
         "per operation; two to four derivations sharing memory bandwidth make each one "
-        "somewhat dearer in the server, so this overstates the non-Argon2 work a little.",
+        "somewhat dearer in the server, so this overstates the non-Argon2 work a little. "
+        "The CPU ratio is what the throughput ratio would be if gunicorn had the cores to "
+        "itself (no load generator, no other processes): it is far less sensitive to a "
+        "shared machine than the wall-clock rates.",
         "",
     ]
 

@@ -1,1 +1,63 @@
-"""Lykta casework: the internal case-management app (built in issue 4)."""
+"""Lykta casework: the internal case-management app.
+
+``create_app`` builds one app from a frozen :class:`CaseworkConfig`. With no argument
+(``flask --app casework ...``) it reads the demo instance in the checkout's
+``instance/`` folder, or the folder named by ``LYKTA_INSTANCE``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from flask import Flask
+from flask_wtf.csrf import CSRFProtect
+
+from common.db import Database
+from common.http import install_security_headers
+
+from . import cli, errors, web
+from .config import CaseworkConfig
+from .models import Base
+from .services import EXTENSION, Casework
+
+__all__ = ["CaseworkConfig", "create_app"]
+
+CHECKOUT = Path(__file__).resolve().parent.parent
+
+
+def default_instance() -> Path:
+    """The instance folder used when no config is passed."""
+    return Path(os.environ.get("LYKTA_INSTANCE", CHECKOUT / "instance")).resolve()
+
+
+def create_app(config: CaseworkConfig | None = None) -> Flask:
+    """Build the casework app."""
+    config = config or CaseworkConfig.from_instance(default_instance())
+    app = Flask(__name__, instance_path=str(config.instance_path))
+    app.config.update(
+        SECRET_KEY=config.secret_key,
+        SESSION_COOKIE_NAME="lykta_casework",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Strict",
+        SESSION_COOKIE_SECURE=config.https,
+        WTF_CSRF_TIME_LIMIT=config.session_absolute_seconds,
+        WTF_CSRF_SSL_STRICT=False,  # no Referer is ever sent (no-referrer)
+        MAX_CONTENT_LENGTH=64 * 1024 * 1024,
+    )
+    CSRFProtect(app)
+    database = Database(config.database_url)
+    # Until casework's Alembic environment exists, the embedded default creates tables.
+    Base.metadata.create_all(database.engine)
+    app.extensions[EXTENSION] = Casework(config=config, db=database)
+
+    from .views import admin, auth, home
+
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(home.bp)
+    app.register_blueprint(admin.bp)
+    web.install(app)
+    errors.register_error_handlers(app)
+    install_security_headers(app)
+    cli.register(app)
+    return app

@@ -11,7 +11,13 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
 import crypto
+
+from .models import DirectoryExport, Role, Unit, User
+from .models.accounts import KEY_HOLDING_ROLES
 
 PURPOSE = "recipient-directory"
 FORMAT = "lykta-recipient-directory/1"
@@ -72,3 +78,59 @@ def build_directory(
 def sign_directory(body: bytes, key: crypto.SigningKey) -> bytes:
     """Sign a directory body with casework's Ed25519 key."""
     return crypto.sign_document(key, purpose=PURPOSE, body=body)
+
+
+# Which unit receives which report category (policy sections 3 and 9). Casework owns
+# routing; intake only follows what the signed directory says.
+DEFAULT_ROUTES = {
+    "corruption": "akt", "procurement": "akt", "funds": "akt",
+    "bias": "etik", "ethics": "etik", "retaliation": "etik", "other": "etik",
+}
+
+
+class DirectoryNotReady(Exception):
+    """The directory cannot be exported yet; the message says what is missing."""
+
+
+def _collect(session: Session) -> tuple[list[UnitEntry], list[Listed]]:
+    units: list[UnitEntry] = []
+    custodians: list[Listed] = []
+    people = list(session.scalars(select(User).where(User.active.is_(True))))
+    for unit in session.scalars(select(Unit).order_by(Unit.id)):
+        if not unit.receives_reports:
+            continue
+        readers = [
+            Listed(p.display_name, crypto.PublicKey(p.public_key))
+            for p in people if p.public_key is not None
+            and any(m.unit_id == unit.id and Role(m.role) in KEY_HOLDING_ROLES - {Role.CUSTODIAN}
+                    for m in p.memberships)
+        ]
+        units.append(UnitEntry(unit.id, {"sv": unit.name_sv, "en": unit.name_en}, readers,
+                               unit.alternate_unit_id))
+    for person in people:
+        if person.public_key is not None and Role.CUSTODIAN in person.roles:
+            custodians.append(Listed(person.display_name, crypto.PublicKey(person.public_key)))
+    return units, custodians
+
+
+def directory_summary(session: Session) -> dict[str, object]:
+    """What the next export would list (for the admin page)."""
+    units, custodians = _collect(session)
+    return {"units": [(u.id, [r.name for r in u.reviewers]) for u in units],
+            "custodians": [c.name for c in custodians], "routes": DEFAULT_ROUTES}
+
+
+def export_directory(session: Session, *, signing_key: crypto.SigningKey,
+                     escrow: crypto.PublicKey | None, valid_for: dt.timedelta) -> bytes:
+    """Build, sign and record the next directory (its serial is one above the last)."""
+    if escrow is None:
+        raise DirectoryNotReady("no escrow public key is configured (run `keys escrow-init`)")
+    units, custodians = _collect(session)
+    empty = [u.id for u in units if not list(u.reviewers)]
+    if empty:
+        raise DirectoryNotReady(f"these units have no enrolled reviewer: {', '.join(empty)}")
+    serial = (session.scalar(select(func.max(DirectoryExport.serial))) or 0) + 1
+    session.add(DirectoryExport(serial=serial))
+    body = build_directory(serial=serial, units=units, routes=DEFAULT_ROUTES, escrow=escrow,
+                           custodians=custodians, valid_for=valid_for)
+    return sign_directory(body, signing_key)

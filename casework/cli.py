@@ -1,0 +1,165 @@
+"""``flask --app casework ...``: first administrator, key ceremonies, directory export."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+
+import click
+from flask import Flask
+from sqlalchemy import select
+
+import crypto
+
+from .accounts import create_user, reset_password, rotate_key
+from .directory import DirectoryNotReady, export_directory
+from .errors import CaseworkError
+from .models import Role, Unit
+from .services import current
+
+DEFAULT_UNITS = [
+    ("etik", "Etikkommittén", "Ethics committee", "akt", True),
+    ("akt", "Antikorruptionsteamet", "Anti-corruption team", "etik", True),
+    ("kof", "Kommissionen för offentlig förvaltning (KOF)",
+     "Commission for Public Administration (KOF)", None, False),
+]
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as file:
+        file.write(data)
+
+
+def load_signing_key(path: Path) -> crypto.SigningKey:
+    """Casework's Ed25519 signing key (a 32-byte seed file, owner-only)."""
+    try:
+        return crypto.SigningKey.from_seed(path.read_bytes())
+    except FileNotFoundError as exc:
+        raise click.ClickException(
+            f"no signing key at {path}: run `flask --app casework keys signing-init`") from exc
+
+
+def register(app: Flask) -> None:
+    """Attach the command groups to ``app``."""
+
+    @app.cli.group("units")
+    def units() -> None:
+        """Units that receive reports."""
+
+    @units.command("init")
+    def units_init() -> None:
+        """Create the default units (Etikkommittén, Antikorruptionsteamet, KOF)."""
+        with current().db.session() as db:
+            for unit_id, sv, en, alternate, receives in DEFAULT_UNITS:
+                if db.get(Unit, unit_id) is None:
+                    db.add(Unit(id=unit_id, name_sv=sv, name_en=en,
+                                alternate_unit_id=alternate, receives_reports=receives))
+        click.echo("Units ready: " + ", ".join(u[0] for u in DEFAULT_UNITS))
+
+    @app.cli.group("users")
+    def users() -> None:
+        """Staff accounts."""
+
+    @users.command("create")
+    @click.argument("username")
+    @click.option("--name", "display_name", required=True, help="Display name.")
+    @click.option("--unit", "unit_id", required=True, help="Unit id, e.g. etik.")
+    @click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
+    def users_create(username: str, display_name: str, unit_id: str, role: str) -> None:
+        """Create an account; prints a one-time password (TOTP is set up at first sign-in)."""
+        services = current()
+        try:
+            with services.db.session() as db:
+                _, password = create_user(db, services.config, username=username,
+                                          display_name=display_name, unit_id=unit_id,
+                                          role=Role(role))
+        except CaseworkError as exc:
+            raise click.ClickException(exc.explanation) from exc
+        click.echo(f"Created {username} ({role} in {unit_id}).")
+        click.echo(f"One-time password: {password}")
+        click.echo("At first sign-in they scan a QR code and choose their own password.")
+
+    @users.command("reset-password")
+    @click.argument("username")
+    def users_reset(username: str) -> None:
+        """Give a temporary password; the person re-enrols and may keep their key."""
+        services = current()
+        try:
+            with services.db.session() as db:
+                password = reset_password(db, services.config, username)
+        except CaseworkError as exc:
+            raise click.ClickException(exc.explanation) from exc
+        click.echo(f"One-time password for {username}: {password}")
+
+    @app.cli.group("keys")
+    def keys() -> None:
+        """Key ceremonies."""
+
+    @keys.command("signing-init")
+    def signing_init() -> None:
+        """Create casework's Ed25519 signing key (signs the directory and sync messages)."""
+        path = current().config.signing_key_path
+        if path.exists():
+            raise click.ClickException(f"{path} exists; refusing to overwrite a signing key")
+        key = crypto.SigningKey.generate()
+        _write_private(path, key.seed())
+        click.echo(f"Signing key written to {path}.")
+        click.echo(f"Pin this verify key in intake: {key.verify_key.raw.hex()}")
+
+    @keys.command("escrow-init")
+    @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
+                  help="Where to write the wrapped escrow private key (take it offline).")
+    @click.password_option("--passphrase", help="Passphrase that wraps the escrow key.")
+    def escrow_init(out: Path, passphrase: str) -> None:
+        """Create KOF's offline escrow key pair; prints the public key for casework.json."""
+        key = crypto.generate_escrow_key()
+        _write_private(out, crypto.wrap_private_key(key, passphrase,
+                                                    current().config.argon2))
+        click.echo(f"Wrapped escrow key written to {out}: move it offline now.")
+        click.echo(f'Add to casework.json: "escrow_public_key": "{key.public_key.raw.hex()}"')
+
+    @keys.command("rotate")
+    @click.argument("username")
+    @click.password_option("--password", confirmation_prompt=False,
+                           help="The person's current password (wraps the new key).")
+    def keys_rotate(username: str, password: str) -> None:
+        """Give a person a new key pair (then export a new directory)."""
+        services = current()
+        try:
+            with services.db.session() as db:
+                public = rotate_key(db, services.config, username, password)
+        except CaseworkError as exc:
+            raise click.ClickException(exc.explanation) from exc
+        click.echo(f"New key id for {username}: {public.key_id_hex}")
+        click.echo("Export a new recipient directory so that intake uses it.")
+
+    @app.cli.group("directory")
+    def directory() -> None:
+        """The signed recipient directory that intake needs."""
+
+    @directory.command("export")
+    @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
+    def directory_export(out: Path) -> None:
+        """Sign and write the directory of units, reviewers, custodians and escrow key."""
+        services = current()
+        config = services.config
+        escrow = (crypto.PublicKey(config.escrow_public_key)
+                  if config.escrow_public_key else None)
+        try:
+            with services.db.session() as db:
+                document = export_directory(
+                    db, signing_key=load_signing_key(config.signing_key_path), escrow=escrow,
+                    valid_for=dt.timedelta(days=config.directory_valid_days))
+        except DirectoryNotReady as exc:
+            raise click.ClickException(str(exc)) from exc
+        out.write_bytes(document)
+        click.echo(f"Signed directory written to {out}; install it as intake's directory.")
+
+    @app.cli.command("units-list")
+    def units_list() -> None:
+        """List units."""
+        with current().db.session() as db:
+            for unit in db.scalars(select(Unit)):
+                click.echo(f"{unit.id}\t{unit.name_sv}\t{unit.name_en}")

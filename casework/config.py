@@ -1,0 +1,73 @@
+"""Casework configuration: one frozen, validated object handed to ``create_app``."""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import crypto
+
+CONFIG_FILE = "casework.json"
+
+
+class ConfigError(Exception):
+    """The configuration is missing something or holds an invalid value."""
+
+
+@dataclass(frozen=True)
+class CaseworkConfig:
+    """Everything the casework app needs to run."""
+
+    instance_path: Path
+    database_url: str
+    secret_key: bytes
+    signing_key_path: Path
+    argon2: crypto.Argon2Params = crypto.PRODUCTION
+    session_idle_seconds: int = 15 * 60
+    session_absolute_seconds: int = 8 * 3600
+    lockout_threshold: int = 5
+    lockout_base_seconds: int = 30
+    lockout_max_seconds: int = 3600
+    https: bool = False
+    totp_issuer: str = "Lykta"
+    directory_valid_days: int = 30
+    escrow_public_key: bytes | None = None
+
+    def __post_init__(self) -> None:
+        if len(self.secret_key) < 32:
+            raise ConfigError("secret_key must be at least 32 bytes")
+        if not 0 < self.session_idle_seconds <= self.session_absolute_seconds:
+            raise ConfigError("the idle timeout must be positive and within the absolute one")
+        if self.escrow_public_key is not None and len(self.escrow_public_key) != 32:
+            raise ConfigError("escrow_public_key must be 32 bytes")
+        if self.lockout_threshold < 1:
+            raise ConfigError("lockout_threshold must be at least 1")
+
+    @classmethod
+    def from_instance(cls, instance_path: Path) -> CaseworkConfig:
+        """Load ``casework.json`` from an instance folder."""
+        path = instance_path / CONFIG_FILE
+        try:
+            raw: dict[str, Any] = json.loads(path.read_text())
+        except FileNotFoundError as exc:
+            raise ConfigError(f"{path} not found: run `make demo` (or write the file)") from exc
+        except ValueError as exc:
+            raise ConfigError(f"{path} is not valid JSON") from exc
+        try:
+            return cls(
+                instance_path=instance_path,
+                database_url=raw.get("database_url")
+                or f"sqlite:///{instance_path / 'casework.sqlite'}",
+                secret_key=base64.b64decode(raw["secret_key"], validate=True),
+                signing_key_path=instance_path / raw.get("signing_key", "casework-signing.seed"),
+                argon2=crypto.Argon2Params.from_dict(raw["argon2"])
+                if "argon2" in raw else crypto.PRODUCTION,
+                https=bool(raw.get("https", False)),
+                escrow_public_key=bytes.fromhex(raw["escrow_public_key"])
+                if raw.get("escrow_public_key") else None,
+            )
+        except (KeyError, TypeError, ValueError, crypto.CryptoError) as exc:
+            raise ConfigError(f"invalid casework configuration: {exc}") from exc

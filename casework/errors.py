@@ -1,0 +1,87 @@
+"""Domain exceptions of casework, and the one place that turns them into HTTP answers."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, render_template
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger("lykta.casework")
+
+
+class CaseworkError(Exception):
+    """Base of casework's domain errors: each carries a status and a plain message."""
+
+    status = 400
+    title = "Something went wrong"
+    explanation = "Please go back and try again."
+
+
+class InvalidCredentials(CaseworkError):
+    """Wrong user name, password or code (never says which)."""
+
+    status = 401
+    title = "Sign-in failed"
+    explanation = "The user name, password or code was wrong. Check them and try again."
+
+
+class AccountLocked(CaseworkError):
+    """Too many failed sign-ins: locked for a while (exponential back-off)."""
+
+    status = 429
+    title = "Account temporarily locked"
+    explanation = ("There were too many failed sign-in attempts. Wait a few minutes and "
+                   "try again, or ask an administrator.")
+
+
+class SessionExpired(CaseworkError):
+    """Not signed in, idle too long, or past the absolute session limit."""
+
+    status = 401
+    title = "You are signed out"
+    explanation = "Your session ended (after 15 minutes idle or 8 hours in all). Sign in again."
+
+
+class NotPermitted(CaseworkError):
+    """The signed-in role may not do this."""
+
+    status = 403
+    title = "Not permitted"
+    explanation = "Your role does not allow this. Separation of duties is enforced here."
+
+
+class InvalidInput(CaseworkError):
+    """A domain rule refused the input; the message says which."""
+
+    def __init__(self, explanation: str) -> None:
+        super().__init__(explanation)
+        self.explanation = explanation
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Every failure becomes a plain page with the right status, never a traceback."""
+
+    @app.errorhandler(CaseworkError)
+    def domain_error(error: CaseworkError) -> tuple[str, int]:
+        return render_template("error.html", title=error.title,
+                               explanation=error.explanation), error.status
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(_error: CSRFError) -> tuple[str, int]:
+        return render_template("error.html", title="The form had expired",
+                               explanation="Nothing was saved. Reload the page and try "
+                                           "again."), 400
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> tuple[str, int]:
+        return render_template("error.html", title=error.name,
+                               explanation="Go back and try again."), error.code or 500
+
+    @app.errorhandler(Exception)
+    def unexpected(error: Exception) -> tuple[str, int]:
+        # Only the type: messages could carry case content.
+        log.error("unexpected error: %s", type(error).__name__)
+        return render_template("error.html", title="Something went wrong",
+                               explanation="An error occurred on our side."), 500

@@ -1,0 +1,52 @@
+"""Casework forms (Flask-WTF: CSRF on every one)."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import PasswordField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, EqualTo, Length, Regexp
+
+from .models import Role
+
+
+class LoginForm(FlaskForm):
+    """User name, password and the current TOTP code, in one step."""
+
+    username = StringField("User name", validators=[DataRequired(), Length(max=64)])
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=200)])
+    code = StringField("Code from your authenticator app",
+                       validators=[Length(max=10)],
+                       description="Six digits. Leave empty at your very first sign-in.")
+
+
+class EnrolForm(FlaskForm):
+    """First sign-in (or after a reset): confirm TOTP and choose a password."""
+
+    code = StringField("Code from your authenticator app",
+                       validators=[DataRequired(), Regexp(r"^\s*\d{6}\s*$",
+                                                          message="Six digits.")])
+    new_password = PasswordField("New password",
+                                 validators=[DataRequired(), Length(min=12, max=200)])
+    confirm = PasswordField("New password again",
+                            validators=[EqualTo("new_password", "The passwords differ.")])
+    previous_password = PasswordField(
+        "Previous password (only after a reset, to keep your key)",
+        validators=[Length(max=200)])
+
+
+class CreateUserForm(FlaskForm):
+    """An administrator adds a person to a unit with one role."""
+
+    username = StringField("User name", validators=[
+        DataRequired(), Length(min=2, max=64),
+        Regexp(r"^[a-z0-9._-]+$", message="Lower-case letters, digits, . _ - only.")])
+    display_name = StringField("Name", validators=[DataRequired(), Length(max=200)])
+    unit = SelectField("Unit", validators=[DataRequired()])
+    role = SelectField("Role",
+                       choices=[SelectChoice(r.value, r.value.replace("_", " ")) for r in Role],
+                       validators=[DataRequired()])
+
+
+class ActionForm(FlaskForm):
+    """A bare form for a button that changes state (carries the CSRF token)."""

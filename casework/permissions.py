@@ -1,0 +1,41 @@
+"""Separation of duties, in one table: which roles may use which endpoint.
+
+Every endpoint of the app must appear here; an endpoint missing from the table is
+refused for everyone (fail closed), and the route-by-role test fails, so a new route
+cannot ship without a decision. Unit-level scoping (a reviewer sees only their units'
+cases) is enforced again in the domain functions.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from .models import Role
+
+PUBLIC: Final = "public"  # reachable without signing in
+PENDING: Final = "pending"  # between a checked password and a completed enrolment
+
+EVERYONE = frozenset(Role)
+ADMIN = frozenset({Role.ADMINISTRATOR})
+
+PERMISSIONS: dict[str, frozenset[Role] | str] = {
+    "static": PUBLIC,
+    "auth.login": PUBLIC,
+    "auth.enrol": PENDING,
+    "auth.logout": EVERYONE,
+    "home.index": EVERYONE,
+    "admin.users": ADMIN,
+    "admin.create_user": ADMIN,
+    "admin.reset_password": ADMIN,
+    "admin.directory": ADMIN,
+}
+
+
+def allowed(endpoint: str | None, roles: frozenset[Role]) -> bool:
+    """True if someone with ``roles`` may use ``endpoint`` (signed in)."""
+    rule = PERMISSIONS.get(endpoint or "")
+    if rule is None:
+        return False
+    if isinstance(rule, str):
+        return rule == PUBLIC
+    return bool(rule & roles)

@@ -1,0 +1,1 @@
+"""Casework blueprints, one per product area."""

@@ -1,0 +1,76 @@
+"""Administration: people, units, the recipient directory. Never content."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, url_for
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+from wtforms.fields.choices import SelectChoice
+
+from ..accounts import create_user, reset_password
+from ..directory import directory_summary
+from ..forms import ActionForm, CreateUserForm
+from ..models import Role, Unit, User
+from ..services import current
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+def _create_form() -> CreateUserForm:
+    form = CreateUserForm()
+    with current().db.session() as db:
+        form.unit.choices = [SelectChoice(u.id, u.name_en) for u in db.scalars(select(Unit))]
+    return form
+
+
+@bp.get("/users")
+def users() -> str:
+    """Everyone, their roles and whether they are enrolled."""
+    with current().db.session() as db:
+        people = list(db.scalars(select(User).order_by(User.username)))
+    return render_template("admin_users.html", people=people, form=_create_form(),
+                           action=ActionForm())
+
+
+def create_user_view() -> Response | tuple[str, int]:
+    """Add a person; their one-time password is shown once."""
+    form = _create_form()
+    services = current()
+    if not form.validate_on_submit():
+        with services.db.session() as db:
+            people = list(db.scalars(select(User).order_by(User.username)))
+        return render_template("admin_users.html", people=people, form=form,
+                               action=ActionForm()), 400
+    with services.db.session() as db:
+        user, password = create_user(db, services.config, username=form.username.data or "",
+                                     display_name=form.display_name.data or "",
+                                     unit_id=form.unit.data or "",
+                                     role=Role(form.role.data))
+        username = user.username
+    flash(f"Created {username}. One-time password (shown once): {password}")
+    return redirect(url_for("admin.users"))
+
+
+def reset_password_view(username: str) -> Response:
+    """Give a temporary password; the person re-enrols."""
+    form = ActionForm()
+    services = current()
+    if form.validate_on_submit():
+        with services.db.session() as db:
+            password = reset_password(db, services.config, username)
+        flash(f"New one-time password for {username} (shown once): {password}")
+    return redirect(url_for("admin.users"))
+
+
+@bp.get("/directory")
+def directory() -> str:
+    """Who the next exported recipient directory will list."""
+    with current().db.session() as db:
+        summary = directory_summary(db)
+    return render_template("admin_directory.html", summary=summary)
+
+
+bp.add_url_rule("/users", endpoint="create_user", view_func=create_user_view,
+                methods=["POST"])
+bp.add_url_rule("/users/<username>/reset", endpoint="reset_password",
+                view_func=reset_password_view, methods=["POST"])

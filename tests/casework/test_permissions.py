@@ -1,0 +1,86 @@
+"""Separation of duties: every route by every role, written out by hand.
+
+The expected matrix below is independent of casework/permissions.py: the test signs in
+as each role and calls each route. It also enumerates the app's url_map, so a route
+added without a row here fails the suite.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from flask import Flask
+
+from casework.models import Role
+from casework.permissions import PERMISSIONS
+
+from .conftest import Staff, csrf, log_in
+
+A, L, R, C, S, U = (Role.ADMINISTRATOR, Role.UNIT_LEAD, Role.REVIEWER, Role.CUSTODIAN,
+                    Role.STATISTICIAN, Role.AUDITOR)
+ALL = {A, L, R, C, S, U}
+
+# endpoint: (method, path, roles allowed). "public" endpoints are reachable signed out.
+EXPECTED: dict[str, tuple[str, str, set[Role] | str]] = {
+    "static": ("GET", "/static/casework.css", "public"),
+    "auth.login": ("GET", "/login", "public"),
+    "auth.enrol": ("GET", "/enrol", "pending"),
+    "auth.logout": ("POST", "/logout", ALL),
+    "home.index": ("GET", "/", ALL),
+    "admin.users": ("GET", "/admin/users", {A}),
+    "admin.create_user": ("POST", "/admin/users", {A}),
+    "admin.reset_password": ("POST", "/admin/users/nobody/reset", {A}),
+    "admin.directory": ("GET", "/admin/directory", {A}),
+}
+
+
+def test_every_route_of_the_app_has_an_expected_row(casework: Flask) -> None:
+    endpoints = {rule.endpoint for rule in casework.url_map.iter_rules()}
+    assert endpoints == set(EXPECTED), "a route was added or removed: decide who may use it"
+    assert set(PERMISSIONS) == endpoints
+
+
+@pytest.mark.parametrize("role", sorted(ALL))
+@pytest.mark.parametrize("endpoint", sorted(e for e, v in EXPECTED.items()
+                                            if not isinstance(v[2], str)))
+def test_route_by_role(casework: Flask, enrol: Callable[..., Staff], role: Role,
+                       endpoint: str) -> None:
+    unit = "kof" if role in (S, U) else "etik"
+    staff = enrol(f"user-{role.value}", role, unit)
+    client = casework.test_client()
+    log_in(casework, client, staff)
+    method, path, allowed = EXPECTED[endpoint]
+    if method == "GET":
+        response = client.get(path)
+    else:
+        response = client.post(path, data={"csrf_token": csrf(client, "/")})
+    if role in allowed:
+        assert response.status_code != 403, f"{role} refused {endpoint}"
+        assert response.status_code < 500
+    else:
+        assert response.status_code == 403, f"{role} reached {endpoint}"
+
+
+@pytest.mark.parametrize("endpoint", sorted(EXPECTED))
+def test_signed_out_visitors_reach_only_public_routes(casework: Flask, endpoint: str) -> None:
+    method, path, allowed = EXPECTED[endpoint]
+    client = casework.test_client()
+    response = client.get(path) if method == "GET" else client.post(path, data={})
+    if allowed == "public":
+        assert response.status_code == 200
+    else:
+        assert response.status_code in (400, 401)  # 400: CSRF refused before anything else
+
+
+def test_an_endpoint_missing_from_the_table_is_refused_for_everyone(
+    make_casework: Callable[..., Flask], enrol: Callable[..., Staff], casework: Flask
+) -> None:
+    @casework.get("/forgotten")
+    def forgotten() -> str:
+        return "should never be reached"
+
+    admin = enrol("admin", A)
+    client = casework.test_client()
+    log_in(casework, client, admin)
+    assert client.get("/forgotten").status_code == 403
