@@ -4,9 +4,10 @@
     python -m scripts.demo_reviewer reply RECEIPT_ID TEXT seal a reply to the tipster of RECEIPT_ID
     python -m scripts.demo_reviewer status RECEIPT_ID STAGE
 
-It unwraps the demo reviewers' keys (instance/demo-reviewers.json) and reads intake's
-database and storage directly, which only works because the demo keeps both apps'
-state on one machine; the bridge (issue 5) replaces this.
+It unwraps the demo key holders' keys (reviewer, unit lead, custodian from
+instance/demo.json, wrapped in casework's database under their passwords) and reads
+intake's database and storage directly, which only works because the demo keeps both
+apps' state on one machine; the bridge (issue 5) replaces this.
 """
 
 from __future__ import annotations
@@ -19,6 +20,9 @@ import sys
 from sqlalchemy import select
 
 import crypto
+from casework import create_app as create_casework
+from casework.models import User
+from casework.services import current as casework_services
 from intake import create_app
 from intake.dialogue import deliver_to_tipster
 from intake.models import StoredEnvelope
@@ -28,9 +32,18 @@ from .demo import INSTANCE
 
 
 def reviewer_keys() -> list[tuple[str, crypto.PrivateKey]]:
-    roster = json.loads((INSTANCE / "demo-reviewers.json").read_text())
-    return [(r["name"], crypto.unwrap_private_key((INSTANCE / r["key_file"]).read_bytes(),
-                                                  r["passphrase"])) for r in roster]
+    demo = json.loads((INSTANCE / "demo.json").read_text())
+    keys = []
+    with create_casework().app_context():
+        services = casework_services()
+        with services.db.session() as db:
+            for role in ("reviewer", "unit_lead", "custodian"):
+                account = demo[role]
+                user = db.scalar(select(User).where(User.username == account["username"]))
+                if user is not None and user.wrapped_key is not None:
+                    keys.append((account["username"], crypto.unwrap_private_key(
+                        user.wrapped_key, account["password"])))
+    return keys
 
 
 def list_reports() -> None:
