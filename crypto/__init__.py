@@ -4,6 +4,7 @@ No other module imports nacl, cryptography or argon2 (tests/test_architecture.py
 enforces it). The byte formats are specified in crypto/FORMAT.md.
 """
 
+from .body import Preamble, read_body_preamble
 from .envelope import (
     DEFAULT_CHUNK_SIZE,
     FORMAT_VERSION,
@@ -94,6 +95,7 @@ __all__ = [
     "MalformedReceipt",
     "MemoryReplayCache",
     "OpenedEnvelope",
+    "Preamble",
     "PrivateKey",
     "PublicKey",
     "ReceiptKeys",
@@ -133,6 +135,7 @@ __all__ = [
     "open_stream",
     "padded_size",
     "padme",
+    "read_body_preamble",
     "readdress",
     "rekey",
     "remove_recipient",

@@ -328,3 +328,8 @@ def decrypt_body(body: Readable, out: Writable, content_key: ContentKey) -> Open
 def body_plaintext(body: Readable, content_key: ContentKey) -> Iterator[bytes]:
     """Yield a body's plaintext piece by piece (raises on tampering, even at the end)."""
     return _BodyReader(body, content_key).chunks()
+
+
+def read_body_preamble(body: Readable) -> Preamble:
+    """The public preamble of a body (envelope id, routing), readable without any key."""
+    return read_preamble(body)[0]

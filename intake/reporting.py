@@ -74,8 +74,13 @@ def submit_report(intake: Intake, report: ReportInput, uploads: Sequence[Upload]
                                     "content_type": upload.content_type[:100],
                                     "size": upload.spool.size})
             submitted_on = today().isoformat()
+            # The category travels in the (authenticated, unencrypted) routing fields so
+            # casework can file the case before anyone decrypts it; the unit already
+            # says as much to anyone holding the intake database.
             pending.seal_json(session, receipt_id=record.id, audience="casework",
-                              kind="report", recipients=recipients, payload={
+                              kind="report", recipients=recipients,
+                              routing={"category": report.category, "unit": unit.id},
+                              payload={
                                   "version": 1, "category": report.category,
                                   "agency": report.agency, "what": report.what,
                                   "when": report.when, "who": report.who,

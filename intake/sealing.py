@@ -51,13 +51,14 @@ class PendingEnvelopes:
         self._committed: list[str] = []
 
     def seal_json(self, session: Session, *, receipt_id: str, audience: str, kind: str,
-                  payload: dict[str, Any], recipients: Sequence[crypto.PublicKey]) -> str:
+                  payload: dict[str, Any], recipients: Sequence[crypto.PublicKey],
+                  routing: dict[str, str] | None = None) -> str:
         """Seal a JSON document to ``recipients`` and record it; return the envelope id."""
         path, file = self._store.new_incoming()
         with file:
             sealed = crypto.seal_stream(
                 io.BytesIO(json.dumps(payload, ensure_ascii=False).encode("utf-8")),
-                file, recipients, routing={"kind": kind},
+                file, recipients, routing={"kind": kind, **(routing or {})},
             )
         return self._record(session, path, sealed.envelope_id, sealed.header,
                             sealed.body_size, receipt_id, audience, kind)
@@ -71,6 +72,22 @@ class PendingEnvelopes:
         upload.spool.committed = True  # from here on, commit_all/rollback own the file
         return self._record(session, upload.spool.path, sealed.envelope_id, header,
                             sealed.body_size, receipt_id, "casework", "file")
+
+    def store_sealed(self, session: Session, *, receipt_id: str, audience: str, kind: str,
+                     envelope_id: str, header: bytes, body: bytes) -> str:
+        """Record an envelope sealed elsewhere (by casework) and write its body.
+
+        Only the envelope's public framing is checked (its id in header and body): intake
+        cannot and need not open it.
+        """
+        body_id = crypto.read_body_preamble(io.BytesIO(body)).envelope_id.hex()
+        if crypto.header_envelope_id(header).hex() != envelope_id or body_id != envelope_id:
+            raise crypto.TamperedEnvelope("envelope parts do not belong together")
+        path, file = self._store.new_incoming()
+        with file:
+            file.write(body)
+        return self._record(session, path, bytes.fromhex(envelope_id), header, len(body),
+                            receipt_id, audience, kind)
 
     def _record(self, session: Session, path: Path, envelope_id: bytes, header: bytes,
                 body_size: int, receipt_id: str, audience: str, kind: str) -> str:

@@ -2,6 +2,18 @@
 
 from .accounts import Membership, Role, StaffSession, Unit, User
 from .base import Base
+from .cases import Case, CaseEnvelope, Stage
 from .directory import DirectoryExport
 
-__all__ = ["Base", "DirectoryExport", "Membership", "Role", "StaffSession", "Unit", "User"]
+__all__ = [
+    "Base",
+    "Case",
+    "CaseEnvelope",
+    "DirectoryExport",
+    "Membership",
+    "Role",
+    "StaffSession",
+    "Stage",
+    "Unit",
+    "User",
+]

@@ -1,0 +1,82 @@
+"""Cases and their sealed envelopes. Content lives only in envelopes; the case row holds
+metadata (unit, category, agency, dates, stage) that statistics and the inbox need."""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+
+from sqlalchemy import Date, DateTime, ForeignKey, Index, Integer, LargeBinary, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .base import Base, random_id, utcnow
+
+
+class Stage(StrEnum):
+    """ISO 37002 stages."""
+
+    RECEIVED = "received"
+    ACKNOWLEDGED = "acknowledged"
+    ASSESSED = "assessed"
+    INVESTIGATING = "investigating"
+    CONCLUDED = "concluded"
+
+
+# Legal deadlines (EU 2019/1937, Swedish Act 2021:890).
+ACKNOWLEDGE_WITHIN = dt.timedelta(days=7)
+FEEDBACK_WITHIN = dt.timedelta(days=90)
+
+
+class Case(Base):
+    """One report and everything that follows from it."""
+
+    __tablename__ = "cases"
+    __table_args__ = (
+        # The inbox is read per unit, newest first, in pages: keyset on (unit, received, id).
+        Index("ix_cases_unit_received", "unit_id", "received_on", "id"),
+        Index("ix_cases_stage", "stage"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=random_id)
+    reference: Mapped[str] = mapped_column(String(16), unique=True)
+    unit_id: Mapped[str] = mapped_column(ForeignKey("units.id"))
+    category: Mapped[str] = mapped_column(String(32))
+    agency: Mapped[str | None] = mapped_column(String(300), default=None)
+    stage: Mapped[str] = mapped_column(String(16), default=Stage.RECEIVED.value)
+    received_on: Mapped[dt.date] = mapped_column(Date)
+    acknowledged_on: Mapped[dt.date | None] = mapped_column(Date, default=None)
+    feedback_on: Mapped[dt.date | None] = mapped_column(Date, default=None)
+    # Where replies go: the tipster key (replies are sealed to it) and intake's receipt id.
+    tipster_public_key: Mapped[bytes] = mapped_column(LargeBinary(32))
+    intake_receipt_id: Mapped[str] = mapped_column(String(32), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+    envelopes: Mapped[list[CaseEnvelope]] = relationship(
+        back_populates="case", cascade="all, delete-orphan", order_by="CaseEnvelope.created_at"
+    )
+
+    @property
+    def acknowledge_by(self) -> dt.date:
+        """The legal deadline for acknowledging receipt."""
+        return self.received_on + ACKNOWLEDGE_WITHIN
+
+    @property
+    def feedback_by(self) -> dt.date:
+        """The legal deadline for feedback to the tipster."""
+        return self.received_on + FEEDBACK_WITHIN
+
+
+class CaseEnvelope(Base):
+    """A sealed item of a case: report, file, identity, tipster message, reply, note."""
+
+    __tablename__ = "case_envelopes"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)  # the envelope id
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    header: Mapped[bytes] = mapped_column(LargeBinary)
+    body_size: Mapped[int] = mapped_column(Integer)
+    author_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"), default=None)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+    case: Mapped[Case] = relationship(back_populates="envelopes")
