@@ -15,6 +15,7 @@ from flask_wtf.csrf import CSRFProtect
 
 from common.db import Database
 from common.http import install_security_headers
+from common.storage import EnvelopeStore
 
 from . import cli, errors, web
 from .config import CaseworkConfig
@@ -49,13 +50,16 @@ def create_app(config: CaseworkConfig | None = None) -> Flask:
     database = Database(config.database_url)
     # Until casework's Alembic environment exists, the embedded default creates tables.
     Base.metadata.create_all(database.engine)
-    app.extensions[EXTENSION] = Casework(config=config, db=database)
+    store = EnvelopeStore(config.storage)
+    store.clean_incoming()
+    app.extensions[EXTENSION] = Casework(config=config, db=database, store=store)
 
-    from .views import admin, auth, home
+    from .views import admin, auth, cases, home
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(home.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(cases.bp)
     web.install(app)
     errors.register_error_handlers(app)
     install_security_headers(app)

@@ -35,6 +35,22 @@ class CaseworkConfig:
     totp_issuer: str = "Lykta"
     directory_valid_days: int = 30
     escrow_public_key: bytes | None = None
+    storage_path: Path | None = None
+    acknowledgement_sv: str = (
+        "Tack för din rapport. Vi har tagit emot den och kommer att gå igenom den. "
+        "Du får återkoppling senast inom tre månader. Logga in med din kvittokod "
+        "då och då för att se frågor och svar."
+    )
+    acknowledgement_en: str = (
+        "Thank you for your report. We have received it and will look into it. You will "
+        "get feedback within three months at the latest. Sign in with your receipt code "
+        "now and then to see questions and answers."
+    )
+
+    @property
+    def storage(self) -> Path:
+        """Where envelope bodies are kept."""
+        return self.storage_path or self.instance_path / "casework-storage"
 
     def __post_init__(self) -> None:
         if len(self.secret_key) < 32:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, SelectField, StringField
+from wtforms import PasswordField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length, Regexp
 
@@ -46,6 +46,22 @@ class CreateUserForm(FlaskForm):
     role = SelectField("Role",
                        choices=[SelectChoice(r.value, r.value.replace("_", " ")) for r in Role],
                        validators=[DataRequired()])
+
+
+class ReplyForm(FlaskForm):
+    """A reply to the tipster."""
+
+    text = TextAreaField("Reply to the tipster", validators=[DataRequired(), Length(max=20_000)],
+                         description="Sealed to the tipster's receipt key. Simple markup "
+                                     "(bold, italics, lists) is kept; nothing else.")
+
+
+class NoteForm(FlaskForm):
+    """An internal note."""
+
+    text = TextAreaField("Internal note", validators=[DataRequired(), Length(max=20_000)],
+                         description="Encrypted to the case's readers. Never shown to the "
+                                     "tipster.")
 
 
 class ActionForm(FlaskForm):

@@ -17,6 +17,7 @@ PENDING: Final = "pending"  # between a checked password and a completed enrolme
 
 EVERYONE = frozenset(Role)
 ADMIN = frozenset({Role.ADMINISTRATOR})
+READERS = frozenset({Role.REVIEWER, Role.UNIT_LEAD})
 
 PERMISSIONS: dict[str, frozenset[Role] | str] = {
     "static": PUBLIC,
@@ -28,6 +29,11 @@ PERMISSIONS: dict[str, frozenset[Role] | str] = {
     "admin.create_user": ADMIN,
     "admin.reset_password": ADMIN,
     "admin.directory": ADMIN,
+    "cases.index": READERS,
+    "cases.show": READERS,
+    "cases.reply": READERS,
+    "cases.note": READERS,
+    "cases.download": READERS,
 }
 
 

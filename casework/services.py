@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from flask import current_app
 
 from common.db import Database
+from common.storage import EnvelopeStore
 
 from .config import CaseworkConfig
 
@@ -15,10 +16,11 @@ EXTENSION = "lykta.casework"
 
 @dataclass
 class Casework:
-    """Config and database."""
+    """Config, database and envelope storage."""
 
     config: CaseworkConfig
     db: Database
+    store: EnvelopeStore
 
 
 def current() -> Casework:

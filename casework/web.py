@@ -67,6 +67,7 @@ def install(app: Flask) -> None:
         person = _resume()
         g.current = person
         if not allowed(endpoint, person.user.roles):
+            g.refused_by_table = True  # lets the route-by-role test tell who refused
             log.warning("refused %s for roles %s", endpoint,
                         ",".join(sorted(person.user.roles)))
             raise NotPermitted()

@@ -18,6 +18,7 @@ class IntakeError(Exception):
     status = 400
     title = _l("Something went wrong")
     explanation = _l("Please go back and try again.")
+    retry_endpoint: str | None = None
 
 
 class Busy(IntakeError):
@@ -40,6 +41,7 @@ class MalformedReceiptCode(IntakeError):
         "A receipt code has 20 letters and digits, written in four groups of five, "
         "for example ABCDE-12345-FGHJK-67890. Check what you typed and try again."
     )
+    retry_endpoint = "dialogue.login"
 
 
 class ReceiptCodeTypo(IntakeError):
@@ -52,6 +54,7 @@ class ReceiptCodeTypo(IntakeError):
         "Compare each character with your note and try again. Letters O and I are "
         "read as the digits 0 and 1, and case does not matter."
     )
+    retry_endpoint = "dialogue.login"
 
 
 class UnknownReceipt(IntakeError):
@@ -63,6 +66,7 @@ class UnknownReceipt(IntakeError):
         "The code is well-formed, but no report belongs to it. Check that you are using "
         "the code from this service. Reports whose cases were closed long ago are deleted."
     )
+    retry_endpoint = "dialogue.login"
 
 
 class SessionExpired(IntakeError):
@@ -74,6 +78,7 @@ class SessionExpired(IntakeError):
         "For your safety you are signed out after a short time without activity. "
         "Sign in again with your receipt code."
     )
+    retry_endpoint = "dialogue.login"
 
 
 class RejectedUpload(IntakeError):
@@ -103,8 +108,8 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(IntakeError)
     def domain_error(error: IntakeError) -> tuple[str, int]:
-        return render_template("error.html", title=error.title,
-                               explanation=error.explanation), error.status
+        return render_template("error.html", title=error.title, explanation=error.explanation,
+                               retry_endpoint=error.retry_endpoint), error.status
 
     @app.errorhandler(CSRFError)
     def csrf_error(_error: CSRFError) -> tuple[str, int]:

@@ -77,6 +77,8 @@ class CaseEnvelope(Base):
     header: Mapped[bytes] = mapped_column(LargeBinary)
     body_size: Mapped[int] = mapped_column(Integer)
     author_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"), default=None)
+    # Replies and status updates wait here until pushed to intake (at-least-once).
+    delivered: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
     case: Mapped[Case] = relationship(back_populates="envelopes")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, render_template, session
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from wtforms.fields.choices import SelectChoice
@@ -54,4 +54,7 @@ def submit() -> tuple[str, int] | str:
         collect_uploads("files"),
         spool_key(),  # type: ignore[arg-type]
     )
+    # A fresh CSRF token for the next form: reloading the receipt page would otherwise
+    # re-post the same form and send the report twice.
+    session.pop("csrf_token", None)
     return render_template("receipt.html", receipt=receipt)

@@ -117,3 +117,6 @@ def log_in(app: Flask, client: FlaskClient, staff: Staff) -> None:
                                            "code": staff.code(app)})
     assert response.status_code == 302, response.get_data(as_text=True)[:1000]
     assert response.headers["Location"] == "/"
+
+
+from .linked import linked  # noqa: E402, F401 (the linked intake+casework fixture)

@@ -152,3 +152,14 @@ def test_other_agency_needs_a_name(client: FlaskClient) -> None:
     response = client.post("/submit", data=report_form(client, agency="__other__"),
                            content_type="multipart/form-data")
     assert response.status_code == 400
+
+
+def test_reloading_the_receipt_page_does_not_send_the_report_twice(
+    app: Flask, client: FlaskClient
+) -> None:
+    form = report_form(client)
+    first = client.post("/submit", data=form, content_type="multipart/form-data")
+    assert first.status_code == 200
+    again = client.post("/submit", data=form, content_type="multipart/form-data")
+    assert again.status_code == 400
+    assert len(envelopes(app, kind="report")) == 1

@@ -1,0 +1,106 @@
+"""The inbox, the case page, replies, notes and attachments."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
+
+from ..cases import READING_ROLES, add_note, attachment, inbox, open_case, reply
+from ..forms import ActionForm, NoteForm, ReplyForm
+from ..models import Stage
+from ..services import current
+from ..web import signed_in
+
+bp = Blueprint("cases", __name__, url_prefix="/cases")
+
+
+@bp.get("/")
+def index() -> str:
+    """The inbox of the units the person reads for."""
+    person = signed_in()
+    with current().db.session() as db:
+        user = db.merge(person.user)
+        page = inbox(db, user, unit=request.args.get("unit") or None,
+                     stage=request.args.get("stage") or None,
+                     sort=request.args.get("sort", "received"),
+                     cursor=request.args.get("after") or None)
+        units = sorted(user.units_with(*READING_ROLES))
+    return render_template("inbox.html", page=page, stages=[s.value for s in Stage],
+                           units=units, args=request.args)
+
+
+@bp.get("/<case_id>")
+def show(case_id: str) -> str:
+    """A decrypted case: report, files, dialogue, notes."""
+    person = signed_in()
+    services = current()
+    with services.db.session() as db:
+        view = open_case(services, db, db.merge(person.user), person.key, case_id)
+        return render_template("case.html", view=view, reply_form=ReplyForm(),
+                               note_form=NoteForm(), action=ActionForm())
+
+
+def reply_view(case_id: str) -> Response:
+    """Send a reply to the tipster (sealed to their key, pushed to intake)."""
+    form = ReplyForm()
+    person = signed_in()
+    services = current()
+    if form.validate_on_submit():
+        with services.db.session() as db:
+            reply(services, db, db.merge(person.user), person.key, case_id, form.text.data or "")
+        flash("Reply sealed for the tipster. It reaches them at the next sync.")
+    else:
+        flash("The reply was empty or too long; nothing was sent.")
+    return redirect(url_for("cases.show", case_id=case_id))
+
+
+def note_view(case_id: str) -> Response:
+    """Add an internal note (never shown to the tipster)."""
+    form = NoteForm()
+    person = signed_in()
+    services = current()
+    if form.validate_on_submit():
+        with services.db.session() as db:
+            add_note(services, db, db.merge(person.user), person.key, case_id,
+                     form.text.data or "")
+        flash("Note saved (encrypted to the case's readers).")
+    else:
+        flash("The note was empty or too long; nothing was saved.")
+    return redirect(url_for("cases.show", case_id=case_id))
+
+
+@bp.get("/<case_id>/files/<envelope_id>")
+def download(case_id: str, envelope_id: str) -> Response:
+    """Download an attachment as sent, or as a metadata-scrubbed copy."""
+    person = signed_in()
+    services = current()
+    with services.db.session() as db:
+        data, entry = attachment(services, db, db.merge(person.user), person.key, case_id,
+                                 envelope_id)
+    filename = str(entry.get("filename") or "attachment")
+    content_type = "application/octet-stream"
+    if request.args.get("scrubbed") == "1":
+        from ..scrub import CannotScrub, scrub
+
+        try:
+            data, filename = scrub(data, filename)
+        except CannotScrub as exc:
+            flash(f"No scrubbed copy: {exc}")
+            return redirect(url_for("cases.show", case_id=case_id))
+    response = Response(data, mimetype=content_type)
+    # Always a download, never rendered: an attached HTML file must not run in our origin.
+    response.headers["Content-Disposition"] = _attachment_header(filename)
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
+
+
+def _attachment_header(filename: str) -> str:
+    from urllib.parse import quote
+
+    ascii_name = "".join(c if c.isascii() and c.isprintable() and c not in '"\\;' else "_"
+                         for c in filename)
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
+
+
+bp.add_url_rule("/<case_id>/reply", endpoint="reply", view_func=reply_view, methods=["POST"])
+bp.add_url_rule("/<case_id>/notes", endpoint="note", view_func=note_view, methods=["POST"])

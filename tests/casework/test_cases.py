@@ -1,0 +1,162 @@
+"""Working a case: a report sent through intake arrives, is read, answered, and the
+tipster reads the answer; access is refused outside one's unit and to non-readers."""
+
+from __future__ import annotations
+
+import io
+import re
+
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from casework.models import Case, Stage
+from tests.intake.conftest import csrf_token, sign_in, submit
+
+from .conftest import csrf, log_in, services
+from .linked import Linked
+
+XSS = '<script>alert(1)</script><img src=x onerror=alert(1)>'
+
+
+def _case_id(linked: Linked) -> str:
+    with services(linked.casework).db.session() as db:
+        return db.scalars(select(Case)).one().id
+
+
+def _reviewer(linked: Linked, name: str) -> FlaskClient:
+    client = linked.casework.test_client()
+    log_in(linked.casework, client, linked.staff[name])
+    return client
+
+
+def test_report_reply_and_the_tipster_reads_it(linked: Linked) -> None:
+    tipster = linked.intake.test_client()
+    receipt = submit(tipster, category="ethics", what="The head of unit hired her nephew.",
+                     files=[(io.BytesIO(b"%PDF-1.4 minutes"), "minutes.pdf")])
+    assert linked.sync() == (2, 1)  # report + file in; the automatic acknowledgement out
+    eva = _reviewer(linked, "eva")
+    inbox = eva.get("/cases/").get_data(as_text=True)
+    assert "ethics" in inbox and "LY-" in inbox
+    case_id = _case_id(linked)
+    page = eva.get(f"/cases/{case_id}").get_data(as_text=True)
+    assert "hired her nephew" in page and "minutes.pdf" in page
+    file_link = re.search(r'href="(/cases/[0-9a-f]+/files/[0-9a-f]+)"', page)
+    assert file_link
+    download = eva.get(file_link.group(1))
+    assert download.data == b"%PDF-1.4 minutes"
+    assert download.headers["Content-Disposition"].startswith("attachment;")
+    eva.post(f"/cases/{case_id}/reply", data={"csrf_token": csrf(eva, f"/cases/{case_id}"),
+                                               "text": "Which year was this?"})
+    eva.post(f"/cases/{case_id}/notes", data={"csrf_token": csrf(eva, f"/cases/{case_id}"),
+                                               "text": "Check the 2025 hiring files."})
+    assert linked.sync() == (0, 1)
+    sign_in(tipster, receipt)
+    dialogue = tipster.get("/dialogue").get_data(as_text=True)
+    assert "Which year was this?" in dialogue
+    assert "Check the 2025 hiring files." not in dialogue  # notes never reach the tipster
+    assert "Tack för din rapport" in dialogue  # the automatic acknowledgement
+    tipster.post("/dialogue/message", data={"csrf_token": csrf_token(tipster, "/dialogue"),
+                                            "text": "It was 2025."},
+                 content_type="multipart/form-data")
+    linked.sync()
+    page = eva.get(f"/cases/{case_id}").get_data(as_text=True)
+    assert "It was 2025." in page and "Check the 2025 hiring files." in page
+
+
+def test_arrival_is_acknowledged_automatically(linked: Linked) -> None:
+    submit(linked.intake.test_client(), category="ethics")
+    linked.sync()
+    with services(linked.casework).db.session() as db:
+        case = db.scalars(select(Case)).one()
+        assert case.stage == Stage.ACKNOWLEDGED.value
+        assert case.acknowledged_on == case.received_on
+
+
+def test_sync_is_idempotent(linked: Linked) -> None:
+    submit(linked.intake.test_client())
+    linked.sync()
+    assert linked.sync() == (0, 0)
+    with services(linked.casework).db.session() as db:
+        assert len(list(db.scalars(select(Case)))) == 1
+
+
+def test_reviewer_of_another_unit_cannot_open_the_case_by_id(linked: Linked) -> None:
+    submit(linked.intake.test_client(), category="ethics")
+    linked.sync()
+    case_id = _case_id(linked)
+    anna = _reviewer(linked, "anna")  # anti-corruption team
+    assert anna.get(f"/cases/{case_id}").status_code == 403
+    assert case_id not in anna.get("/cases/").get_data(as_text=True)
+    assert anna.get("/cases/0123456789abcdef0123456789abcdef").status_code == 403
+
+
+def test_excluded_reviewer_of_the_same_unit_cannot_read(linked: Linked) -> None:
+    erik_key = linked.staff["erik"].key
+    assert erik_key is not None
+    submit(linked.intake.test_client(), category="ethics",
+           excluded=[erik_key.public_key.key_id_hex])
+    linked.sync()
+    erik = _reviewer(linked, "erik")
+    assert erik.get(f"/cases/{_case_id(linked)}").status_code == 403
+    assert _reviewer(linked, "eva").get(f"/cases/{_case_id(linked)}").status_code == 200
+
+
+def test_administrator_and_statistician_cannot_read_content(linked: Linked) -> None:
+    submit(linked.intake.test_client(), category="ethics", what="SECRET-CONTENT-MARKER")
+    linked.sync()
+    case_id = _case_id(linked)
+    for name in ("admin", "stina", "cecilia"):
+        client = _reviewer(linked, name)
+        for path in (f"/cases/{case_id}", "/cases/"):
+            response = client.get(path)
+            assert response.status_code == 403
+            assert "SECRET-CONTENT-MARKER" not in response.get_data(as_text=True)
+
+
+def test_xss_from_the_tipster_and_in_staff_markup_is_neutralised(linked: Linked) -> None:
+    tipster = linked.intake.test_client()
+    receipt = submit(tipster, category="ethics", what=XSS, when=XSS, who=XSS,
+                     agency="__other__", agency_other=XSS,
+                     files=[(io.BytesIO(b"x"), XSS + ".txt")])
+    linked.sync()
+    sign_in(tipster, receipt)
+    tipster.post("/dialogue/message", data={"csrf_token": csrf_token(tipster, "/dialogue"),
+                                            "text": XSS}, content_type="multipart/form-data")
+    linked.sync()
+    eva = _reviewer(linked, "eva")
+    case_id = _case_id(linked)
+    eva.post(f"/cases/{case_id}/notes", data={"csrf_token": csrf(eva, f"/cases/{case_id}"),
+                                               "text": f"<b>bold</b> {XSS}"})
+    eva.post(f"/cases/{case_id}/reply", data={"csrf_token": csrf(eva, f"/cases/{case_id}"),
+                                               "text": f"<i>hi</i> {XSS}"})
+    page = eva.get(f"/cases/{case_id}").get_data(as_text=True)
+    assert "<script>alert(1)" not in page and "<img src=x" not in page
+    assert "<b>bold</b>" in page and "<i>hi</i>" in page  # allowed markup survives
+    inbox = eva.get("/cases/").get_data(as_text=True)
+    assert "<script>alert(1)" not in inbox
+
+
+def test_inbox_pages_with_a_keyset_cursor(linked: Linked) -> None:
+    import datetime as dt
+
+    from casework.intake_import import new_reference
+
+    with services(linked.casework).db.session() as db:
+        for index in range(120):
+            db.add(Case(reference=new_reference(), unit_id="etik", category="ethics",
+                        received_on=dt.date(2026, 1, 1) + dt.timedelta(days=index % 40),
+                        tipster_public_key=bytes(32), intake_receipt_id=f"{index:032x}"))
+    eva = _reviewer(linked, "eva")
+    seen: list[str] = []
+    path = "/cases/"
+    while path:
+        page = eva.get(path).get_data(as_text=True)
+        seen += re.findall(r">(LY-[0-9A-Z]{8})<", page)
+        more = re.search(r'href="(/cases/\?[^"]*after=[^"]+)">Next page', page)
+        path = more.group(1).replace("&amp;", "&") if more else ""
+    assert len(seen) == 120 and len(set(seen)) == 120
+
+
+def test_bad_cursor_is_a_clear_400(linked: Linked) -> None:
+    eva = _reviewer(linked, "eva")
+    assert eva.get("/cases/?after=garbage").status_code == 400
