@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 import pyotp
+from flask import Flask
 
 import crypto
 from casework import CaseworkConfig
@@ -111,6 +112,18 @@ def set_up() -> None:
     _write_private(INSTANCE / "demo.json", (json.dumps(demo, indent=2) + "\n").encode())
 
 
+def _sync_forever(intake: Flask, casework: Flask) -> None:
+    """Move reports to casework and replies to intake every few seconds (demo only)."""
+    from scripts.local_bridge import sync_once
+
+    while True:
+        try:
+            sync_once(intake.extensions["lykta.intake"], casework.extensions["lykta.casework"])
+        except Exception as exc:  # keep the demo alive; say what failed (type only)
+            print(f"demo sync failed: {type(exc).__name__}", file=sys.stderr)
+        time.sleep(5)
+
+
 def main() -> None:
     set_up()
     try:
@@ -123,6 +136,7 @@ def main() -> None:
     servers = [build_server(intake, "127.0.0.1", 8080), build_server(casework, "127.0.0.1", 8081)]
     for server in servers:
         threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=_sync_forever, args=(intake, casework), daemon=True).start()
     demo = json.loads((INSTANCE / "demo.json").read_text())
     reviewer = demo["reviewer"]
     print(
@@ -134,8 +148,8 @@ def main() -> None:
         f"      current code: {pyotp.TOTP(reviewer['totp_secret']).now()} "
         "(python -c \"import pyotp;print(pyotp.TOTP('SECRET').now())\")\n"
         "      every role's account is in instance/demo.json\n"
-        "  reports are not in casework yet (issue 4, next part); read and answer them with\n"
-        "      .venv/bin/python -m scripts.demo_reviewer list|reply|status ...\n"
+        "  reports and replies move between the two every 5 seconds (an in-process\n"
+        "      stand-in for the signed bridge of issue 5)\n"
         "  state:               instance/   (make demo-reset clears it)\n"
         "Stop with Ctrl-C.\n"
     )
