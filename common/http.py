@@ -20,7 +20,8 @@ def install_security_headers(app: Flask, *, csp: str = STRICT_CSP,
 
     @app.after_request
     def harden(response: Response) -> Response:
-        response.headers["Content-Security-Policy"] = csp
+        # A view may set a stricter policy (e.g. a sandbox for downloads): keep it.
+        response.headers.setdefault("Content-Security-Policy", csp)
         response.headers["Referrer-Policy"] = "no-referrer"
         response.headers["X-Frame-Options"] = "DENY"
         response.headers["X-Content-Type-Options"] = "nosniff"
