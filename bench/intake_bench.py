@@ -635,16 +635,22 @@ def machine_lines() -> list[str]:
     return ["## Machine", "", *md_table(["", ""], rows)]
 
 
+def _pooled_rate(windows: list[RunResult]) -> float:
+    time_in = sum(w.window[1] - w.window[0] for w in windows)
+    return sum(w.completed for w in windows) / time_in if time_in else float("nan")
+
+
+def _median_cpu(windows: list[RunResult]) -> float:
+    cpu = [c for w in windows for c in w.argon2_cpu]
+    return statistics.median(cpu) if cpu else float("nan")
+
+
 def results_lines(base: list[RunResult], runs: list[RunResult], clients: int,
                   cores: int, warmup: float, duration: float,
                   server: Server, rss: list[int]) -> list[str]:
-    base_done = sum(r.completed for r in base)
-    base_time = sum(r.window[1] - r.window[0] for r in base)
-    base_rate = base_done / base_time
-    argon2_cpu = [c for r in base for c in r.argon2_cpu]
-    cpu_per_derivation = statistics.median(argon2_cpu) if argon2_cpu else float("nan")
+    """``base[i]`` and ``base[i + 1]`` are the bare Argon2 windows either side of runs[i]."""
     params = crypto.PRODUCTION
-
+    base_time = sum(r.window[1] - r.window[0] for r in base)
     out = [
         "## Setup", "",
         f"- Server: `{' '.join(['gunicorn', *server.command[3:]])}` on loopback, "
@@ -665,99 +671,121 @@ def results_lines(base: list[RunResult], runs: list[RunResult], clients: int,
         f"browser's: {TEXT_BYTES // KIB} KiB in *What happened?*, and a `files` part "
         f"(empty when no file is chosen, as browsers send it). Sign-in = GET /login, "
         "POST /login with a receipt from the report runs, expecting the 302 to /dialogue.",
-        f"- Each run: {warmup:.0f} s warm-up, then a {duration:.0f} s window; a rate counts "
-        "the cycles whose POST completed inside the window; latencies are those of requests "
-        "completed inside the window (client side, so they include queueing for an Argon2 "
-        "slot and for the CPU).",
+        f"- Each HTTP run: {warmup:.0f} s warm-up, then a {duration:.0f} s window; a rate "
+        "counts the cycles whose POST completed inside the window; latencies are those of "
+        "requests completed inside the window (client side, so they include queueing for "
+        "an Argon2 slot and for the CPU).",
         f"- Bare Argon2: `crypto.derive_receipt_keys` at PRODUCTION on {cores} threads (one "
-        f"per core) in this process while gunicorn idles, {len(base)} windows of "
-        f"{base_time / len(base):.0f} s (before and after the HTTP runs; "
-        f"{base_time:.0f} s in all, the same as one HTTP run).",
+        f"per core) in this process while gunicorn idles: {len(base)} windows of "
+        f"{base_time / len(base):.1f} s ({base_time:.0f} s in all, the same as one HTTP "
+        "run), one before, between and after the HTTP runs. Each run's ratio is against "
+        "the two bare windows either side of it, so slow drift in a shared machine's load "
+        "cancels out as far as it can.",
         "",
     ]
 
     rows = []
-    base_line = " / ".join(f"{r.rate:.2f}" for r in base)
-    rows.append([f"Bare Argon2, {cores} threads", str(base_done),
-                 f"{base_rate:.2f} ({base_line})", "1.00", "-", "-", "-", "-", "-"])
-    for run in runs:
+    for i, run in enumerate(runs):
+        around = base[i:i + 2]
+        base_rate = _pooled_rate(around)
+        ratio = run.rate / base_rate if base_rate > 0 else float("nan")
+        flag = " **below 0.9**" if ratio < 0.9 else ""
         failed, busy = run.failures()
-        ratio = run.rate / base_rate
-        flag = "" if ratio >= 0.9 else " **below 0.9**"
         get_kind = "GET /login" if "sign-in" in run.name else "GET /submit"
         post_kind = "POST /login" if "sign-in" in run.name else "POST /submit"
-        rows.append([run.name, str(run.completed), f"{run.rate:.2f}", f"{ratio:.2f}{flag}",
-                     fmt_lat(run.latencies(post_kind)), fmt_lat(run.latencies(get_kind)),
-                     str(failed), str(busy), f"{sum(1 for s in run.samples if s.ok)}"])
+        rows.append([run.name, str(run.completed), f"{run.rate:.2f}", f"{base_rate:.2f}",
+                     f"{ratio:.2f}{flag}", fmt_lat(run.latencies(post_kind)),
+                     fmt_lat(run.latencies(get_kind)), str(failed), str(busy)])
     out += [
         "## Results", "",
         *md_table(["Workload", "Completed in window", "Rate (/s)",
-                   "Ratio to bare Argon2 (target >= 0.9)", "POST p50 / p95",
-                   "GET p50 / p95", "Failures (not 2xx/3xx)", "503 busy",
-                   "Requests OK (whole run)"], rows),
+                   "Bare Argon2 (/s), windows either side", "Ratio (target >= 0.9)",
+                   "POST p50 / p95", "GET p50 / p95", "Failures (not 2xx/3xx, not 503)",
+                   "503 busy"], rows),
         "",
-        "Bare Argon2 rate: all windows pooled (each window in parentheses). Failures and "
-        "503s are counted over the whole run, warm-up included; failures exclude 503s.",
+        "Failures and 503s are counted over the whole run, warm-up included.",
         "",
     ]
 
     rows = []
-    for run in [*base, *runs]:
+    for i, run in enumerate(runs):
         usage = run.usage
         assert usage is not None
         done = run.completed or 1
-        if run in base:
-            rows.append([run.name, "-", fmt_ms(statistics.median(run.argon2_cpu))
-                         if run.argon2_cpu else "-", "-", "-", fmt_ms(usage.own / done),
-                         usage.cores()])
-            continue
         server_per_op = usage.server / done
-        rows.append([run.name, fmt_ms(server_per_op), fmt_ms(cpu_per_derivation),
-                     fmt_signed_ms(server_per_op - cpu_per_derivation),
-                     f"{cpu_per_derivation / server_per_op:.2f}", fmt_ms(usage.own / done),
-                     usage.cores()])
+        argon2 = _median_cpu(base[i:i + 2])
+        rows.append([run.name, fmt_ms(server_per_op), fmt_ms(argon2),
+                     fmt_signed_ms(server_per_op - argon2),
+                     f"{argon2 / server_per_op:.2f}" if server_per_op > 0 else "-",
+                     fmt_ms(usage.own / done), usage.cores()])
     out += [
         "## Where the CPU went (inside the measurement windows)", "",
-        *md_table(["Workload", "gunicorn CPU per op", "Argon2 CPU per derivation "
-                   "(bare, median)", "gunicorn CPU per op not spent in Argon2 (estimate)",
-                   "CPU ratio: Argon2 / gunicorn per op", "This process (clients) CPU per op",
+        *md_table(["Workload", "gunicorn CPU per op", "Argon2 CPU per derivation (bare, "
+                   "median, windows either side)", "gunicorn CPU per op not spent in "
+                   "Argon2 (estimate)", "CPU ratio: Argon2 / gunicorn per op",
+                   "This process (clients) CPU per op",
                    f"Cores used: gunicorn / this process / other processes (of {cores})"],
                   rows),
         "",
         "gunicorn CPU = master + workers from /proc/<pid>/stat; 'other processes' = "
         "machine busy time (/proc/stat) minus gunicorn minus this process. The "
         "not-in-Argon2 column subtracts the bare derivation's CPU from the server's CPU "
-        "per operation; two to four derivations sharing memory bandwidth make each one "
-        "somewhat dearer in the server, so this overstates the non-Argon2 work a little. "
-        "The CPU ratio is what the throughput ratio would be if gunicorn had the cores to "
-        "itself (no load generator, no other processes): it is far less sensitive to a "
-        "shared machine than the wall-clock rates.",
+        "per operation. The CPU ratio is what the throughput ratio would be if gunicorn had "
+        "the cores to itself (no load generator, no other processes); it is much less "
+        "sensitive to a shared machine than the wall-clock rates, but not immune: a "
+        "derivation's CPU time grows when something else shares the memory bandwidth or "
+        "the core's hyperthread sibling.",
         "",
     ]
 
-    busy_runs = [r for r in [*base, *runs] if r.usage and r.usage.busy_machine()]
-    steal = max((r.usage.steal_cores or 0) for r in [*base, *runs] if r.usage)
-    other = max((r.usage.other_cores or 0) for r in [*base, *runs] if r.usage)
+    rows = []
+    for run in base:
+        usage = run.usage
+        assert usage is not None
+        rows.append([run.name, str(run.completed), f"{run.rate:.2f}",
+                     fmt_ms(_median_cpu([run])), usage.cores()])
+    rows.append(["All windows pooled", str(sum(r.completed for r in base)),
+                 f"{_pooled_rate(base):.2f}", fmt_ms(_median_cpu(base)), "-"])
+    out += [
+        f"### Bare Argon2 windows ({cores} threads)", "",
+        *md_table(["Window", "Derivations completed", "Rate (/s)",
+                   "CPU per derivation (median)",
+                   f"Cores used: gunicorn / this process / other processes (of {cores})"],
+                  rows),
+        "",
+    ]
+
+    everything = [*base, *runs]
+    busy_runs = [r for r in everything if r.usage and r.usage.busy_machine()]
+    steal = max((r.usage.steal_cores or 0) for r in everything if r.usage)
+    other = max((r.usage.other_cores or 0) for r in everything if r.usage)
     load = (f"_Background load: other processes used at most {other:.2f} of {cores} cores "
             f"in any window (steal at most {steal:.2f})._")
     if busy_runs:
         load += (" **The machine was not idle during: "
-                 + ", ".join(r.name for r in busy_runs)
-                 + "; absolute rates and ratios are affected.**")
+                 + "; ".join(r.name for r in busy_runs)
+                 + ". Absolute rates, latencies and the wall-clock ratios are affected; the "
+                 "CPU ratio is the better guide.**")
     out += [load, ""]
 
     notes = []
     for run in runs:
         for (kind, status), n in sorted(run.statuses.items()):
             if status == 503:
-                notes.append(f"- {run.name}: {n} x 503 on {kind}: the Argon2 gate found no "
-                             "free slot within `argon2_wait_seconds` (2 s); the tipster "
-                             "gets the 'busy, nothing was saved' page.")
+                notes.append(
+                    f"- {run.name}: {n} x 503 on {kind}. The worker's Argon2 gate had no "
+                    "free slot within `argon2_wait_seconds` (2 s) and answered 'busy, "
+                    "nothing was saved'. The gate counts per gunicorn worker: when more "
+                    f"than {cores} of the {clients} clients' POSTs land on the same worker, "
+                    "the extra ones queue behind whole derivations even if the other worker "
+                    "has a free slot.")
         for what, n in sorted(run.errors.items()):
             notes.append(f"- {run.name}: {n} x {what}")
     if rss:
         notes.append("- Peak RSS per gunicorn worker at the end (VmHWM): "
-                     + ", ".join(f"{kib / 1024:.0f} MiB" for kib in rss) + ".")
+                     + ", ".join(f"{kib / 1024:.0f} MiB" for kib in rss)
+                     + f" ({cores} concurrent derivations x "
+                     f"{params.memory_kib // 1024} MiB each, per worker).")
     log = server.log_path.read_text(errors="replace")
     worrying = [line for line in log.splitlines()
                 if any(w in line for w in ("WORKER TIMEOUT", "Traceback", "ERROR",
@@ -789,44 +817,57 @@ def main(argv: list[str] | None = None) -> int:
     out = ["# Lykta intake benchmarks (gunicorn on loopback)", "", *machine_lines(), ""]
     workdir = Path(tempfile.mkdtemp(prefix="lykta-bench-intake-"))
     server = Server(workdir / "instance", workdir / "gunicorn.log")
+    skipped: list[str] = []
     try:
         progress("setting up the instance")
         server.instance.mkdir(mode=0o700)
         make_instance(server.instance, cores)
         progress(f"starting gunicorn on {HOST}:{server.port}")
         server.start()
-        half = args.duration / 2
-        base = []
-        progress(f"bare Argon2, {cores} threads ({half:.0f} s)")
-        base.append(run_argon2(cores, 2.0, half, server))
-        runs = []
-        progress(f"reports with {TEXT_BYTES // KIB} KiB of text ({args.duration:.0f} s)")
-        runs.append(run_http(f"Report, {TEXT_BYTES // KIB} KiB text, no file", server.port,
-                             server, args.clients, args.warmup, args.duration,
-                             report_cycle(None)))
-        progress(f"reports with one {FILE_BYTES // MIB} MiB file ({args.duration:.0f} s)")
         payload = os.urandom(FILE_BYTES)
-        runs.append(run_http(f"Report, {TEXT_BYTES // KIB} KiB text + one "
-                             f"{FILE_BYTES // MIB} MiB file", server.port, server,
-                             args.clients, args.warmup, args.duration,
-                             report_cycle(("evidence.pdf", payload))))
-        del payload
-        receipts = [r for run in runs for r in run.receipts]
-        if receipts:
-            progress(f"receipt sign-ins, {len(receipts)} receipts ({args.duration:.0f} s)")
-            runs.append(run_http("Receipt sign-in (302)", server.port, server,
-                                 args.clients, args.warmup, args.duration,
-                                 login_cycle(itertools.cycle(receipts))))
-        else:
-            progress("no receipts: sign-in run skipped")
-        progress(f"bare Argon2, {cores} threads ({half:.0f} s)")
-        base.append(run_argon2(cores, 2.0, half, server))
+        reported: list[str] = []  # receipts from the report runs, for the sign-ins
+
+        def signin_cycle() -> Callable[..., None] | None:
+            return login_cycle(itertools.cycle(reported)) if reported else None
+
+        # (name in the report, short label, cycle factory)
+        workloads: list[tuple[str, str, Callable[[], Callable[..., None] | None]]] = [
+            (f"Report, {TEXT_BYTES // KIB} KiB text, no file", "the text reports",
+             lambda: report_cycle(None)),
+            (f"Report, {TEXT_BYTES // KIB} KiB text + one {FILE_BYTES // MIB} MiB file",
+             f"the {FILE_BYTES // MIB} MiB reports",
+             lambda: report_cycle(("evidence.pdf", payload))),
+            ("Receipt sign-in (302)", "the sign-ins", signin_cycle),
+        ]
+        segment = args.duration / (len(workloads) + 1)
+        base: list[RunResult] = []
+        runs: list[RunResult] = []
+
+        def bare(where: str) -> None:
+            progress(f"bare Argon2, {cores} threads, {where} ({segment:.1f} s)")
+            window = run_argon2(cores, 2.0, segment, server)
+            window.name = f"#{len(base) + 1}, {where}"
+            base.append(window)
+
+        bare(f"before {workloads[0][1]}")
+        for name, label, make_cycle in workloads:
+            cycle = make_cycle()
+            if cycle is None:
+                progress(f"{name}: skipped (no receipts)")
+                skipped.append(name)
+                continue
+            progress(f"{name} ({args.warmup:.0f} + {args.duration:.0f} s)")
+            runs.append(run_http(name, server.port, server, args.clients, args.warmup,
+                                 args.duration, cycle))
+            reported.extend(runs[-1].receipts)
+            bare(f"after {label}")
         rss = server.worker_peak_rss()
         server.stop()
         out += results_lines(base, runs, args.clients, cores, args.warmup, args.duration,
                              server, rss)
-        if not receipts:
-            out += ["**No report succeeded, so the sign-in run was skipped.**", ""]
+        if skipped:
+            out += [f"**Skipped: {', '.join(skipped)} (no report succeeded, so there was no "
+                    "receipt to sign in with).**", ""]
     finally:
         server.stop()
         shutil.rmtree(workdir, ignore_errors=True)

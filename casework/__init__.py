@@ -17,9 +17,8 @@ from common.db import Database
 from common.http import install_security_headers
 from common.storage import EnvelopeStore
 
-from . import cli, errors, web
+from . import cli, errors, migrate, web
 from .config import CaseworkConfig
-from .models import Base
 from .services import EXTENSION, Casework
 
 __all__ = ["CaseworkConfig", "create_app"]
@@ -48,8 +47,7 @@ def create_app(config: CaseworkConfig | None = None) -> Flask:
     )
     CSRFProtect(app)
     database = Database(config.database_url)
-    # Until casework's Alembic environment exists, the embedded default creates tables.
-    Base.metadata.create_all(database.engine)
+    migrate.upgrade(config.database_url)
     store = EnvelopeStore(config.storage)
     store.clean_incoming()
     app.extensions[EXTENSION] = Casework(config=config, db=database, store=store)

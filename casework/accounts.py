@@ -15,7 +15,7 @@ from common.db import Database
 from . import totp
 from .config import CaseworkConfig
 from .errors import AccountLocked, CaseworkError, InvalidCredentials, InvalidInput
-from .models import Membership, Role, Unit, User
+from .models import Case, CaseEnvelope, Membership, Role, Unit, User
 from .models.accounts import KEY_HOLDING_ROLES
 from .models.base import utcnow
 
@@ -201,3 +201,30 @@ def rotate_key(session: Session, config: CaseworkConfig, username: str,
     user.wrapped_key = crypto.wrap_private_key(key, password, config.argon2)
     user.public_key = key.public_key.raw
     return key.public_key
+
+
+def readdress_cases_to(session: Session, username: str, escrow: crypto.PrivateKey) -> int:
+    """After a key was lost and rotated: add the person's new key to their units' cases.
+
+    The offline escrow key opens each envelope's content key; the new key is added as a
+    recipient (the bodies are not touched). Returns how many envelopes were readdressed.
+    """
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None or user.public_key is None:
+        raise InvalidInput(f"{username!r} has no key to readdress to")
+    new_key = crypto.PublicKey(user.public_key)
+    units = user.units_with(Role.REVIEWER, Role.UNIT_LEAD)
+    count = 0
+    envelopes = session.scalars(select(CaseEnvelope).join(Case).where(Case.unit_id.in_(units)))
+    for envelope in envelopes:
+        if envelope.kind == "identity":
+            continue  # identities stay with the custodians
+        try:
+            content_key = crypto.open_content_key(envelope.header, escrow)
+        except crypto.DecryptionError:
+            continue  # not sealed to escrow (e.g. the tipster-only copy): nothing to add
+        updated = crypto.add_recipient(envelope.header, content_key, new_key)
+        if updated != envelope.header:
+            envelope.header = updated
+            count += 1
+    return count

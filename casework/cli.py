@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 import crypto
 
-from .accounts import create_user, reset_password, rotate_key
+from .accounts import create_user, readdress_cases_to, reset_password, rotate_key
 from .directory import DirectoryNotReady, export_directory
 from .errors import CaseworkError
 from .models import Role, Unit
@@ -134,6 +134,27 @@ def register(app: Flask) -> None:
             raise click.ClickException(exc.explanation) from exc
         click.echo(f"New key id for {username}: {public.key_id_hex}")
         click.echo("Export a new recipient directory so that intake uses it.")
+
+    @keys.command("recover")
+    @click.argument("username")
+    @click.option("--escrow-key", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                  required=True, help="The wrapped escrow private key (brought online).")
+    @click.password_option("--passphrase", confirmation_prompt=False,
+                           help="The escrow key's passphrase.")
+    def keys_recover(username: str, escrow_key: Path, passphrase: str) -> None:
+        """Give a person's new key access to their units' cases, using the escrow key."""
+        try:
+            escrow = crypto.unwrap_private_key(escrow_key.read_bytes(), passphrase)
+        except crypto.CryptoError as exc:
+            raise click.ClickException("the escrow key does not open with that passphrase") \
+                from exc
+        try:
+            with current().db.session() as db:
+                count = readdress_cases_to(db, username, escrow)
+        except CaseworkError as exc:
+            raise click.ClickException(exc.explanation) from exc
+        click.echo(f"Added {username}'s current key to {count} envelopes.")
+        click.echo("Take the escrow key offline again.")
 
     @app.cli.group("directory")
     def directory() -> None:

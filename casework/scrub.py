@@ -1,24 +1,15 @@
 """Metadata-scrubbed copies of attachments, for reviewers to download.
 
-``scrub(data, filename)`` decides the type from the content (magic bytes), never from the
-name alone, and rebuilds the file without the metadata that most often identifies a source:
-
-* Images (JPEG, PNG, GIF, WebP, TIFF), through Pillow: only the pixels are kept (after
-  applying the EXIF orientation), so EXIF (GPS, camera serial, owner/artist), XMP, IPTC, ICC
-  profiles, comments and PNG text chunks are all gone. JPEG and lossy WebP are re-encoded.
-* PDF, through pikepdf: the Info dictionary, the file /ID, XMP metadata on any object,
-  /PieceInfo, embedded files and associated files, file-attachment annotations, annotation
-  author names, JavaScript and other automatic actions, and digital-signature values.
-* Office Open XML (.docx, .xlsx, .pptx), with the standard library's zipfile: the document
-  properties (author, last editor, company, manager, template, custom properties such as
-  sensitivity labels), the thumbnail, custom XML parts, and zip timestamps/extra fields.
-  NOT removed: authors of comments and tracked changes, revision IDs (rsids), file paths
-  stored inside the document (Excel's absPath, Word's attached-template path), printer
-  settings, and metadata inside embedded pictures and objects.
-
-Nothing removes what the content itself gives away (faces, text, writing style, a camera's
-sensor noise). ``NOTES`` says what is and is not removed, keyed by the scrubbed file's
-extension, so the view can tell the reviewer. Every other type raises ``CannotScrub``.
+``scrub(data, filename)`` takes the type from the content (magic bytes), never from the name
+alone, and rebuilds the file without the metadata that most often identifies a source:
+images (JPEG, PNG, GIF, WebP, TIFF) through Pillow keep only their pixels; PDFs through
+pikepdf lose document info, XMP, file ID, embedded files, scripts, annotation authors and
+signatures; .docx/.xlsx/.pptx through zipfile lose document properties, thumbnail and custom
+XML. ``NOTES`` (keyed by the scrubbed file's extension) says in plain words what is and is not
+removed. Not removed, notably: authors of Office comments and tracked changes (word/
+comments.xml, people.xml, w:author in word/document.xml), revision IDs, file and template
+paths stored inside Office files, metadata inside pictures embedded in PDF or Office files,
+and anything the visible content gives away. Every other type raises ``CannotScrub``.
 """
 
 from __future__ import annotations
@@ -113,18 +104,18 @@ def _sniff(data: bytes) -> str | None:
 
 def _unknown_reason(data: bytes, filename: str) -> str:
     ext = posixpath.splitext(filename.replace("\\", "/"))[1].lower()
-    for magic, what in ((b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "Old-style Office files"),
-                        (b"Rar!", "RAR archives"), (b"7z\xbc\xaf\x27\x1c", "7-Zip archives"),
-                        (b"\x1f\x8b", "Gzip archives"), (b"{\\rtf", "RTF documents")):
+    for magic, what in ((b"\xd0\xcf\x11\xe0", "old-style Office files (.doc, .xls, .ppt)"),
+                        (b"Rar!", "RAR archives"), (b"7z\xbc\xaf", "7-Zip archives"),
+                        (b"\x1f\x8b", "gzip archives"), (b"{\\rtf", "RTF documents")):
         if data.startswith(magic):
             return f"{what} cannot be scrubbed; {OFFLINE}"
     if data[4:8] == b"ftyp":
-        return f"Video, audio and HEIC/AVIF image files cannot be scrubbed; {OFFLINE}"
+        return f"video, audio and HEIC/AVIF image files cannot be scrubbed; {OFFLINE}"
     for kind, exts in _EXTENSIONS.items():
         if ext in exts:
             return (f"the file is named {ext} but its content is not {_LABELS[kind]}, so it "
                     f"cannot be scrubbed; {OFFLINE}")
-    return f"files of type {ext or 'without an extension'} cannot be scrubbed; {OFFLINE}"
+    return f"files of {f'type {ext}' if ext else 'this type'} cannot be scrubbed; {OFFLINE}"
 
 
 def _scrubbed_name(filename: str, kind: str) -> str:
@@ -162,15 +153,15 @@ def _scrub_image(data: bytes, kind: str) -> tuple[bytes, str]:
                 pixels += frame.width * frame.height  # all frames count against the limit
                 if pixels > limit or len(frames) >= _MAX_FRAMES:
                     raise too_big
-                durations.append(frame.info.get("duration", 0))
                 # Orientation first, since the EXIF tag that records it is about to go.
                 frames.append(_pixels_only(ImageOps.exif_transpose(frame)))
+                durations.append(frame.info.get("duration", 0))  # WebP sets it on load
                 if kind == "JPEG":
                     break  # MPO extras (depth maps, previews) are dropped, not carried over
     except Image.DecompressionBombError as exc:
         raise too_big from exc
     options = dict(_IMAGE_SAVE[kind])
-    if kind == "WEBP" and data[12:16] == b"VP8L":
+    if kind == "WEBP" and _webp_lossless(data):
         options = {"lossless": True}
     if len(frames) > 1:
         options.update(save_all=True, append_images=frames[1:])
@@ -182,6 +173,17 @@ def _scrub_image(data: bytes, kind: str) -> tuple[bytes, str]:
     # A fresh image has an empty .info, so Pillow has no exif/icc/comment/text to write back.
     frames[0].save(out, format=kind, **options)
     return out.getvalue(), kind
+
+
+def _webp_lossless(data: bytes) -> bool:
+    """Whether the (first) picture is lossless; re-encode lossless ones losslessly."""
+    pos = 12
+    while pos + 8 <= len(data):
+        tag, size = data[pos : pos + 4], int.from_bytes(data[pos + 4 : pos + 8], "little")
+        if tag in (b"VP8 ", b"VP8L", b"ANMF"):
+            return tag == b"VP8L"
+        pos += 8 + size + (size & 1)
+    return False
 
 
 def _pixels_only(image: Image.Image) -> Image.Image:
@@ -228,15 +230,7 @@ def _scrub_pdf(data: bytes, kind: str) -> tuple[bytes, str]:
                 if key in names:
                     del names[key]
         for obj in pdf.objects:
-            if not isinstance(obj, pikepdf.Dictionary | pikepdf.Stream):
-                continue
-            for key in _PDF_EVERYWHERE:
-                if key in obj:
-                    del obj[key]
-            if obj.get("/FT") == pikepdf.Name.Sig and "/V" in obj:
-                del obj["/V"]  # signature value: signer's certificate, name, location, reason
-            if obj.get("/S") == pikepdf.Name.JavaScript and "/JS" in obj:
-                del obj["/JS"]  # script behind a link or other action
+            _sweep_pdf(obj)
         for page in pdf.pages:
             annots = page.obj.get("/Annots")
             if not isinstance(annots, pikepdf.Array):
@@ -253,6 +247,26 @@ def _scrub_pdf(data: bytes, kind: str) -> tuple[bytes, str]:
         pdf.save(out, deterministic_id=False, static_id=False, fix_metadata_version=False,
                  object_stream_mode=pikepdf.ObjectStreamMode.disable)
         return out.getvalue(), kind
+
+
+def _sweep_pdf(obj: pikepdf.Object) -> None:
+    """Strip identifying keys from obj and its direct children (indirect ones get a call each)."""
+    if isinstance(obj, pikepdf.Dictionary | pikepdf.Stream):
+        for key in _PDF_EVERYWHERE:
+            if key in obj:
+                del obj[key]
+        if obj.get("/FT") == pikepdf.Name.Sig and "/V" in obj:
+            del obj["/V"]  # signature value: signer's certificate, name, location, reason
+        if obj.get("/S") == pikepdf.Name.JavaScript and "/JS" in obj:
+            del obj["/JS"]  # script behind a link or other action
+        children = [obj[key] for key in obj.keys()]  # noqa: SIM118 - streams need .keys()
+    elif isinstance(obj, pikepdf.Array):
+        children = list(obj)
+    else:
+        return
+    for child in children:
+        if isinstance(child, pikepdf.Object) and not child.is_indirect:  # scalars are Python
+            _sweep_pdf(child)
 
 
 # --- Office Open XML ----------------------------------------------------------------------
@@ -298,12 +312,12 @@ def _scrub_office(data: bytes, kind: str) -> tuple[bytes, str]:
             elif rel_type.endswith("/officeDocument"):
                 main = target
         # A dropped part's own relationships go with it.
-        dropped |= {n for n in parts if _rels_owner(n) in dropped}
+        dropped |= {n for n in parts if n.endswith(".rels") and _rels_owner(n) in dropped}
         content_types = _parse_xml(src.read(parts["[content_types].xml"]), _CT_NS)
         main_type = next((o.get("ContentType") for o in content_types
                           if _norm(o.get("PartName", "")) == main), None)
         kind = _MAIN_TYPES.get(main_type or "", "")
-        if not kind or main in dropped:
+        if not kind or main in dropped or main not in parts:
             raise CannotScrub(_NOT_OFFICE)
         out = io.BytesIO()
         with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
@@ -315,7 +329,7 @@ def _scrub_office(data: bytes, kind: str) -> tuple[bytes, str]:
                     body = _without(content_types, _CT_NS, lambda o: _norm(
                         o.get("PartName", "")) in dropped)
                 elif name.endswith(".rels"):
-                    body = _rewrite_rels(body, _rels_owner(name) or "", dropped)
+                    body = _rewrite_rels(body, _rels_owner(name), dropped)
                 # A fresh entry: no original timestamps (time zone, working hours), no
                 # extra fields (owner uid/gid, NTFS times), no comments.
                 dst.writestr(zipfile.ZipInfo(info.filename, (1980, 1, 1, 0, 0, 0)), body)
@@ -328,12 +342,11 @@ def _checked_entries(src: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
     if len(infos) > _MAX_ENTRIES or sum(i.file_size for i in infos) > _MAX_UNPACKED:
         raise CannotScrub("the file is too large or has too many parts to unpack safely (it "
                           f"may be a zip bomb); {OFFLINE}")
+    # Path traversal, absolute and Windows paths: no part of an Office file looks like that.
+    if any(".." in i.filename.split("/") or re.match(r"[/\\]|[A-Za-z]:", i.filename)
+           or "\\" in i.filename or "\x00" in i.filename for i in infos):
+        raise CannotScrub(f"the file contains an unsafe part name; {OFFLINE}")
     names = [_norm(i.filename) for i in infos]
-    for info in infos:
-        name = info.filename
-        if (".." in name.replace("\\", "/").split("/") or name.startswith(("/", "\\"))
-                or "\\" in name or "\x00" in name or re.match(r"[A-Za-z]:", name)):
-            raise CannotScrub(f"the file contains an unsafe part name; {OFFLINE}")
     if len(set(names)) != len(names):  # part names are case-insensitive: which one is read?
         raise CannotScrub(f"the file contains duplicate part names; {OFFLINE}")
     return infos
@@ -348,12 +361,10 @@ def _resolve(base: str, target: str) -> str:
     return _norm(posixpath.normpath(path))
 
 
-def _rels_owner(name: str) -> str | None:
+def _rels_owner(name: str) -> str:
     """'word/_rels/document.xml.rels' -> 'word/document.xml'; '_rels/.rels' -> ''."""
-    folder, sep, rest = name.rpartition("_rels/")
-    if not sep or not rest.endswith(".rels") or (folder and not folder.endswith("/")):
-        return None
-    return folder + rest[: -len(".rels")]
+    folder, _, rest = name.rpartition("_rels/")
+    return folder + rest.removesuffix(".rels")
 
 
 def _rewrite_rels(body: bytes, owner: str, dropped: set[str]) -> bytes:
@@ -385,11 +396,8 @@ def _parse_xml(body: bytes, namespace: str) -> ET.Element:
 
 
 def _without(root: ET.Element, namespace: str, drop: Callable[[ET.Element], bool]) -> bytes:
-    """Serialise a flat OPC list (rels, content types) without the dropped elements.
-
-    Written by hand so the namespace stays the default one (no 'ns0:' prefixes), which is
-    what Office and other strict readers expect.
-    """
+    """Serialise a flat OPC list (rels, content types) without the dropped elements, by hand
+    so the namespace stays the default one (no 'ns0:' prefixes): Office is strict about it."""
     lines = ['<?xml version="1.0" encoding="UTF-8" standalone="yes"?>',
              f"<{root.tag.split('}')[-1]} xmlns={quoteattr(namespace)}>"]
     for child in root:

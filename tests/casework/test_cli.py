@@ -122,3 +122,33 @@ def test_config_from_instance_folder(casework: Flask, tmp_path: Path) -> None:
     config = CaseworkConfig.from_instance(tmp_path)
     assert config.database_url.endswith("casework.sqlite")
     assert replace(config, https=True).https
+
+
+def test_lost_key_is_recovered_with_the_escrow_key(linked: object, tmp_path: Path) -> None:
+    from tests.intake.conftest import submit
+
+    from .conftest import csrf, log_in, services
+    from .linked import Linked
+
+    assert isinstance(linked, Linked)
+    submit(linked.intake.test_client(), category="ethics", what="Recover me")
+    linked.sync()
+    escrow_file = tmp_path / "escrow.key"
+    escrow_file.write_bytes(crypto.wrap_private_key(linked.escrow, "kof escrow",
+                                                    crypto.INSECURE_FAST))
+    eva = linked.staff["eva"]
+    run(linked.casework, "keys", "rotate", "eva", "--password", eva.password)
+    client = linked.casework.test_client()
+    log_in(linked.casework, client, eva)
+    with services(linked.casework).db.session() as db:
+        from casework.models import Case
+
+        case_id = db.scalars(__import__("sqlalchemy").select(Case)).one().id
+    assert client.get(f"/cases/{case_id}").status_code == 403  # the new key reads nothing
+    output = run(linked.casework, "keys", "recover", "eva", "--escrow-key", str(escrow_file),
+                 "--passphrase", "kof escrow")
+    assert "Added eva's current key to" in output
+    client = linked.casework.test_client()
+    log_in(linked.casework, client, eva)
+    assert "Recover me" in client.get(f"/cases/{case_id}").get_data(as_text=True)
+    assert csrf
