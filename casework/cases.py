@@ -17,7 +17,7 @@ import crypto
 
 from .errors import InvalidInput, NotPermitted
 from .intake_import import seal_for_tipster
-from .models import Case, CaseEnvelope, Role, Stage, User
+from .models import Assignment, Case, CaseEnvelope, Role, Stage, User
 from .readers import reader_keys
 from .services import Casework
 
@@ -48,7 +48,7 @@ class InboxPage:
 
 
 def inbox(session: Session, user: User, *, unit: str | None = None, stage: str | None = None,
-          sort: str = "received", cursor: str | None = None) -> InboxPage:
+          sort: str = "received", cursor: str | None = None, mine: bool = False) -> InboxPage:
     """Cases of the units where ``user`` reads, filtered and sorted, one keyset page.
 
     Keyset pagination (``received_on``, ``id``) costs the same at page 1 and page 2,000,
@@ -62,6 +62,9 @@ def inbox(session: Session, user: User, *, unit: str | None = None, stage: str |
     query: Select[tuple[Case]] = select(Case).where(Case.unit_id.in_(units))
     if stage:
         query = query.where(Case.stage == stage)
+    if mine:  # the personal inbox: cases a unit lead gave to this person
+        query = query.join(Assignment, (Assignment.case_id == Case.id)
+                           & (Assignment.user_id == user.id))
     order = SORTS.get(sort, SORTS["received"])
     if cursor:
         try:
@@ -203,3 +206,40 @@ def attachment(casework: Casework, session: Session, user: User, key: crypto.Pri
     if entry is None or envelope is None or envelope.case_id != case_id or key is None:
         raise NotPermitted()
     return _open(casework, envelope, key), entry
+
+
+def assignable(session: Session, case: Case) -> list[User]:
+    """People who may be given ``case``: readers of its unit who have a key."""
+    people = session.scalars(select(User).where(User.active.is_(True),
+                                                User.public_key.is_not(None)))
+    return [p for p in people if case.unit_id in p.units_with(*READING_ROLES)]
+
+
+def assign(casework: Casework, session: Session, lead: User, key: crypto.PrivateKey | None,
+           case_id: str, assignee_id: str) -> int:
+    """A unit lead gives a case to a person: their key is added to every envelope.
+
+    Only the recipient headers change (a sealed content key per envelope); the bodies are
+    not touched. Identities stay with the custodians. Returns how many envelopes changed.
+    """
+    case = _readable_case(session, lead, case_id)
+    if case.unit_id not in lead.units_with(Role.UNIT_LEAD) or key is None:
+        raise NotPermitted()
+    assignee = next((p for p in assignable(session, case) if p.id == assignee_id), None)
+    if assignee is None or assignee.public_key is None:
+        raise InvalidInput("that person cannot be given cases of this unit")
+    new_key = crypto.PublicKey(assignee.public_key)
+    changed = 0
+    for envelope in case.envelopes:
+        if envelope.kind == "identity":
+            continue
+        try:
+            content_key = crypto.open_content_key(envelope.header, key)
+        except crypto.UnknownRecipient:
+            continue  # e.g. a note sealed before the lead could read the case
+        updated = crypto.add_recipient(envelope.header, content_key, new_key)
+        if updated != envelope.header:
+            envelope.header, changed = updated, changed + 1
+    if session.get(Assignment, (case.id, assignee.id)) is None:
+        session.add(Assignment(case_id=case.id, user_id=assignee.id, assigned_by=lead.id))
+    return changed

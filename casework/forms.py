@@ -64,5 +64,11 @@ class NoteForm(FlaskForm):
                                      "tipster.")
 
 
+class AssignForm(FlaskForm):
+    """A unit lead gives a case to a person."""
+
+    person = SelectField("Give this case to", validators=[DataRequired()])
+
+
 class ActionForm(FlaskForm):
     """A bare form for a button that changes state (carries the CSRF token)."""

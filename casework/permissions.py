@@ -18,6 +18,7 @@ PENDING: Final = "pending"  # between a checked password and a completed enrolme
 EVERYONE = frozenset(Role)
 ADMIN = frozenset({Role.ADMINISTRATOR})
 READERS = frozenset({Role.REVIEWER, Role.UNIT_LEAD})
+LEADS = frozenset({Role.UNIT_LEAD})
 
 PERMISSIONS: dict[str, frozenset[Role] | str] = {
     "static": PUBLIC,
@@ -34,6 +35,7 @@ PERMISSIONS: dict[str, frozenset[Role] | str] = {
     "cases.reply": READERS,
     "cases.note": READERS,
     "cases.download": READERS,
+    "cases.assign": LEADS,
 }
 
 

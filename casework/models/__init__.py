@@ -2,10 +2,11 @@
 
 from .accounts import Membership, Role, StaffSession, Unit, User
 from .base import Base
-from .cases import Case, CaseEnvelope, Stage
+from .cases import Assignment, Case, CaseEnvelope, Stage
 from .directory import DirectoryExport
 
 __all__ = [
+    "Assignment",
     "Base",
     "Case",
     "CaseEnvelope",

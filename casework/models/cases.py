@@ -82,3 +82,14 @@ class CaseEnvelope(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
     case: Mapped[Case] = relationship(back_populates="envelopes")
+
+
+class Assignment(Base):
+    """A case given to a person by a unit lead: their key is added to every envelope."""
+
+    __tablename__ = "assignments"
+
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), primary_key=True, index=True)
+    assigned_by: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    assigned_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)

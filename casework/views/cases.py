@@ -4,10 +4,20 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
+from wtforms.fields.choices import SelectChoice
 
-from ..cases import READING_ROLES, add_note, attachment, inbox, open_case, reply
-from ..forms import ActionForm, NoteForm, ReplyForm
-from ..models import Stage
+from ..cases import (
+    READING_ROLES,
+    add_note,
+    assign,
+    assignable,
+    attachment,
+    inbox,
+    open_case,
+    reply,
+)
+from ..forms import ActionForm, AssignForm, NoteForm, ReplyForm
+from ..models import Case, Role, Stage
 from ..services import current
 from ..web import signed_in
 
@@ -23,7 +33,8 @@ def index() -> str:
         page = inbox(db, user, unit=request.args.get("unit") or None,
                      stage=request.args.get("stage") or None,
                      sort=request.args.get("sort", "received"),
-                     cursor=request.args.get("after") or None)
+                     cursor=request.args.get("after") or None,
+                     mine=request.args.get("mine") == "1")
         units = sorted(user.units_with(*READING_ROLES))
     return render_template("inbox.html", page=page, stages=[s.value for s in Stage],
                            units=units, args=request.args)
@@ -35,9 +46,35 @@ def show(case_id: str) -> str:
     person = signed_in()
     services = current()
     with services.db.session() as db:
-        view = open_case(services, db, db.merge(person.user), person.key, case_id)
+        user = db.merge(person.user)
+        view = open_case(services, db, user, person.key, case_id)
+        assign_form = None
+        if view.case.unit_id in user.units_with(Role.UNIT_LEAD):
+            assign_form = AssignForm()
+            assign_form.person.choices = [SelectChoice(p.id, p.display_name)
+                                          for p in assignable(db, view.case)]
         return render_template("case.html", view=view, reply_form=ReplyForm(),
-                               note_form=NoteForm(), action=ActionForm())
+                               note_form=NoteForm(), action=ActionForm(),
+                               assign_form=assign_form)
+
+
+def assign_view(case_id: str) -> Response:
+    """A unit lead gives the case to a person of the unit."""
+    form = AssignForm()
+    person = signed_in()
+    services = current()
+    with services.db.session() as db:
+        case = db.get(Case, case_id)
+        form.person.choices = [SelectChoice(p.id, p.display_name)
+                               for p in (assignable(db, case) if case else [])]
+        if form.validate_on_submit():
+            changed = assign(services, db, db.merge(person.user), person.key, case_id,
+                             form.person.data or "")
+            flash(f"Assigned. Their key was added to {changed} envelopes; nothing was "
+                  "re-encrypted.")
+        else:
+            flash("Choose a person of the unit.")
+    return redirect(url_for("cases.show", case_id=case_id))
 
 
 def reply_view(case_id: str) -> Response:
@@ -104,3 +141,5 @@ def _attachment_header(filename: str) -> str:
 
 bp.add_url_rule("/<case_id>/reply", endpoint="reply", view_func=reply_view, methods=["POST"])
 bp.add_url_rule("/<case_id>/notes", endpoint="note", view_func=note_view, methods=["POST"])
+bp.add_url_rule("/<case_id>/assign", endpoint="assign", view_func=assign_view,
+                methods=["POST"])

@@ -160,3 +160,57 @@ def test_inbox_pages_with_a_keyset_cursor(linked: Linked) -> None:
 def test_bad_cursor_is_a_clear_400(linked: Linked) -> None:
     eva = _reviewer(linked, "eva")
     assert eva.get("/cases/?after=garbage").status_code == 400
+
+
+def test_unit_lead_assigns_a_case_without_re_encrypting_anything(linked: Linked) -> None:
+    from casework.models import CaseEnvelope, User
+
+    submit(linked.intake.test_client(), category="corruption", what="Kickbacks in 2025",
+           files=[(io.BytesIO(b"ledger"), "ledger.csv")])
+    linked.sync()
+    case_id = _case_id(linked)
+    store = services(linked.casework).store
+    bodies_before = {p.name: p.read_bytes() for p in store.root.iterdir() if p.is_file()}
+    # A reviewer who joins the unit later is not among the report's recipients...
+    from casework.accounts import complete_enrolment, create_user
+    from casework.models import Role
+
+    config = services(linked.casework).config
+    with services(linked.casework).db.session() as db:
+        user, _ = create_user(db, config, username="nils", display_name="Nils New",
+                              unit_id="akt", role=Role.REVIEWER)
+        user.totp_secret, user_id = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP", user.id
+    import time
+
+    import pyotp
+
+    from .conftest import PASSWORD, Staff
+    complete_enrolment(services(linked.casework).db, config, user_id=user_id,
+                       code=pyotp.TOTP("JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP").at(time.time() - 30),
+                       new_password=PASSWORD)
+    nils = Staff("nils", PASSWORD, "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP", None)
+    newcomer = linked.casework.test_client()
+    log_in(linked.casework, newcomer, nils)
+    assert newcomer.get(f"/cases/{case_id}").status_code == 403  # ...and cannot read it
+    assert "LY-" not in newcomer.get("/cases/?mine=1").get_data(as_text=True)
+    lena = _reviewer(linked, "lena")
+    response = lena.post(f"/cases/{case_id}/assign",
+                         data={"csrf_token": csrf(lena, f"/cases/{case_id}"), "person": user_id})
+    assert response.status_code == 302
+    assert "Kickbacks in 2025" in newcomer.get(f"/cases/{case_id}").get_data(as_text=True)
+    assert "LY-" in newcomer.get("/cases/?mine=1").get_data(as_text=True)
+    bodies_after = {p.name: p.read_bytes() for p in store.root.iterdir() if p.is_file()}
+    assert bodies_after == bodies_before  # only headers changed
+    with services(linked.casework).db.session() as db:
+        assert db.get(User, user_id) is not None
+        assert all(e.header for e in db.scalars(select(CaseEnvelope)))
+
+
+def test_a_reviewer_cannot_assign(linked: Linked) -> None:
+    submit(linked.intake.test_client(), category="corruption")
+    linked.sync()
+    case_id = _case_id(linked)
+    anna = _reviewer(linked, "anna")
+    response = anna.post(f"/cases/{case_id}/assign",
+                         data={"csrf_token": csrf(anna, f"/cases/{case_id}"), "person": "x"})
+    assert response.status_code == 403

@@ -37,6 +37,7 @@ EXPECTED: dict[str, tuple[str, str, set[Role] | str]] = {
     "cases.reply": ("POST", f"/cases/{'0' * 32}/reply", {L, R}),
     "cases.note": ("POST", f"/cases/{'0' * 32}/notes", {L, R}),
     "cases.download": ("GET", f"/cases/{'0' * 32}/files/{'1' * 32}", {L, R}),
+    "cases.assign": ("POST", f"/cases/{'0' * 32}/assign", {L}),
 }
 
 
