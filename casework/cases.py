@@ -162,7 +162,9 @@ def reply(casework: Casework, session: Session, user: User, key: crypto.PrivateK
           case_id: str, text: str) -> str:
     """Seal a reply to the tipster (and the case's readers); it is pushed to intake."""
     open_case(casework, session, user, key, case_id)  # the same access rule as reading
-    text = text.strip()
+    # The tipster reads replies as plain text (intake escapes everything), so markup is
+    # stripped here: what the reviewer sees in the dialogue is what the tipster gets.
+    text = bleach.clean(text, tags=set(), attributes={}, strip=True).strip()
     if not text or len(text) > MAX_TEXT:
         raise InvalidInput(f"a reply needs between 1 and {MAX_TEXT} characters")
     case = _readable_case(session, user, case_id)

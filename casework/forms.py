@@ -52,8 +52,8 @@ class ReplyForm(FlaskForm):
     """A reply to the tipster."""
 
     text = TextAreaField("Reply to the tipster", validators=[DataRequired(), Length(max=20_000)],
-                         description="Sealed to the tipster's receipt key. Simple markup "
-                                     "(bold, italics, lists) is kept; nothing else.")
+                         description="Sealed to the tipster's receipt key and sent as plain "
+                                     "text (any markup is removed).")
 
 
 class NoteForm(FlaskForm):
@@ -61,7 +61,7 @@ class NoteForm(FlaskForm):
 
     text = TextAreaField("Internal note", validators=[DataRequired(), Length(max=20_000)],
                          description="Encrypted to the case's readers. Never shown to the "
-                                     "tipster.")
+                                     "tipster. Simple markup (bold, italics, lists) is kept.")
 
 
 class AssignForm(FlaskForm):

@@ -53,8 +53,9 @@ def show(case_id: str) -> str:
             assign_form = AssignForm()
             assign_form.person.choices = [SelectChoice(p.id, p.display_name)
                                           for p in assignable(db, view.case)]
-        return render_template("case.html", view=view, reply_form=ReplyForm(),
-                               note_form=NoteForm(), action=ActionForm(),
+        # Prefixes keep the two text areas' ids (and labels) apart on one page.
+        return render_template("case.html", view=view, reply_form=ReplyForm(prefix="reply"),
+                               note_form=NoteForm(prefix="note"), action=ActionForm(),
                                assign_form=assign_form)
 
 
@@ -79,7 +80,7 @@ def assign_view(case_id: str) -> Response:
 
 def reply_view(case_id: str) -> Response:
     """Send a reply to the tipster (sealed to their key, pushed to intake)."""
-    form = ReplyForm()
+    form = ReplyForm(prefix="reply")
     person = signed_in()
     services = current()
     if form.validate_on_submit():
@@ -93,7 +94,7 @@ def reply_view(case_id: str) -> Response:
 
 def note_view(case_id: str) -> Response:
     """Add an internal note (never shown to the tipster)."""
-    form = NoteForm()
+    form = NoteForm(prefix="note")
     person = signed_in()
     services = current()
     if form.validate_on_submit():

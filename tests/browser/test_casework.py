@@ -204,7 +204,9 @@ def test_report_reply_note_and_sign_out(sites: Sites, new_page: Callable[..., Pa
     expect(page.get_by_role("status")).to_contain_text("Reply sealed for the tipster.")
     sent = page.locator("#dialogue li.from-you").filter(has_text=f"{marker}-reply")
     expect(sent).to_have_count(1)
-    expect(sent.locator("b")).to_have_text(f"bold {marker}")  # allowed markup is kept
+    # Replies go to the tipster as plain text: the reviewer sees exactly that.
+    expect(sent).to_contain_text(f"bold {marker}")
+    expect(sent.locator("b")).to_have_count(0)
     assert_no_payload(page, "#dialogue")
     assert sites.linked.sync() == (0, 1)
 
@@ -296,11 +298,6 @@ def test_first_sign_in_shows_an_inline_svg_qr_code(sites: Sites,
     assert sites.foreign_requests() == []
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "casework bug: case.html renders ReplyForm and NoteForm without prefixes, so both "
-    "textareas get id='text' (both hints id='text-hint', every form's token "
-    "id='csrf_token'): the label 'Internal note' and the note's aria-describedby lead to "
-    "the reply field"))
 def test_each_case_form_field_has_its_own_label(sites: Sites,
                                                 new_page: Callable[..., Page]) -> None:
     submit(sites.linked.intake.test_client(), category="ethics")
@@ -321,10 +318,6 @@ def test_each_case_form_field_has_its_own_label(sites: Sites,
     assert repeated == [], f"repeated ids: {repeated}"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "casework bug: a reply is sealed to the tipster as typed (cases.reply keeps the raw "
-    "text) while casework shows it through clean_markup, and intake escapes it: the "
-    "tipster reads literal '<b>...</b>' and '<script>...' text that the reviewer never saw"))
 def test_the_tipster_reads_the_reply_as_the_reviewer_saw_it(
         sites: Sites, new_page: Callable[..., Page]) -> None:
     apps = sites.linked
@@ -336,7 +329,7 @@ def test_the_tipster_reads_the_reply_as_the_reviewer_saw_it(
     assert found, "the case is not in the inbox"
     case_path = found.group(1)
     eva.post(f"{case_path}/reply", data={"csrf_token": csrf(eva, case_path),
-                                         "text": f"<b>Which year?</b> {XSS}"})
+                                         "reply-text": f"<b>Which year?</b> {XSS}"})
     assert apps.sync() == (0, 1)
 
     reader = tipster_tab(sites, new_page(javascript=False))

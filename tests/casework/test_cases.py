@@ -46,9 +46,9 @@ def test_report_reply_and_the_tipster_reads_it(linked: Linked) -> None:
     assert download.data == b"%PDF-1.4 minutes"
     assert download.headers["Content-Disposition"].startswith("attachment;")
     eva.post(f"/cases/{case_id}/reply", data={"csrf_token": csrf(eva, f"/cases/{case_id}"),
-                                               "text": "Which year was this?"})
+                                               "reply-text": "<b>Which</b> year was this?"})
     eva.post(f"/cases/{case_id}/notes", data={"csrf_token": csrf(eva, f"/cases/{case_id}"),
-                                               "text": "Check the 2025 hiring files."})
+                                               "note-text": "Check the 2025 hiring files."})
     assert linked.sync() == (0, 1)
     sign_in(tipster, receipt)
     dialogue = tipster.get("/dialogue").get_data(as_text=True)
@@ -126,12 +126,17 @@ def test_xss_from_the_tipster_and_in_staff_markup_is_neutralised(linked: Linked)
     eva = _reviewer(linked, "eva")
     case_id = _case_id(linked)
     eva.post(f"/cases/{case_id}/notes", data={"csrf_token": csrf(eva, f"/cases/{case_id}"),
-                                               "text": f"<b>bold</b> {XSS}"})
+                                               "note-text": f"<b>bold</b> {XSS}"})
     eva.post(f"/cases/{case_id}/reply", data={"csrf_token": csrf(eva, f"/cases/{case_id}"),
-                                               "text": f"<i>hi</i> {XSS}"})
+                                               "reply-text": f"<i>hi</i> {XSS}"})
     page = eva.get(f"/cases/{case_id}").get_data(as_text=True)
     assert "<script>alert(1)" not in page and "<img src=x" not in page
-    assert "<b>bold</b>" in page and "<i>hi</i>" in page  # allowed markup survives
+    assert "<b>bold</b>" in page  # allowed markup survives in notes
+    assert "<i>hi</i>" not in page  # replies are plain text, as the tipster gets them
+    linked.sync()
+    sign_in(tipster, receipt)
+    dialogue = tipster.get("/dialogue").get_data(as_text=True)
+    assert "<script>alert(1)" not in dialogue and "&lt;i&gt;" not in dialogue
     inbox = eva.get("/cases/").get_data(as_text=True)
     assert "<script>alert(1)" not in inbox
 

@@ -24,9 +24,9 @@ def test_content_is_sealed_at_rest_in_casework(linked: Linked, tmp_path: Path) -
     eva = linked.casework.test_client()
     log_in(linked.casework, eva, linked.staff["eva"])
     case_id = _case_id(linked)
-    for kind in ("reply", "notes"):
+    for kind, field in (("reply", "reply-text"), ("notes", "note-text")):
         eva.post(f"/cases/{case_id}/{kind}", data={"csrf_token": csrf(eva, f"/cases/{case_id}"),
-                                                    "text": f"{MARKER}-{kind}"})
+                                                    field: f"{MARKER}-{kind}"})
     linked.casework.extensions["lykta.casework"].db.engine.dispose()
     scanned = 0
     for path in tmp_path.rglob("*"):
@@ -50,7 +50,7 @@ def test_a_full_session_logs_no_content_password_or_code(
     case_id = _case_id(linked)
     eva.get(f"/cases/{case_id}")
     eva.post(f"/cases/{case_id}/reply", data={"csrf_token": csrf(eva, f"/cases/{case_id}"),
-                                               "text": f"{MARKER}-reply"})
+                                               "reply-text": f"{MARKER}-reply"})
     eva.get("/admin/users")  # refused: logged as a refusal, with roles only
     bad = linked.casework.test_client()
     bad.post("/login", data={"csrf_token": csrf(bad, "/login"), "username": staff.username,
