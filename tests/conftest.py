@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import glob
+import os
+import shutil
+import subprocess
+import tempfile
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -35,3 +42,64 @@ def reviewers(make_key: Callable[[], PrivateKey]) -> list[PrivateKey]:
 def instance_salt() -> bytes:
     """A per-instance receipt salt."""
     return crypto.new_instance_salt()
+
+
+# --- PostgreSQL: a throwaway server for the production-database tests -------------------
+
+
+def _service_missing(what: str) -> None:
+    # In CI a missing service is a failure, never a silent skip.
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{what} is required in CI (make test installs it as root)")
+    pytest.skip(f"{what} is not installed")
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """Start a private PostgreSQL on a Unix socket; yield the socket directory."""
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    if not found:
+        _service_missing("PostgreSQL")
+    bin_dir = Path(found[-1]).parent
+    root = Path(tempfile.mkdtemp(prefix="lykta-pg-"))
+    data = root / "data"
+    as_postgres: list[str] = []
+    if os.geteuid() == 0:  # PostgreSQL refuses to run as root
+        shutil.chown(root, "postgres")
+        root.chmod(0o700)
+        as_postgres = ["runuser", "-u", "postgres", "--"]
+    subprocess.run([*as_postgres, str(bin_dir / "initdb"), "-D", str(data), "-A", "trust",
+                    "-U", "lykta", "--no-sync"], check=True, capture_output=True)
+    subprocess.run([*as_postgres, str(bin_dir / "pg_ctl"), "-D", str(data), "-w", "-l",
+                    str(root / "log"), "-o",
+                    f"-k {root} -c listen_addresses='' -c fsync=off", "start"],
+                   check=True, capture_output=True)
+    try:
+        yield str(root)
+    finally:
+        subprocess.run([*as_postgres, str(bin_dir / "pg_ctl"), "-D", str(data), "-m",
+                        "immediate", "stop"], capture_output=True)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def new_postgres_database(postgres_server: str) -> Callable[[], str]:
+    """Factory of fresh, empty databases on the throwaway server (SQLAlchemy URLs)."""
+    from sqlalchemy import create_engine, text
+
+    def create() -> str:
+        name = f"lykta_{uuid.uuid4().hex[:12]}"
+        admin = create_engine(f"postgresql+psycopg://lykta@/postgres?host={postgres_server}",
+                              isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        admin.dispose()
+        return f"postgresql+psycopg://lykta@/{name}?host={postgres_server}"
+
+    return create
+
+
+@pytest.fixture
+def postgres_url(new_postgres_database: Callable[[], str]) -> str:
+    """A fresh, empty database on the throwaway server."""
+    return new_postgres_database()
