@@ -19,6 +19,7 @@ from common.storage import EnvelopeStore
 
 from . import cli, errors, migrate, web
 from .config import CaseworkConfig
+from .i18n import init_babel
 from .services import EXTENSION, Casework
 
 __all__ = ["CaseworkConfig", "create_app"]
@@ -44,20 +45,24 @@ def create_app(config: CaseworkConfig | None = None) -> Flask:
         WTF_CSRF_TIME_LIMIT=config.session_absolute_seconds,
         WTF_CSRF_SSL_STRICT=False,  # no Referer is ever sent (no-referrer)
         MAX_CONTENT_LENGTH=64 * 1024 * 1024,
+        BABEL_DEFAULT_LOCALE="sv",
+        BABEL_TRANSLATION_DIRECTORIES=str(Path(__file__).parent / "translations"),
     )
     CSRFProtect(app)
+    init_babel(app)
     database = Database(config.database_url)
     migrate.upgrade(config.database_url)
     store = EnvelopeStore(config.storage)
     store.clean_incoming()
     app.extensions[EXTENSION] = Casework(config=config, db=database, store=store)
 
-    from .views import admin, auth, cases, home
+    from .views import admin, auth, cases, home, language
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(home.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(cases.bp)
+    app.register_blueprint(language.bp)
     web.install(app)
     errors.register_error_handlers(app)
     install_security_headers(app)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, render_template
+from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -15,41 +17,42 @@ class CaseworkError(Exception):
     """Base of casework's domain errors: each carries a status and a plain message."""
 
     status = 400
-    title = "Something went wrong"
-    explanation = "Please go back and try again."
+    title: str | LazyString = _l("Something went wrong")
+    explanation: str | LazyString = _l("Please go back and try again.")
 
 
 class InvalidCredentials(CaseworkError):
     """Wrong user name, password or code (never says which)."""
 
     status = 401
-    title = "Sign-in failed"
-    explanation = "The user name, password or code was wrong. Check them and try again."
+    title = _l("Sign-in failed")
+    explanation = _l("The user name, password or code was wrong. Check them and try again.")
 
 
 class AccountLocked(CaseworkError):
     """Too many failed sign-ins: locked for a while (exponential back-off)."""
 
     status = 429
-    title = "Account temporarily locked"
-    explanation = ("There were too many failed sign-in attempts. Wait a few minutes and "
-                   "try again, or ask an administrator.")
+    title = _l("Account temporarily locked")
+    explanation = _l("There were too many failed sign-in attempts. Wait a few minutes and "
+                     "try again, or ask an administrator.")
 
 
 class SessionExpired(CaseworkError):
     """Not signed in, idle too long, or past the absolute session limit."""
 
     status = 401
-    title = "You are signed out"
-    explanation = "Your session ended (after 15 minutes idle or 8 hours in all). Sign in again."
+    title = _l("You are signed out")
+    explanation = _l("Your session ended (after 15 minutes idle or 8 hours in all). "
+                     "Sign in again.")
 
 
 class NotPermitted(CaseworkError):
     """The signed-in role may not do this."""
 
     status = 403
-    title = "Not permitted"
-    explanation = "Your role does not allow this. Separation of duties is enforced here."
+    title = _l("Not permitted")
+    explanation = _l("Your role does not allow this. Separation of duties is enforced here.")
 
 
 class InvalidInput(CaseworkError):
@@ -58,6 +61,16 @@ class InvalidInput(CaseworkError):
     def __init__(self, explanation: str) -> None:
         super().__init__(explanation)
         self.explanation = explanation
+
+
+# Werkzeug's names of the HTTP errors casework can answer with, translated; in English
+# they read exactly as Werkzeug names them. Other codes keep Werkzeug's (English) name.
+HTTP_TITLES: dict[int, str | LazyString] = {
+    400: _l("Bad Request"),
+    404: _l("Not Found"),
+    405: _l("Method Not Allowed"),
+    413: _l("Request Entity Too Large"),
+}
 
 
 def register_error_handlers(app: Flask) -> None:
@@ -70,18 +83,19 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def csrf_error(_error: CSRFError) -> tuple[str, int]:
-        return render_template("error.html", title="The form had expired",
-                               explanation="Nothing was saved. Reload the page and try "
-                                           "again."), 400
+        return render_template("error.html", title=_l("The form had expired"),
+                               explanation=_l("Nothing was saved. Reload the page and try "
+                                              "again.")), 400
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> tuple[str, int]:
-        return render_template("error.html", title=error.name,
-                               explanation="Go back and try again."), error.code or 500
+        title = HTTP_TITLES.get(error.code or 500, error.name)
+        return render_template("error.html", title=title,
+                               explanation=_l("Go back and try again.")), error.code or 500
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception) -> tuple[str, int]:
         # Only the type: messages could carry case content.
         log.error("unexpected error: %s", type(error).__name__)
-        return render_template("error.html", title="Something went wrong",
-                               explanation="An error occurred on our side."), 500
+        return render_template("error.html", title=_l("Something went wrong"),
+                               explanation=_l("An error occurred on our side.")), 500

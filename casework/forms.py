@@ -2,72 +2,76 @@
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length, Regexp
 
+from .i18n import ROLE_LABELS
 from .models import Role
 
 
 class LoginForm(FlaskForm):
     """User name, password and the current TOTP code, in one step."""
 
-    username = StringField("User name", validators=[DataRequired(), Length(max=64)])
-    password = PasswordField("Password", validators=[DataRequired(), Length(max=200)])
-    code = StringField("Code from your authenticator app",
+    username = StringField(_l("User name"), validators=[DataRequired(), Length(max=64)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
+    code = StringField(_l("Code from your authenticator app"),
                        validators=[Length(max=10)],
-                       description="Six digits. Leave empty at your very first sign-in.")
+                       description=_l("Six digits. Leave empty at your very first sign-in."))
 
 
 class EnrolForm(FlaskForm):
     """First sign-in (or after a reset): confirm TOTP and choose a password."""
 
-    code = StringField("Code from your authenticator app",
+    code = StringField(_l("Code from your authenticator app"),
                        validators=[DataRequired(), Regexp(r"^\s*\d{6}\s*$",
-                                                          message="Six digits.")])
-    new_password = PasswordField("New password",
+                                                          message=_l("Six digits."))])
+    new_password = PasswordField(_l("New password"),
                                  validators=[DataRequired(), Length(min=12, max=200)])
-    confirm = PasswordField("New password again",
-                            validators=[EqualTo("new_password", "The passwords differ.")])
+    confirm = PasswordField(_l("New password again"),
+                            validators=[EqualTo("new_password", _l("The passwords differ."))])
     previous_password = PasswordField(
-        "Previous password (only after a reset, to keep your key)",
+        _l("Previous password (only after a reset, to keep your key)"),
         validators=[Length(max=200)])
 
 
 class CreateUserForm(FlaskForm):
     """An administrator adds a person to a unit with one role."""
 
-    username = StringField("User name", validators=[
+    username = StringField(_l("User name"), validators=[
         DataRequired(), Length(min=2, max=64),
-        Regexp(r"^[a-z0-9._-]+$", message="Lower-case letters, digits, . _ - only.")])
-    display_name = StringField("Name", validators=[DataRequired(), Length(max=200)])
-    unit = SelectField("Unit", validators=[DataRequired()])
-    role = SelectField("Role",
-                       choices=[SelectChoice(r.value, r.value.replace("_", " ")) for r in Role],
+        Regexp(r"^[a-z0-9._-]+$", message=_l("Lower-case letters, digits, . _ - only."))])
+    display_name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    unit = SelectField(_l("Unit"), validators=[DataRequired()])
+    role = SelectField(_l("Role"),
+                       choices=[SelectChoice(r.value, ROLE_LABELS[r]) for r in Role],
                        validators=[DataRequired()])
 
 
 class ReplyForm(FlaskForm):
     """A reply to the tipster."""
 
-    text = TextAreaField("Reply to the tipster", validators=[DataRequired(), Length(max=20_000)],
-                         description="Sealed to the tipster's receipt key and sent as plain "
-                                     "text (any markup is removed).")
+    text = TextAreaField(_l("Reply to the tipster"),
+                         validators=[DataRequired(), Length(max=20_000)],
+                         description=_l("Sealed to the tipster's receipt key and sent as "
+                                        "plain text (any markup is removed)."))
 
 
 class NoteForm(FlaskForm):
     """An internal note."""
 
-    text = TextAreaField("Internal note", validators=[DataRequired(), Length(max=20_000)],
-                         description="Encrypted to the case's readers. Never shown to the "
-                                     "tipster. Simple markup (bold, italics, lists) is kept.")
+    text = TextAreaField(_l("Internal note"), validators=[DataRequired(), Length(max=20_000)],
+                         description=_l("Encrypted to the case's readers. Never shown to the "
+                                        "tipster. Simple markup (bold, italics, lists) is "
+                                        "kept."))
 
 
 class AssignForm(FlaskForm):
     """A unit lead gives a case to a person."""
 
-    person = SelectField("Give this case to", validators=[DataRequired()])
+    person = SelectField(_l("Give this case to"), validators=[DataRequired()])
 
 
 class ActionForm(FlaskForm):

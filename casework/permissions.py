@@ -23,6 +23,7 @@ LEADS = frozenset({Role.UNIT_LEAD})
 PERMISSIONS: dict[str, frozenset[Role] | str] = {
     "static": PUBLIC,
     "auth.login": PUBLIC,
+    "language.switch": PUBLIC,
     "auth.enrol": PENDING,
     "auth.logout": EVERYONE,
     "home.index": EVERYONE,

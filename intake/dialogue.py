@@ -17,7 +17,7 @@ import crypto
 
 from .errors import MalformedReceiptCode, ReceiptCodeTypo, SessionExpired, UnknownReceipt
 from .models import ReceiptRecord, StoredEnvelope, TipsterSession
-from .sealing import PendingEnvelopes, Upload, clean_filename, readers_with_escrow
+from .sealing import PendingEnvelopes, Upload, readers_with_escrow
 from .services import Intake
 
 
@@ -152,17 +152,8 @@ def send_message(intake: Intake, record: ReceiptRecord, text: str,
     pending = PendingEnvelopes(intake.store)
     try:
         with intake.db.session() as session:
-            files = []
-            for upload in uploads:
-                if spool_key is None:
-                    raise SessionExpired()
-                envelope_id = pending.adopt_upload(session, receipt_id=record.id,
-                                                   upload=upload, spool_key=spool_key,
-                                                   recipients=recipients)
-                files.append({"envelope_id": envelope_id,
-                              "filename": clean_filename(upload.filename),
-                              "content_type": upload.content_type[:100],
-                              "size": upload.spool.size})
+            files = pending.adopt_uploads(session, receipt_id=record.id, uploads=uploads,
+                                          spool_key=spool_key, recipients=recipients)
             pending.seal_json(session, receipt_id=record.id, audience="casework",
                               kind="message", recipients=recipients,
                               payload={"version": 1, "text": text, "attachments": files,

@@ -9,7 +9,6 @@ stored as dates (no time of day): nothing orders envelopes more finely than deli
 from __future__ import annotations
 
 import datetime as dt
-import secrets
 
 from sqlalchemy import (
     Date,
@@ -23,21 +22,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-NAMING_CONVENTION = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
+from common.models import NAMING_CONVENTION, random_id
 
 # Table options: random-key order on disk in SQLite (ignored by other databases).
 _NO_ROWID = {"sqlite_with_rowid": False}
-
-
-def random_id() -> str:
-    """A random 128-bit public id as 32 hex characters."""
-    return secrets.token_hex(16)
 
 
 def today() -> dt.date:

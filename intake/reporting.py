@@ -12,7 +12,7 @@ import crypto
 from .directory import DirectoryRefused
 from .errors import ServiceUnavailable
 from .models import ReceiptRecord, today
-from .sealing import PendingEnvelopes, Upload, clean_filename, readers_with_escrow
+from .sealing import PendingEnvelopes, Upload, readers_with_escrow
 from .services import Intake
 
 
@@ -62,17 +62,9 @@ def submit_report(intake: Intake, report: ReportInput, uploads: Sequence[Upload]
             )
             session.add(record)
             session.flush()
-            attachments = []
-            for upload in uploads:
-                if spool_key is None:
-                    raise ServiceUnavailable()
-                envelope_id = pending.adopt_upload(session, receipt_id=record.id,
-                                                   upload=upload, spool_key=spool_key,
-                                                   recipients=recipients)
-                attachments.append({"envelope_id": envelope_id,
-                                    "filename": clean_filename(upload.filename),
-                                    "content_type": upload.content_type[:100],
-                                    "size": upload.spool.size})
+            attachments = pending.adopt_uploads(session, receipt_id=record.id,
+                                                uploads=uploads, spool_key=spool_key,
+                                                recipients=recipients)
             submitted_on = today().isoformat()
             # The category travels in the (authenticated, unencrypted) routing fields so
             # casework can file the case before anyone decrypts it; the unit already

@@ -73,6 +73,23 @@ class PendingEnvelopes:
         return self._record(session, upload.spool.path, sealed.envelope_id, header,
                             sealed.body_size, receipt_id, "casework", "file")
 
+    def adopt_uploads(self, session: Session, *, receipt_id: str, uploads: Sequence[Upload],
+                      spool_key: crypto.PrivateKey | None,
+                      recipients: Sequence[crypto.PublicKey]) -> list[dict[str, Any]]:
+        """Adopt every upload of a request; return what the report lists about each."""
+        if uploads and spool_key is None:
+            raise ValueError("uploads arrived without the request's spool key")
+        listed = []
+        for upload in uploads:
+            assert spool_key is not None  # noqa: S101 (checked above; narrows the type)
+            envelope_id = self.adopt_upload(session, receipt_id=receipt_id, upload=upload,
+                                            spool_key=spool_key, recipients=recipients)
+            listed.append({"envelope_id": envelope_id,
+                           "filename": clean_filename(upload.filename),
+                           "content_type": upload.content_type[:100],
+                           "size": upload.spool.size})
+        return listed
+
     def store_sealed(self, session: Session, *, receipt_id: str, audience: str, kind: str,
                      envelope_id: str, header: bytes, body: bytes) -> str:
         """Record an envelope sealed elsewhere (by casework) and write its body.

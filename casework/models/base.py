@@ -3,23 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-import secrets
 
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
-NAMING_CONVENTION = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
+from common.models import NAMING_CONVENTION, random_id
 
+__all__ = ["NAMING_CONVENTION", "Base", "random_id", "utcnow"]
 
-def random_id() -> str:
-    """A random 128-bit public id (never sequential)."""
-    return secrets.token_hex(16)
 
 
 def utcnow() -> dt.datetime:

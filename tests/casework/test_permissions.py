@@ -25,6 +25,7 @@ ALL = {A, L, R, C, S, U}
 EXPECTED: dict[str, tuple[str, str, set[Role] | str]] = {
     "static": ("GET", "/static/casework.css", "public"),
     "auth.login": ("GET", "/login", "public"),
+    "language.switch": ("GET", "/language/en", "public"),
     "auth.enrol": ("GET", "/enrol", "pending"),
     "auth.logout": ("POST", "/logout", ALL),
     "home.index": ("GET", "/", ALL),

@@ -1,0 +1,847 @@
+"""Benchmarks for casework: inbox pages at 1k/10k/100k cases, opening a case with a 10 MiB file.
+
+Run from the repository root::
+
+    .venv/bin/python -m bench.casework_bench
+
+Every number goes through the real view stack in-process (Flask test client: session
+resume, unlocking the staff key, the permission table, the view, the Jinja template) on
+a throwaway SQLite file (tempfile, WAL, the app's own pragmas and migrations). Sign-in is
+not measured, so Argon2 runs at ``crypto.INSECURE_FAST`` for the staff passwords and the
+tipster receipt; nothing timed here derives a key from a password.
+
+Results are printed and written (overwritten) to ``bench/results/casework.md``. Nothing
+here asserts a time limit: the numbers are for people to read. Progress goes to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import hashlib
+import html
+import io
+import json
+import os
+import platform
+import random
+import re
+import secrets
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import pyotp
+from flask import Flask
+from flask.testing import FlaskClient
+from PIL import Image, ImageChops
+from sqlalchemy import event, insert, select
+from sqlalchemy.engine import Engine
+
+import crypto
+from bench.crypto_bench import LoadMeter, cpu_model, fmt_ms, fmt_size, loadavg, md_table
+from casework import CaseworkConfig, create_app
+from casework.accounts import complete_enrolment, create_user
+from casework.cases import PAGE_SIZE
+from casework.cli import DEFAULT_UNITS
+from casework.directory import export_directory
+from casework.intake_import import new_reference
+from casework.models import Assignment, Case, CaseEnvelope, Membership, Role, Stage, Unit, User
+from casework.scrub import scrub
+from casework.services import EXTENSION, Casework
+from intake import IntakeConfig
+from intake import create_app as create_intake
+from intake.services import Intake
+from scripts.local_bridge import sync_once
+
+MIB = 1024 * 1024
+RESULTS = Path(__file__).resolve().parent / "results" / "casework.md"
+REPO_ROOT = Path(__file__).resolve().parent.parent
+ARGON2 = crypto.INSECURE_FAST  # sign-in is not measured; see the module docstring
+PASSWORD = "correct horse battery staple"
+COOKIE = "lykta_casework"
+SIZES = (1_000, 10_000, 100_000)
+UNITS = ("etik", "akt")  # the two units that receive reports; cases are split ~50/50
+# Stage mix of a two-year-old instance: most old cases are closed.
+STAGE_WEIGHTS = {Stage.RECEIVED: 2, Stage.ACKNOWLEDGED: 18, Stage.ASSESSED: 20,
+                 Stage.INVESTIGATING: 20, Stage.CONCLUDED: 40}
+CATEGORY_NAMES = ("corruption", "procurement", "bias", "ethics", "funds", "retaliation",
+                  "other")
+AGENCIES = ("Skatteverket", "Försäkringskassan", "Trafikverket", "Kommunen", None)
+ASSIGNED_SHARE = 0.01  # share of the reviewer's unit's cases assigned to them ("mine")
+BATCH = 10_000
+FILE_BYTES = 10 * MIB
+
+CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+RECEIPT = re.compile(r'id="receipt-code">([0-9A-Z-]+)<')
+ROW = re.compile(r'<tr>\s*<td><a href="/cases/[0-9a-f]+">')
+NEXT = re.compile(r'<a href="([^"]*after=[^"]*)">Next page</a>')
+FILE_LINK = re.compile(r'<li>([^<(]+?) \(\d+ bytes encrypted\) –\s*'
+                       r'<a href="(/cases/[0-9a-f]+/files/[0-9a-f]+)">original</a>')
+
+
+class BenchError(RuntimeError):
+    """Something in casework did not behave (wrong status, missing link, wrong bytes)."""
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def pct(values: list[float], q: float) -> float:
+    """The q-th percentile (0-100), linear interpolation between closest ranks."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    pos = (len(ordered) - 1) * q / 100
+    low = int(pos)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (pos - low)
+
+
+def p50_p95(values: list[float]) -> str:
+    if not values:
+        return "-"
+    return f"{fmt_ms(pct(values, 50))} / {fmt_ms(pct(values, 95))}"
+
+
+def machine_lines(extra: list[list[str]]) -> list[str]:
+    try:
+        usable = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        usable = os.cpu_count() or 0
+    rows = [
+        ["Date (UTC)", dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S")],
+        ["Platform", platform.platform()],
+        ["CPU", cpu_model()],
+        ["Cores", f"{os.cpu_count()} logical ({usable} usable by this process)"],
+        ["Python", f"{platform.python_implementation()} {platform.python_version()}"],
+        ["Flask / Werkzeug", f"{metadata.version('flask')} / {metadata.version('werkzeug')}"],
+        ["SQLAlchemy", metadata.version("sqlalchemy")],
+        ["SQLite library", sqlite3.sqlite_version],
+        ["Pillow", metadata.version("pillow")],
+        ["PyNaCl", metadata.version("PyNaCl")],
+        ["Argon2 (not measured)", f"crypto.INSECURE_FAST: t={ARGON2.time_cost}, "
+                                  f"m={ARGON2.memory_kib} KiB, p={ARGON2.parallelism}"],
+        ["Load average at start (1/5/15 min)", loadavg()],
+        *extra,
+    ]
+    return ["## Machine", "", *md_table(["", ""], rows)]
+
+
+def code_fingerprint() -> str:
+    """Identify the casework code that was measured (no git needed)."""
+    digest = hashlib.sha256()
+    newest = 0.0
+    paths = [*REPO_ROOT.glob("casework/**/*.py"), *REPO_ROOT.glob("casework/templates/*"),
+             *REPO_ROOT.glob("common/*.py"), *REPO_ROOT.glob("crypto/*.py")]
+    for path in sorted(paths):
+        if not path.is_file():
+            continue
+        digest.update(str(path.relative_to(REPO_ROOT)).encode() + b"\0" + path.read_bytes())
+        newest = max(newest, path.stat().st_mtime)
+    when = dt.datetime.fromtimestamp(newest, dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
+    return (f"sha256 {digest.hexdigest()[:16]} over casework/, common/, crypto/ "
+            f"(newest file {when} UTC)")
+
+
+def memory_kib() -> dict[str, int]:
+    """VmHWM (peak RSS) and VmRSS of this process, in KiB, from /proc/self/status."""
+    found: dict[str, int] = {}
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                name = line.split(":", 1)[0]
+                if name in ("VmHWM", "VmRSS"):
+                    found[name] = int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return found
+
+
+class DiscardSink:
+    def write(self, data: bytes, /) -> int:
+        return len(data)
+
+
+# --------------------------------------------------------------------------- apps and people
+
+
+def services(app: Flask) -> Casework:
+    found: Casework = app.extensions[EXTENSION]
+    return found
+
+
+def casework_config(root: Path, escrow: bytes | None = None) -> CaseworkConfig:
+    """The same config for the same folder (the RSS child rebuilds the app from it)."""
+    return CaseworkConfig(
+        instance_path=root, database_url=f"sqlite:///{root / 'casework.sqlite'}",
+        secret_key=b"c" * 32, signing_key_path=root / "casework-signing.seed",
+        argon2=ARGON2, escrow_public_key=escrow)
+
+
+def build_casework(root: Path, escrow: bytes | None = None) -> Flask:
+    """A casework app with the default units (as tests/casework/conftest.py builds it)."""
+    root.mkdir(parents=True, exist_ok=True)
+    app = create_app(casework_config(root, escrow))
+    with services(app).db.session() as db:
+        for unit_id, sv, en, alternate, receives in DEFAULT_UNITS:
+            if db.get(Unit, unit_id) is None:
+                db.add(Unit(id=unit_id, name_sv=sv, name_en=en,
+                            alternate_unit_id=alternate, receives_reports=receives))
+    return app
+
+
+@dataclass
+class Staff:
+    username: str
+    user_id: str
+    totp_secret: str
+    key: crypto.PrivateKey | None
+
+    def code(self, app: Flask) -> str:
+        """A TOTP code for a time step not used before (the app refuses replays)."""
+        with services(app).db.session() as db:
+            user = db.get(User, self.user_id)
+            assert user is not None
+            last = user.totp_last_step
+        step = max(last + 1, int(time.time()) // 30 - 1)
+        while step > int(time.time()) // 30 + 1:
+            time.sleep(1)
+        return pyotp.TOTP(self.totp_secret).at(step * 30)
+
+
+def enrol(app: Flask, username: str, role: Role, unit: str,
+          also: tuple[tuple[str, Role], ...] = ()) -> Staff:
+    """Create and fully enrol a person, as the CLI and the first sign-in would."""
+    config = services(app).config
+    with services(app).db.session() as db:
+        user, _ = create_user(db, config, username=username, display_name=username.title(),
+                              unit_id=unit, role=role)
+        for other_unit, other_role in also:
+            user.memberships.append(Membership(unit_id=other_unit, role=other_role.value))
+        user.totp_secret = pyotp.random_base32(32)
+        secret, user_id = user.totp_secret, user.id
+    step = int(time.time()) // 30 - 1
+    key = complete_enrolment(services(app).db, config, user_id=user_id,
+                             code=pyotp.TOTP(secret).at(step * 30), new_password=PASSWORD)
+    return Staff(username, user_id, secret, key)
+
+
+def csrf(client: FlaskClient, path: str) -> str:
+    match = CSRF.search(client.get(path).get_data(as_text=True))
+    if not match:
+        raise BenchError(f"no CSRF token on {path}")
+    return match.group(1)
+
+
+def log_in(app: Flask, staff: Staff) -> FlaskClient:
+    client = app.test_client()
+    response = client.post("/login", data={"csrf_token": csrf(client, "/login"),
+                                           "username": staff.username,
+                                           "password": PASSWORD, "code": staff.code(app)})
+    if response.status_code != 302:
+        raise BenchError(f"sign-in of {staff.username} failed: {response.status_code}")
+    return client
+
+
+def get(client: FlaskClient, path: str) -> tuple[float, str]:
+    """Seconds for one GET through the whole stack, and the page text (200 or raise)."""
+    start = time.perf_counter()
+    response = client.get(path)
+    took = time.perf_counter() - start
+    if response.status_code != 200:
+        raise BenchError(f"GET {path} answered {response.status_code}")
+    return took, response.get_data(as_text=True)
+
+
+# --------------------------------------------------------------------------- 1. inbox
+
+
+def fill_cases(engine: Engine, n: int, reader_id: str, lead_id: str) -> tuple[int, int, float]:
+    """Bulk-insert ``n`` cases (Core executemany); return (cases in etik, assigned, secs)."""
+    rng = random.Random(n)  # reproducible spread; ids and references are random anyway
+    today = dt.date.today()
+    stages = list(STAGE_WEIGHTS)
+    weights = list(STAGE_WEIGHTS.values())
+    references: set[str] = set()
+    cases: list[dict[str, Any]] = []
+    assignments: list[dict[str, Any]] = []
+    in_etik = 0
+    start = time.perf_counter()
+    with engine.begin() as conn:
+        for i in range(n):
+            reference = new_reference()
+            while reference in references:
+                reference = new_reference()
+            references.add(reference)
+            received = today - dt.timedelta(days=rng.randrange(730))
+            stage = rng.choices(stages, weights)[0]
+            unit = UNITS[rng.randrange(2)]
+            case_id = secrets.token_hex(16)
+            cases.append({
+                "id": case_id, "reference": reference, "unit_id": unit,
+                "category": rng.choice(CATEGORY_NAMES), "agency": rng.choice(AGENCIES),
+                "stage": stage.value, "received_on": received,
+                "acknowledged_on": (None if stage == Stage.RECEIVED
+                                    else min(today, received + dt.timedelta(rng.randrange(7)))),
+                "feedback_on": (min(today, received + dt.timedelta(rng.randrange(30, 90)))
+                                if stage == Stage.CONCLUDED else None),
+                "tipster_public_key": bytes(32), "intake_receipt_id": secrets.token_hex(16),
+                "created_at": dt.datetime.combine(received, dt.time(12)),
+            })
+            if unit == "etik":
+                in_etik += 1
+                if rng.random() < ASSIGNED_SHARE:
+                    assignments.append({"case_id": case_id, "user_id": reader_id,
+                                        "assigned_by": lead_id,
+                                        "assigned_at": dt.datetime.now(dt.UTC)})
+            if len(cases) == BATCH or i == n - 1:
+                conn.execute(insert(Case.__table__), cases)
+                cases = []
+        if assignments:
+            conn.execute(insert(Assignment.__table__), assignments)
+    return in_etik, len(assignments), time.perf_counter() - start
+
+
+@dataclass
+class InboxResult:
+    n: int
+    in_etik: int
+    assigned: int
+    fill_s: float
+    db_mib: float
+    samples: dict[str, list[float]] = field(default_factory=dict)
+    deep_pages: int = 0
+    last_page_depth: int = 0
+    rows: dict[str, int] = field(default_factory=dict)
+    plans: dict[str, str] = field(default_factory=dict)
+    sql_only: dict[str, float] = field(default_factory=dict)
+
+
+KINDS = {
+    "first": "First page `/cases/`",
+    "deep": "Deep pages (follow `after=`)",
+    "last": "Last page (cursor at the oldest 50)",
+    "stage": "Filtered `?stage=acknowledged`",
+    "mine": "`?mine=1` (assigned to me)",
+    "two_units": "First page, reader of 2 units",
+}
+
+
+class SqlCapture:
+    """The inbox SELECT the view actually sends, with its parameters."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.seen: list[tuple[str, tuple[Any, ...]]] = []
+
+    def __enter__(self) -> SqlCapture:
+        event.listen(self.engine, "before_cursor_execute", self._hook)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        event.remove(self.engine, "before_cursor_execute", self._hook)
+
+    def _hook(self, _conn: object, _cursor: object, statement: str, parameters: Any,
+              _context: object, _executemany: bool) -> None:
+        if "FROM cases" in statement and "LIMIT" in statement:
+            self.seen.append((statement, tuple(parameters)))
+
+
+def explain(db_path: Path, statement: str, params: tuple[Any, ...], reps: int = 15) -> \
+        tuple[str, float]:
+    """EXPLAIN QUERY PLAN of one statement, and its median time alone (sqlite3, no ORM)."""
+    conn = sqlite3.connect(db_path)
+    try:
+        plan = " / ".join(row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + statement,
+                                                         params))
+        times = []
+        for _ in range(reps):
+            start = time.perf_counter()
+            conn.execute(statement, params).fetchall()
+            times.append(time.perf_counter() - start)
+    finally:
+        conn.close()
+    return plan, statistics.median(times)
+
+
+def bench_inbox(n: int, root: Path, reps: int, walks: int, depth: int) -> InboxResult:
+    app = build_casework(root)
+    cw = services(app)
+    reader = enrol(app, "eva", Role.REVIEWER, "etik")
+    both = enrol(app, "bo", Role.REVIEWER, "etik", also=(("akt", Role.REVIEWER),))
+    with cw.db.session() as db:
+        lead, _ = create_user(db, cw.config, username="lena", display_name="Lena",
+                              unit_id="etik", role=Role.UNIT_LEAD)
+        lead_id = lead.id
+    in_etik, assigned, fill_s = fill_cases(cw.db.engine, n, reader.user_id, lead_id)
+    db_path = root / "casework.sqlite"
+    result = InboxResult(n, in_etik, assigned, fill_s, db_path.stat().st_size / MIB)
+    # The cursor whose page holds the 50 oldest cases of etik (the end of the inbox).
+    with cw.db.session() as db:
+        edge = db.scalars(select(Case).where(Case.unit_id == "etik")
+                          .order_by(Case.received_on.asc(), Case.id.asc())
+                          .offset(PAGE_SIZE).limit(1)).first()
+        assert edge is not None
+        last_cursor = f"{edge.received_on.isoformat()}_{edge.id}"
+    result.last_page_depth = -(-in_etik // PAGE_SIZE)
+
+    client = log_in(app, reader)
+    client_both = log_in(app, both)
+    paths = {"first": "/cases/", "stage": "/cases/?stage=acknowledged",
+             "mine": "/cases/?mine=1", "last": f"/cases/?after={last_cursor}"}
+    for path in paths.values():  # warm-up: templates, statement cache, page cache
+        get(client, path)
+    get(client_both, "/cases/")
+
+    samples: dict[str, list[float]] = {kind: [] for kind in KINDS}
+    for _ in range(reps):  # interleaved, so that drift hits every kind alike
+        for kind, path in paths.items():
+            took, page = get(client, path)
+            samples[kind].append(took)
+            result.rows[kind] = len(ROW.findall(page))
+        took, page = get(client_both, "/cases/")
+        samples["two_units"].append(took)
+        result.rows["two_units"] = len(ROW.findall(page))
+    for _ in range(walks):
+        _, page = get(client, "/cases/")
+        pages = 0
+        while pages < depth:
+            link = NEXT.search(page)
+            if not link:
+                break
+            took, page = get(client, html.unescape(link.group(1)))
+            samples["deep"].append(took)
+            pages += 1
+        result.deep_pages = pages
+    result.rows["deep"] = len(ROW.findall(page))
+    result.samples = samples
+
+    # The exact SQL of each kind, for EXPLAIN QUERY PLAN and a time without the web stack.
+    deep_cursor = NEXT.search(get(client, "/cases/")[1])
+    for kind, path in {**paths, "two_units": "/cases/"}.items():
+        with SqlCapture(cw.db.engine) as sql:
+            get(client_both if kind == "two_units" else client, path)
+        if not sql.seen:
+            raise BenchError(f"no inbox SELECT seen for {path}")
+        statement, params = sql.seen[-1]
+        result.plans[kind], result.sql_only[kind] = explain(db_path, statement, params)
+    if deep_cursor:
+        with SqlCapture(cw.db.engine) as sql:
+            get(client, html.unescape(deep_cursor.group(1)))
+        statement, params = sql.seen[-1]
+        result.plans["deep"], result.sql_only["deep"] = explain(db_path, statement, params)
+    return result
+
+
+def inbox_lines(results: list[InboxResult], reps: int, walks: int, depth: int) -> list[str]:
+    lines = [
+        "## 1. Inbox page latency vs number of cases",
+        "",
+        f"N cases bulk-inserted (SQLAlchemy Core `insert()` executemany, batches of {BATCH:,}) "
+        "into a fresh casework SQLite file: `received_on` uniform over the last 730 days, "
+        "units `etik`/`akt` ~50/50, stages "
+        + ", ".join(f"{s.value} {w}%" for s, w in STAGE_WEIGHTS.items())
+        + f", {ASSIGNED_SHARE:.0%} of etik's cases assigned to the reviewer. The reviewer "
+        "(enrolled, key-holding, reads `etik` only) signs in through `/login`; every request "
+        "then goes through session resume (unlocking the staff key), the permission table, "
+        "`casework.cases.inbox` and the `inbox.html` template. Times are wall-clock per "
+        f"request in the Flask test client. First/last/stage/mine/two-unit: {reps} requests "
+        f"each, interleaved, after one warm-up. Deep pages: the `Next page` link followed "
+        f"{depth} times from page 1 (or to the end), {walks} walks. The 2-unit reader is a "
+        "second person who is reviewer in both `etik` and `akt`.",
+        "",
+        "p50 / p95 per request:",
+        "",
+    ]
+    header = ["Query", *[f"{r.n:,} cases" for r in results]]
+    if len(results) > 1:
+        header.append(f"p50 {results[-1].n // 1000}k / {results[0].n // 1000}k")
+    rows = []
+    for kind, label in KINDS.items():
+        row = [label, *[p50_p95(r.samples.get(kind, [])) for r in results]]
+        if len(results) > 1:
+            first, last = results[0].samples.get(kind), results[-1].samples.get(kind)
+            row.append(f"{pct(last, 50) / pct(first, 50):.2f}x" if first and last else "-")
+        rows.append(row)
+    lines += md_table(header, rows)
+    lines += ["", "The same inbox SELECT alone (captured from the view, re-run with `sqlite3` "
+              "on the same file, median of 15), to separate the database from the web stack:",
+              ""]
+    rows = [[label, *[fmt_ms(r.sql_only[kind]) if kind in r.sql_only else "-"
+                      for r in results]]
+            for kind, label in KINDS.items()]
+    if len(results) > 1:
+        for row, kind in zip(rows, KINDS, strict=True):
+            first, last = results[0].sql_only.get(kind), results[-1].sql_only.get(kind)
+            row.append(f"{last / first:.1f}x" if first and last else "-")
+    lines += md_table(header, rows)
+    lines += ["", "Data set:", ""]
+    lines += md_table(
+        ["N", "Cases in etik", "Assigned to the reviewer", "Rows on page (first / stage / "
+         "mine / 2-unit)", "Deep pages walked", "Last page is page", "Bulk insert",
+         "SQLite file"],
+        [[f"{r.n:,}", f"{r.in_etik:,}", str(r.assigned),
+          f"{r.rows.get('first')} / {r.rows.get('stage')} / {r.rows.get('mine')} / "
+          f"{r.rows.get('two_units')}", str(r.deep_pages), f"{r.last_page_depth:,}",
+          f"{r.fill_s:.1f} s ({r.n / r.fill_s:,.0f} rows/s)", f"{r.db_mib:.1f} MiB"]
+         for r in results])
+    biggest = results[-1]
+    lines += ["", f"`EXPLAIN QUERY PLAN` of the view's own SELECT at {biggest.n:,} cases "
+              "(no `ANALYZE` has run; the app never runs it):", ""]
+    lines += md_table(["Query", "Plan"],
+                      [[KINDS[k], f"`{biggest.plans[k]}`"] for k in KINDS
+                       if k in biggest.plans])
+    return lines
+
+
+# --------------------------------------------------------------------------- 2. open a case
+
+
+def photo_jpeg(target: int) -> bytes:
+    """A photo-like 24-megapixel JPEG (gradients plus sensor-like noise) of about ``target``.
+
+    Random bytes would not be a JPEG; flat colour would be tiny. 6000x4000 at quality 92
+    with noise of sigma 27 lands near 10 MiB, like a photo from a 24 MP camera.
+    """
+    width, height, tile = 6000, 4000, 1000
+    sigma = 27 * target / (10 * MIB)
+    noise = Image.merge("RGB", [Image.effect_noise((tile, tile), sigma) for _ in range(3)])
+    grain = Image.new("RGB", (width, height))
+    for x in range(0, width, tile):
+        for y in range(0, height, tile):
+            grain.paste(noise, (x, y))
+    ramp = Image.linear_gradient("L")
+    base = Image.merge("RGB", (ramp.resize((width, height)),
+                               Image.radial_gradient("L").resize((width, height)),
+                               ramp.rotate(90).resize((width, height))))
+    out = io.BytesIO()
+    ImageChops.add(base, grain, 2, -64).save(out, "JPEG", quality=92)
+    return out.getvalue()
+
+
+@dataclass
+class Opened:
+    lines: list[str]
+    page: list[float]
+    download: list[float]
+    scrubbed: list[float]
+
+
+def submit_report(intake: Flask, files: list[tuple[bytes, str]]) -> str:
+    client = intake.test_client()
+    page = client.get("/submit").get_data(as_text=True)
+    match = CSRF.search(page)
+    if not match:
+        raise BenchError("no CSRF token on intake /submit")
+    form: dict[str, object] = {
+        "csrf_token": match.group(1), "category": "ethics", "agency": "Skatteverket",
+        "agency_other": "", "what": "The head of unit hired a relative; see the files.",
+        "when": "Spring 2026", "who": "Head of unit", "identity": "anonymous", "name": "",
+        "contact": "", "files": [(io.BytesIO(data), name) for data, name in files],
+    }
+    response = client.post("/submit", data=form, content_type="multipart/form-data")
+    receipt = RECEIPT.search(response.get_data(as_text=True))
+    if response.status_code != 200 or not receipt:
+        raise BenchError(f"intake /submit answered {response.status_code} without a receipt")
+    return receipt.group(1)
+
+
+def rss_child(mode: str, root: Path, cookie: str, case_path: str, file_path: str) -> dict:
+    """Run the probe in a fresh interpreter; return its JSON."""
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.casework_bench", "--rss-probe", mode,
+         "--rss-dir", str(root), "--rss-cookie", cookie, "--rss-page", case_path,
+         "--rss-file", file_path],
+        cwd=REPO_ROOT, capture_output=True, text=True, check=False, timeout=300)
+    if out.returncode != 0:
+        raise BenchError(f"RSS probe {mode} failed: {out.stderr.strip()[-500:]}")
+    result: dict = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
+
+
+def rss_probe(mode: str, root: Path, cookie: str, page_path: str, file_path: str) -> None:
+    """Child process: peak RSS before and after one download through the view stack.
+
+    The app is rebuilt from the parent's folder and reuses the parent's signed-in session
+    (its cookie), so no sign-in happens here. The case page is fetched first (templates,
+    imports, the report envelope), then the peak is read, then the file is downloaded once
+    with ``buffered=False`` and its chunks are counted and dropped, so the test client
+    does not keep its own copy.
+    """
+    app = create_app(casework_config(root))
+    client = app.test_client()
+    client.set_cookie(COOKIE, cookie)
+    warm = client.get(page_path)
+    before = memory_kib()
+    start = time.perf_counter()
+    response = client.get(file_path + ("?scrubbed=1" if mode == "scrubbed" else ""),
+                          buffered=False)
+    size = 0
+    for chunk in response.response:
+        size += len(chunk)
+    response.close()
+    took = time.perf_counter() - start
+    after = memory_kib()
+    print(json.dumps({"warm_status": warm.status_code, "status": response.status_code,
+                      "bytes": size, "seconds": took, "before": before, "after": after}))
+
+
+def bench_open_case(root: Path, page_reps: int, download_reps: int, scrub_reps: int,
+                    with_jpeg: bool) -> Opened:
+    escrow = crypto.generate_escrow_key()
+    casework = build_casework(root / "casework", escrow.public_key.raw)
+    cw = services(casework)
+    eva = enrol(casework, "eva", Role.REVIEWER, "etik")
+    enrol(casework, "anna", Role.REVIEWER, "akt")
+    enrol(casework, "cecilia", Role.CUSTODIAN, "kof")
+    signing = crypto.SigningKey.generate()
+    with cw.db.session() as db:
+        document = export_directory(db, signing_key=signing, escrow=escrow.public_key,
+                                    valid_for=dt.timedelta(days=30))
+    intake_dir = root / "intake"
+    intake_dir.mkdir()
+    (intake_dir / "directory.signed").write_bytes(document)
+    intake = create_intake(IntakeConfig(
+        instance_path=intake_dir, database_url=f"sqlite:///{intake_dir / 'intake.sqlite'}",
+        storage_path=intake_dir / "storage", secret_key=b"i" * 32,
+        casework_verify_key=signing.verify_key.raw,
+        directory_path=intake_dir / "directory.signed", instance_salt=b"t" * 16,
+        argon2=ARGON2, login_floor_seconds=0.0))
+
+    blob = os.urandom(FILE_BYTES)
+    files = [(blob, "evidence.bin")]
+    jpeg = b""
+    if with_jpeg:
+        start = time.perf_counter()
+        jpeg = photo_jpeg(FILE_BYTES)
+        jpeg_s = time.perf_counter() - start
+        files.append((jpeg, "photo.jpg"))
+    start = time.perf_counter()
+    submit_report(intake, files)
+    submit_s = time.perf_counter() - start
+    start = time.perf_counter()
+    intake_services: Intake = intake.extensions["lykta.intake"]
+    imported, pushed = sync_once(intake_services, cw)
+    sync_s = time.perf_counter() - start
+
+    client = log_in(casework, eva)
+    with cw.db.session() as db:
+        case_id = db.scalars(select(Case)).one().id
+    case_path = f"/cases/{case_id}"
+    _, page = get(client, case_path)
+    links = {name.strip(): path for name, path in FILE_LINK.findall(page)}
+    if "evidence.bin" not in links or (with_jpeg and "photo.jpg" not in links):
+        raise BenchError(f"file links missing on the case page: {sorted(links)}")
+    response = client.get(links["evidence.bin"])
+    if response.status_code != 200 or response.data != blob:
+        raise BenchError("the downloaded file is not the file that was sent")
+    del response
+
+    page_s: list[float] = []
+    download_s: list[float] = []
+    for _ in range(max(page_reps, download_reps)):
+        if len(page_s) < page_reps:
+            page_s.append(get(client, case_path)[0])
+        if len(download_s) < download_reps:
+            start = time.perf_counter()
+            response = client.get(links["evidence.bin"])
+            download_s.append(time.perf_counter() - start)
+            if response.status_code != 200 or len(response.data) != FILE_BYTES:
+                raise BenchError("a timed download failed")
+            del response
+
+    # Decryption alone (the same envelope, store file to a discarding sink), as the floor.
+    envelope_id = links["evidence.bin"].rsplit("/", 1)[1]
+    with cw.db.session() as db:
+        envelope = db.get(CaseEnvelope, envelope_id)
+        assert envelope is not None
+        header, body_size = envelope.header, envelope.body_size
+    assert eva.key is not None
+    decrypt_s = []
+    for _ in range(download_reps):
+        start = time.perf_counter()
+        with cw.store.open(envelope_id) as body:
+            crypto.open_stream(header, body, DiscardSink(), eva.key)
+        decrypt_s.append(time.perf_counter() - start)
+
+    scrub_s: list[float] = []
+    scrub_only: list[float] = []
+    scrubbed_size = 0
+    if with_jpeg:
+        path = links["photo.jpg"] + "?scrubbed=1"
+        for _ in range(scrub_reps):
+            start = time.perf_counter()
+            response = client.get(path)
+            scrub_s.append(time.perf_counter() - start)
+            if response.status_code != 200 or response.data[:3] != b"\xff\xd8\xff":
+                raise BenchError(f"scrubbed download answered {response.status_code}")
+            scrubbed_size = len(response.data)
+            del response
+        for _ in range(max(1, scrub_reps // 2)):
+            start = time.perf_counter()
+            scrub(jpeg, "photo.jpg")
+            scrub_only.append(time.perf_counter() - start)
+
+    cookie = client.get_cookie(COOKIE)
+    rss_rows = []
+    rss_notes = []
+    if cookie is None:
+        rss_notes.append("**Peak RSS not measured: no session cookie to hand to the child.**")
+    else:
+        probes = [("download", "evidence.bin", links["evidence.bin"])]
+        if with_jpeg:
+            probes.append(("scrubbed", "photo.jpg (scrubbed)", links["photo.jpg"]))
+        for mode, label, file_path in probes:
+            try:
+                probe = rss_child(mode, root / "casework", cookie.value, case_path, file_path)
+            except (BenchError, subprocess.SubprocessError, ValueError) as exc:
+                rss_notes.append(f"**Peak RSS probe for {label} failed:** {exc}")
+                continue
+            before, after = probe["before"], probe["after"]
+            if probe["status"] != 200 or "VmHWM" not in before:
+                rss_notes.append(f"**Peak RSS probe for {label}: status {probe['status']}, "
+                                 f"memory figures {before}.**")
+                continue
+            rss_rows.append([
+                label, fmt_size(probe["bytes"]) if probe["bytes"] % 1024 == 0
+                else f"{probe['bytes'] / MIB:.1f} MiB",
+                f"{before['VmHWM'] / 1024:.1f} MiB", f"{after['VmHWM'] / 1024:.1f} MiB",
+                f"**{(after['VmHWM'] - before['VmHWM']) / 1024:.1f} MiB**",
+                f"{(after['VmHWM'] - before['VmHWM']) * 1024 / probe['bytes']:.1f}x",
+                f"{(after['VmRSS'] - before['VmRSS']) / 1024:+.1f} MiB",
+            ])
+
+    rows = [
+        ["Case page `GET /cases/<id>` (report + acknowledgement decrypted; files not)",
+         str(len(page_s)), p50_p95(page_s), fmt_ms(min(page_s))],
+        [f"Download `GET /cases/<id>/files/<env>` ({fmt_size(FILE_BYTES)}, decrypted)",
+         str(len(download_s)), p50_p95(download_s), fmt_ms(min(download_s))],
+        ["  floor: `crypto.open_stream` of that envelope alone (store file to a discarding "
+         "sink)", str(len(decrypt_s)), p50_p95(decrypt_s), fmt_ms(min(decrypt_s))],
+    ]
+    if with_jpeg:
+        rows += [
+            [f"Scrubbed download `?scrubbed=1` of a {len(jpeg) / MIB:.1f} MiB 6000x4000 "
+             "JPEG", str(len(scrub_s)), p50_p95(scrub_s), fmt_ms(min(scrub_s))],
+            ["  of which: `casework.scrub.scrub` alone on the plaintext", str(len(scrub_only)),
+             p50_p95(scrub_only), fmt_ms(min(scrub_only))],
+        ]
+    mbps = FILE_BYTES / pct(download_s, 50) / 1e6
+    lines = [
+        "## 2. Opening a case with a 10 MiB attachment",
+        "",
+        f"One report with a {fmt_size(FILE_BYTES)} random file"
+        + (f" and a {len(jpeg) / MIB:.1f} MiB photo-like JPEG (6000x4000, quality 92, "
+           f"generated in {jpeg_s:.1f} s, untimed)" if with_jpeg else "")
+        + " submitted through a real intake app (multipart POST `/submit`; "
+        f"{submit_s:.2f} s, untimed), moved with `scripts.local_bridge.sync_once` "
+        f"({imported} envelopes in, {pushed} pushed, {sync_s:.2f} s, untimed). The reviewer "
+        "signs in once; every request below goes through the whole view stack. Requests "
+        "interleave page and download.",
+        "",
+        *md_table(["Request", "N", "p50 / p95", "Best"], rows),
+        "",
+        f"Download throughput at the median: {mbps:.0f} MB/s of plaintext; the envelope "
+        f"body on disk is {body_size / MIB:.2f} MiB (Padmé padding). "
+        + (f"The scrubbed JPEG is {scrubbed_size / MIB:.1f} MiB (re-encoded at quality 95)."
+           if with_jpeg else ""),
+        "",
+        "Peak RSS growth of one download in a fresh child process (the app rebuilt from the "
+        "same folder, reusing the parent's session cookie, case page fetched first). Peak = "
+        "`VmHWM` from `/proc/self/status`; the child's response chunks are counted and "
+        "dropped (`buffered=False`), so the test client keeps no copy:",
+        "",
+    ]
+    if rss_rows:
+        lines += md_table(["Download", "Bytes sent", "Peak before", "Peak after",
+                           "Peak growth", "Growth / file size", "RSS after - before"],
+                          rss_rows)
+    lines += rss_notes
+    return Opened(lines, page_s, download_s, scrub_s)
+
+
+# --------------------------------------------------------------------------- main
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true",
+                        help="1k and 10k cases only, fewer repetitions; results file untouched")
+    parser.add_argument("--no-jpeg", action="store_true", help="skip the scrubbed JPEG")
+    parser.add_argument("--rss-probe", choices=["download", "scrubbed"], help=argparse.SUPPRESS)
+    parser.add_argument("--rss-dir", help=argparse.SUPPRESS)
+    parser.add_argument("--rss-cookie", help=argparse.SUPPRESS)
+    parser.add_argument("--rss-page", help=argparse.SUPPRESS)
+    parser.add_argument("--rss-file", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.rss_probe:
+        rss_probe(args.rss_probe, Path(args.rss_dir), args.rss_cookie, args.rss_page,
+                  args.rss_file)
+        return 0
+
+    started = time.perf_counter()
+
+    def progress(msg: str) -> None:
+        print(f"[{time.perf_counter() - started:6.1f} s] {msg}", file=sys.stderr, flush=True)
+
+    sizes = SIZES[:2] if args.quick else SIZES
+    reps, walks, depth = (10, 1, 20) if args.quick else (30, 3, 20)
+    out = ["# Lykta casework benchmarks", "",
+           *machine_lines([["Code measured", code_fingerprint()]]), ""]
+    work = Path(tempfile.mkdtemp(prefix="lykta-bench-casework-"))
+    try:
+        results: list[InboxResult] = []
+        with LoadMeter() as load:
+            for n in sizes:
+                progress(f"1. inbox at {n:,} cases")
+                try:
+                    results.append(bench_inbox(n, work / f"inbox-{n}", reps, walks, depth))
+                except Exception as exc:  # report it, keep the other sections
+                    progress(f"   failed: {exc!r}")
+                    out += [f"**Inbox at {n:,} cases failed:** `{exc!r}`", "", "```",
+                            traceback.format_exc().strip(), "```", ""]
+                shutil.rmtree(work / f"inbox-{n}", ignore_errors=True)
+        if results:
+            out += [*inbox_lines(results, reps, walks, depth), ""]
+        out += [load.line(), ""]
+
+        progress("2. opening a case with a 10 MiB attachment")
+        with LoadMeter() as load:
+            try:
+                opened = bench_open_case(work / "open", page_reps=15, download_reps=10,
+                                         scrub_reps=3 if args.quick else 5,
+                                         with_jpeg=not args.no_jpeg)
+                out += opened.lines
+            except Exception as exc:  # report it, keep the file
+                progress(f"   failed: {exc!r}")
+                out += ["## 2. Opening a case with a 10 MiB attachment", "",
+                        f"**Failed:** `{exc!r}`", "", "```", traceback.format_exc().strip(),
+                        "```"]
+        out += ["", load.line(), ""]
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    out.append(f"_Total bench time: {time.perf_counter() - started:.0f} s._")
+
+    text = "\n".join(out) + "\n"
+    if not args.quick:  # a smoke run leaves the recorded results alone
+        RESULTS.parent.mkdir(parents=True, exist_ok=True)
+        tmp = RESULTS.with_suffix(".md.tmp")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(RESULTS)
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
