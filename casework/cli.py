@@ -58,6 +58,25 @@ def register(app: Flask) -> None:
                                 alternate_unit_id=alternate, receives_reports=receives))
         click.echo("Units ready: " + ", ".join(u[0] for u in DEFAULT_UNITS))
 
+    @units.command("add")
+    @click.argument("unit_id")
+    @click.option("--sv", "name_sv", required=True, help="Swedish name.")
+    @click.option("--en", "name_en", required=True, help="English name.")
+    @click.option("--alternate", default=None,
+                  help="Unit that receives reports about this unit's own members.")
+    @click.option("--no-reports", is_flag=True, help="The unit receives no reports (e.g. KOF).")
+    def units_add(unit_id: str, name_sv: str, name_en: str, alternate: str | None,
+                  no_reports: bool) -> None:
+        """Add a unit (then create its people and export a new directory)."""
+        with current().db.session() as db:
+            if db.get(Unit, unit_id) is not None:
+                raise click.ClickException(f"the unit {unit_id!r} exists")
+            if alternate is not None and db.get(Unit, alternate) is None:
+                raise click.ClickException(f"there is no unit {alternate!r}")
+            db.add(Unit(id=unit_id, name_sv=name_sv, name_en=name_en,
+                        alternate_unit_id=alternate, receives_reports=not no_reports))
+        click.echo(f"Unit {unit_id} added.")
+
     @app.cli.group("users")
     def users() -> None:
         """Staff accounts."""

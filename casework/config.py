@@ -84,6 +84,8 @@ class CaseworkConfig:
                 https=bool(raw.get("https", False)),
                 escrow_public_key=bytes.fromhex(raw["escrow_public_key"])
                 if raw.get("escrow_public_key") else None,
+                **{name: str(raw[name]) for name in ("acknowledgement_sv", "acknowledgement_en")
+                   if raw.get(name)},
             )
         except (KeyError, TypeError, ValueError, crypto.CryptoError) as exc:
             raise ConfigError(f"invalid casework configuration: {exc}") from exc

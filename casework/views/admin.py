@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
@@ -47,7 +48,8 @@ def create_user_view() -> Response | tuple[str, int]:
                                      unit_id=form.unit.data or "",
                                      role=Role(form.role.data))
         username = user.username
-    flash(f"Created {username}. One-time password (shown once): {password}")
+    flash(_("Created %(username)s. One-time password (shown once): %(password)s",
+            username=username, password=password))
     return redirect(url_for("admin.users"))
 
 
@@ -58,7 +60,8 @@ def reset_password_view(username: str) -> Response:
     if form.validate_on_submit():
         with services.db.session() as db:
             password = reset_password(db, services.config, username)
-        flash(f"New one-time password for {username} (shown once): {password}")
+        flash(_("New one-time password for %(username)s (shown once): %(password)s",
+                username=username, password=password))
     return redirect(url_for("admin.users"))
 
 

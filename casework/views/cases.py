@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
@@ -71,10 +72,10 @@ def assign_view(case_id: str) -> Response:
         if form.validate_on_submit():
             changed = assign(services, db, db.merge(person.user), person.key, case_id,
                              form.person.data or "")
-            flash(f"Assigned. Their key was added to {changed} envelopes; nothing was "
-                  "re-encrypted.")
+            flash(_("Assigned. Their key was added to %(count)s envelopes; nothing was "
+                    "re-encrypted.", count=changed))
         else:
-            flash("Choose a person of the unit.")
+            flash(_("Choose a person of the unit."))
     return redirect(url_for("cases.show", case_id=case_id))
 
 
@@ -86,9 +87,9 @@ def reply_view(case_id: str) -> Response:
     if form.validate_on_submit():
         with services.db.session() as db:
             reply(services, db, db.merge(person.user), person.key, case_id, form.text.data or "")
-        flash("Reply sealed for the tipster. It reaches them at the next sync.")
+        flash(_("Reply sealed for the tipster. It reaches them at the next sync."))
     else:
-        flash("The reply was empty or too long; nothing was sent.")
+        flash(_("The reply was empty or too long; nothing was sent."))
     return redirect(url_for("cases.show", case_id=case_id))
 
 
@@ -101,9 +102,9 @@ def note_view(case_id: str) -> Response:
         with services.db.session() as db:
             add_note(services, db, db.merge(person.user), person.key, case_id,
                      form.text.data or "")
-        flash("Note saved (encrypted to the case's readers).")
+        flash(_("Note saved (encrypted to the case's readers)."))
     else:
-        flash("The note was empty or too long; nothing was saved.")
+        flash(_("The note was empty or too long; nothing was saved."))
     return redirect(url_for("cases.show", case_id=case_id))
 
 
@@ -123,7 +124,7 @@ def download(case_id: str, envelope_id: str) -> Response:
         try:
             data, filename = scrub(data, filename)
         except CannotScrub as exc:
-            flash(f"No scrubbed copy: {exc}")
+            flash(_("No scrubbed copy: %(reason)s", reason=str(exc)))
             return redirect(url_for("cases.show", case_id=case_id))
     response = Response(data, mimetype=content_type)
     # Always a download, never rendered: an attached HTML file must not run in our origin.

@@ -152,3 +152,28 @@ def test_lost_key_is_recovered_with_the_escrow_key(linked: object, tmp_path: Pat
     log_in(linked.casework, client, eva)
     assert "Recover me" in client.get(f"/cases/{case_id}").get_data(as_text=True)
     assert csrf
+
+
+def test_units_are_configurable(casework: Flask) -> None:
+    output = run(casework, "units", "add", "hr", "--sv", "Personalenheten", "--en", "HR unit",
+                 "--alternate", "etik")
+    assert "Unit hr added." in output
+    assert "hr\tPersonalenheten\tHR unit" in run(casework, "units-list")
+    again = casework.test_cli_runner().invoke(
+        args=["units", "add", "hr", "--sv", "x", "--en", "y"])
+    assert again.exit_code != 0 and "exists" in again.output
+
+
+def test_acknowledgement_text_is_configurable(tmp_path: Path) -> None:
+    import base64
+    import json
+
+    from casework import CaseworkConfig
+
+    (tmp_path / "casework.json").write_text(json.dumps({
+        "secret_key": base64.b64encode(b"x" * 32).decode(),
+        "acknowledgement_sv": "Tack, vi har fått din rapport.",
+        "acknowledgement_en": "Thanks, we got your report."}))
+    config = CaseworkConfig.from_instance(tmp_path)
+    assert config.acknowledgement_sv == "Tack, vi har fått din rapport."
+    assert config.acknowledgement_en == "Thanks, we got your report."
