@@ -35,7 +35,6 @@ import sys
 import tempfile
 import time
 import traceback
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -79,15 +78,16 @@ CATEGORY_NAMES = ("corruption", "procurement", "bias", "ethics", "funds", "retal
                   "other")
 AGENCIES = ("Skatteverket", "Försäkringskassan", "Trafikverket", "Kommunen", None)
 ASSIGNED_SHARE = 0.01  # share of the reviewer's unit's cases assigned to them ("mine")
+FEW_ASSIGNED = 5  # a second reviewer with only a handful of assigned cases, at every N
 BATCH = 10_000
 FILE_BYTES = 10 * MIB
 
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 RECEIPT = re.compile(r'id="receipt-code">([0-9A-Z-]+)<')
-ROW = re.compile(r'<tr>\s*<td><a href="/cases/[0-9a-f]+">')
-NEXT = re.compile(r'<a href="([^"]*after=[^"]*)">Next page</a>')
-FILE_LINK = re.compile(r'<li>([^<(]+?) \(\d+ bytes encrypted\) –\s*'
-                       r'<a href="(/cases/[0-9a-f]+/files/[0-9a-f]+)">original</a>')
+# Links only, no visible text: the templates are being translated.
+ROW = re.compile(r'href="/cases/[0-9a-f]{32}"')
+NEXT = re.compile(r'href="(/cases/\?[^"]*after=[^"]*)"')
+FILE_LINK = re.compile(r'href="(/cases/[0-9a-f]{32}/files/[0-9a-f]{32})"')
 
 
 class BenchError(RuntimeError):
@@ -267,8 +267,12 @@ def get(client: FlaskClient, path: str) -> tuple[float, str]:
 # --------------------------------------------------------------------------- 1. inbox
 
 
-def fill_cases(engine: Engine, n: int, reader_id: str, lead_id: str) -> tuple[int, int, float]:
-    """Bulk-insert ``n`` cases (Core executemany); return (cases in etik, assigned, secs)."""
+def fill_cases(engine: Engine, n: int, reader_id: str, few_id: str,
+               lead_id: str) -> tuple[int, int, float]:
+    """Bulk-insert ``n`` cases (Core executemany); return (cases in etik, assigned, secs).
+
+    ``reader_id`` is given ASSIGNED_SHARE of etik's cases, ``few_id`` FEW_ASSIGNED of them.
+    """
     rng = random.Random(n)  # reproducible spread; ids and references are random anyway
     today = dt.date.today()
     stages = list(STAGE_WEIGHTS)
@@ -276,7 +280,7 @@ def fill_cases(engine: Engine, n: int, reader_id: str, lead_id: str) -> tuple[in
     references: set[str] = set()
     cases: list[dict[str, Any]] = []
     assignments: list[dict[str, Any]] = []
-    in_etik = 0
+    etik_ids: list[str] = []
     start = time.perf_counter()
     with engine.begin() as conn:
         for i in range(n):
@@ -300,7 +304,7 @@ def fill_cases(engine: Engine, n: int, reader_id: str, lead_id: str) -> tuple[in
                 "created_at": dt.datetime.combine(received, dt.time(12)),
             })
             if unit == "etik":
-                in_etik += 1
+                etik_ids.append(case_id)
                 if rng.random() < ASSIGNED_SHARE:
                     assignments.append({"case_id": case_id, "user_id": reader_id,
                                         "assigned_by": lead_id,
@@ -308,9 +312,12 @@ def fill_cases(engine: Engine, n: int, reader_id: str, lead_id: str) -> tuple[in
             if len(cases) == BATCH or i == n - 1:
                 conn.execute(insert(Case.__table__), cases)
                 cases = []
-        if assignments:
-            conn.execute(insert(Assignment.__table__), assignments)
-    return in_etik, len(assignments), time.perf_counter() - start
+        assigned = len(assignments)
+        assignments += [{"case_id": case_id, "user_id": few_id, "assigned_by": lead_id,
+                         "assigned_at": dt.datetime.now(dt.UTC)}
+                        for case_id in rng.sample(etik_ids, min(FEW_ASSIGNED, len(etik_ids)))]
+        conn.execute(insert(Assignment.__table__), assignments)
+    return len(etik_ids), assigned, time.perf_counter() - start
 
 
 @dataclass
@@ -326,14 +333,19 @@ class InboxResult:
     rows: dict[str, int] = field(default_factory=dict)
     plans: dict[str, str] = field(default_factory=dict)
     sql_only: dict[str, float] = field(default_factory=dict)
+    sql_steps: dict[str, int] = field(default_factory=dict)
+    row_value: tuple[str, float, int] | None = None  # plan, seconds, VM steps
 
 
 KINDS = {
+    "floor": "Stack floor: `GET /` (no inbox query)",
     "first": "First page `/cases/`",
     "deep": "Deep pages (follow `after=`)",
     "last": "Last page (cursor at the oldest 50)",
-    "stage": "Filtered `?stage=acknowledged`",
-    "mine": "`?mine=1` (assigned to me)",
+    "stage": "Filtered `?stage=acknowledged` (18%)",
+    "stage_rare": "Filtered `?stage=received` (2%)",
+    "mine": f"`?mine=1`, {ASSIGNED_SHARE:.0%} of the unit assigned",
+    "mine_few": f"`?mine=1`, {FEW_ASSIGNED} cases assigned",
     "two_units": "First page, reader of 2 units",
 }
 
@@ -359,12 +371,22 @@ class SqlCapture:
 
 
 def explain(db_path: Path, statement: str, params: tuple[Any, ...], reps: int = 15) -> \
-        tuple[str, float]:
-    """EXPLAIN QUERY PLAN of one statement, and its median time alone (sqlite3, no ORM)."""
+        tuple[str, float, int]:
+    """EXPLAIN QUERY PLAN of one statement, its median time alone (sqlite3, no ORM) and
+    how many SQLite virtual-machine steps one run takes (a count of work, not of time)."""
     conn = sqlite3.connect(db_path)
+    steps = [0]
+
+    def tick() -> int:
+        steps[0] += 100
+        return 0
+
     try:
         plan = " / ".join(row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + statement,
                                                          params))
+        conn.set_progress_handler(tick, 100)
+        conn.execute(statement, params).fetchall()
+        conn.set_progress_handler(None, 0)
         times = []
         for _ in range(reps):
             start = time.perf_counter()
@@ -372,19 +394,36 @@ def explain(db_path: Path, statement: str, params: tuple[Any, ...], reps: int = 
             times.append(time.perf_counter() - start)
     finally:
         conn.close()
-    return plan, statistics.median(times)
+    return plan, statistics.median(times), steps[0]
+
+
+KEYSET_OR = "(cases.received_on < ? OR cases.received_on = ? AND cases.id < ?)"
+KEYSET_ROW = "(cases.received_on, cases.id) < (?, ?)"
+
+
+def row_value_variant(statement: str, params: tuple[Any, ...]) -> \
+        tuple[str, tuple[Any, ...]] | None:
+    """The same SELECT with the keyset condition as a row value (SQLite >= 3.15), or None."""
+    at = statement.find(KEYSET_OR)
+    if at < 0:
+        return None
+    k = statement[:at].count("?")
+    return (statement.replace(KEYSET_OR, KEYSET_ROW),
+            (*params[:k], params[k], params[k + 2], *params[k + 3:]))
 
 
 def bench_inbox(n: int, root: Path, reps: int, walks: int, depth: int) -> InboxResult:
     app = build_casework(root)
     cw = services(app)
     reader = enrol(app, "eva", Role.REVIEWER, "etik")
+    few = enrol(app, "ulf", Role.REVIEWER, "etik")
     both = enrol(app, "bo", Role.REVIEWER, "etik", also=(("akt", Role.REVIEWER),))
     with cw.db.session() as db:
         lead, _ = create_user(db, cw.config, username="lena", display_name="Lena",
                               unit_id="etik", role=Role.UNIT_LEAD)
         lead_id = lead.id
-    in_etik, assigned, fill_s = fill_cases(cw.db.engine, n, reader.user_id, lead_id)
+    in_etik, assigned, fill_s = fill_cases(cw.db.engine, n, reader.user_id, few.user_id,
+                                           lead_id)
     db_path = root / "casework.sqlite"
     result = InboxResult(n, in_etik, assigned, fill_s, db_path.stat().st_size / MIB)
     # The cursor whose page holds the 50 oldest cases of etik (the end of the inbox).
@@ -397,22 +436,25 @@ def bench_inbox(n: int, root: Path, reps: int, walks: int, depth: int) -> InboxR
     result.last_page_depth = -(-in_etik // PAGE_SIZE)
 
     client = log_in(app, reader)
-    client_both = log_in(app, both)
-    paths = {"first": "/cases/", "stage": "/cases/?stage=acknowledged",
-             "mine": "/cases/?mine=1", "last": f"/cases/?after={last_cursor}"}
-    for path in paths.values():  # warm-up: templates, statement cache, page cache
-        get(client, path)
-    get(client_both, "/cases/")
+    clients = {"reader": client, "few": log_in(app, few), "both": log_in(app, both)}
+    requests = {  # kind: (who, path)
+        "floor": ("reader", "/"), "first": ("reader", "/cases/"),
+        "last": ("reader", f"/cases/?after={last_cursor}"),
+        "stage": ("reader", "/cases/?stage=acknowledged"),
+        "stage_rare": ("reader", "/cases/?stage=received"),
+        "mine": ("reader", "/cases/?mine=1"), "mine_few": ("few", "/cases/?mine=1"),
+        "two_units": ("both", "/cases/"),
+    }
+    for who, path in requests.values():  # warm-up: templates, statement cache, page cache
+        get(clients[who], path)
 
     samples: dict[str, list[float]] = {kind: [] for kind in KINDS}
     for _ in range(reps):  # interleaved, so that drift hits every kind alike
-        for kind, path in paths.items():
-            took, page = get(client, path)
+        for kind, (who, path) in requests.items():
+            took, page = get(clients[who], path)
             samples[kind].append(took)
-            result.rows[kind] = len(ROW.findall(page))
-        took, page = get(client_both, "/cases/")
-        samples["two_units"].append(took)
-        result.rows["two_units"] = len(ROW.findall(page))
+            if kind != "floor":
+                result.rows[kind] = len(ROW.findall(page))
     for _ in range(walks):
         _, page = get(client, "/cases/")
         pages = 0
@@ -428,20 +470,30 @@ def bench_inbox(n: int, root: Path, reps: int, walks: int, depth: int) -> InboxR
     result.samples = samples
 
     # The exact SQL of each kind, for EXPLAIN QUERY PLAN and a time without the web stack.
-    deep_cursor = NEXT.search(get(client, "/cases/")[1])
-    for kind, path in {**paths, "two_units": "/cases/"}.items():
+    deep_link = NEXT.search(get(client, "/cases/")[1])
+    if deep_link:
+        requests["deep"] = ("reader", html.unescape(deep_link.group(1)))
+    for kind, (who, path) in requests.items():
+        if kind == "floor":
+            continue
         with SqlCapture(cw.db.engine) as sql:
-            get(client_both if kind == "two_units" else client, path)
+            get(clients[who], path)
         if not sql.seen:
             raise BenchError(f"no inbox SELECT seen for {path}")
         statement, params = sql.seen[-1]
-        result.plans[kind], result.sql_only[kind] = explain(db_path, statement, params)
-    if deep_cursor:
-        with SqlCapture(cw.db.engine) as sql:
-            get(client, html.unescape(deep_cursor.group(1)))
-        statement, params = sql.seen[-1]
-        result.plans["deep"], result.sql_only["deep"] = explain(db_path, statement, params)
+        result.plans[kind], result.sql_only[kind], result.sql_steps[kind] = explain(
+            db_path, statement, params)
+        if kind == "last":
+            variant = row_value_variant(statement, params)
+            if variant:
+                result.row_value = explain(db_path, *variant)
     return result
+
+
+def _ratio(first: float | None, last: float | None, digits: int = 2) -> str:
+    if not first or not last:
+        return "-"
+    return f"{last / first:.{digits}f}x"
 
 
 def inbox_lines(results: list[InboxResult], reps: int, walks: int, depth: int) -> list[str]:
@@ -452,56 +504,143 @@ def inbox_lines(results: list[InboxResult], reps: int, walks: int, depth: int) -
         "into a fresh casework SQLite file: `received_on` uniform over the last 730 days, "
         "units `etik`/`akt` ~50/50, stages "
         + ", ".join(f"{s.value} {w}%" for s, w in STAGE_WEIGHTS.items())
-        + f", {ASSIGNED_SHARE:.0%} of etik's cases assigned to the reviewer. The reviewer "
-        "(enrolled, key-holding, reads `etik` only) signs in through `/login`; every request "
-        "then goes through session resume (unlocking the staff key), the permission table, "
-        "`casework.cases.inbox` and the `inbox.html` template. Times are wall-clock per "
-        f"request in the Flask test client. First/last/stage/mine/two-unit: {reps} requests "
-        f"each, interleaved, after one warm-up. Deep pages: the `Next page` link followed "
-        f"{depth} times from page 1 (or to the end), {walks} walks. The 2-unit reader is a "
-        "second person who is reviewer in both `etik` and `akt`.",
+        + ". Readers, all enrolled through `complete_enrolment` and signed in through "
+        "`/login`: the reviewer of `etik` (assigned "
+        f"{ASSIGNED_SHARE:.0%} of etik's cases), a second `etik` reviewer with "
+        f"{FEW_ASSIGNED} assigned cases (`mine_few`), and a reviewer of both `etik` and "
+        "`akt`. Every request goes through session resume (unlocking the staff key), the "
+        "permission table, `casework.cases.inbox` and the `inbox.html` template; times are "
+        "wall-clock per request in the Flask test client (no HTTP server). "
+        f"{reps} requests of each kind, interleaved, after one warm-up each. Deep pages: the "
+        f"`Next page` link followed {depth} times from page 1 (or to the end), {walks} "
+        "walks, every page timed. The stack floor is the start page `/`: the same session "
+        "resume and permission check, no inbox query.",
         "",
         "p50 / p95 per request:",
         "",
     ]
-    header = ["Query", *[f"{r.n:,} cases" for r in results]]
-    if len(results) > 1:
-        header.append(f"p50 {results[-1].n // 1000}k / {results[0].n // 1000}k")
+    many = len(results) > 1
+    growth = f"p50 {results[-1].n // 1000}k / {results[0].n // 1000}k" if many else None
+    header = ["Request", *[f"{r.n:,} cases" for r in results], *([growth] if growth else [])]
     rows = []
     for kind, label in KINDS.items():
         row = [label, *[p50_p95(r.samples.get(kind, [])) for r in results]]
-        if len(results) > 1:
+        if many:
             first, last = results[0].samples.get(kind), results[-1].samples.get(kind)
-            row.append(f"{pct(last, 50) / pct(first, 50):.2f}x" if first and last else "-")
+            row.append(_ratio(pct(first, 50) if first else None,
+                              pct(last, 50) if last else None))
         rows.append(row)
     lines += md_table(header, rows)
-    lines += ["", "The same inbox SELECT alone (captured from the view, re-run with `sqlite3` "
-              "on the same file, median of 15), to separate the database from the web stack:",
-              ""]
-    rows = [[label, *[fmt_ms(r.sql_only[kind]) if kind in r.sql_only else "-"
-                      for r in results]]
-            for kind, label in KINDS.items()]
-    if len(results) > 1:
-        for row, kind in zip(rows, KINDS, strict=True):
-            first, last = results[0].sql_only.get(kind), results[-1].sql_only.get(kind)
-            row.append(f"{last / first:.1f}x" if first and last else "-")
-    lines += md_table(header, rows)
+
+    lines += ["", "The inbox SELECT alone: the statement the view sent (captured with a "
+              "SQLAlchemy event), re-run with `sqlite3` on the same file, median of 15, and "
+              "the SQLite virtual-machine steps of one run (a count of work, immune to "
+              "machine noise):", ""]
+    sql_header = ["Query", *[f"{r.n:,} cases" for r in results],
+                  *([f"Time {results[-1].n // 1000}k / {results[0].n // 1000}k",
+                     "Steps ratio"] if many else [])]
+    rows = []
+    for kind, label in KINDS.items():
+        if kind == "floor":
+            continue
+        row = [label, *[f"{fmt_ms(r.sql_only[kind])} ({r.sql_steps[kind]:,} steps)"
+                        if kind in r.sql_only else "-" for r in results]]
+        if many:
+            row += [_ratio(results[0].sql_only.get(kind), results[-1].sql_only.get(kind), 1),
+                    _ratio(results[0].sql_steps.get(kind), results[-1].sql_steps.get(kind), 1)]
+        rows.append(row)
+    if any(r.row_value for r in results):
+        row = ["Last page, keyset as a row value `(received_on, id) < (?, ?)` (not what "
+               "the app sends)",
+               *[f"{fmt_ms(r.row_value[1])} ({r.row_value[2]:,} steps)" if r.row_value
+                 else "-" for r in results]]
+        if many:
+            first, last = results[0].row_value, results[-1].row_value
+            row += [_ratio(first[1] if first else None, last[1] if last else None, 1),
+                    _ratio(first[2] if first else None, last[2] if last else None, 1)]
+        rows.append(row)
+    lines += md_table(sql_header, rows)
+
     lines += ["", "Data set:", ""]
     lines += md_table(
-        ["N", "Cases in etik", "Assigned to the reviewer", "Rows on page (first / stage / "
-         "mine / 2-unit)", "Deep pages walked", "Last page is page", "Bulk insert",
-         "SQLite file"],
-        [[f"{r.n:,}", f"{r.in_etik:,}", str(r.assigned),
-          f"{r.rows.get('first')} / {r.rows.get('stage')} / {r.rows.get('mine')} / "
-          f"{r.rows.get('two_units')}", str(r.deep_pages), f"{r.last_page_depth:,}",
+        ["N", "Cases in etik", "Assigned (reviewer / few)", "Rows on page (first / stage / "
+         "received / mine / mine_few / 2-unit)", "Deep pages walked", "Last page is page",
+         "Bulk insert", "SQLite file"],
+        [[f"{r.n:,}", f"{r.in_etik:,}", f"{r.assigned} / {FEW_ASSIGNED}",
+          " / ".join(str(r.rows.get(k, "-")) for k in ("first", "stage", "stage_rare", "mine",
+                                                       "mine_few", "two_units")),
+          str(r.deep_pages), f"{r.last_page_depth:,}",
           f"{r.fill_s:.1f} s ({r.n / r.fill_s:,.0f} rows/s)", f"{r.db_mib:.1f} MiB"]
          for r in results])
     biggest = results[-1]
     lines += ["", f"`EXPLAIN QUERY PLAN` of the view's own SELECT at {biggest.n:,} cases "
               "(no `ANALYZE` has run; the app never runs it):", ""]
-    lines += md_table(["Query", "Plan"],
-                      [[KINDS[k], f"`{biggest.plans[k]}`"] for k in KINDS
-                       if k in biggest.plans])
+    plan_rows = [[KINDS[k], f"`{biggest.plans[k]}`"] for k in KINDS if k in biggest.plans]
+    if biggest.row_value:
+        plan_rows.append(["Last page as a row value", f"`{biggest.row_value[0]}`"])
+    lines += md_table(["Query", "Plan"], plan_rows)
+    return lines
+
+
+MECHANISM = {
+    "last": "the keyset condition is sent as `received_on < ? OR (received_on = ? AND id < ?)`."
+            " SQLite does not turn that OR into a range on `ix_cases_unit_received` (the plan "
+            "shows only `unit_id=?`), so it walks the index from the newest case and skips "
+            "every newer one: page k reads about k x 50 index entries. The same SELECT with a "
+            "row value, `(received_on, id) < (?, ?)`, gets the range "
+            "(`(received_on,id)<(?,?)` in its plan) and stays flat at every depth",
+    "deep": "as for the last page: page k skips the k x 50 newer cases; at 20 pages deep that "
+            "is about 1,000 index entries, too few to show in the request time",
+    "mine_few": "the plan drives from `ix_cases_unit_received` in date order and probes "
+                "`assignments` for every case of the unit until 51 match. With fewer than 51 "
+                "assigned cases it reads the whole unit, so the personal inbox of someone with "
+                "a handful of cases costs O(cases in the unit). Starting from "
+                "`ix_assignments_user_id` (it exists) and sorting the few rows would cost "
+                "O(assigned cases)",
+    "mine": "same plan as `mine_few`: it reads about 51 / (share of the unit assigned) cases, "
+            "i.e. the whole unit until the person has more than 51 assigned, then ~5,100 "
+            "cases at 1%",
+    "stage_rare": "the stage is checked on each table row reached through "
+                  "`ix_cases_unit_received` (`ix_cases_stage` is not used): a page costs "
+                  "about 51 / (share of the unit in that stage) rows, and the whole unit when "
+                  "the stage holds fewer than 51 cases. That is the usual case for `received`, "
+                  "which import acknowledges at once; here it is 2% of cases, spread over two "
+                  "years",
+    "two_units": "two `unit_id` values need a sort (`USE TEMP B-TREE FOR ORDER BY`)",
+    "stage": "the stage is checked per row; with 18% of cases in it a page needs ~280 rows",
+    "first": "an index range in order, stopped after 51 rows",
+}
+
+
+def inbox_notes(results: list[InboxResult]) -> list[str]:
+    """How the cost grows, from the measured step counts and plans (not hard-coded)."""
+    if len(results) < 2:
+        return []
+    small, big = results[0], results[-1]
+    floor = pct(big.samples["floor"], 50)
+    first = pct(big.samples["first"], 50)
+    lines = ["Notes on growth with the number of cases:", "",
+             f"- At {big.n:,} cases the stack floor (`GET /`: session resume, key unlock, "
+             f"permission check, small template) is {fmt_ms(floor)}, the first inbox page "
+             f"{fmt_ms(first)}, of which the SELECT itself is {fmt_ms(big.sql_only['first'])}. "
+             "The rest is constant per page: loading 51 ORM rows, `db.merge` of the user, and "
+             "rendering 50 rows of `inbox.html` (the largest share in a profile)."]
+    flat, growing = [], []
+    for kind in KINDS:
+        if kind == "floor" or kind not in small.sql_steps or kind not in big.sql_steps:
+            continue
+        steps = big.sql_steps[kind] / small.sql_steps[kind]
+        (growing if steps >= 3 else flat).append((kind, steps))
+    if flat:
+        lines.append("- Flat (SQLite work grows < 3x for " f"{big.n // small.n}x the cases): "
+                     + "; ".join(f"{KINDS[k]} ({s:.1f}x steps: {MECHANISM.get(k, '')})"
+                                 for k, s in flat) + ".")
+    for kind, steps in growing:
+        p50 = _ratio(pct(small.samples[kind], 50), pct(big.samples[kind], 50))
+        lines.append(f"- **Grows: {KINDS[kind]}**: {steps:.0f}x the SQLite steps and "
+                     f"{_ratio(small.sql_only[kind], big.sql_only[kind], 0)} the SELECT time "
+                     f"for {big.n // small.n}x the cases ({fmt_ms(big.sql_only[kind])} at "
+                     f"{big.n:,}); request p50 {p50}. Why: {MECHANISM.get(kind, 'see plan')}.")
     return lines
 
 
@@ -640,13 +779,17 @@ def bench_open_case(root: Path, page_reps: int, download_reps: int, scrub_reps: 
         case_id = db.scalars(select(Case)).one().id
     case_path = f"/cases/{case_id}"
     _, page = get(client, case_path)
-    links = {name.strip(): path for name, path in FILE_LINK.findall(page)}
-    if "evidence.bin" not in links or (with_jpeg and "photo.jpg" not in links):
-        raise BenchError(f"file links missing on the case page: {sorted(links)}")
-    response = client.get(links["evidence.bin"])
-    if response.status_code != 200 or response.data != blob:
-        raise BenchError("the downloaded file is not the file that was sent")
-    del response
+    # Which link is which file: download each once (untimed) and compare with what was sent.
+    links: dict[str, str] = {}
+    for path in dict.fromkeys(FILE_LINK.findall(page)):
+        response = client.get(path)
+        for data, name in files:
+            if response.status_code == 200 and response.data == data:
+                links[name] = path
+        del response
+    if len(links) != len(files):
+        raise BenchError(f"the case page links {len(links)} of the {len(files)} files sent "
+                         "(or a download differs from what was sent)")
 
     page_s: list[float] = []
     download_s: list[float] = []
@@ -696,6 +839,7 @@ def bench_open_case(root: Path, page_reps: int, download_reps: int, scrub_reps: 
     cookie = client.get_cookie(COOKIE)
     rss_rows = []
     rss_notes = []
+    growth_mib: dict[str, float] = {}
     if cookie is None:
         rss_notes.append("**Peak RSS not measured: no session cookie to hand to the child.**")
     else:
@@ -713,6 +857,7 @@ def bench_open_case(root: Path, page_reps: int, download_reps: int, scrub_reps: 
                 rss_notes.append(f"**Peak RSS probe for {label}: status {probe['status']}, "
                                  f"memory figures {before}.**")
                 continue
+            growth_mib[mode] = (after["VmHWM"] - before["VmHWM"]) / 1024
             rss_rows.append([
                 label, fmt_size(probe["bytes"]) if probe["bytes"] % 1024 == 0
                 else f"{probe['bytes'] / MIB:.1f} MiB",
@@ -768,6 +913,34 @@ def bench_open_case(root: Path, page_reps: int, download_reps: int, scrub_reps: 
                            "Peak growth", "Growth / file size", "RSS after - before"],
                           rss_rows)
     lines += rss_notes
+    notes = [
+        f"- The case page does not touch the files: {fmt_ms(pct(page_s, 50))} at the median, "
+        "the cost of decrypting the small report and acknowledgement envelopes and rendering.",
+        f"- A download costs {fmt_ms(pct(download_s, 50))} against "
+        f"{fmt_ms(pct(decrypt_s, 50))} for the decryption alone: the rest is `open_case` "
+        "decrypting the report again (the access check), reading the body into a "
+        "`BytesIO`, and the test client copying the response.",
+    ]
+    if "download" in growth_mib:
+        notes.append(
+            f"- `casework.cases.attachment` returns the whole plaintext as `bytes` and the "
+            "view sends it as one body, so a download holds the full file in memory: peak "
+            f"RSS grew {growth_mib['download']:.1f} MiB for {fmt_size(FILE_BYTES)} "
+            f"({growth_mib['download'] * MIB / FILE_BYTES:.1f}x). Memory per concurrent "
+            "download is proportional to the file size (intake accepts up to 50 MiB per "
+            "file by default); `crypto.open_stream` itself streams and could write to the "
+            "response in chunks.")
+    if with_jpeg and scrub_s:
+        text = (f"- The scrubbed copy of the {len(jpeg) / MIB:.1f} MiB, 24-megapixel JPEG takes "
+                f"{fmt_ms(pct(scrub_s, 50))}, almost all of it in `scrub` (Pillow decodes, "
+                "copies the pixels through `tobytes`/`frombytes` and re-encodes at quality "
+                "95), on the request thread")
+        if "scrubbed" in growth_mib:
+            text += (f", and raises peak RSS by {growth_mib['scrubbed']:.0f} MiB: one decoded "
+                     "24 MP RGB image is 69 MiB, and several copies are alive at once. Two "
+                     "reviewers scrubbing large photos at the same time need that twice")
+        notes.append(text + ".")
+    lines += ["", "Notes:", "", *notes]
     return Opened(lines, page_s, download_s, scrub_s)
 
 
@@ -814,6 +987,7 @@ def main(argv: list[str] | None = None) -> int:
                 shutil.rmtree(work / f"inbox-{n}", ignore_errors=True)
         if results:
             out += [*inbox_lines(results, reps, walks, depth), ""]
+            out += [*inbox_notes(results), ""]
         out += [load.line(), ""]
 
         progress("2. opening a case with a 10 MiB attachment")

@@ -36,6 +36,10 @@ class CaseworkConfig:
     directory_valid_days: int = 30
     escrow_public_key: bytes | None = None
     storage_path: Path | None = None
+    # The bridge: where intake's sync app listens (internal interface) and its pinned key.
+    intake_sync_url: str | None = None
+    intake_verify_key: bytes | None = None
+    sync_warn_after_seconds: int = 3600
     acknowledgement_sv: str = (
         "Tack för din rapport. Vi har tagit emot den och kommer att gå igenom den. "
         "Du får återkoppling senast inom tre månader. Logga in med din kvittokod "
@@ -84,6 +88,9 @@ class CaseworkConfig:
                 https=bool(raw.get("https", False)),
                 escrow_public_key=bytes.fromhex(raw["escrow_public_key"])
                 if raw.get("escrow_public_key") else None,
+                intake_sync_url=raw.get("intake_sync_url"),
+                intake_verify_key=bytes.fromhex(raw["intake_verify_key"])
+                if raw.get("intake_verify_key") else None,
                 **{name: str(raw[name]) for name in ("acknowledgement_sv", "acknowledgement_en")
                    if raw.get(name)},
             )

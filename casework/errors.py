@@ -10,6 +10,8 @@ from flask_babel.speaklater import LazyString
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+import crypto
+
 log = logging.getLogger("lykta.casework")
 
 
@@ -86,6 +88,15 @@ def register_error_handlers(app: Flask) -> None:
         return render_template("error.html", title=_l("The form had expired"),
                                explanation=_l("Nothing was saved. Reload the page and try "
                                               "again.")), 400
+
+    @app.errorhandler(crypto.CryptoError)
+    def integrity_error(_error: crypto.CryptoError) -> tuple[str, int]:
+        # A sealed item that fails authentication was damaged or forged on the way
+        # (e.g. on a seized intake server): say so, never show partial plaintext.
+        log.warning("an envelope failed its integrity check")
+        return render_template("error.html", title="Damaged or forged item",
+                               explanation="An encrypted item of this case failed its "
+                                           "integrity check and was not shown."), 422
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> tuple[str, int]:

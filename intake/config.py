@@ -58,6 +58,10 @@ class IntakeConfig:
     agencies: tuple[str, ...] = DEFAULT_AGENCIES
     default_locale: str = "sv"
     extra: dict[str, Any] = field(default_factory=dict)
+    # The bridge: intake's own Ed25519 seed (signs sync responses), bounds per request.
+    sync_signing_seed: bytes | None = None
+    sync_batch_limit: int = 100
+    sync_max_push_bytes: int = 16 * 1024 * 1024
 
     def __post_init__(self) -> None:
         if len(self.secret_key) < 32:
@@ -72,6 +76,8 @@ class IntakeConfig:
             raise ConfigError("max_file_bytes must be positive and fit in max_request_bytes")
         if self.default_locale not in ("sv", "en"):
             raise ConfigError("default_locale must be sv or en")
+        if self.sync_signing_seed is not None and len(self.sync_signing_seed) != 32:
+            raise ConfigError("sync_signing_seed must be 32 bytes")
         if self.onion_address is not None and not self.onion_address.endswith(".onion"):
             raise ConfigError("onion_address must end in .onion")
 
@@ -119,6 +125,8 @@ class IntakeConfig:
                 onion_address=raw.get("onion_address"),
                 https=bool(raw.get("https", False)),
                 agencies=tuple(raw.get("agencies", DEFAULT_AGENCIES)),
+                sync_signing_seed=b64("sync_signing_seed") if "sync_signing_seed" in raw
+                else None,
             )
         except (TypeError, ValueError, crypto.CryptoError) as exc:
             raise ConfigError(f"invalid intake configuration: {exc}") from exc

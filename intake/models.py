@@ -104,3 +104,27 @@ class DirectoryState(Base):
     name: Mapped[str] = mapped_column(String(32), primary_key=True, default="current")
     serial: Mapped[int] = mapped_column(Integer)
     document: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class SyncNonce(Base):
+    """Nonces of accepted sync requests, kept until they expire: the replay cache.
+
+    In the database rather than in memory so that every worker process shares it and a
+    restart does not reopen a replay window.
+    """
+
+    __tablename__ = "sync_nonces"
+    __table_args__ = _NO_ROWID
+
+    nonce: Mapped[bytes] = mapped_column(LargeBinary(16), primary_key=True)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class SyncState(Base):
+    """When the bridge last completed a request (for the health display)."""
+
+    __tablename__ = "sync_state"
+    __table_args__ = _NO_ROWID
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime)

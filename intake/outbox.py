@@ -9,13 +9,23 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from sqlalchemy import delete, select
+
+from common.db import Database
+from common.storage import EnvelopeStore
 
 from .errors import UnknownReceipt
 from .models import ReceiptRecord, StoredEnvelope
 from .sealing import PendingEnvelopes
-from .services import Intake
+
+
+class Holdings(Protocol):
+    """What these functions need: the database and the envelope store (an ``Intake``)."""
+
+    db: Database
+    store: EnvelopeStore
 
 
 @dataclass(frozen=True)
@@ -31,7 +41,7 @@ class OutboundEnvelope:
     unit_id: str
 
 
-def outbox(intake: Intake, limit: int = 100) -> Iterator[OutboundEnvelope]:
+def outbox(intake: Holdings, limit: int = 100) -> Iterator[OutboundEnvelope]:
     """Envelopes for casework not yet acknowledged, reports first within a receipt."""
     with intake.db.session() as session:
         rows = session.execute(
@@ -47,7 +57,7 @@ def outbox(intake: Intake, limit: int = 100) -> Iterator[OutboundEnvelope]:
                                receipt.unit_id)
 
 
-def acknowledge(intake: Intake, envelope_ids: Sequence[str]) -> int:
+def acknowledge(intake: Holdings, envelope_ids: Sequence[str]) -> int:
     """Casework has stored these: delete intake's copies (idempotent); return how many."""
     with intake.db.session() as session:
         result = session.execute(delete(StoredEnvelope).where(
@@ -57,7 +67,7 @@ def acknowledge(intake: Intake, envelope_ids: Sequence[str]) -> int:
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
-def accept_for_tipster(intake: Intake, receipt_id: str, *, envelope_id: str, kind: str,
+def accept_for_tipster(intake: Holdings, receipt_id: str, *, envelope_id: str, kind: str,
                        header: bytes, body: bytes) -> None:
     """Store an envelope that casework sealed to the tipster key (reply or status).
 

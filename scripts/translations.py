@@ -1,12 +1,14 @@
-"""Keep the intake's Babel catalogues in step with the code (no Makefile needed).
+"""Keep the Babel catalogues of both apps in step with the code (no Makefile needed).
 
     python scripts/translations.py update   extract, merge into sv and en, compile
     python scripts/translations.py check    fail if sv is incomplete, anything is fuzzy,
                                             the code has untranslated strings, or a
                                             committed .mo differs from its .po
 
-After ``update``, translate the new or fuzzy entries in the sv catalogue (remove the
-``#, fuzzy`` flag once checked), then run ``update`` again so that the .mo files follow.
+Both commands handle each app in turn (intake, then casework); each app has its own
+catalogues in ``<app>/translations``. After ``update``, translate the new or fuzzy entries
+in the sv catalogue (remove the ``#, fuzzy`` flag once checked), then run ``update`` again
+so that the .mo files follow.
 """
 
 from __future__ import annotations
@@ -21,8 +23,7 @@ from babel.messages.frontend import CommandLineInterface
 from babel.messages.pofile import read_po
 
 ROOT = Path(__file__).resolve().parent.parent
-TRANSLATIONS = Path("intake/translations")
-POT = TRANSLATIONS / "messages.pot"
+APPS = ("intake", "casework")  # each extracted from its own folder, with babel.cfg
 LOCALES = ("sv", "en")
 EXTRACT = ["extract", "-F", "babel.cfg", "-k", "_l", "-k", "lazy_gettext",
            "--project=Lykta", "--copyright-holder=Lykta contributors"]
@@ -45,30 +46,36 @@ def without_date(pot: Path) -> list[str]:
             if not line.startswith('"POT-Creation-Date:')]
 
 
-def update() -> None:
+def update(app: str) -> None:
+    translations = Path(app) / "translations"
+    pot = translations / "messages.pot"
     with tempfile.TemporaryDirectory() as tmp:
         fresh = Path(tmp) / "messages.pot"
-        pybabel(*EXTRACT, "-o", fresh, "intake")
-        if POT.exists() and without_date(fresh) == without_date(POT):
-            print("no new or changed strings; catalogues left as they are")
-            pybabel("compile", "-d", TRANSLATIONS)
+        pybabel(*EXTRACT, "-o", fresh, app)
+        if pot.exists() and without_date(fresh) == without_date(pot):
+            print(f"{app}: no new or changed strings; catalogues left as they are")
+            pybabel("compile", "-d", translations)
             return
-        shutil.copy(fresh, POT)
+        translations.mkdir(exist_ok=True)
+        shutil.copy(fresh, pot)
     for locale in LOCALES:
-        pybabel("update", "-i", POT, "-d", TRANSLATIONS, "-l", locale, "--ignore-obsolete")
-    pybabel("compile", "-d", TRANSLATIONS)
+        if not po_path(translations, locale).exists():  # a new app or language
+            pybabel("init", "-i", pot, "-d", translations, "-l", locale)
+        pybabel("update", "-i", pot, "-d", translations, "-l", locale, "--ignore-obsolete")
+    pybabel("compile", "-d", translations)
 
 
-def check() -> list[str]:
-    """Every problem found, one line each (empty: all good)."""
+def check(app: str) -> list[str]:
+    """Every problem found in ``app``'s catalogues, one line each (empty: all good)."""
+    translations = Path(app) / "translations"
     problems = []
     with tempfile.TemporaryDirectory() as tmp:
         fresh = Path(tmp) / "messages.pot"
-        pybabel(*EXTRACT, "-o", fresh, "intake")
+        pybabel(*EXTRACT, "-o", fresh, app)
         with fresh.open("rb") as f:
             in_code = {m.id for m in read_po(f) if m.id}
         for locale in LOCALES:
-            po = po_path(TRANSLATIONS, locale)
+            po = po_path(translations, locale)
             with po.open("rb") as f:
                 catalog = read_po(f, locale)
             if catalog.fuzzy:
@@ -88,7 +95,7 @@ def check() -> list[str]:
         if pybabel("compile", "-d", tmp, fail=False):
             problems.append("pybabel compile reported errors (see above)")
         for locale in LOCALES:
-            mo, fresh_mo = po_path(TRANSLATIONS, locale, ".mo"), po_path(Path(tmp), locale, ".mo")
+            mo, fresh_mo = po_path(translations, locale, ".mo"), po_path(Path(tmp), locale, ".mo")
             if not (mo.exists() and fresh_mo.exists()) or mo.read_bytes() != fresh_mo.read_bytes():
                 problems.append(f"{mo}: out of date with its .po (run update)")
     return problems
@@ -100,9 +107,10 @@ def main(argv: list[str]) -> int:
         return 2
     os.chdir(ROOT)  # babel.cfg and the paths in the catalogues are relative to the root
     if argv == ["update"]:
-        update()
+        for app in APPS:
+            update(app)
         return 0
-    problems = check()
+    problems = [problem for app in APPS for problem in check(app)]
     for problem in problems:
         print(problem, file=sys.stderr)
     print("translations: " + (f"{len(problems)} problem(s)" if problems else "ok"))

@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import pyotp
 import pytest
@@ -22,6 +23,15 @@ from casework.models import Role, Unit, User
 from casework.services import Casework
 
 PASSWORD = "correct horse battery staple"
+
+
+class EnglishClient(FlaskClient):
+    """A test client that chose English: casework is Swedish by default, these tests read
+    its English pages (tests/casework/test_i18n.py covers the Swedish default)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.set_cookie("lang", "en")
 
 
 @pytest.fixture
@@ -40,6 +50,7 @@ def make_casework(casework_config: CaseworkConfig) -> Callable[..., Flask]:
     def build(**changes: object) -> Flask:
         app = create_app(replace(casework_config, **changes))  # type: ignore[arg-type]
         app.config["TESTING"] = True
+        app.test_client_class = EnglishClient
         services(app).db.engine  # noqa: B018 (engine is created eagerly)
         with services(app).db.session() as db:
             for unit_id, sv, en, alternate, receives in DEFAULT_UNITS:

@@ -27,6 +27,7 @@ class Linked:
     casework: Flask
     staff: dict[str, Staff]
     escrow: crypto.PrivateKey
+    signing: crypto.SigningKey  # casework's key, pinned by intake
 
     def sync(self) -> tuple[int, int]:
         intake: Intake = self.intake.extensions["lykta.intake"]
@@ -61,4 +62,5 @@ def linked(make_casework: Callable[..., Flask], enrol: Callable[..., Staff], tmp
         directory_path=intake_dir / "directory.signed", instance_salt=b"t" * 16,
         argon2=argon2_params, login_floor_seconds=0.0))
     intake.config["TESTING"] = True
-    return Linked(intake, casework, staff, escrow)
+    services(casework).config.signing_key_path.write_bytes(signing.seed())
+    return Linked(intake, casework, staff, escrow, signing)

@@ -1,0 +1,183 @@
+"""The bridge's casework side: pull, fetch, acknowledge, push, over signed HTTP.
+
+Casework opens every connection; intake never connects here. Each request is signed
+with casework's Ed25519 key and each response must verify under intake's pinned key
+and answer this request's nonce, so a response cannot be forged, replayed or passed off
+for another request. Import is idempotent and acknowledgement comes only after the
+envelopes are committed here, so a crash at any step loses nothing and duplicates
+nothing (delivery is at-least-once; duplicates are recognised by envelope id).
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import json
+import os
+import secrets
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import crypto
+
+from .intake_import import Incoming, import_envelopes, mark_delivered, pending_pushes
+from .models import BridgeState
+from .models.base import utcnow
+from .services import Casework
+
+SIGNATURE_HEADER = "Lykta-Signed"
+MAX_RESPONSE = 32 * 1024 * 1024  # a pull or push answer; bodies are streamed separately
+MAX_BODY = 600 * 1024 * 1024  # one envelope body (intake's own upload limit is lower)
+
+
+class BridgeError(Exception):
+    """A sync step failed; the message says which (never content)."""
+
+
+@dataclass(frozen=True)
+class CycleReport:
+    """What one cycle did."""
+
+    imported: int
+    acknowledged: int
+    pushed: int
+
+
+class IntakeClient:
+    """Signed requests to intake's sync app."""
+
+    def __init__(self, url: str, signing_key: crypto.SigningKey,
+                 intake_key: crypto.VerifyKey, timeout: float = 60.0) -> None:
+        if not url.startswith(("http://", "https://")):
+            raise BridgeError("the intake sync URL must be http(s)")
+        self._url = url.rstrip("/")
+        self._key = signing_key
+        self._intake = intake_key
+        self._timeout = timeout
+
+    def _post(self, purpose: str, body: dict[str, Any]) -> tuple[Any, bytes]:
+        nonce = secrets.token_bytes(crypto.signing.NONCE_BYTES)
+        message = crypto.sign_message(self._key, purpose=purpose,
+                                      body=json.dumps(body).encode(), nonce=nonce)
+        request = urllib.request.Request(f"{self._url}/v1/{purpose}", data=message,  # noqa: S310 (scheme checked above)
+                                         method="POST",
+                                         headers={"Content-Type": "application/octet-stream"})
+        try:
+            response = urllib.request.urlopen(request, timeout=self._timeout)  # noqa: S310
+        except urllib.error.HTTPError as exc:
+            raise BridgeError(f"intake refused the {purpose} request ({exc.code})") from exc
+        except OSError as exc:
+            raise BridgeError(f"intake is unreachable for {purpose}") from exc
+        return response, nonce
+
+    def _call(self, purpose: str, body: dict[str, Any]) -> dict[str, Any]:
+        response, nonce = self._post(purpose, body)
+        with response:
+            data = response.read(MAX_RESPONSE + 1)
+        if len(data) > MAX_RESPONSE:
+            raise BridgeError(f"the {purpose} answer is too large")
+        try:
+            verified = crypto.verify_message(
+                self._intake, data, purpose=f"{purpose}-response", in_reply_to=nonce,
+                replay_cache=crypto.MemoryReplayCache(max_entries=1), max_body=MAX_RESPONSE)
+        except crypto.SyncMessageError as exc:
+            raise BridgeError(f"the {purpose} answer did not verify: "
+                              f"{type(exc).__name__}") from exc
+        result: dict[str, Any] = json.loads(verified.body)
+        return result
+
+    def pull(self, batch: int) -> list[dict[str, Any]]:
+        """Envelopes waiting at intake (metadata and headers; bodies come by fetch)."""
+        items: list[dict[str, Any]] = self._call("pull", {"batch": batch})["items"]
+        return items
+
+    def fetch(self, envelope_id: str, into: Path) -> None:
+        """Stream one body into ``into``, checking size and digest from a signed header."""
+        response, nonce = self._post("fetch", {"envelope_id": envelope_id})
+        with response:
+            try:
+                signed = base64.b64decode(response.headers.get(SIGNATURE_HEADER, ""))
+                facts = json.loads(crypto.verify_message(
+                    self._intake, signed, purpose="fetch-response", in_reply_to=nonce,
+                    replay_cache=crypto.MemoryReplayCache(max_entries=1)).body)
+            except (ValueError, crypto.SyncMessageError) as exc:
+                raise BridgeError("the fetched body's signature did not verify") from exc
+            if facts.get("envelope_id") != envelope_id or int(facts["size"]) > MAX_BODY:
+                raise BridgeError("the fetched body is not the one asked for")
+            digest, size = hashlib.sha256(), 0
+            fd = os.open(into, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as out:
+                for chunk in iter(lambda: response.read(1 << 16), b""):
+                    size += len(chunk)
+                    if size > int(facts["size"]):
+                        break
+                    digest.update(chunk)
+                    out.write(chunk)
+        if size != int(facts["size"]) or digest.hexdigest() != facts["sha256"]:
+            into.unlink(missing_ok=True)
+            raise BridgeError("the fetched body was truncated or altered in transit")
+
+    def ack(self, envelope_ids: list[str]) -> int:
+        """Tell intake these are stored here; it deletes its copies."""
+        deleted: int = self._call("ack", {"envelope_ids": envelope_ids})["deleted"]
+        return deleted
+
+    def push(self, items: list[dict[str, str]]) -> list[str]:
+        """Hand sealed replies and status updates to intake; return the ids it stored."""
+        stored: list[str] = self._call("push", {"items": items})["stored"]
+        return stored
+
+
+def client_for(casework: Casework) -> IntakeClient:
+    """The client configured in casework.json (URL, pinned intake key, our signing key)."""
+    config = casework.config
+    if not config.intake_sync_url or not config.intake_verify_key:
+        raise BridgeError("casework.json has no intake_sync_url / intake_verify_key")
+    seed = config.signing_key_path.read_bytes()
+    return IntakeClient(config.intake_sync_url, crypto.SigningKey.from_seed(seed),
+                        crypto.VerifyKey(config.intake_verify_key))
+
+
+def run_cycle(casework: Casework, client: IntakeClient, batch: int = 50) -> CycleReport:
+    """Pull → fetch → import (commit) → ack → push → mark delivered."""
+    items = client.pull(batch)
+    spool = casework.store.incoming_dir
+    fetched: list[Incoming] = []
+    try:
+        for item in items:
+            path = spool / f"fetch-{secrets.token_hex(8)}"
+            client.fetch(str(item["envelope_id"]), path)
+            fetched.append(Incoming(
+                envelope_id=str(item["envelope_id"]), receipt_id=str(item["receipt_id"]),
+                kind=str(item["kind"]), header=base64.b64decode(item["header"]),
+                body_path=path, tipster_public_key=bytes.fromhex(item["tipster_public_key"]),
+                unit_id=str(item["unit_id"])))
+        stored = import_envelopes(casework, fetched)
+    finally:
+        for incoming in fetched:
+            incoming.body_path.unlink(missing_ok=True)
+    acknowledged = client.ack(stored) if stored else 0
+    outgoing = pending_pushes(casework)
+    delivered = client.push([
+        {"receipt_id": o.receipt_id, "envelope_id": o.envelope_id, "kind": o.kind,
+         "header": base64.b64encode(o.header).decode(),
+         "body": base64.b64encode(o.body).decode()} for o in outgoing]) if outgoing else []
+    mark_delivered(casework, delivered)
+    with casework.db.session() as session:
+        state = session.get(BridgeState, "last_success")
+        if state is None:
+            session.add(BridgeState(name="last_success", at=utcnow()))
+        else:
+            state.at = utcnow()
+    return CycleReport(len(stored), acknowledged, len(delivered))
+
+
+def last_success(casework: Casework) -> dt.datetime | None:
+    """When a cycle last completed (None: never)."""
+    with casework.db.session() as session:
+        state = session.get(BridgeState, "last_success")
+        return state.at if state else None

@@ -1,0 +1,175 @@
+"""The bridge's intake side: a separate WSGI app for the internal interface only.
+
+``intake.sync:create_app`` serves signed requests from casework (pull, fetch, ack, push)
+and signs every response. The public intake app never routes here. Casework initiates
+every connection; intake never connects to casework.
+
+Every request must verify under the pinned casework key, carry the purpose of its route,
+be within the clock-skew window and have an unseen nonce (kept in the database, so all
+workers share it and restarts do not reopen a replay window). Refusals are logged with
+the reason only, never content.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import json
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Flask, Response, request
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+
+import crypto
+
+from . import db as db_module
+from . import migrate
+from .config import IntakeConfig
+from .models import StoredEnvelope, SyncNonce, SyncState
+from .outbox import accept_for_tipster, acknowledge, outbox
+from .storage import EnvelopeStore
+
+log = logging.getLogger("lykta.intake.sync")
+PURPOSES = ("pull", "fetch", "ack", "push")
+MAX_REQUEST = 20 * 1024 * 1024
+SIGNATURE_HEADER = "Lykta-Signed"
+
+
+class DatabaseReplayCache:
+    """A :class:`crypto.ReplayCache` in the intake database."""
+
+    def __init__(self, database: db_module.Database) -> None:
+        self._db = database
+
+    def remember(self, nonce: bytes, expires_at: float) -> bool:
+        """Store ``nonce``; False if it is already there (a replay)."""
+        now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        try:
+            with self._db.session() as session:
+                session.execute(delete(SyncNonce).where(SyncNonce.expires_at < now))
+                session.add(SyncNonce(nonce=nonce, expires_at=dt.datetime.fromtimestamp(
+                    expires_at, dt.UTC).replace(tzinfo=None)))
+        except IntegrityError:
+            return False
+        return True
+
+
+@dataclass(frozen=True)
+class _Holdings:
+    db: db_module.Database
+    store: EnvelopeStore
+
+
+def _signed(key: crypto.SigningKey, purpose: str, body: bytes, request_nonce: bytes,
+            status: int = 200) -> Response:
+    message = crypto.sign_message(key, purpose=f"{purpose}-response", body=body,
+                                  in_reply_to=request_nonce)
+    return Response(message, status=status, mimetype="application/octet-stream")
+
+
+def create_app(config: IntakeConfig | None = None) -> Flask:
+    """The sync app. Refuses to start without intake's signing key."""
+    if config is None:
+        from . import default_instance
+
+        config = IntakeConfig.from_instance(default_instance())
+    if config.sync_signing_seed is None:
+        raise RuntimeError("intake.json has no sync_signing_seed: the bridge cannot sign")
+    signing_key = crypto.SigningKey.from_seed(config.sync_signing_seed)
+    casework_key = crypto.VerifyKey(config.casework_verify_key)
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST
+    database = db_module.Database(config.database_url)
+    migrate.upgrade(config.database_url)
+    store = EnvelopeStore(config.storage_path)
+    replay_cache = DatabaseReplayCache(database)
+
+    intake = _Holdings(database, store)  # the bridge never seals: no directory, no keys
+
+    @app.post("/v1/<purpose>")
+    def handle(purpose: str) -> Response:
+        if purpose not in PURPOSES:
+            return Response("unknown purpose\n", status=404, mimetype="text/plain")
+        try:
+            message = crypto.verify_message(casework_key, request.get_data(), purpose=purpose,
+                                            replay_cache=replay_cache)
+        except crypto.SyncMessageError as exc:
+            # The reason only: never the message, never the peer's address.
+            log.warning("sync request refused: %s", type(exc).__name__)
+            return Response(f"refused: {type(exc).__name__}\n", status=401,
+                            mimetype="text/plain")
+        try:
+            request_body: dict[str, Any] = json.loads(message.body or b"{}")
+        except ValueError:
+            return Response("malformed body\n", status=400, mimetype="text/plain")
+        with database.session() as session:
+            state = session.get(SyncState, "last_request")
+            now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+            if state is None:
+                session.add(SyncState(name="last_request", at=now))
+            else:
+                state.at = now
+        if purpose == "pull":
+            limit = max(1, min(int(request_body.get("batch", 50)), config.sync_batch_limit))
+            items = [{"envelope_id": o.envelope_id, "receipt_id": o.receipt_id, "kind": o.kind,
+                      "header": base64.b64encode(o.header).decode(),
+                      "body_size": o.body_path.stat().st_size,
+                      "tipster_public_key": o.tipster_public_key.hex(), "unit_id": o.unit_id}
+                     for o in outbox(intake, limit)]
+            return _signed(signing_key, purpose, json.dumps({"items": items}).encode(),
+                           message.nonce)
+        if purpose == "fetch":
+            return _fetch(intake, signing_key, str(request_body.get("envelope_id", "")),
+                          message.nonce)
+        if purpose == "ack":
+            ids = [str(i) for i in request_body.get("envelope_ids", [])][:config.sync_batch_limit]
+            deleted = acknowledge(intake, ids)
+            return _signed(signing_key, purpose, json.dumps({"deleted": deleted}).encode(),
+                           message.nonce)
+        stored = []
+        for item in request_body.get("items", [])[:config.sync_batch_limit]:
+            body = base64.b64decode(item["body"])
+            if len(body) > config.sync_max_push_bytes:
+                continue
+            accept_for_tipster(intake, str(item["receipt_id"]),
+                               envelope_id=str(item["envelope_id"]), kind=str(item["kind"]),
+                               header=base64.b64decode(item["header"]), body=body)
+            stored.append(str(item["envelope_id"]))
+        return _signed(signing_key, purpose, json.dumps({"stored": stored}).encode(),
+                       message.nonce)
+
+    @app.errorhandler(Exception)
+    def unexpected(error: Exception) -> Response:
+        log.error("sync error: %s", type(error).__name__)
+        return Response("error\n", status=500, mimetype="text/plain")
+
+    return app
+
+
+def _fetch(intake: _Holdings, key: crypto.SigningKey, envelope_id: str, nonce: bytes) -> Response:
+    """Stream one body; its digest and size travel in a signed header, not in memory."""
+    with intake.db.session() as session:
+        envelope = session.scalar(select(StoredEnvelope).where(
+            StoredEnvelope.id == envelope_id, StoredEnvelope.audience == "casework"))
+    if envelope is None:
+        return Response("no such envelope\n", status=404, mimetype="text/plain")
+    digest = hashlib.sha256()
+    with intake.store.open(envelope.id) as body:
+        for chunk in iter(lambda: body.read(1 << 16), b""):
+            digest.update(chunk)
+    size = intake.store.root.joinpath(envelope.id).stat().st_size
+    signed = crypto.sign_message(key, purpose="fetch-response", in_reply_to=nonce, body=json.dumps(
+        {"envelope_id": envelope.id, "size": size, "sha256": digest.hexdigest()}).encode())
+
+    def stream() -> Any:
+        with intake.store.open(envelope.id) as body:
+            yield from iter(lambda: body.read(1 << 16), b"")
+
+    response = Response(stream(), mimetype="application/octet-stream")
+    response.headers[SIGNATURE_HEADER] = base64.b64encode(signed).decode()
+    response.headers["Content-Length"] = str(size)
+    return response

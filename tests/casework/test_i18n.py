@@ -1,0 +1,187 @@
+"""Casework's Swedish and English catalogues: complete, in step with the code, compiled, served.
+
+If a test here fails after you added or changed a string, run
+``python scripts/translations.py update``, translate the new or fuzzy entries in
+``casework/translations/sv/LC_MESSAGES/messages.po`` and run ``update`` again.
+
+The other casework tests read the pages in English (their clients carry the language
+cookie, see ``conftest.py``); the tests here start from the Swedish default.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from babel.messages.catalog import Catalog
+from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
+from babel.messages.frontend import parse_mapping_cfg
+from babel.messages.mofile import read_mo
+from babel.messages.pofile import read_po
+from flask import Flask
+from flask.testing import FlaskClient
+
+from casework.i18n import LANG_COOKIE, ROLE_LABELS, STAGE_LABELS
+from casework.models import Role, Stage
+from casework.views.language import is_local_path
+
+from .conftest import Staff, log_in
+
+ROOT = Path(__file__).resolve().parents[2]
+TRANSLATIONS = ROOT / "casework" / "translations"
+LOCALES = ("sv", "en")
+PLACEHOLDER = re.compile(r"%\((\w+)\)[sdifr]")
+
+
+def catalog_path(locale: str, suffix: str = ".po") -> Path:
+    return TRANSLATIONS / locale / "LC_MESSAGES" / f"messages{suffix}"
+
+
+def load(locale: str) -> Catalog:
+    with catalog_path(locale).open("rb") as f:
+        return read_po(f, locale)
+
+
+def msgid(message: object) -> str:
+    """The singular msgid of a message (plural messages come as tuples)."""
+    return message[0] if isinstance(message, tuple) else str(message)
+
+
+def swedish_client(app: Flask) -> FlaskClient:
+    """A client without a language choice (the fixtures' clients choose English)."""
+    client = app.test_client()
+    client.delete_cookie(LANG_COOKIE)
+    return client
+
+
+@pytest.fixture(scope="module")
+def in_code() -> set[str]:
+    """Every msgid in the casework code, extracted fresh with babel.cfg (as pybabel does)."""
+    with (ROOT / "babel.cfg").open() as f:
+        method_map, options_map = parse_mapping_cfg(f)
+    keywords = {**DEFAULT_KEYWORDS, "_l": None, "lazy_gettext": None}
+    return {msgid(message) for _file, _line, message, _comments, _context
+            in extract_from_dir(ROOT / "casework", method_map, options_map, keywords=keywords)}
+
+
+def test_extraction_reaches_python_views_and_templates(in_code: set[str]) -> None:
+    # One string from each source, so a broken babel.cfg cannot pass by finding nothing.
+    assert "Sign-in failed" in in_code  # _l() in casework/errors.py
+    assert "Code from your authenticator app" in in_code  # _l() in casework/forms.py
+    assert "unit lead" in in_code  # _l() in casework/i18n.py
+    assert "Choose a person of the unit." in in_code  # _() in casework/views/cases.py
+    assert "Recipient directory" in in_code  # _() in a template
+    assert "Welcome, %(name)s" in in_code
+
+
+def test_every_swedish_entry_is_translated_and_not_fuzzy() -> None:
+    catalog = load("sv")
+    assert not catalog.fuzzy, "the sv catalogue header is marked fuzzy"
+    entries = [m for m in catalog if m.id]
+    assert entries
+    untranslated = [m.id for m in entries if not m.string or not str(m.string).strip()]
+    fuzzy = [m.id for m in entries if m.fuzzy]
+    assert not untranslated, f"untranslated in sv: {untranslated}"
+    assert not fuzzy, f"fuzzy in sv: {fuzzy}"
+
+
+def test_english_catalogue_has_nothing_fuzzy() -> None:
+    catalog = load("en")
+    assert not catalog.fuzzy
+    assert not [m.id for m in catalog if m.id and m.fuzzy]
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_no_string_in_the_code_is_missing_from_the_catalogue(in_code: set[str],
+                                                             locale: str) -> None:
+    missing = sorted(in_code - {msgid(m.id) for m in load(locale) if m.id})
+    assert not missing, (f"strings missing from the {locale} catalogue (run "
+                         f"scripts/translations.py update and translate them): {missing}")
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_committed_mo_matches_its_po(locale: str) -> None:
+    # Compared as translations, not bytes: the .mo header names the Babel version that
+    # wrote it, and a newer Babel must not fail the suite on its own.
+    with catalog_path(locale, ".mo").open("rb") as file:
+        compiled = {m.id: m.string for m in read_mo(file) if m.id}
+    expected = {m.id: m.string for m in load(locale) if m.id and m.string}
+    assert {k: v for k, v in compiled.items() if v} == expected, (
+        f"{locale}/messages.mo is out of date: run scripts/translations.py update")
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_translations_keep_exactly_the_placeholders(locale: str) -> None:
+    for message in load(locale):
+        if not message.id or not message.string:
+            continue
+        source, translation = msgid(message.id), msgid(message.string)
+        assert Counter(PLACEHOLDER.findall(translation)) == \
+            Counter(PLACEHOLDER.findall(source)), message.id
+        # Jinja's newstyle gettext always applies %-formatting: a lone % would break it.
+        assert "%" not in PLACEHOLDER.sub("", translation).replace("%%", ""), message.id
+
+
+def test_every_role_and_stage_has_a_label() -> None:
+    # The values stay English in the database; only their labels are translated.
+    assert set(ROLE_LABELS) == {r.value for r in Role}
+    assert set(STAGE_LABELS) == {s.value for s in Stage}
+
+
+def test_swedish_by_default_english_on_request(casework: Flask) -> None:
+    client = swedish_client(casework)
+    page = client.get("/login").get_data(as_text=True)
+    assert '<html lang="sv">' in page
+    assert "<h1>Logga in</h1>" in page
+    assert "Kod från din autentiseringsapp" in page  # a lazy_gettext label from Python
+    assert "Sign in" not in page
+
+    switched = client.get("/language/en?next=/login")
+    assert switched.status_code == 302
+    assert switched.headers["Location"].endswith("/login")
+    assert "HttpOnly" in switched.headers["Set-Cookie"]
+    page = client.get("/login").get_data(as_text=True)
+    assert '<html lang="en">' in page
+    assert "<h1>Sign in</h1>" in page
+    assert "Code from your authenticator app" in page
+    assert "Logga in" not in page
+
+    back = client.get("/language/sv?next=/login", follow_redirects=True).get_data(as_text=True)
+    assert '<html lang="sv">' in back
+    assert "<h1>Logga in</h1>" in back
+
+
+def test_signed_in_pages_translate_roles_and_flash_messages(
+        casework: Flask, enrol: Callable[..., Staff]) -> None:
+    client = swedish_client(casework)
+    log_in(casework, client, enrol("admin", Role.ADMINISTRATOR, "kof"))
+    home = client.get("/").get_data(as_text=True)
+    assert "Välkommen, Admin" in home
+    assert "administratör i kof" in home  # the role's label; its value stays English
+    assert 'href="/language/en?next=/"' in home  # the switch is in the menu, back to here
+    users = client.get("/admin/users").get_data(as_text=True)
+    assert '<option value="unit_lead">enhetschef</option>' in users
+    assert '<option value="custodian">identitetsansvarig</option>' in users
+
+    client.set_cookie(LANG_COOKIE, "en")
+    page = client.get("/admin/users").get_data(as_text=True)
+    assert '<option value="unit_lead">unit lead</option>' in page
+    assert "<h1>People</h1>" in page
+
+
+def test_the_switch_goes_back_only_to_local_paths(casework: Flask) -> None:
+    client = swedish_client(casework)
+    assert client.get("/language/en?next=/cases/%3Fstage%3Dreceived").headers[
+        "Location"] == "/cases/?stage=received"
+    for target in ("https://evil.example/", "//evil.example/x", "javascript:alert(1)",
+                   "/\\evil.example", "/\t/evil.example", "evil.example"):
+        assert not is_local_path(target), target
+        response = client.get("/language/en", query_string={"next": target})
+        assert response.headers["Location"] == "/", target
+    # An unknown language clears the choice instead of storing anything.
+    response = client.get("/language/xx?next=/login")
+    assert response.status_code == 302
+    assert "lang=;" in response.headers["Set-Cookie"]
