@@ -54,6 +54,7 @@ test: lint sysdeps
 bench: $(STAMP) sysdeps
 	$(BIN)/python -m bench.crypto_bench
 	$(BIN)/python -m bench.intake_bench
+	$(BIN)/python -m bench.casework_bench
 
 demo: $(STAMP)
 	$(BIN)/python -m scripts.demo

@@ -181,3 +181,13 @@ def last_success(casework: Casework) -> dt.datetime | None:
     with casework.db.session() as session:
         state = session.get(BridgeState, "last_success")
         return state.at if state else None
+
+
+def sync_is_stale(casework: Casework, now: dt.datetime | None = None) -> bool:
+    """True when a bridge is configured and has not completed a cycle for too long."""
+    if not casework.config.intake_sync_url:
+        return False
+    last = last_success(casework)
+    current = now or utcnow()
+    limit = dt.timedelta(seconds=casework.config.sync_warn_after_seconds)
+    return last is None or current - last > limit

@@ -197,6 +197,34 @@ def register(app: Flask) -> None:
         out.write_bytes(document)
         click.echo(f"Signed directory written to {out}; install it as intake's directory.")
 
+    @app.cli.group("bridge")
+    def bridge_group() -> None:
+        """The signed bridge to intake."""
+
+    @bridge_group.command("sync")
+    def bridge_sync() -> None:
+        """Run one cycle now: pull, fetch, import, acknowledge, push."""
+        from .bridge import BridgeError, client_for, run_cycle
+
+        services = current()
+        try:
+            report = run_cycle(services, client_for(services))
+        except BridgeError as exc:
+            raise click.ClickException(str(exc)) from exc
+        click.echo(f"imported {report.imported}, acknowledged {report.acknowledged}, "
+                   f"pushed {report.pushed}")
+
+    @bridge_group.command("status")
+    def bridge_status() -> None:
+        """When the last cycle completed, and whether that is too long ago."""
+        from .bridge import last_success, sync_is_stale
+
+        services = current()
+        last = last_success(services)
+        click.echo(f"last successful sync: {last.isoformat() + ' UTC' if last else 'never'}")
+        if sync_is_stale(services):
+            click.echo("WARNING: older than the configured limit")
+
     @app.cli.command("units-list")
     def units_list() -> None:
         """List units."""

@@ -14,8 +14,8 @@ from pathlib import Path
 
 from flask import Flask
 
+from . import cli, errors, migrate, security
 from . import db as db_module
-from . import errors, migrate, security
 from .config import IntakeConfig
 from .directory import DirectoryRefused
 from .gate import Argon2Gate
@@ -81,6 +81,7 @@ def create_app(config: IntakeConfig | None = None, *, now: dt.datetime | None = 
     app.register_blueprint(dialogue.bp)
     errors.register_error_handlers(app)
     security.install(app, config.onion_address)
+    cli.register(app)
 
     @app.teardown_request
     def drop_spools(_exc: BaseException | None) -> None:

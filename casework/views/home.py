@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template
 
+from ..bridge import last_success, sync_is_stale
 from ..forms import ActionForm
+from ..services import current
 from ..web import signed_in
 
 bp = Blueprint("home", __name__)
@@ -14,5 +16,7 @@ bp = Blueprint("home", __name__)
 def index() -> str:
     """A role-aware start page."""
     person = signed_in()
+    services = current()
     return render_template("home.html", user=person.user, has_key=person.key is not None,
-                           form=ActionForm())
+                           form=ActionForm(), sync_last=last_success(services),
+                           sync_stale=sync_is_stale(services))

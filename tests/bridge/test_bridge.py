@@ -166,3 +166,28 @@ def test_refusals_are_logged_without_content(bridged: Bridged,
     assert _post(bridged, "pull", forged) == 401
     assert "ForgedMessage" in caplog.text
     assert "secret-marker" not in caplog.text and "127.0.0.1" not in caplog.text
+
+
+def test_both_sides_show_the_last_sync_and_casework_warns_when_stale(
+    bridged: Bridged, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dataclasses import replace
+
+    from tests.casework.conftest import log_in
+
+    casework_app = bridged.linked.casework
+    services(casework_app).config = replace(  # type: ignore[misc]
+        services(casework_app).config, intake_sync_url=bridged.url,
+        intake_verify_key=bridged.intake_key.verify_key.raw, sync_warn_after_seconds=60)
+    eva = casework_app.test_client()
+    log_in(casework_app, eva, bridged.linked.staff["eva"])
+    eva.set_cookie("lang", "en")
+    assert 'id="sync-warning"' in eva.get("/").get_data(as_text=True)  # never synced
+    result = casework_app.test_cli_runner().invoke(args=["bridge", "sync"])
+    assert result.exit_code == 0, result.output
+    page = eva.get("/").get_data(as_text=True)
+    assert 'id="sync-warning"' not in page and 'id="sync-status"' in page
+    status = bridged.linked.intake.test_cli_runner().invoke(args=["bridge", "status"])
+    assert "last verified sync request: 20" in status.output
+    assert "last successful sync: 20" in casework_app.test_cli_runner().invoke(
+        args=["bridge", "status"]).output
