@@ -33,10 +33,11 @@ sysdeps:
 	command -v gpg >/dev/null 2>&1 || missing="$$missing gnupg"; \
 	[ -x /usr/bin/chromium ] || missing="$$missing chromium fonts-dejavu-core"; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	command -v redis-server >/dev/null 2>&1 || missing="$$missing redis-server"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && \
 	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
-	  else echo "missing system packages:$$missing (gpg: make bench; chromium: tests/browser; postgresql: the PostgreSQL tests)"; fi; \
+	  else echo "missing system packages:$$missing (gpg: make bench; chromium: tests/browser; postgresql, redis-server: the production-service tests)"; fi; \
 	fi
 	@if [ ! -f .cache/axe/node_modules/axe-core/axe.min.js ]; then \
 	  if command -v npm >/dev/null 2>&1; then \

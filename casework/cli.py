@@ -214,6 +214,27 @@ def register(app: Flask) -> None:
         click.echo(f"imported {report.imported}, acknowledged {report.acknowledged}, "
                    f"pushed {report.pushed}")
 
+    @bridge_group.command("schedule")
+    @click.option("--every", default=30, show_default=True, help="Seconds between cycles.")
+    @click.option("--count", default=0, help="Stop after this many (0: run until stopped).")
+    def bridge_schedule(every: int, count: int) -> None:
+        """Queue a cycle every N seconds (to Redis if configured, else run it here)."""
+        import time
+
+        from .jobs import enqueue_sync
+
+        services = current()
+        done = 0
+        while count == 0 or done < count:
+            try:
+                click.echo(enqueue_sync(services.config.redis_url,
+                                        services.config.instance_path))
+            except Exception as exc:  # keep scheduling; say what failed (type only)
+                click.echo(f"cycle failed: {type(exc).__name__}", err=True)
+            done += 1
+            if count == 0 or done < count:
+                time.sleep(every)
+
     @bridge_group.command("status")
     def bridge_status() -> None:
         """When the last cycle completed, and whether that is too long ago."""

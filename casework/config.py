@@ -40,6 +40,7 @@ class CaseworkConfig:
     intake_sync_url: str | None = None
     intake_verify_key: bytes | None = None
     sync_warn_after_seconds: int = 3600
+    redis_url: str | None = None  # rq queue for background jobs; None: run in-process
     acknowledgement_sv: str = (
         "Tack för din rapport. Vi har tagit emot den och kommer att gå igenom den. "
         "Du får återkoppling senast inom tre månader. Logga in med din kvittokod "
@@ -89,6 +90,7 @@ class CaseworkConfig:
                 escrow_public_key=bytes.fromhex(raw["escrow_public_key"])
                 if raw.get("escrow_public_key") else None,
                 intake_sync_url=raw.get("intake_sync_url"),
+                redis_url=raw.get("redis_url"),
                 intake_verify_key=bytes.fromhex(raw["intake_verify_key"])
                 if raw.get("intake_verify_key") else None,
                 **{name: str(raw[name]) for name in ("acknowledgement_sv", "acknowledgement_en")

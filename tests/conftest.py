@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -103,3 +104,27 @@ def new_postgres_database(postgres_server: str) -> Callable[[], str]:
 def postgres_url(new_postgres_database: Callable[[], str]) -> str:
     """A fresh, empty database on the throwaway server."""
     return new_postgres_database()
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """A private Redis on a Unix socket (no persistence), as a redis:// URL."""
+    server = shutil.which("redis-server")
+    if server is None:
+        _service_missing("Redis")
+    assert server is not None
+    root = Path(tempfile.mkdtemp(prefix="lykta-redis-"))
+    socket = root / "redis.sock"
+    process = subprocess.Popen([server, "--port", "0", "--unixsocket", str(socket),
+                                "--save", "", "--appendonly", "no"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(200):
+        if socket.exists():
+            break
+        time.sleep(0.02)
+    try:
+        yield f"unix://{socket}"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        shutil.rmtree(root, ignore_errors=True)

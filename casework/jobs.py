@@ -1,0 +1,42 @@
+"""Background work: the bridge cycle as an rq job (Redis), or in-process when embedded.
+
+Production runs ``flask --app casework bridge schedule`` (enqueues a cycle every N
+seconds) and any number of ``rq worker lykta`` processes on any machines that reach the
+casework database and Redis. The embedded default has no Redis: the same job runs in a
+thread of the scheduling process. Concurrent cycles are safe: import is idempotent and
+acknowledgement follows the commit.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+QUEUE_NAME = "lykta"
+
+
+def sync_job(instance_path: str | None = None) -> dict[str, Any]:
+    """One bridge cycle for the casework instance at ``instance_path`` (rq job)."""
+    from . import create_app
+    from .bridge import client_for, run_cycle
+    from .config import CaseworkConfig
+    from .services import EXTENSION
+
+    path = Path(instance_path or os.environ.get("LYKTA_INSTANCE", "instance")).resolve()
+    app = create_app(CaseworkConfig.from_instance(path))
+    services = app.extensions[EXTENSION]
+    return asdict(run_cycle(services, client_for(services)))
+
+
+def enqueue_sync(redis_url: str | None, instance_path: Path) -> str:
+    """Queue one cycle on Redis (returns the job id), or run it now without Redis."""
+    if not redis_url:
+        return str(sync_job(str(instance_path)))
+    from redis import Redis
+    from rq import Queue
+
+    queue = Queue(QUEUE_NAME, connection=Redis.from_url(redis_url))
+    job = queue.enqueue(sync_job, str(instance_path), job_timeout=3600, result_ttl=3600)
+    return str(job.id)

@@ -1,0 +1,54 @@
+"""The bridge cycle as an rq job, run by a real rq worker on a real Redis."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+from redis import Redis
+from rq import Queue, SimpleWorker
+
+from casework.jobs import QUEUE_NAME, enqueue_sync
+from tests.casework.conftest import services
+from tests.intake.conftest import submit
+
+from .conftest import Bridged
+from .test_bridge import _counts
+
+
+def test_an_rq_worker_runs_the_sync_cycle(bridged: Bridged, redis_url: str) -> None:
+    casework_app = bridged.linked.casework
+    config = services(casework_app).config
+    (config.instance_path / "casework.json").write_text(json.dumps({
+        "database_url": config.database_url,
+        "secret_key": base64.b64encode(config.secret_key).decode(),
+        "escrow_public_key": (config.escrow_public_key or b"").hex(),
+        "intake_sync_url": bridged.url,
+        "intake_verify_key": bridged.intake_key.verify_key.raw.hex(),
+        "redis_url": redis_url,
+        "argon2": {"t": 1, "m": 8, "p": 1},
+    }))
+    submit(bridged.linked.intake.test_client(), category="ethics")
+    job_id = enqueue_sync(redis_url, config.instance_path)
+    connection = Redis.from_url(redis_url)
+    queue = Queue(QUEUE_NAME, connection=connection)
+    assert queue.count == 1
+    SimpleWorker([queue], connection=connection).work(burst=True)
+    job = queue.fetch_job(job_id)
+    assert job is not None and job.is_finished, job and job.exc_info
+    assert job.return_value() == {"imported": 1, "acknowledged": 1, "pushed": 1}
+    assert _counts(bridged) == (0, 2, 1)
+
+
+def test_without_redis_the_cycle_runs_in_process(bridged: Bridged) -> None:
+    casework_app = bridged.linked.casework
+    config = services(casework_app).config
+    (config.instance_path / "casework.json").write_text(json.dumps({
+        "database_url": config.database_url,
+        "secret_key": base64.b64encode(config.secret_key).decode(),
+        "escrow_public_key": (config.escrow_public_key or b"").hex(),
+        "intake_sync_url": bridged.url,
+        "intake_verify_key": bridged.intake_key.verify_key.raw.hex(),
+    }))
+    submit(bridged.linked.intake.test_client(), category="ethics")
+    assert "'imported': 1" in enqueue_sync(None, config.instance_path)
