@@ -10,7 +10,7 @@ from typing import Any
 
 import bleach
 from markupsafe import Markup
-from sqlalchemy import Select, select
+from sqlalchemy import Select, literal, select, tuple_
 from sqlalchemy.orm import Session
 
 import crypto
@@ -63,8 +63,8 @@ def inbox(session: Session, user: User, *, unit: str | None = None, stage: str |
     if stage:
         query = query.where(Case.stage == stage)
     if mine:  # the personal inbox: cases a unit lead gave to this person
-        query = query.join(Assignment, (Assignment.case_id == Case.id)
-                           & (Assignment.user_id == user.id))
+        query = query.where(Case.id.in_(
+            select(Assignment.case_id).where(Assignment.user_id == user.id)))
     order = SORTS.get(sort, SORTS["received"])
     if cursor:
         try:
@@ -72,12 +72,12 @@ def inbox(session: Session, user: User, *, unit: str | None = None, stage: str |
             boundary = dt.date.fromisoformat(day)
         except ValueError as exc:
             raise InvalidInput("the page link is not valid") from exc
-        if sort == "oldest":
-            query = query.where((Case.received_on > boundary)
-                                | ((Case.received_on == boundary) & (Case.id > case_id)))
-        else:
-            query = query.where((Case.received_on < boundary)
-                                | ((Case.received_on == boundary) & (Case.id < case_id)))
+        # A row-value comparison lets the database seek in ix_cases_unit_received, so
+        # page 2,000 costs what page 2 costs.
+        position = tuple_(Case.received_on, Case.id)
+        query = query.where(position > tuple_(literal(boundary), literal(case_id))
+                            if sort == "oldest"
+                            else position < tuple_(literal(boundary), literal(case_id)))
     rows = list(session.scalars(query.order_by(*order).limit(PAGE_SIZE + 1)))
     more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]

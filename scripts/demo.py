@@ -13,13 +13,13 @@ import datetime as dt
 import json
 import os
 import secrets
+import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
 
 import pyotp
-from flask import Flask
 
 import crypto
 from casework import CaseworkConfig
@@ -112,31 +112,70 @@ def set_up() -> None:
     _write_private(INSTANCE / "demo.json", (json.dumps(demo, indent=2) + "\n").encode())
 
 
-def _sync_forever(intake: Flask, casework: Flask) -> None:
-    """Move reports to casework and replies to intake every few seconds (demo only)."""
-    from scripts.local_bridge import sync_once
-
-    while True:
-        try:
-            sync_once(intake.extensions["lykta.intake"], casework.extensions["lykta.casework"])
-        except Exception as exc:  # keep the demo alive; say what failed (type only)
-            print(f"demo sync failed: {type(exc).__name__}", file=sys.stderr)
-        time.sleep(5)
+SYNC_PORT = 8090
 
 
-def main() -> None:
-    set_up()
+def upgrade_instance() -> None:
+    """Give an instance made before the bridge existed its bridge keys (idempotent)."""
+    intake_path, casework_path = INSTANCE / "intake.json", INSTANCE / "casework.json"
+    intake_conf = json.loads(intake_path.read_text())
+    casework_conf = json.loads(casework_path.read_text())
+    if "sync_signing_seed" not in intake_conf:
+        intake_conf["sync_signing_seed"] = _b64(secrets.token_bytes(32))
+        _write_private(intake_path, json.dumps(intake_conf, indent=2).encode())
+    intake_key = crypto.SigningKey.from_seed(base64.b64decode(intake_conf["sync_signing_seed"]))
+    if casework_conf.get("intake_verify_key") != intake_key.verify_key.raw.hex():
+        casework_conf["intake_sync_url"] = f"http://127.0.0.1:{SYNC_PORT}"
+        casework_conf["intake_verify_key"] = intake_key.verify_key.raw.hex()
+        casework_conf.setdefault("sync_warn_after_seconds", 60)
+        _write_private(casework_path, json.dumps(casework_conf, indent=2).encode())
+
+
+def serve_intake() -> None:
+    """Process 1: the public intake app on :8080 and its sync app on :8090 (internal)."""
+    from intake.sync import create_app as create_sync
+
     try:
         intake = create_intake()
     except DirectoryRefused as exc:
         # Refusing to start is the point: say why in one line, no traceback.
         print(f"intake refuses to start: {exc}", file=sys.stderr)
         sys.exit(1)
+    threading.Thread(target=build_server(create_sync(), "127.0.0.1", SYNC_PORT).serve_forever,
+                     daemon=True).start()
+    build_server(intake, "127.0.0.1", 8080).serve_forever()
+
+
+def serve_casework() -> None:
+    """Process 2: casework on :8081, pulling from intake every 5 seconds (it connects out)."""
+    from casework.bridge import BridgeError, client_for, run_cycle
+
     casework = create_casework()
-    servers = [build_server(intake, "127.0.0.1", 8080), build_server(casework, "127.0.0.1", 8081)]
-    for server in servers:
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-    threading.Thread(target=_sync_forever, args=(intake, casework), daemon=True).start()
+    threading.Thread(target=build_server(casework, "127.0.0.1", 8081).serve_forever,
+                     daemon=True).start()
+    services = casework.extensions["lykta.casework"]
+    while True:
+        try:
+            run_cycle(services, client_for(services))
+        except BridgeError as exc:
+            print(f"bridge: {exc}", file=sys.stderr)
+        except Exception as exc:  # keep the demo alive; say what failed (type only)
+            print(f"bridge failed: {type(exc).__name__}", file=sys.stderr)
+        time.sleep(5)
+
+
+def main() -> None:
+    if sys.argv[1:] == ["serve-intake"]:
+        serve_intake()
+        return
+    if sys.argv[1:] == ["serve-casework"]:
+        serve_casework()
+        return
+    set_up()
+    upgrade_instance()
+    # Two processes with two databases, linked only by the signed bridge.
+    children = [subprocess.Popen([sys.executable, "-m", "scripts.demo", role])  # noqa: S603 (fixed argv)
+                for role in ("serve-intake", "serve-casework")]
     demo = json.loads((INSTANCE / "demo.json").read_text())
     reviewer = demo["reviewer"]
     print(
@@ -148,16 +187,21 @@ def main() -> None:
         f"      current code: {pyotp.TOTP(reviewer['totp_secret']).now()} "
         "(python -c \"import pyotp;print(pyotp.TOTP('SECRET').now())\")\n"
         "      every role's account is in instance/demo.json\n"
-        "  reports and replies move between the two every 5 seconds (an in-process\n"
-        "      stand-in for the signed bridge of issue 5)\n"
+        "  the bridge:          casework pulls from intake's sync app on 127.0.0.1:8090 every\n"
+        "      5 seconds (signed requests and answers); intake never connects to casework\n"
         "  state:               instance/   (make demo-reset clears it)\n"
         "Stop with Ctrl-C.\n"
     )
     try:
-        while True:
-            time.sleep(3600)
+        while all(child.poll() is None for child in children):
+            time.sleep(1)
     except KeyboardInterrupt:
         print("\nStopped.")
+    finally:
+        for child in children:
+            child.terminate()
+        for child in children:
+            child.wait(timeout=10)
 
 
 if __name__ == "__main__":

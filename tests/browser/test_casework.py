@@ -100,6 +100,9 @@ def new_page(browser: Browser, sites: Sites) -> Iterator[Callable[..., Page]]:
         context = browser.new_context(java_script_enabled=javascript, bypass_csp=javascript,
                                       viewport={"width": 1000, "height": 900})
         context.set_default_timeout(15_000)
+        # Casework is Swedish by default; this journey reads its English pages. (Cookies
+        # ignore ports, so intake sees the choice too: its helpers follow either language.)
+        context.add_cookies([{"name": "lang", "value": "en", "url": sites.casework_url}])
         contexts.append(context)
         context.on("request", lambda request: sites.requests.append(request.url))
         context.on("dialog", dialog)
