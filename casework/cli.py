@@ -235,6 +235,49 @@ def register(app: Flask) -> None:
             if count == 0 or done < count:
                 time.sleep(every)
 
+    @bridge_group.command("import")
+    @click.option("--in", "source", type=click.Path(exists=True, dir_okay=False,
+                                                    path_type=Path), required=True)
+    @click.option("--reply", type=click.Path(dir_okay=False, path_type=Path), required=True,
+                  help="Where to write the bundle for intake (acknowledgements, replies).")
+    def bridge_import(source: Path, reply: Path) -> None:
+        """Air-gap mode: import intake's bundle and write the answer bundle for intake."""
+        from common.bundles import BundleRefused, read_bundle, write_bundle
+
+        from .intake_import import Incoming, import_envelopes, mark_delivered, pending_pushes
+
+        services = current()
+        config = services.config
+        if config.intake_verify_key is None:
+            raise click.ClickException("casework.json has no intake_verify_key")
+        signing = load_signing_key(config.signing_key_path)
+        intake_key = crypto.VerifyKey(config.intake_verify_key)
+        try:
+            payload = read_bundle(source.read_bytes(), signing, intake_key, "bundle-to-casework")
+        except BundleRefused as exc:
+            raise click.ClickException(str(exc)) from exc
+        mark_delivered(services, [str(i) for i in payload.get("tipster_envelopes", [])])
+        incoming = []
+        try:
+            for item in payload.get("items", []):
+                path = services.store.incoming_dir / f"bundle-{item['envelope_id']}"
+                _write_private(path, bytes.fromhex(item["body"]))
+                incoming.append(Incoming(
+                    str(item["envelope_id"]), str(item["receipt_id"]), str(item["kind"]),
+                    bytes.fromhex(item["header"]), path,
+                    bytes.fromhex(item["tipster_public_key"]), str(item["unit_id"])))
+            stored = import_envelopes(services, incoming)
+        finally:
+            for entry in incoming:
+                entry.body_path.unlink(missing_ok=True)
+        pushes = [{"receipt_id": o.receipt_id, "envelope_id": o.envelope_id, "kind": o.kind,
+                   "header": o.header.hex(), "body": o.body.hex()}
+                  for o in pending_pushes(services)]
+        reply.write_bytes(write_bundle(signing, intake_key, "bundle-to-intake",
+                                       {"acks": stored, "pushes": pushes}))
+        click.echo(f"imported {len(stored)}; wrote {len(stored)} acknowledgements and "
+                   f"{len(pushes)} replies to {reply}")
+
     @bridge_group.command("status")
     def bridge_status() -> None:
         """When the last cycle completed, and whether that is too long ago."""

@@ -32,6 +32,7 @@ from .errors import (
     StaleMessage,
     WrongPurpose,
 )
+from .keys import PrivateKey, PublicKey
 
 NONCE_BYTES = 16
 SIGNATURE_BYTES = 64
@@ -60,6 +61,10 @@ class VerifyKey:
     def raw(self) -> bytes:
         """The 32 public bytes, for config files and directories."""
         return bytes(self._key)
+
+    def box_public_key(self) -> PublicKey:
+        """The X25519 public key that belongs to this Ed25519 key (for encrypted bundles)."""
+        return PublicKey(bytes(self._key.to_curve25519_public_key()))
 
     def verify(self, signed: bytes, signature: bytes) -> None:
         """Raise :class:`ForgedMessage` unless ``signature`` is valid for ``signed``."""
@@ -97,6 +102,10 @@ class SigningKey:
     def verify_key(self) -> VerifyKey:
         """The public verify key that the other side pins."""
         return VerifyKey(bytes(self._key.verify_key))
+
+    def box_private_key(self) -> PrivateKey:
+        """The X25519 private key that belongs to this Ed25519 key (opens bundles to us)."""
+        return PrivateKey(self._key.to_curve25519_private_key())
 
     def sign(self, data: bytes) -> bytes:
         """Return the 64-byte detached signature of ``data``."""

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 from flask import Flask
+from sqlalchemy import select
 
-from .models import SyncState
+import crypto
+from common.bundles import BundleRefused, read_bundle, write_bundle
+
+from .models import StoredEnvelope, SyncState
+from .outbox import accept_for_tipster, acknowledge, outbox
 from .services import current
+
+TO_CASEWORK = "bundle-to-casework"
+TO_INTAKE = "bundle-to-intake"
 
 
 def register(app: Flask) -> None:
@@ -23,3 +33,60 @@ def register(app: Flask) -> None:
             state = session.get(SyncState, "last_request")
             click.echo("last verified sync request: "
                        f"{state.at.isoformat() + ' UTC' if state else 'never'}")
+
+    register_bundles(app)
+
+
+def _keys() -> tuple[crypto.SigningKey, crypto.VerifyKey]:
+    config = current().config
+    if config.sync_signing_seed is None:
+        raise click.ClickException("intake.json has no sync_signing_seed")
+    return (crypto.SigningKey.from_seed(config.sync_signing_seed),
+            crypto.VerifyKey(config.casework_verify_key))
+
+
+def register_bundles(app: Flask) -> None:
+    """Air-gap mode: the bridge's messages as encrypted, signed files."""
+    bridge = app.cli.commands["bridge"]
+    assert isinstance(bridge, click.Group)  # noqa: S101 (registered just above)
+
+    @bridge.command("export")
+    @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
+    @click.option("--batch", default=1000, show_default=True)
+    def export(out: Path, batch: int) -> None:
+        """Write waiting envelopes for casework to a bundle (sealed to casework, signed)."""
+        signing, casework = _keys()
+        intake = current()
+        items = []
+        for item in outbox(intake, batch):
+            items.append({"envelope_id": item.envelope_id, "receipt_id": item.receipt_id,
+                          "kind": item.kind, "header": item.header.hex(),
+                          "body": item.body_path.read_bytes().hex(),
+                          "tipster_public_key": item.tipster_public_key.hex(),
+                          "unit_id": item.unit_id})
+        with intake.db.session() as session:
+            delivered = list(session.scalars(select(StoredEnvelope.id).where(
+                StoredEnvelope.audience == "tipster")))
+        out.write_bytes(write_bundle(signing, casework, TO_CASEWORK,
+                                     {"items": items, "tipster_envelopes": delivered}))
+        click.echo(f"{len(items)} envelopes written to {out}")
+
+    @bridge.command("import")
+    @click.option("--in", "source", type=click.Path(exists=True, dir_okay=False,
+                                                    path_type=Path), required=True)
+    def import_(source: Path) -> None:
+        """Read casework's bundle: delete what it stored, keep its replies for tipsters."""
+        signing, casework = _keys()
+        intake = current()
+        try:
+            payload = read_bundle(source.read_bytes(), signing, casework, TO_INTAKE)
+        except BundleRefused as exc:
+            raise click.ClickException(str(exc)) from exc
+        deleted = acknowledge(intake, [str(i) for i in payload.get("acks", [])])
+        for item in payload.get("pushes", []):
+            accept_for_tipster(intake, str(item["receipt_id"]),
+                               envelope_id=str(item["envelope_id"]), kind=str(item["kind"]),
+                               header=bytes.fromhex(item["header"]),
+                               body=bytes.fromhex(item["body"]))
+        click.echo(f"deleted {deleted} acknowledged envelopes, stored "
+                   f"{len(payload.get('pushes', []))} replies")
