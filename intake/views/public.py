@@ -31,7 +31,9 @@ def language(code: str) -> Response:
     target = request.args.get("next", "/")
     # Only local paths: an open redirect would let a phishing link borrow our name.
     parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+    # Browsers read "/\\host" like "//host": refuse backslashes and control characters too.
+    if (parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//")
+            or "\\" in target or any(ord(ch) < 32 for ch in target)):
         target = "/"
     response = redirect(target)
     if code in LANGUAGES:

@@ -64,6 +64,7 @@ def test_session_cookie_is_httponly_strict_and_secure_over_https(
 
 
 def test_language_switch_refuses_open_redirects(client: FlaskClient) -> None:
-    for target in ("https://evil.example/", "//evil.example/x", "javascript:alert(1)"):
+    for target in ("https://evil.example/", "//evil.example/x", "javascript:alert(1)",
+                   "/\\evil.example/x", "/\tevil"):
         response = client.get("/language/en", query_string={"next": target})
         assert response.headers["Location"] == "/"
