@@ -97,9 +97,10 @@ def _acknowledge_automatically(casework: Casework, session: Session, case: Case)
     """The automatic reply on arrival: it is the legal acknowledgement (within 7 days)."""
     config = casework.config
     text = f"{config.acknowledgement_sv}\n\n{config.acknowledgement_en}"
+    # The reply also carries the new stage, so the tipster's status changes with it.
     seal_for_tipster(casework, session, case, kind="message",
                      payload={"type": "message", "author": "reviewer", "text": text,
-                              "automatic": True})
+                              "automatic": True, "stage": Stage.ACKNOWLEDGED.value})
     case.acknowledged_on = dt.datetime.now(dt.UTC).date()
     case.stage = Stage.ACKNOWLEDGED.value
 

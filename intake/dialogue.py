@@ -132,9 +132,9 @@ def load_dialogue(intake: Intake, record: ReceiptRecord, key: crypto.PrivateKey)
         items.append(json.loads(out.getvalue()))
     items.sort(key=lambda item: str(item.get("sent_at", "")))
     stage = "received"
-    for item in items:
-        if item.get("type") == "status":
-            stage = str(item.get("stage", stage))
+    for item in items:  # oldest first: the newest stage wins
+        if "stage" in item:
+            stage = str(item["stage"])
     return Dialogue(stage=stage, items=[i for i in items if i.get("type") != "status"])
 
 

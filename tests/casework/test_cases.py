@@ -219,3 +219,13 @@ def test_a_reviewer_cannot_assign(linked: Linked) -> None:
     response = anna.post(f"/cases/{case_id}/assign",
                          data={"csrf_token": csrf(anna, f"/cases/{case_id}"), "person": "x"})
     assert response.status_code == 403
+
+
+def test_the_tipster_sees_the_case_acknowledged(linked: Linked) -> None:
+    tipster = linked.intake.test_client()
+    receipt = submit(tipster, category="ethics")
+    linked.sync()
+    sign_in(tipster, receipt)
+    tipster.set_cookie("lang", "en")
+    page = tipster.get("/dialogue").get_data(as_text=True)
+    assert 'id="case-status">Acknowledged<' in page
