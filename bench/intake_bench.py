@@ -327,10 +327,6 @@ def snapshot(server: Server | None) -> Snapshot:
 # --------------------------------------------------------------------------- the client
 
 
-class HttpError(Exception):
-    """A response that is not what a working service answers."""
-
-
 class Browser:
     """One tipster's browser: its own cookie jar, one connection per form round trip."""
 
@@ -379,15 +375,6 @@ class Browser:
         if response.will_close:
             self.close()
         return response.status, body, response.getheader("Location") or ""
-
-    def csrf(self, path: str) -> bytes:
-        status, body, _ = self.request("GET", path)
-        if status != 200:
-            raise HttpError(f"GET {path}: {status}")
-        match = CSRF.search(body)
-        if not match:
-            raise HttpError(f"GET {path}: no CSRF token")
-        return match.group(1)
 
 
 def multipart(fields: list[tuple[str, bytes]], file: tuple[str, bytes] | None

@@ -15,6 +15,7 @@ from flask_wtf.csrf import CSRFProtect
 
 from common.db import Database
 from common.http import install_security_headers
+from common.startup import exclusive
 from common.storage import EnvelopeStore
 
 from . import cli, errors, migrate, web
@@ -51,7 +52,8 @@ def create_app(config: CaseworkConfig | None = None) -> Flask:
     CSRFProtect(app)
     init_babel(app)
     database = Database(config.database_url)
-    migrate.upgrade(config.database_url)
+    with exclusive(config.instance_path, "casework-startup"):
+        migrate.upgrade(config.database_url)
     store = EnvelopeStore(config.storage)
     store.clean_incoming()
     app.extensions[EXTENSION] = Casework(config=config, db=database, store=store)

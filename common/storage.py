@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import time
 from pathlib import Path
 from typing import BinaryIO
 
@@ -52,10 +53,19 @@ class EnvelopeStore:
         """Remove an incoming body that will not be kept."""
         incoming.unlink(missing_ok=True)
 
-    def clean_incoming(self) -> int:
-        """Remove bodies left half-written by a crash; return how many."""
+    def clean_incoming(self, older_than_seconds: float = 12 * 3600) -> int:
+        """Remove bodies left half-written by a crash; return how many.
+
+        Only files untouched for longer than any upload may take: another worker process
+        may be writing the younger ones right now (a slow upload over Tor).
+        """
+        cutoff = time.time() - older_than_seconds
         removed = 0
         for leftover in self.incoming_dir.iterdir():
-            leftover.unlink(missing_ok=True)
-            removed += 1
+            try:
+                if leftover.stat().st_mtime < cutoff:
+                    leftover.unlink(missing_ok=True)
+                    removed += 1
+            except FileNotFoundError:
+                continue
         return removed

@@ -14,6 +14,8 @@ from pathlib import Path
 
 from flask import Flask
 
+from common.startup import exclusive
+
 from . import cli, errors, migrate, security
 from . import db as db_module
 from .config import IntakeConfig
@@ -64,11 +66,12 @@ def create_app(config: IntakeConfig | None = None, *, now: dt.datetime | None = 
     init_babel(app)
 
     database = db_module.init_app(app, config.database_url)
-    migrate.upgrade(config.database_url)
-    store = EnvelopeStore(config.storage_path)
-    store.clean_incoming()
+    with exclusive(config.instance_path, "intake-startup"):
+        migrate.upgrade(config.database_url)
+        store = EnvelopeStore(config.storage_path)
+        store.clean_incoming()
+        directory = load_directory(config, database, now=now)
     app.extensions[STORE] = store
-    directory = load_directory(config, database, now=now)
     app.extensions[EXTENSION] = Intake(
         config=config, db=database, store=store, directory=directory,
         gate=Argon2Gate(config.argon2_concurrency, config.argon2_wait_seconds),

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -119,9 +118,16 @@ class IntakeConfig:
                 instance_salt=b64("instance_salt"),
                 argon2=crypto.Argon2Params.from_dict(raw["argon2"])
                 if "argon2" in raw else crypto.PRODUCTION,
-                argon2_concurrency=int(raw.get("argon2_concurrency", os.cpu_count() or 1)),
+                # Per worker process: gunicorn runs one worker per core (ops/), so one
+                # derivation per worker bounds the box at one 128 MiB Argon2 per core.
+                argon2_concurrency=int(raw.get("argon2_concurrency", 1)),
+                argon2_wait_seconds=float(raw.get("argon2_wait_seconds", 2.0)),
                 login_floor_seconds=float(raw.get("login_floor_seconds", 1.0)),
                 max_file_bytes=int(raw.get("max_file_bytes", 50 * 1024 * 1024)),
+                max_files=int(raw.get("max_files", 10)),
+                max_request_bytes=int(raw.get("max_request_bytes", 520 * 1024 * 1024)),
+                session_idle_seconds=int(raw.get("session_idle_seconds", 15 * 60)),
+                csrf_seconds=int(raw.get("csrf_seconds", 6 * 3600)),
                 onion_address=raw.get("onion_address"),
                 https=bool(raw.get("https", False)),
                 agencies=tuple(raw.get("agencies", DEFAULT_AGENCIES)),

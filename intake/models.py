@@ -48,7 +48,8 @@ class ReceiptRecord(Base):
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=random_id)
     lookup_token: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
     tipster_public_key: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
-    kdf: Mapped[str] = mapped_column(String(64))  # Argon2 params as JSON
+    # Argon2 params as JSON; indexed because every sign-in asks which sets are in use.
+    kdf: Mapped[str] = mapped_column(String(64), index=True)
     unit_id: Mapped[str] = mapped_column(String(64))
     recipient_key_ids: Mapped[str] = mapped_column(Text)  # JSON list of hex key ids
     created_on: Mapped[dt.date] = mapped_column(Date, default=today)

@@ -35,7 +35,9 @@ class ReportInput:
 def derive_new_receipt(intake: Intake) -> tuple[str, crypto.ReceiptKeys]:
     """A fresh receipt and what it derives to (one bounded Argon2 run)."""
     receipt = crypto.generate_receipt()
-    with intake.gate.slot():
+    # A report arrives after its upload, which may have taken an hour over Tor: wait
+    # longer for a slot than a sign-in does rather than throw the upload away.
+    with intake.gate.slot(wait_seconds=max(30.0, intake.config.argon2_wait_seconds)):
         keys = crypto.derive_receipt_keys(receipt, intake.config.instance_salt,
                                           intake.config.argon2)
     return receipt, keys

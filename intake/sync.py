@@ -25,6 +25,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
 import crypto
+from common.startup import exclusive
 
 from . import db as db_module
 from . import migrate
@@ -84,7 +85,8 @@ def create_app(config: IntakeConfig | None = None) -> Flask:
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST
     database = db_module.Database(config.database_url)
-    migrate.upgrade(config.database_url)
+    with exclusive(config.instance_path, "intake-startup"):
+        migrate.upgrade(config.database_url)
     store = EnvelopeStore(config.storage_path)
     replay_cache = DatabaseReplayCache(database)
 

@@ -1,0 +1,716 @@
+"""Benchmarks for the signed bridge: envelopes per second through ``run_cycle``, peak memory.
+
+Run from the repository root::
+
+    .venv/bin/python -m bench.bridge_bench
+
+Intake's sync app runs in another process, served by gunicorn as in production (and, for
+comparison, by the quiet Werkzeug server of ``common.serve.build_server`` that the demo
+uses). This process runs ``casework.bridge.run_cycle`` against it over real loopback
+HTTP: pull, fetch every body (streamed, signed digest), import into casework's SQLite and
+storage, acknowledge, push casework's automatic acknowledgements back. The envelopes are
+sealed with ``crypto.seal_stream`` and written straight into intake's store and database
+(untimed): a receipt row per report, one ``StoredEnvelope`` row per body, as
+``intake.reporting.submit_report`` leaves them, without its Argon2 run.
+
+Peak memory is ``VmHWM`` of a fresh child process that runs one cycle moving one 1 GiB
+envelope body (made on disk by ``seal_stream`` from a generator-backed reader; never held
+in memory; deleted afterwards).
+
+Results are printed and written (overwritten) to ``bench/results/bridge.md``. Nothing here
+asserts a time limit: the numbers are for people to read. Progress goes to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import datetime as dt
+import hashlib
+import json
+import os
+import platform
+import secrets
+import shutil
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import pyotp
+
+import crypto
+from bench.crypto_bench import LoadMeter, cpu_model, fmt_ms, fmt_size, loadavg, md_table
+
+KIB = 1024
+MIB = 1024 * 1024
+GIB = 1024 * MIB
+MB = 1_000_000
+RESULTS = Path(__file__).resolve().parent / "results" / "bridge.md"
+REPO_ROOT = Path(__file__).resolve().parent.parent
+ARGON2 = crypto.INSECURE_FAST  # staff enrolment only; nothing timed derives a key
+PASSWORD = "correct horse battery staple"
+BLOCK = 64 * KIB
+REPORT_BYTES = 1 * KIB
+FILE_BYTES = 10 * MIB
+BIG_BYTES = 1 * GIB
+
+
+class BenchError(RuntimeError):
+    """Something did not behave (a server did not start, a cycle moved the wrong count)."""
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    pos = (len(ordered) - 1) * q / 100
+    low = int(pos)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (pos - low)
+
+
+def code_fingerprint() -> str:
+    """Identify the code that was measured (no git needed)."""
+    digest = hashlib.sha256()
+    newest = 0.0
+    paths = [REPO_ROOT / "casework" / "bridge.py", REPO_ROOT / "casework" / "intake_import.py",
+             REPO_ROOT / "casework" / "jobs.py", REPO_ROOT / "intake" / "sync.py",
+             REPO_ROOT / "intake" / "outbox.py", *REPO_ROOT.glob("common/*.py"),
+             *REPO_ROOT.glob("crypto/*.py")]
+    for path in sorted(paths):
+        if path.is_file():
+            digest.update(str(path.relative_to(REPO_ROOT)).encode() + b"\0" + path.read_bytes())
+            newest = max(newest, path.stat().st_mtime)
+    when = dt.datetime.fromtimestamp(newest, dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
+    return (f"sha256 {digest.hexdigest()[:16]} over casework/{{bridge,intake_import,jobs}}.py, "
+            f"intake/{{sync,outbox}}.py, common/, crypto/ (newest file {when} UTC)")
+
+
+def machine_lines() -> list[str]:
+    try:
+        usable = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        usable = os.cpu_count() or 0
+    rows = [
+        ["Date (UTC)", dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S")],
+        ["Platform", platform.platform()],
+        ["CPU", cpu_model()],
+        ["Cores", f"{os.cpu_count()} logical ({usable} usable by this process)"],
+        ["Python", f"{platform.python_implementation()} {platform.python_version()}"],
+        ["gunicorn / Flask / Werkzeug", f"{metadata.version('gunicorn')} / "
+                                        f"{metadata.version('flask')} / "
+                                        f"{metadata.version('werkzeug')}"],
+        ["SQLAlchemy / SQLite library", f"{metadata.version('sqlalchemy')} / "
+                                        f"{sqlite3.sqlite_version}"],
+        ["PyNaCl", metadata.version("PyNaCl")],
+        ["Storage", f"temporary folder {tempfile.gettempdir()} "
+                    f"({_filesystem(Path(tempfile.gettempdir()))})"],
+        ["Load average at start (1/5/15 min)", loadavg()],
+        ["Code measured", code_fingerprint()],
+    ]
+    return ["## Machine", "", *md_table(["", ""], rows)]
+
+
+def _filesystem(path: Path) -> str:
+    best, kind = "", "unknown filesystem"
+    try:
+        with open("/proc/mounts", encoding="utf-8") as mounts:
+            for line in mounts:
+                _, mount, fstype, *_ = line.split()
+                if str(path.resolve()).startswith(mount) and len(mount) > len(best):
+                    best, kind = mount, fstype
+    except OSError:
+        pass
+    return kind
+
+
+def memory_kib(pid: int | str = "self") -> dict[str, int]:
+    """VmHWM (peak RSS) and VmRSS in KiB, from /proc/<pid>/status."""
+    found: dict[str, int] = {}
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as fh:
+            for line in fh:
+                name = line.split(":", 1)[0]
+                if name in ("VmHWM", "VmRSS"):
+                    found[name] = int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return found
+
+
+def reset_peak(pid: int | str = "self") -> bool:
+    """Reset VmHWM to the current RSS (Linux >= 4.0: write 5 to clear_refs)."""
+    try:
+        with open(f"/proc/{pid}/clear_refs", "w", encoding="ascii") as fh:
+            fh.write("5")
+    except OSError:
+        return False
+    return True
+
+
+class GeneratedSource:
+    """``total`` bytes made on demand (a random block with a counter): never all in memory."""
+
+    def __init__(self, total: int) -> None:
+        self._left = total
+        self._block = os.urandom(BLOCK)
+        self._counter = 0
+
+    def read(self, size: int = -1) -> bytes:
+        if size < 0:
+            raise ValueError("refusing to read everything at once")
+        size = min(size, self._left, BLOCK)
+        self._counter += 1
+        self._left -= size
+        return (self._counter.to_bytes(8, "big") + self._block[8:])[:size]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def process_tree(root: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            children.setdefault(int(stat.rsplit(")", 1)[1].split()[1]), []).append(int(entry))
+    tree, todo = [], [root]
+    while todo:
+        pid = todo.pop(0)
+        tree.append(pid)
+        todo.extend(children.get(pid, []))
+    return tree
+
+
+# --------------------------------------------------------------------------- the instance
+
+
+@dataclass
+class Instance:
+    """One folder with both apps' configuration, as scripts/demo.py lays it out."""
+
+    root: Path
+    reviewer: crypto.PublicKey
+    escrow: crypto.PublicKey
+    units: list[str] = field(default_factory=list)
+    _intake: Any = None
+    _casework: Any = None
+
+    @property
+    def intake(self) -> Any:
+        """Intake's database and store, for writing envelopes (no app, no Argon2)."""
+        if self._intake is None:
+            from common.db import Database
+            from common.storage import EnvelopeStore
+            from intake import IntakeConfig, migrate
+
+            config = IntakeConfig.from_instance(self.root)
+            migrate.upgrade(config.database_url)
+            self._intake = (Database(config.database_url), EnvelopeStore(config.storage_path))
+        return self._intake
+
+    @property
+    def casework(self) -> Any:
+        """Casework's services, built the way ``casework.jobs.sync_job`` builds them."""
+        if self._casework is None:
+            from casework import CaseworkConfig, create_app
+            from casework.services import EXTENSION
+
+            app = create_app(CaseworkConfig.from_instance(self.root))
+            self._casework = app.extensions[EXTENSION]
+        return self._casework
+
+    def set_sync_url(self, url: str) -> None:
+        path = self.root / "casework.json"
+        config = json.loads(path.read_text())
+        config["intake_sync_url"] = url
+        path.write_text(json.dumps(config))
+        self._casework = None
+
+
+def make_instance(root: Path) -> Instance:
+    from casework import CaseworkConfig, create_app
+    from casework.accounts import complete_enrolment, create_user
+    from casework.cli import DEFAULT_UNITS
+    from casework.directory import export_directory
+    from casework.models import Role, Unit
+    from casework.services import EXTENSION
+
+    root.mkdir(parents=True)
+    signing = crypto.SigningKey.generate()
+    (root / "casework-signing.seed").write_bytes(signing.seed())
+    escrow = crypto.generate_escrow_key()
+    intake_seed = secrets.token_bytes(32)
+    (root / "casework.json").write_text(json.dumps({
+        "secret_key": base64.b64encode(secrets.token_bytes(32)).decode(),
+        "argon2": ARGON2.to_dict(),
+        "escrow_public_key": escrow.public_key.raw.hex(),
+        "intake_verify_key": crypto.SigningKey.from_seed(intake_seed).verify_key.raw.hex(),
+    }))
+    services = create_app(CaseworkConfig.from_instance(root)).extensions[EXTENSION]
+    with services.db.session() as db:
+        for unit_id, sv, en, alternate, receives in DEFAULT_UNITS:
+            db.add(Unit(id=unit_id, name_sv=sv, name_en=en, alternate_unit_id=alternate,
+                        receives_reports=receives))
+    keys = {}
+    for username, role, unit in (("eva", Role.REVIEWER, "etik"),
+                                 ("anna", Role.REVIEWER, "akt"),
+                                 ("cecilia", Role.CUSTODIAN, "kof")):
+        secret = pyotp.random_base32(32)
+        with services.db.session() as db:
+            user, _ = create_user(db, services.config, username=username,
+                                  display_name=username.title(), unit_id=unit, role=role)
+            user.totp_secret, user_id = secret, user.id
+        key = complete_enrolment(services.db, services.config, user_id=user_id,
+                                 code=pyotp.TOTP(secret).at(time.time() - 30),
+                                 new_password=PASSWORD)
+        keys[username] = key
+    with services.db.session() as db:
+        document = export_directory(db, signing_key=signing, escrow=escrow.public_key,
+                                    valid_for=dt.timedelta(days=30))
+    services.db.engine.dispose()
+    (root / "directory.signed").write_bytes(document)
+    (root / "intake.json").write_text(json.dumps({
+        "secret_key": base64.b64encode(secrets.token_bytes(32)).decode(),
+        "instance_salt": base64.b64encode(crypto.new_instance_salt()).decode(),
+        "casework_verify_key": base64.b64encode(signing.verify_key.raw).decode(),
+        "argon2": ARGON2.to_dict(),
+        "sync_signing_seed": base64.b64encode(intake_seed).decode(),
+    }))
+    eva = keys["eva"]
+    if eva is None:
+        raise BenchError("eva has no key after enrolment")
+    return Instance(root, eva.public_key, escrow.public_key)
+
+
+def new_receipt(instance: Instance) -> str:
+    """A receipt row as submit_report leaves it (random tipster key; no Argon2 run)."""
+    from intake.models import ReceiptRecord
+
+    database, _ = instance.intake
+    with database.session() as session:
+        record = ReceiptRecord(lookup_token=secrets.token_bytes(32),
+                               tipster_public_key=crypto.PrivateKey.generate().public_key.raw,
+                               kdf=json.dumps(ARGON2.to_dict(), sort_keys=True), unit_id="etik",
+                               recipient_key_ids=json.dumps([instance.reviewer.key_id_hex]))
+        session.add(record)
+        session.flush()
+        receipt_id: str = record.id
+    return receipt_id
+
+
+def add_envelope(instance: Instance, receipt_id: str, kind: str, plaintext: int) -> int:
+    """Seal ``plaintext`` generated bytes into intake's store for casework; body size."""
+    from intake.models import StoredEnvelope
+
+    database, store = instance.intake
+    routing = {"kind": kind, **({"category": "ethics", "unit": "etik"}
+                                if kind == "report" else {})}
+    path, out = store.new_incoming()
+    with out:
+        sealed = crypto.seal_stream(GeneratedSource(plaintext), out,
+                                    [instance.reviewer, instance.escrow], routing=routing)
+    envelope_id = sealed.envelope_id.hex()
+    with database.session() as session:
+        store.commit(path, envelope_id)
+        session.add(StoredEnvelope(id=envelope_id, receipt_id=receipt_id, audience="casework",
+                                   kind=kind, header=sealed.header,
+                                   body_size=sealed.body_size))
+    body_size: int = sealed.body_size
+    return body_size
+
+
+# --------------------------------------------------------------------------- servers
+
+
+@dataclass
+class Server:
+    name: str
+    process: subprocess.Popen[bytes]
+    url: str
+
+    def pids(self) -> list[int]:
+        """The processes that serve requests (gunicorn: its workers, not the arbiter)."""
+        tree = process_tree(self.process.pid)
+        return tree[1:] or tree
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=15)
+
+
+@contextmanager
+def serve(instance: Instance, kind: str, log: Path) -> Iterator[Server]:
+    """Intake's sync app in another process: ``gunicorn`` (2 sync workers, as production
+    would run it) or ``werkzeug`` (common.serve.build_server, threaded, as the demo)."""
+    instance.intake  # noqa: B018 (migrate the database before any worker starts)
+    port = free_port()
+    env = {**os.environ, "LYKTA_INSTANCE": str(instance.root)}
+    if kind == "gunicorn":
+        argv = [str(Path(sys.executable).with_name("gunicorn")), "--bind",
+                f"127.0.0.1:{port}", "--workers", "2", "--timeout", "900", "--preload",
+                "intake.sync:create_app()"]
+    else:
+        argv = [sys.executable, "-m", "bench.bridge_bench", "--serve-werkzeug", str(port)]
+    with log.open("ab") as out:
+        process = subprocess.Popen(argv, cwd=REPO_ROOT, env=env, stdin=subprocess.DEVNULL,
+                                   stdout=out, stderr=subprocess.STDOUT)
+    server = Server(kind, process, f"http://127.0.0.1:{port}")
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None:
+                raise BenchError(f"{kind} exited with {process.returncode}: "
+                                 f"{log.read_text(errors='replace')[-800:]}")
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise BenchError(f"{kind} did not listen within 60 s") from None
+                time.sleep(0.05)
+        instance.set_sync_url(server.url)
+        yield server
+    finally:
+        server.stop()
+
+
+def serve_werkzeug(port: int) -> None:
+    """Child: the sync app on the quiet threaded Werkzeug server."""
+    from common.serve import build_server
+    from intake.sync import create_app
+
+    build_server(create_app(), "127.0.0.1", port).serve_forever()
+
+
+# --------------------------------------------------------------------------- throughput
+
+
+@dataclass
+class Phases:
+    """Seconds spent in each step of one cycle (wrappers around the client and import)."""
+
+    pull: float = 0.0
+    fetch: float = 0.0
+    imported: float = 0.0
+    ack: float = 0.0
+    push: float = 0.0
+
+
+def timed_cycle(instance: Instance, batch: int) -> tuple[float, Any, Phases]:
+    """One run_cycle, timed as a whole and by phase."""
+    from casework import bridge
+
+    services = instance.casework
+    client = bridge.client_for(services)
+    phases = Phases()
+
+    def wrap(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+        def inner(*args: Any, **kwargs: Any) -> Any:
+            start = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                setattr(phases, name, getattr(phases, name) + time.perf_counter() - start)
+        return inner
+
+    for name, attr in (("pull", "pull"), ("fetch", "fetch"), ("ack", "ack"), ("push", "push")):
+        setattr(client, attr, wrap(name, getattr(client, attr)))
+    original = bridge.import_envelopes
+    bridge.import_envelopes = wrap("imported", original)
+    try:
+        start = time.perf_counter()
+        report = bridge.run_cycle(services, client, batch=batch)
+        took = time.perf_counter() - start
+    finally:
+        bridge.import_envelopes = original
+    return took, report, phases
+
+
+@dataclass
+class Row:
+    label: str
+    server: str
+    per_cycle: int
+    bytes_per_envelope: int
+    cycles: list[float] = field(default_factory=list)
+    phases: list[Phases] = field(default_factory=list)
+    pushed: int = 0
+
+
+def bench_reports(instance: Instance, server: str, rounds: int, batch: int) -> Row:
+    row = Row(f"{fmt_size(REPORT_BYTES)} reports (new cases)", server, batch, 0)
+    for _ in range(rounds):
+        sizes = [add_envelope(instance, new_receipt(instance), "report", REPORT_BYTES)
+                 for _ in range(batch)]
+        row.bytes_per_envelope = int(statistics.mean(sizes))
+        took, report, phases = timed_cycle(instance, batch)
+        if (report.imported, report.acknowledged, report.pushed) != (batch, batch, batch):
+            raise BenchError(f"a cycle of {batch} reports did {report}")
+        row.cycles.append(took)
+        row.phases.append(phases)
+        row.pushed = report.pushed
+    return row
+
+
+def bench_files(instance: Instance, server: str, rounds: int, batch: int) -> Row:
+    row = Row(f"{fmt_size(FILE_BYTES)} files (to an existing case)", server, batch, 0)
+    receipt = new_receipt(instance)
+    add_envelope(instance, receipt, "report", REPORT_BYTES)
+    timed_cycle(instance, 50)  # its case (untimed)
+    for _ in range(rounds):
+        sizes = [add_envelope(instance, receipt, "file", FILE_BYTES) for _ in range(batch)]
+        row.bytes_per_envelope = int(statistics.mean(sizes))
+        took, report, phases = timed_cycle(instance, batch)
+        if (report.imported, report.acknowledged) != (batch, batch):
+            raise BenchError(f"a cycle of {batch} files did {report}")
+        row.cycles.append(took)
+        row.phases.append(phases)
+        # Keep the disk small: the imported bodies are not needed again.
+        for body in instance.casework.store.root.iterdir():
+            if body.is_file() and body.stat().st_size > FILE_BYTES:
+                body.unlink()
+    return row
+
+
+def throughput_lines(rows: list[Row], rounds: dict[str, int]) -> list[str]:
+    table = []
+    for row in rows:
+        rates = [row.per_cycle / t for t in row.cycles]
+        med = statistics.median(row.cycles)
+        mbps = row.per_cycle * row.bytes_per_envelope / med / MB
+        split = {name: statistics.median(getattr(p, name) for p in row.phases)
+                 for name in ("pull", "fetch", "imported", "ack", "push")}
+        table.append([
+            row.label, row.server, f"{row.per_cycle} x {len(row.cycles)}",
+            f"**{row.per_cycle / med:.1f}** ({max(rates):.1f})",
+            f"{mbps:.1f}", fmt_ms(med / row.per_cycle),
+            f"{fmt_ms(split['fetch'] / row.per_cycle)} / "
+            f"{fmt_ms(split['imported'] / row.per_cycle)}",
+            " / ".join(fmt_ms(split[name]) if split[name] else "not called"
+                       for name in ("pull", "ack", "push")),
+        ])
+    return [
+        "## 1. Envelopes per second through `run_cycle`",
+        "",
+        "Each cycle moves one batch over loopback HTTP from intake's sync app (another "
+        "process) into casework (this process): pull, fetch each body (streamed to a spool "
+        "file, SHA-256 checked against the signed header), import (copy into casework's "
+        "store, one SQLite transaction per envelope; a report also creates its case and "
+        "seals the automatic acknowledgement), ack, push the acknowledgements back. A "
+        "report envelope carries 1 KiB of plaintext (1 KiB is also the Padmé minimum); a "
+        "file envelope 10 MiB. Bodies are sealed to a reviewer and the escrow key. "
+        "Envelopes per second: median cycle (best in parentheses); MB/s counts envelope "
+        "body bytes (10^6 B/s) at the median. The phase columns are medians over the "
+        f"cycles. Rounds: {', '.join(f'{k}: {v}' for k, v in rounds.items())}.",
+        "",
+        *md_table(["Envelopes", "Sync app served by", "Batch x cycles",
+                   "Envelopes/s median (best)", "MB/s", "Per envelope",
+                   "Fetch / import per envelope", "Pull / ack / push per cycle"], table),
+    ]
+
+
+# --------------------------------------------------------------------------- memory
+
+
+def rss_probe(root: Path, max_body: int | None) -> None:
+    """Child: one run_cycle moving the 1 GiB envelope; VmHWM before and after."""
+    from casework import bridge
+
+    instance = Instance(root, crypto.PrivateKey.generate().public_key,
+                        crypto.PrivateKey.generate().public_key)
+    if max_body is not None:
+        bridge.MAX_BODY = max_body
+    services = instance.casework
+    client = bridge.client_for(services)
+    pending = client.pull(1)  # warm: imports, connections, the pull path (metadata only)
+    reset = reset_peak()
+    before = memory_kib()
+    start = time.perf_counter()
+    outcome: dict[str, Any]
+    try:
+        report = bridge.run_cycle(services, client)
+        outcome = {"imported": report.imported, "acknowledged": report.acknowledged}
+    except bridge.BridgeError as exc:
+        outcome = {"error": f"BridgeError: {exc}"}
+    took = time.perf_counter() - start
+    after = memory_kib()
+    stored = [p.stat().st_size for p in services.store.root.iterdir()
+              if p.is_file() and p.stat().st_size >= GIB]
+    print(json.dumps({"before": before, "after": after, "reset": reset, "seconds": took,
+                      "pending": [int(i["body_size"]) for i in pending], "stored": stored,
+                      "max_body": bridge.MAX_BODY, **outcome}))
+
+
+def rss_child(root: Path, max_body: int | None) -> dict[str, Any]:
+    argv = [sys.executable, "-m", "bench.bridge_bench", "--rss-probe", str(root)]
+    if max_body is not None:
+        argv += ["--rss-max-body", str(max_body)]
+    out = subprocess.run(argv, cwd=REPO_ROOT, capture_output=True, text=True, check=False,
+                         timeout=600)
+    if out.returncode != 0:
+        raise BenchError(f"RSS probe failed: {out.stderr.strip()[-800:]}")
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
+
+
+def bench_memory(work: Path, progress: Callable[[str], None]) -> list[str]:
+    from casework import bridge
+
+    instance = make_instance(work / "instance")
+    log = work / "server.log"
+    lines = ["## 2. Peak memory while one 1 GiB envelope crosses the bridge", ""]
+    with serve(instance, "gunicorn", log) as server:
+        receipt = new_receipt(instance)
+        add_envelope(instance, receipt, "report", REPORT_BYTES)
+        timed_cycle(instance, 50)  # its case exists before the big body arrives
+        progress("   sealing 1 GiB into intake's store (streamed from a generator)")
+        start = time.perf_counter()
+        body_size = add_envelope(instance, receipt, "file", BIG_BYTES)
+        seal_s = time.perf_counter() - start
+        stock = bridge.MAX_BODY
+        probes: list[tuple[str, dict[str, Any], dict[int, dict[str, int]]]] = []
+        for label, max_body in ((f"stock limits (`MAX_BODY` = {fmt_size(stock)})", None),
+                                ("`MAX_BODY` raised to 2 GiB in the child (bench only)",
+                                 2 * GIB)):
+            progress(f"   cycle in a fresh child: {label}")
+            workers = server.pids()
+            for pid in workers:
+                reset_peak(pid)
+            server_before = {pid: memory_kib(pid) for pid in workers}
+            probe = rss_child(instance.root, max_body)
+            server_after = {pid: memory_kib(pid) for pid in workers}
+            growth = {pid: {"before": server_before[pid].get("VmHWM", 0),
+                            "after": server_after[pid].get("VmHWM", 0)} for pid in workers}
+            probes.append((label, probe, growth))
+    rows = []
+    for label, probe, server_growth in probes:
+        before, after = probe["before"], probe["after"]
+        grown = (after["VmHWM"] - before["VmHWM"]) / 1024
+        moved = probe.get("stored") or []
+        outcome = (f"imported {probe['imported']}, {fmt_size(moved[0]) if moved else 'no'} "
+                   f"body stored" if "imported" in probe else probe["error"])
+        busiest = max(server_growth.values(), key=lambda g: g["after"] - g["before"])
+        rows.append([
+            label, outcome, f"{probe['seconds']:.1f} s",
+            f"{before['VmHWM'] / 1024:.1f} MiB", f"{after['VmHWM'] / 1024:.1f} MiB",
+            f"**{grown:.1f} MiB**", f"{grown * MIB / body_size:.5f}",
+            f"{(busiest['after'] - busiest['before']) / 1024:+.1f} MiB "
+            f"(peak {busiest['after'] / 1024:.0f} MiB)",
+        ])
+    lines += [
+        f"One report (imported first) and then one {fmt_size(BIG_BYTES)}-plaintext file "
+        f"envelope ({body_size / MIB:.1f} MiB body on disk) sealed by `crypto.seal_stream` "
+        f"from a generator-backed reader into intake's store in {seal_s:.1f} s (untimed). "
+        "Intake's sync app: gunicorn, 2 sync workers. Each row is a fresh child process that "
+        "builds casework as `sync_job` does, pulls once to warm up (metadata only), resets "
+        "its peak (`/proc/self/clear_refs` = 5"
+        + ("" if all(p["reset"] for _, p, _ in probes) else ", **unavailable: peak not "
+           "reset**") + "), then runs one `run_cycle`. Peak = `VmHWM` from "
+        "`/proc/self/status`. The sync app column is the growth of the peak of the busier "
+        "gunicorn worker over the same cycle (reset the same way).",
+        "",
+        *md_table(["Run", "Outcome", "Cycle time", "Peak before", "Peak after",
+                   "Peak growth", "Growth / body size", "Sync app worker peak growth"],
+                  rows),
+    ]
+    return lines
+
+
+# --------------------------------------------------------------------------- main
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true",
+                        help="fewer rounds, no 1 GiB section; results file untouched")
+    parser.add_argument("--serve-werkzeug", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--rss-probe", help=argparse.SUPPRESS)
+    parser.add_argument("--rss-max-body", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.serve_werkzeug:
+        serve_werkzeug(args.serve_werkzeug)
+        return 0
+    if args.rss_probe:
+        rss_probe(Path(args.rss_probe), args.rss_max_body)
+        return 0
+
+    started = time.perf_counter()
+
+    def progress(msg: str) -> None:
+        print(f"[{time.perf_counter() - started:6.1f} s] {msg}", file=sys.stderr, flush=True)
+
+    report_rounds, file_rounds = (2, 1) if args.quick else (5, 3)
+    out = ["# Lykta bridge benchmarks", "", *machine_lines(), ""]
+    work = Path(tempfile.mkdtemp(prefix="lykta-bench-bridge-"))
+    try:
+        rows: list[Row] = []
+        with LoadMeter() as load:
+            for server in ("gunicorn", "werkzeug"):
+                instance = make_instance(work / f"throughput-{server}")
+                with serve(instance, server, work / f"{server}.log"):
+                    progress(f"1. {fmt_size(REPORT_BYTES)} reports, sync app on {server}")
+                    try:
+                        rows.append(bench_reports(instance, server, report_rounds, 50))
+                        progress(f"1. {fmt_size(FILE_BYTES)} files, sync app on {server}")
+                        rows.append(bench_files(instance, server, file_rounds, 10))
+                    except Exception as exc:  # report it, keep the other sections
+                        progress(f"   failed: {exc!r}")
+                        out += [f"**Throughput on {server} failed:** `{exc!r}`", "", "```",
+                                traceback.format_exc().strip(), "```", ""]
+                shutil.rmtree(work / f"throughput-{server}", ignore_errors=True)
+        if rows:
+            out += throughput_lines(rows, {"reports": report_rounds, "files": file_rounds})
+        out += ["", load.line(), ""]
+
+        if not args.quick:
+            progress("2. peak memory, one 1 GiB envelope")
+            with LoadMeter() as load:
+                try:
+                    out += bench_memory(work / "memory", progress)
+                except Exception as exc:  # report it, keep the file
+                    progress(f"   failed: {exc!r}")
+                    out += ["## 2. Peak memory", "", f"**Failed:** `{exc!r}`", "", "```",
+                            traceback.format_exc().strip(), "```"]
+            shutil.rmtree(work / "memory", ignore_errors=True)
+            out += ["", load.line(), ""]
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    out.append(f"_Total bench time: {time.perf_counter() - started:.0f} s._")
+
+    text = "\n".join(out) + "\n"
+    if not args.quick:  # a smoke run leaves the recorded results alone
+        RESULTS.parent.mkdir(parents=True, exist_ok=True)
+        tmp = RESULTS.with_suffix(".md.tmp")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(RESULTS)
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
