@@ -46,6 +46,9 @@ ACCOUNTS = [
 ]
 EXTRA_REVIEWERS = [("erik", "Erik Sandberg", "etik"), ("anna", "Anna Nord", "akt")]
 ESCROW_PASSPHRASE = "kof escrow demo passphrase"
+# The demo runs at production cost; tests/test_demo.py sets LYKTA_DEMO_ARGON2=fast.
+ARGON2 = crypto.INSECURE_FAST if os.environ.get("LYKTA_DEMO_ARGON2") == "fast" else (
+    crypto.PRODUCTION)
 
 
 def _write_private(path: Path, data: bytes) -> None:
@@ -69,10 +72,10 @@ def set_up() -> None:
     _write_private(INSTANCE / "casework-signing.seed", signing.seed())
     escrow = crypto.generate_escrow_key()
     _write_private(INSTANCE / "demo-keys" / "escrow.key",
-                   crypto.wrap_private_key(escrow, ESCROW_PASSPHRASE))
+                   crypto.wrap_private_key(escrow, ESCROW_PASSPHRASE, ARGON2))
     _write_private(INSTANCE / "casework.json", json.dumps({
         "secret_key": _b64(secrets.token_bytes(32)),
-        "argon2": crypto.PRODUCTION.to_dict(),
+        "argon2": ARGON2.to_dict(),
         "escrow_public_key": escrow.public_key.raw.hex(),
     }, indent=2).encode())
     app = create_casework(CaseworkConfig.from_instance(INSTANCE))
@@ -107,7 +110,7 @@ def set_up() -> None:
         "secret_key": _b64(secrets.token_bytes(32)),
         "instance_salt": _b64(crypto.new_instance_salt()),
         "casework_verify_key": _b64(signing.verify_key.raw),
-        "argon2": crypto.PRODUCTION.to_dict(),
+        "argon2": ARGON2.to_dict(),
     }, indent=2).encode())
     _write_private(INSTANCE / "demo.json", (json.dumps(demo, indent=2) + "\n").encode())
 
