@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
@@ -23,6 +25,7 @@ from ..services import current
 from ..web import signed_in
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
+TextAction = Callable[..., str]
 
 
 @bp.get("/")
@@ -79,33 +82,33 @@ def assign_view(case_id: str) -> Response:
     return redirect(url_for("cases.show", case_id=case_id))
 
 
-def reply_view(case_id: str) -> Response:
-    """Send a reply to the tipster (sealed to their key, pushed to intake)."""
-    form = ReplyForm(prefix="reply")
+def _post_text(case_id: str, form: ReplyForm | NoteForm, action: TextAction,
+               saved: str, refused: str) -> Response:
+    """Validate a one-field text form, run ``action`` on it, say what happened."""
     person = signed_in()
     services = current()
     if form.validate_on_submit():
         with services.db.session() as db:
-            reply(services, db, db.merge(person.user), person.key, case_id, form.text.data or "")
-        flash(_("Reply sealed for the tipster. It reaches them at the next sync."))
+            action(services, db, db.merge(person.user), person.key, case_id,
+                   form.text.data or "")
+        flash(saved)
     else:
-        flash(_("The reply was empty or too long; nothing was sent."))
+        flash(refused)
     return redirect(url_for("cases.show", case_id=case_id))
+
+
+def reply_view(case_id: str) -> Response:
+    """Send a reply to the tipster (sealed to their key, pushed to intake)."""
+    return _post_text(case_id, ReplyForm(prefix="reply"), reply,
+                      _("Reply sealed for the tipster. It reaches them at the next sync."),
+                      _("The reply was empty or too long; nothing was sent."))
 
 
 def note_view(case_id: str) -> Response:
     """Add an internal note (never shown to the tipster)."""
-    form = NoteForm(prefix="note")
-    person = signed_in()
-    services = current()
-    if form.validate_on_submit():
-        with services.db.session() as db:
-            add_note(services, db, db.merge(person.user), person.key, case_id,
-                     form.text.data or "")
-        flash(_("Note saved (encrypted to the case's readers)."))
-    else:
-        flash(_("The note was empty or too long; nothing was saved."))
-    return redirect(url_for("cases.show", case_id=case_id))
+    return _post_text(case_id, NoteForm(prefix="note"), add_note,
+                      _("Note saved (encrypted to the case's readers)."),
+                      _("The note was empty or too long; nothing was saved."))
 
 
 @bp.get("/<case_id>/files/<envelope_id>")
