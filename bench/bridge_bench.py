@@ -177,6 +177,15 @@ class GeneratedSource:
         return (self._counter.to_bytes(8, "big") + self._block[8:])[:size]
 
 
+def sha256_seconds(size: int) -> float:
+    """Seconds for hashlib's SHA-256 over ``size`` bytes in 64 KiB pieces (a floor)."""
+    block, digest = os.urandom(BLOCK), hashlib.sha256()
+    start = time.perf_counter()
+    for _ in range(size // BLOCK):
+        digest.update(block)
+    return time.perf_counter() - start
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -553,7 +562,7 @@ def rss_probe(root: Path, max_body: int | None) -> None:
         bridge.MAX_BODY = max_body
     services = instance.casework
     client = bridge.client_for(services)
-    pending = client.pull(1)  # warm: imports, connections, the pull path (metadata only)
+    pending = client.pull(50)  # warm: imports, connections, the pull path (metadata only)
     reset = reset_peak()
     before = memory_kib()
     start = time.perf_counter()
@@ -598,6 +607,8 @@ def bench_memory(work: Path, progress: Callable[[str], None]) -> list[str]:
         start = time.perf_counter()
         body_size = add_envelope(instance, receipt, "file", BIG_BYTES)
         seal_s = time.perf_counter() - start
+        # A new 1 KiB report from another tipster waits in the same outbox.
+        add_envelope(instance, new_receipt(instance), "report", REPORT_BYTES)
         stock = bridge.MAX_BODY
         probes: list[tuple[str, dict[str, Any], dict[int, dict[str, int]]]] = []
         for label, max_body in ((f"stock limits (`MAX_BODY` = {fmt_size(stock)})", None),
@@ -618,10 +629,12 @@ def bench_memory(work: Path, progress: Callable[[str], None]) -> list[str]:
         before, after = probe["before"], probe["after"]
         grown = (after["VmHWM"] - before["VmHWM"]) / 1024
         moved = probe.get("stored") or []
-        outcome = (f"imported {probe['imported']}; {moved[0] / MIB:.1f} MiB body stored "
-                   "in casework" if "imported" in probe and moved else
-                   f"imported {probe.get('imported', 0)}, nothing stored"
-                   if "imported" in probe else probe["error"])
+        pulled = f"pulled {len(probe['pending'])}: "
+        outcome = pulled + (
+            f"imported {probe['imported']}; the {moved[0] / MIB:.1f} MiB body stored in "
+            "casework" if "imported" in probe and moved else
+            f"imported {probe.get('imported', 0)}, no large body stored"
+            if "imported" in probe else f"imported 0; {probe['error']}")
         busiest = max(server_growth.values(), key=lambda g: g["after"] - g["before"])
         rows.append([
             label, outcome, f"{probe['seconds']:.1f} s",
@@ -633,7 +646,8 @@ def bench_memory(work: Path, progress: Callable[[str], None]) -> list[str]:
     lines += [
         f"One report (imported first) and then one {BIG_BYTES / GIB:.0f} GiB-plaintext file "
         f"envelope ({body_size / MIB:.1f} MiB body on disk) sealed by `crypto.seal_stream` "
-        f"from a generator-backed reader into intake's store in {seal_s:.1f} s (untimed). "
+        f"from a generator-backed reader into intake's store in {seal_s:.1f} s (untimed); "
+        "a 1 KiB report of another tipster waits in the same outbox. "
         "Intake's sync app: gunicorn, 2 sync workers. Each row is a fresh child process that "
         "builds casework as `sync_job` does, pulls once to warm up (metadata only), resets "
         "its peak (`/proc/self/clear_refs` = 5"
@@ -650,15 +664,20 @@ def bench_memory(work: Path, progress: Callable[[str], None]) -> list[str]:
         "",
         f"- `casework.bridge.MAX_BODY` is {fmt_size(stock)}: with the stock limits the "
         "1 GiB body is refused from its signed size header, before any of it is read, "
-        "with the message shown, and the whole cycle fails (nothing is imported; the "
-        "envelope stays at intake). Intake cannot produce such a body with its own limits "
-        "(a request is at most 520 MiB), which is why the second run raises the limit in "
-        "the child only, to measure memory over a real 1 GiB transfer.",
+        "with the message shown, and the whole cycle fails: the small report pulled with "
+        "it is not imported either, and both stay at intake, so every later cycle that "
+        "pulls the large envelope fails the same way. Intake's default limits (520 MiB per "
+        "request) keep its bodies below the limit, but `intake.json` can raise "
+        "`max_request_bytes` and `max_file_bytes` and nothing ties them to `MAX_BODY`. The "
+        "second run raises the limit in the child only, to measure memory over a real "
+        "1 GiB transfer.",
         "- Both sides stream: the cycle's peak grows by a fraction of a MiB for a "
         "1 GiB body (spool file, SHA-256 and the copy into casework's store all go 64 KiB "
         "at a time), and so does the sync app worker's. The refused run's time is mostly "
         "intake hashing the whole body before it answers (the digest goes in the signed "
-        "header), which it also does for every accepted fetch.",
+        "header; SHA-256 alone over 1 GiB takes "
+        f"{sha256_seconds(BIG_BYTES):.1f} s here), which it also does for every accepted "
+        "fetch: a body is read twice at intake.",
     ]
     return lines
 

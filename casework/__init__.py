@@ -12,6 +12,7 @@ from pathlib import Path
 
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
+from sqlalchemy import select
 
 from common.db import Database
 from common.http import install_security_headers
@@ -21,6 +22,7 @@ from common.storage import EnvelopeStore
 from . import cli, errors, migrate, web
 from .config import CaseworkConfig
 from .i18n import init_babel
+from .models import CaseEnvelope
 from .services import EXTENSION, Casework
 
 __all__ = ["CaseworkConfig", "create_app"]
@@ -55,7 +57,10 @@ def create_app(config: CaseworkConfig | None = None) -> Flask:
     with exclusive(config.instance_path, "casework-startup"):
         migrate.upgrade(config.database_url)
     store = EnvelopeStore(config.storage)
-    store.clean_incoming()
+    with exclusive(config.instance_path, "casework-startup"):
+        store.clean_incoming()
+        with database.session() as db:
+            store.sweep(set(db.scalars(select(CaseEnvelope.id))))
     app.extensions[EXTENSION] = Casework(config=config, db=database, store=store)
 
     from .views import admin, auth, cases, home, language

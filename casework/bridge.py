@@ -14,6 +14,7 @@ import base64
 import datetime as dt
 import hashlib
 import json
+import logging
 import os
 import secrets
 import urllib.error
@@ -30,12 +31,17 @@ from .models.base import utcnow
 from .services import Casework
 
 SIGNATURE_HEADER = "Lykta-Signed"
+log = logging.getLogger("lykta.casework.bridge")
 MAX_RESPONSE = 32 * 1024 * 1024  # a pull or push answer; bodies are streamed separately
 MAX_BODY = 600 * 1024 * 1024  # one envelope body (intake's own upload limit is lower)
 
 
 class BridgeError(Exception):
     """A sync step failed; the message says which (never content)."""
+
+
+class BodyTooLarge(BridgeError):
+    """One envelope is larger than this side accepts; the others still go through."""
 
 
 @dataclass(frozen=True)
@@ -106,8 +112,11 @@ class IntakeClient:
                     replay_cache=crypto.MemoryReplayCache(max_entries=1)).body)
             except (ValueError, crypto.SyncMessageError) as exc:
                 raise BridgeError("the fetched body's signature did not verify") from exc
-            if facts.get("envelope_id") != envelope_id or int(facts["size"]) > MAX_BODY:
+            if facts.get("envelope_id") != envelope_id:
                 raise BridgeError("the fetched body is not the one asked for")
+            if int(facts["size"]) > MAX_BODY:
+                raise BodyTooLarge(f"an envelope of {int(facts['size'])} bytes is over the "
+                                   f"{MAX_BODY}-byte limit; it stays at intake")
             digest, size = hashlib.sha256(), 0
             fd = os.open(into, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "wb") as out:
@@ -150,7 +159,13 @@ def run_cycle(casework: Casework, client: IntakeClient, batch: int = 50) -> Cycl
     try:
         for item in items:
             path = spool / f"fetch-{secrets.token_hex(8)}"
-            client.fetch(str(item["envelope_id"]), path)
+            try:
+                client.fetch(str(item["envelope_id"]), path)
+            except BodyTooLarge as exc:
+                # Skipped, not acknowledged: it waits at intake for an operator, and the
+                # rest of the batch is not held up by it.
+                log.warning("bridge: %s", exc)
+                continue
             fetched.append(Incoming(
                 envelope_id=str(item["envelope_id"]), receipt_id=str(item["receipt_id"]),
                 kind=str(item["kind"]), header=base64.b64decode(item["header"]),

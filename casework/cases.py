@@ -14,6 +14,7 @@ from sqlalchemy import Select, literal, select, tuple_
 from sqlalchemy.orm import Session
 
 import crypto
+from common.storage import commit_in_transaction
 
 from .errors import InvalidInput, NotPermitted
 from .intake_import import seal_for_tipster
@@ -195,7 +196,7 @@ def add_note(casework: Casework, session: Session, user: User, key: crypto.Priva
     session.add(CaseEnvelope(id=envelope_id, case_id=case.id, kind="note",
                              header=sealed.header, body_size=sealed.body_size,
                              author_id=user.id))
-    casework.store.commit(incoming, envelope_id)
+    commit_in_transaction(session, casework.store, incoming, envelope_id)
     return envelope_id
 
 

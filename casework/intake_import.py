@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import crypto
+from common.storage import commit_in_transaction
 
 from .models import Case, CaseEnvelope, Stage
 from .readers import reader_keys
@@ -85,7 +86,7 @@ def import_envelopes(casework: Casework, items: Iterable[Incoming]) -> list[str]
             session.add(CaseEnvelope(id=item.envelope_id, case_id=case.id, kind=item.kind,
                                      header=item.header,
                                      body_size=item.body_path.stat().st_size))
-            casework.store.commit(incoming, item.envelope_id)
+            commit_in_transaction(session, casework.store, incoming, item.envelope_id)
             if item.kind == "report":
                 session.flush()
                 _acknowledge_automatically(casework, session, case)
@@ -119,7 +120,7 @@ def seal_for_tipster(casework: Casework, session: Session, case: Case, *, kind: 
     session.add(CaseEnvelope(id=envelope_id, case_id=case.id, kind=kind, header=sealed.header,
                              body_size=sealed.body_size, author_id=author_id,
                              delivered=False))
-    casework.store.commit(incoming, envelope_id)
+    commit_in_transaction(session, casework.store, incoming, envelope_id)
     return envelope_id
 
 

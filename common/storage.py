@@ -14,6 +14,9 @@ import time
 from pathlib import Path
 from typing import BinaryIO
 
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
 _ID = re.compile(r"^[0-9a-f]{32}$")
 
 
@@ -53,6 +56,20 @@ class EnvelopeStore:
         """Remove an incoming body that will not be kept."""
         incoming.unlink(missing_ok=True)
 
+    def sweep(self, known_ids: set[str], older_than_seconds: float = 3600) -> int:
+        """Remove stored bodies that no database row names (left by a killed process)."""
+        cutoff = time.time() - older_than_seconds
+        removed = 0
+        for path in self.root.iterdir():
+            if path.is_file() and _ID.match(path.name) and path.name not in known_ids:
+                try:
+                    if path.stat().st_mtime < cutoff:
+                        path.unlink(missing_ok=True)
+                        removed += 1
+                except FileNotFoundError:
+                    continue
+        return removed
+
     def clean_incoming(self, older_than_seconds: float = 12 * 3600) -> int:
         """Remove bodies left half-written by a crash; return how many.
 
@@ -69,3 +86,31 @@ class EnvelopeStore:
             except FileNotFoundError:
                 continue
         return removed
+
+
+# --- Bodies moved into place inside a database transaction -----------------------------
+#
+# A body is moved into the store before its row is committed (never a row without a
+# body). If the transaction then rolls back, the body would be left behind with no row:
+# the hook below deletes it. A process killed mid-transaction runs no hook, so start-up
+# also sweeps old bodies that no row names (EnvelopeStore.sweep).
+
+_STAGED = "lykta_staged_bodies"
+
+
+def commit_in_transaction(session: Session, store: EnvelopeStore, incoming: Path,
+                          envelope_id: str) -> None:
+    """Move a body into place now; remove it again if ``session`` rolls back."""
+    store.commit(incoming, envelope_id)
+    session.info.setdefault(_STAGED, []).append((store, envelope_id))
+
+
+@event.listens_for(Session, "after_commit")
+def _forget_staged(session: Session) -> None:
+    session.info.pop(_STAGED, None)
+
+
+@event.listens_for(Session, "after_rollback")
+def _remove_staged(session: Session) -> None:
+    for store, envelope_id in session.info.pop(_STAGED, []):
+        store.delete(envelope_id)

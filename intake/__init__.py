@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 
 from flask import Flask
+from sqlalchemy import select
 
 from common.startup import exclusive
 
@@ -22,6 +23,7 @@ from .config import IntakeConfig
 from .directory import DirectoryRefused
 from .gate import Argon2Gate
 from .i18n import init_babel
+from .models import StoredEnvelope
 from .services import EXTENSION, Intake, load_directory
 from .storage import EnvelopeStore
 from .uploads import STORE, SealingRequest
@@ -70,6 +72,8 @@ def create_app(config: IntakeConfig | None = None, *, now: dt.datetime | None = 
         migrate.upgrade(config.database_url)
         store = EnvelopeStore(config.storage_path)
         store.clean_incoming()
+        with database.session() as session:
+            store.sweep(set(session.scalars(select(StoredEnvelope.id))))
         directory = load_directory(config, database, now=now)
     app.extensions[STORE] = store
     app.extensions[EXTENSION] = Intake(

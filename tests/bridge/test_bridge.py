@@ -191,3 +191,29 @@ def test_both_sides_show_the_last_sync_and_casework_warns_when_stale(
     assert "last verified sync request: 20" in status.output
     assert "last successful sync: 20" in casework_app.test_cli_runner().invoke(
         args=["bridge", "status"]).output
+
+
+def test_an_oversized_body_waits_at_intake_without_holding_up_the_rest(
+    bridged: Bridged, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    submit(bridged.linked.intake.test_client(), category="ethics",
+           files=[(io.BytesIO(b"x" * 200_000), "big.bin")])
+    monkeypatch.setattr(bridge_module, "MAX_BODY", 100_000)
+    report = bridged.cycle()
+    assert report.imported == 1  # the report came; the big file did not
+    assert _counts(bridged) == (1, 2, 1)
+
+
+def test_a_killed_process_leaves_no_orphan_body_after_restart(bridged: Bridged) -> None:
+    import os
+
+    from casework import create_app as create_casework
+
+    store = services(bridged.linked.casework).store
+    orphan, young = store.root / ("a" * 32), store.root / ("b" * 32)
+    orphan.write_bytes(b"sealed body with no row")
+    young.write_bytes(b"being committed by another process right now")
+    day_ago = time.time() - 24 * 3600
+    os.utime(orphan, (day_ago, day_ago))
+    create_casework(services(bridged.linked.casework).config)  # a restart
+    assert not orphan.exists() and young.exists()
