@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 from werkzeug.wrappers import Response
@@ -20,7 +21,9 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 def _create_form() -> CreateUserForm:
     form = CreateUserForm()
     with current().db.session() as db:
-        form.unit.choices = [SelectChoice(u.id, u.name_en) for u in db.scalars(select(Unit))]
+        swedish = str(get_locale()) == "sv"
+        form.unit.choices = [SelectChoice(u.id, u.name_sv if swedish else u.name_en)
+                             for u in db.scalars(select(Unit))]
     return form
 
 

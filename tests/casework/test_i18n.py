@@ -185,3 +185,17 @@ def test_the_switch_goes_back_only_to_local_paths(casework: Flask) -> None:
     response = client.get("/language/xx?next=/login")
     assert response.status_code == 302
     assert "lang=;" in response.headers["Set-Cookie"]
+
+
+def test_the_unit_list_follows_the_language(casework: object, enrol: object) -> None:
+    from casework.models import Role
+
+    admin = enrol("admin", Role.ADMINISTRATOR, "kof")  # type: ignore[operator]
+    from .conftest import log_in
+
+    client = casework.test_client()  # type: ignore[attr-defined]
+    log_in(casework, client, admin)  # type: ignore[arg-type]
+    client.set_cookie("lang", "sv")
+    assert "Etikkommittén</option>" in client.get("/admin/users").get_data(as_text=True)
+    client.set_cookie("lang", "en")
+    assert "Ethics committee</option>" in client.get("/admin/users").get_data(as_text=True)
