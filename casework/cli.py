@@ -278,6 +278,26 @@ def register(app: Flask) -> None:
         click.echo(f"imported {len(stored)}; wrote {len(stored)} acknowledgements and "
                    f"{len(pushes)} replies to {reply}")
 
+    @bridge_group.command("export")
+    @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
+    def bridge_export(out: Path) -> None:
+        """Air-gap mode: write replies waiting for intake to a bundle (sealed, signed)."""
+        from common.bundles import write_bundle
+
+        from .intake_import import pending_pushes
+
+        services = current()
+        config = services.config
+        if config.intake_verify_key is None:
+            raise click.ClickException("casework.json has no intake_verify_key")
+        pushes = [{"receipt_id": o.receipt_id, "envelope_id": o.envelope_id, "kind": o.kind,
+                   "header": o.header.hex(), "body": o.body.hex()}
+                  for o in pending_pushes(services)]
+        out.write_bytes(write_bundle(load_signing_key(config.signing_key_path),
+                                     crypto.VerifyKey(config.intake_verify_key),
+                                     "bundle-to-intake", {"acks": [], "pushes": pushes}))
+        click.echo(f"{len(pushes)} replies written to {out}")
+
     @bridge_group.command("status")
     def bridge_status() -> None:
         """When the last cycle completed, and whether that is too long ago."""

@@ -83,3 +83,30 @@ def test_bundles_refuse_the_wrong_keys_and_old_age() -> None:
     with pytest.raises(BundleRefused, match="older than 14 days"):
         read_bundle(bundle, casework, intake.verify_key, "bundle-to-casework",
                     now=time.time() + 15 * 24 * 3600)
+
+
+def test_replies_alone_cross_the_air_gap(bridged: Bridged, tmp_path: Path) -> None:
+    from tests.casework.conftest import csrf, log_in
+
+    _air_gap(bridged)
+    tipster = bridged.linked.intake.test_client()
+    receipt = submit(tipster, category="ethics")
+    first, answer = tmp_path / "1.bundle", tmp_path / "2.bundle"
+    _cli(bridged.linked.intake, "bridge", "export", "--out", str(first))
+    _cli(bridged.linked.casework, "bridge", "import", "--in", str(first), "--reply", str(answer))
+    _cli(bridged.linked.intake, "bridge", "import", "--in", str(answer))
+    eva = bridged.linked.casework.test_client()
+    log_in(bridged.linked.casework, eva, bridged.linked.staff["eva"])
+    from sqlalchemy import select
+
+    from casework.models import Case
+    with services(bridged.linked.casework).db.session() as session:
+        case_id = session.scalars(select(Case)).one().id
+    eva.post(f"/cases/{case_id}/reply", data={"csrf_token": csrf(eva, f"/cases/{case_id}"),
+                                               "reply-text": "A question by courier."})
+    replies = tmp_path / "3.bundle"
+    assert "replies written" in _cli(bridged.linked.casework, "bridge", "export", "--out",
+                                     str(replies))
+    _cli(bridged.linked.intake, "bridge", "import", "--in", str(replies))
+    sign_in(tipster, receipt)
+    assert "A question by courier." in tipster.get("/dialogue").get_data(as_text=True)
