@@ -186,7 +186,7 @@ def add_note(casework: Casework, session: Session, user: User, key: crypto.Priva
         raise InvalidInput(f"a note needs between 1 and {MAX_TEXT} characters")
     case = _readable_case(session, user, case_id)
     payload = {"text": text, "by": user.display_name,
-               "sent_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
+               "sent_at": dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")}
     incoming, file = casework.store.new_incoming()
     with file:
         sealed = crypto.seal_stream(io.BytesIO(json.dumps(payload).encode()), file,

@@ -109,7 +109,7 @@ def _acknowledge_automatically(casework: Casework, session: Session, case: Case)
 def seal_for_tipster(casework: Casework, session: Session, case: Case, *, kind: str,
                      payload: dict[str, object], author_id: str | None = None) -> str:
     """Seal a reply or status to the tipster and the case's readers; queue it for push."""
-    payload = {**payload, "sent_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
+    payload = {**payload, "sent_at": dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")}
     recipients = [crypto.PublicKey(case.tipster_public_key),
                   *reader_keys(session, casework.config, case)]
     incoming, file = casework.store.new_incoming()

@@ -148,7 +148,7 @@ def send_message(intake: Intake, record: ReceiptRecord, text: str,
         readers = [p.public_key for p in unit.reviewers] if unit else []
     recipients = readers_with_escrow(readers, intake.directory.escrow)
     tipster_key = crypto.PublicKey(record.tipster_public_key)
-    sent_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    sent_at = dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
     pending = PendingEnvelopes(intake.store)
     try:
         with intake.db.session() as session:

@@ -108,5 +108,6 @@ def submit_report(intake: Intake, report: ReportInput, uploads: Sequence[Upload]
 
 
 def _now_iso() -> str:
-    # Precise time lives only inside sealed envelopes, for ordering the dialogue.
-    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    # Precise time lives only inside sealed envelopes, for ordering the dialogue
+    # (microseconds: a report and a follow-up in the same second must still sort).
+    return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")

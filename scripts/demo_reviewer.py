@@ -76,12 +76,12 @@ def main() -> None:
         elif len(sys.argv) == 4 and sys.argv[1] == "reply":
             deliver_to_tipster(current(), sys.argv[2], {
                 "type": "message", "author": "reviewer", "text": sys.argv[3],
-                "sent_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")})
+                "sent_at": dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")})
             print("Reply sealed to the tipster key.")
         elif len(sys.argv) == 4 and sys.argv[1] == "status":
             deliver_to_tipster(current(), sys.argv[2], {
                 "type": "status", "stage": sys.argv[3],
-                "sent_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")})
+                "sent_at": dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")})
             print("Status sealed to the tipster key.")
         else:
             print(__doc__)

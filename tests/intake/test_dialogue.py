@@ -177,3 +177,13 @@ def test_expired_session_rows_are_purged_at_next_sign_in(app: Flask, client: Fla
     sign_in(app.test_client(), receipt)
     with intake_of(app).db.session() as session:
         assert len(list(session.scalars(select(TipsterSession)))) == 1
+
+
+def test_messages_sent_in_the_same_second_keep_their_order(app: Flask,
+                                                           client: FlaskClient) -> None:
+    sign_in(client, submit(client))
+    for index in range(5):
+        send(client, f"message number {index}")
+    page = client.get("/dialogue").get_data(as_text=True)
+    positions = [page.index(f"message number {index}") for index in range(5)]
+    assert positions == sorted(positions)
