@@ -7,7 +7,7 @@ Run from the repository root::
 Results are printed and written (overwritten) to ``bench/results/crypto.md``. Nothing here
 asserts a time limit: the numbers are for people to read. See bench/README.md.
 
-The raw libsodium baselines import ``nacl`` directly; that is allowed for the bench only
+The raw libsodium baselines come from ``crypto.baseline`` (libsodium stays in crypto/)
 (application code must go through ``crypto``).
 """
 
@@ -33,9 +33,8 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
-import nacl.bindings as sodium
-
 import crypto
+from crypto import baseline
 
 KIB = 1024
 MIB = 1024 * 1024
@@ -44,14 +43,6 @@ CHUNK = crypto.DEFAULT_CHUNK_SIZE
 RESULTS = Path(__file__).resolve().parent / "results" / "crypto.md"
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
-_SS_STATE = sodium.crypto_secretstream_xchacha20poly1305_state
-_SS_INIT_PUSH = sodium.crypto_secretstream_xchacha20poly1305_init_push
-_SS_PUSH = sodium.crypto_secretstream_xchacha20poly1305_push
-_SS_INIT_PULL = sodium.crypto_secretstream_xchacha20poly1305_init_pull
-_SS_PULL = sodium.crypto_secretstream_xchacha20poly1305_pull
-_SS_ABYTES = sodium.crypto_secretstream_xchacha20poly1305_ABYTES
-_TAG_MESSAGE = sodium.crypto_secretstream_xchacha20poly1305_TAG_MESSAGE
-_TAG_FINAL = sodium.crypto_secretstream_xchacha20poly1305_TAG_FINAL
 
 GPG_UID = "bench <bench@example.invalid>"
 GPG_EMAIL = "bench@example.invalid"
@@ -242,28 +233,12 @@ def machine_lines() -> list[str]:
 
 def raw_push(data: bytes, key: bytes, out: list[bytes] | None = None) -> bytes:
     """Raw secretstream over ``data`` in CHUNK pieces, last one FINAL; returns the header."""
-    state = _SS_STATE()
-    header = _SS_INIT_PUSH(state, key)
-    size = len(data)
-    for offset in range(0, size, CHUNK):
-        end = offset + CHUNK
-        sealed = _SS_PUSH(state, data[offset:end], None,
-                          _TAG_FINAL if end >= size else _TAG_MESSAGE)
-        if out is not None:
-            out.append(sealed)
-    return header
+    return baseline.raw_push(data, key, CHUNK, out)
 
 
 def raw_pull(header: bytes, ciphertext: bytes, key: bytes) -> None:
     """Raw secretstream pull over a contiguous run of CHUNK+ABYTES ciphertexts."""
-    state = _SS_STATE()
-    _SS_INIT_PULL(state, header, key)
-    step = CHUNK + _SS_ABYTES
-    tag = _TAG_MESSAGE
-    for offset in range(0, len(ciphertext), step):
-        _, tag = _SS_PULL(state, ciphertext[offset : offset + step], None)
-    if tag != _TAG_FINAL:
-        raise RuntimeError("raw stream did not end with TAG_FINAL")
+    baseline.raw_pull(header, ciphertext, key, CHUNK)
 
 
 @dataclass
