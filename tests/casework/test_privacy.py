@@ -95,3 +95,10 @@ def test_downloads_are_attachments_in_a_sandbox(linked: Linked) -> None:
     assert response.headers["Content-Disposition"].startswith("attachment;")
     assert "sandbox" in response.headers["Content-Security-Policy"]
     assert response.mimetype == "application/octet-stream"
+
+
+def test_the_session_cookie_is_httponly_and_strict(linked: Linked) -> None:
+    client = linked.casework.test_client()
+    log_in(linked.casework, client, linked.staff["eva"])
+    cookie = client.get_cookie("lykta_casework")
+    assert cookie is not None and cookie.http_only and cookie.same_site == "Strict"
