@@ -15,9 +15,11 @@ from pathlib import Path
 from flask import Flask
 from sqlalchemy import select
 
+from common.http import install_security_headers
 from common.startup import exclusive
+from common.storage import EnvelopeStore
 
-from . import cli, errors, migrate, security
+from . import cli, errors, migrate
 from . import db as db_module
 from .config import IntakeConfig
 from .directory import DirectoryRefused
@@ -25,7 +27,6 @@ from .gate import Argon2Gate
 from .i18n import init_babel
 from .models import StoredEnvelope
 from .services import EXTENSION, Intake, load_directory
-from .storage import EnvelopeStore
 from .uploads import STORE, SealingRequest
 
 __all__ = ["DirectoryRefused", "IntakeConfig", "create_app"]
@@ -87,7 +88,7 @@ def create_app(config: IntakeConfig | None = None, *, now: dt.datetime | None = 
     app.register_blueprint(report.bp)
     app.register_blueprint(dialogue.bp)
     errors.register_error_handlers(app)
-    security.install(app, config.onion_address)
+    install_security_headers(app, onion_address=config.onion_address)
     cli.register(app)
 
     @app.teardown_request

@@ -13,9 +13,9 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 import crypto
+from common.storage import EnvelopeStore
 
 from .models import StoredEnvelope
-from .storage import EnvelopeStore
 from .uploads import SealingSpool
 
 MAX_FILENAME = 200

@@ -8,13 +8,13 @@ from dataclasses import dataclass
 from flask import current_app
 
 import crypto
+from common.storage import EnvelopeStore
 
 from .config import IntakeConfig
 from .db import Database
 from .directory import DirectoryRefused, RecipientDirectory, verify_directory
 from .gate import Argon2Gate
 from .models import DirectoryState
-from .storage import EnvelopeStore
 
 EXTENSION = "lykta.intake"
 

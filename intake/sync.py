@@ -26,13 +26,13 @@ from sqlalchemy.exc import IntegrityError
 
 import crypto
 from common.startup import exclusive
+from common.storage import EnvelopeStore
 
 from . import db as db_module
 from . import migrate
 from .config import IntakeConfig
 from .models import StoredEnvelope, SyncNonce, SyncState
 from .outbox import accept_for_tipster, acknowledge, outbox
-from .storage import EnvelopeStore
 
 log = logging.getLogger("lykta.intake.sync")
 PURPOSES = ("pull", "fetch", "ack", "push")

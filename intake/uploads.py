@@ -16,9 +16,9 @@ from flask import Request, current_app
 from flask_babel import lazy_gettext as _l
 
 import crypto
+from common.storage import EnvelopeStore
 
 from .errors import RejectedUpload
-from .storage import EnvelopeStore
 
 STORE = "lykta.intake.store"
 

@@ -1,6 +1,6 @@
 """Real-browser fixtures: the intake app on a real socket, Debian's Chromium via Playwright.
 
-The app is served by ``intake.serve.build_server`` (the demo server) on 127.0.0.1 with a
+The app is served by ``common.serve.build_server`` (the demo server) on 127.0.0.1 with a
 free port, in a daemon thread, one fresh app per test. The browser is started once per
 session. Chromium comes from Debian (``/usr/bin/chromium``) and axe-core from npm into
 ``.cache/axe``; ``make sysdeps`` installs both. If either is missing the tests are skipped
@@ -24,8 +24,8 @@ from flask import Flask
 from flask_babel import force_locale, gettext
 
 import crypto
+from common.serve import build_server
 from intake import IntakeConfig, create_app
-from intake.serve import build_server
 from tests.intake.conftest import intake_config, people  # noqa: F401  (fixtures)
 
 if TYPE_CHECKING:

@@ -16,7 +16,7 @@ import pytest
 from flask import Flask, Request
 from flask.testing import FlaskClient
 
-from intake.serve import build_server
+from common.serve import build_server
 
 from .conftest import csrf_token, sign_in, submit
 

@@ -7,8 +7,8 @@ import threading
 import time
 from dataclasses import replace
 
+from common.storage import EnvelopeStore
 from intake import IntakeConfig, create_app
-from intake.storage import EnvelopeStore
 
 
 def test_workers_starting_together_on_a_fresh_instance_all_start(
