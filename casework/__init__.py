@@ -14,6 +14,7 @@ from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import select
 
+from common.assets import register_assets
 from common.db import Database
 from common.http import install_security_headers
 from common.startup import exclusive
@@ -65,6 +66,7 @@ def create_app(config: CaseworkConfig | None = None) -> Flask:
 
     from .views import admin, auth, cases, home, language
 
+    register_assets(app)
     app.register_blueprint(auth.bp)
     app.register_blueprint(home.bp)
     app.register_blueprint(admin.bp)

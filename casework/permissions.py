@@ -22,6 +22,7 @@ LEADS = frozenset({Role.UNIT_LEAD})
 
 PERMISSIONS: dict[str, frozenset[Role] | str] = {
     "static": PUBLIC,
+    "assets.static": PUBLIC,
     "auth.login": PUBLIC,
     "language.switch": PUBLIC,
     "auth.enrol": PENDING,

@@ -30,7 +30,7 @@ def install_security_headers(app: Flask, *, csp: str = STRICT_CSP,
         response.headers["Permissions-Policy"] = (
             "camera=(), microphone=(), geolocation=(), interest-cohort=()"
         )
-        if request.path.startswith("/static/"):
+        if request.path.startswith(("/static/", "/assets/")):
             response.headers["Cache-Control"] = "public, max-age=3600"
         else:
             # Pages can show receipts, reports or form input: never store them.

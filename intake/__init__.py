@@ -15,6 +15,7 @@ from pathlib import Path
 from flask import Flask
 from sqlalchemy import select
 
+from common.assets import register_assets
 from common.http import install_security_headers
 from common.startup import exclusive
 from common.storage import EnvelopeStore
@@ -84,6 +85,7 @@ def create_app(config: IntakeConfig | None = None, *, now: dt.datetime | None = 
 
     from .views import dialogue, public, report
 
+    register_assets(app)
     app.register_blueprint(public.bp)
     app.register_blueprint(report.bp)
     app.register_blueprint(dialogue.bp)

@@ -249,6 +249,7 @@ def test_report_reply_note_and_sign_out(sites: Sites, new_page: Callable[..., Pa
     assert sites.dialogs == []
     assert sites.foreign_requests() == []
     assert any(url.endswith("/static/casework.css") for url in sites.requests)
+    assert any(url.endswith("/assets/lykta.css") for url in sites.requests)
 
 
 def test_wrong_totp_code_shows_the_sign_in_failed_page(sites: Sites,

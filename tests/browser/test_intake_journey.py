@@ -106,7 +106,7 @@ def test_report_sign_in_follow_up_sign_out(tab: Tab, lang: str) -> None:
 
     assert tab.lang() == lang
     assert tab.foreign_requests() == []
-    assert any(url.endswith("/static/intake.css") for url in tab.requests)
+    assert any(url.endswith("/assets/lykta.css") for url in tab.requests)
 
 
 def test_sign_in_errors_each_have_their_own_page(tab: Tab) -> None:

@@ -24,6 +24,7 @@ ALL = {A, L, R, C, S, U}
 # endpoint: (method, path, roles allowed). "public" endpoints are reachable signed out.
 EXPECTED: dict[str, tuple[str, str, set[Role] | str]] = {
     "static": ("GET", "/static/casework.css", "public"),
+    "assets.static": ("GET", "/assets/lykta.css", "public"),
     "auth.login": ("GET", "/login", "public"),
     "language.switch": ("GET", "/language/en", "public"),
     "auth.enrol": ("GET", "/enrol", "pending"),
