@@ -7,16 +7,18 @@ through ``ROLE_LABELS`` and ``STAGE_LABELS`` (exposed to templates as ``role_lab
 
 from __future__ import annotations
 
-from flask import current_app, request
-from flask_babel import Babel, get_locale
+from flask import Flask
+from flask_babel import Babel
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
-from werkzeug.wrappers import Response
+
+from common.i18n import LANG_COOKIE, LANGUAGES
+from common.i18n import init_babel as init_common_babel
 
 from .models import Role, Stage
 
-LANGUAGES = ("sv", "en")
-LANG_COOKIE = "lang"
+__all__ = ["LANGUAGES", "LANG_COOKIE", "ROLE_LABELS", "STAGE_LABELS", "init_babel",
+           "role_label", "stage_label"]
 
 ROLE_LABELS: dict[str, LazyString] = {
     Role.ADMINISTRATOR: _l("administrator"),
@@ -46,24 +48,6 @@ def stage_label(stage: str) -> str:
     return str(STAGE_LABELS.get(stage, stage))
 
 
-def select_locale() -> str:
-    """The language for this request: the person's choice, else the configured default."""
-    chosen = request.cookies.get(LANG_COOKIE)
-    if chosen in LANGUAGES:
-        return chosen
-    default: str = current_app.config["BABEL_DEFAULT_LOCALE"]
-    return default
-
-
-def set_language_cookie(response: Response, code: str) -> None:
-    """Remember the language (a year; it identifies nobody: two possible values)."""
-    response.set_cookie(LANG_COOKIE, code, max_age=365 * 24 * 3600, httponly=True,
-                        samesite="Strict", secure=current_app.config["SESSION_COOKIE_SECURE"])
-
-
-def init_babel(app: object) -> Babel:
-    """Attach Flask-Babel with our selector; expose the locale and the labels to templates."""
-    babel = Babel(app, locale_selector=select_locale)  # type: ignore[arg-type]
-    app.jinja_env.globals.update(get_locale=get_locale,  # type: ignore[attr-defined]
-                                 role_label=role_label, stage_label=stage_label)
-    return babel
+def init_babel(app: Flask) -> Babel:
+    """The shared language choice, plus the role and stage labels for templates."""
+    return init_common_babel(app, role_label=role_label, stage_label=stage_label)

@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from common.assets import register_assets
 from common.http import install_security_headers
+from common.i18n import init_babel
 from common.startup import exclusive
 from common.storage import EnvelopeStore
 
@@ -25,7 +26,6 @@ from . import db as db_module
 from .config import IntakeConfig
 from .directory import DirectoryRefused
 from .gate import Argon2Gate
-from .i18n import init_babel
 from .models import StoredEnvelope
 from .services import EXTENSION, Intake, load_directory
 from .uploads import STORE, SealingRequest

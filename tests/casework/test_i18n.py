@@ -26,7 +26,7 @@ from flask.testing import FlaskClient
 
 from casework.i18n import LANG_COOKIE, ROLE_LABELS, STAGE_LABELS
 from casework.models import Role, Stage
-from casework.views.language import is_local_path
+from common.i18n import is_local_path
 
 from .conftest import Staff, log_in
 
