@@ -84,7 +84,7 @@ def import_envelopes(casework: Casework, items: Iterable[Incoming]) -> list[str]
             with file, item.body_path.open("rb") as source:
                 shutil.copyfileobj(source, file)
             session.add(CaseEnvelope(id=item.envelope_id, case_id=case.id, kind=item.kind,
-                                     header=item.header,
+                                     header=item.header, origin="intake",
                                      body_size=item.body_path.stat().st_size))
             commit_in_transaction(session, casework.store, incoming, item.envelope_id)
             if item.kind == "report":

@@ -79,6 +79,11 @@ class CaseEnvelope(Base):
     author_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"), default=None)
     # Replies and status updates wait here until pushed to intake (at-least-once).
     delivered: Mapped[bool] = mapped_column(default=True)
+    # "intake" for everything that came over the bridge, "casework" for what staff sealed.
+    # A compromised intake signs whatever it likes, so an imported item is always shown as
+    # the tipster's, whatever its sealed payload claims about its author.
+    origin: Mapped[str] = mapped_column(String(16), default="casework",
+                                        server_default="casework")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
     case: Mapped[Case] = relationship(back_populates="envelopes")
