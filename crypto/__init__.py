@@ -57,6 +57,7 @@ from .receipt import (
     new_instance_salt,
     normalize_receipt,
 )
+from .recipient_list import recipient_list_tag, verify_recipient_list
 from .recipients import (
     ContentKey,
     add_recipient,
@@ -137,6 +138,7 @@ __all__ = [
     "padme",
     "read_body_preamble",
     "readdress",
+    "recipient_list_tag",
     "rekey",
     "remove_recipient",
     "rewrap_private_key",
@@ -149,5 +151,6 @@ __all__ = [
     "verify_document",
     "verify_message",
     "verify_password",
+    "verify_recipient_list",
     "wrap_private_key",
 ]
