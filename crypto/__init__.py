@@ -67,6 +67,7 @@ from .recipients import (
     readdress,
     remove_recipient,
 )
+from .sealed_secret import new_secret_key, open_secret, seal_secret
 from .session import lock_key, new_session_secret, unlock_key
 from .signing import (
     MemoryReplayCache,
@@ -129,10 +130,12 @@ __all__ = [
     "lock_key",
     "needs_rehash",
     "new_instance_salt",
+    "new_secret_key",
     "new_session_secret",
     "normalize_receipt",
     "open_bytes",
     "open_content_key",
+    "open_secret",
     "open_stream",
     "padded_size",
     "padme",
@@ -143,6 +146,7 @@ __all__ = [
     "remove_recipient",
     "rewrap_private_key",
     "seal_bytes",
+    "seal_secret",
     "seal_stream",
     "sign_document",
     "sign_message",
