@@ -17,7 +17,14 @@ from typing import BinaryIO
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-_ID = re.compile(r"^[0-9a-f]{32}$")
+# fullmatch, never match with "$": "$" also matches before a trailing newline, so
+# "<32 hex>\n" would pass and name a different file than the id says.
+_ID = re.compile(r"[0-9a-f]{32}")
+
+
+def is_envelope_id(value: object) -> bool:
+    """True only for exactly 32 lowercase hex characters (an envelope or receipt id)."""
+    return isinstance(value, str) and _ID.fullmatch(value) is not None
 
 
 class EnvelopeStore:
@@ -30,7 +37,7 @@ class EnvelopeStore:
 
     def _path(self, envelope_id: str) -> Path:
         # Ids come from our own database, but a strict check keeps any path trick out.
-        if not _ID.match(envelope_id):
+        if not is_envelope_id(envelope_id):
             raise ValueError("invalid envelope id")
         return self.root / envelope_id
 
@@ -61,7 +68,7 @@ class EnvelopeStore:
         cutoff = time.time() - older_than_seconds
         removed = 0
         for path in self.root.iterdir():
-            if path.is_file() and _ID.match(path.name) and path.name not in known_ids:
+            if path.is_file() and is_envelope_id(path.name) and path.name not in known_ids:
                 try:
                     if path.stat().st_mtime < cutoff:
                         path.unlink(missing_ok=True)
