@@ -1,24 +1,28 @@
 """Language choice for casework: Swedish by default, English one click away (a cookie).
 
-Role and stage values stay English in the database; only their labels are translated,
-through ``ROLE_LABELS`` and ``STAGE_LABELS`` (exposed to templates as ``role_label`` and
-``stage_label``). The English labels read as the raw values did before.
+Role, stage, category and agency values stay codes in the database; only their labels
+are translated, through the dictionaries below (exposed to templates as ``role_label``,
+``stage_label``, ``category_label``, ``agency_label`` and ``unit_label``). The English
+labels of roles and stages read as the raw values did before; category labels are the
+ones intake shows the tipster.
 """
 
 from __future__ import annotations
 
 from flask import Flask
-from flask_babel import Babel
+from flask_babel import Babel, get_locale
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 
 from common.i18n import LANG_COOKIE, LANGUAGES
 from common.i18n import init_babel as init_common_babel
+from common.vocabulary import agency_label as vocabulary_agency_label
 
-from .models import Role, Stage
+from .models import Role, Stage, Unit
 
-__all__ = ["LANGUAGES", "LANG_COOKIE", "ROLE_LABELS", "STAGE_LABELS", "init_babel",
-           "role_label", "stage_label"]
+__all__ = ["CATEGORY_LABELS", "LANGUAGES", "LANG_COOKIE", "ROLE_LABELS", "STAGE_LABELS",
+           "agency_label", "category_label", "init_babel", "role_label", "stage_label",
+           "unit_label"]
 
 ROLE_LABELS: dict[str, LazyString] = {
     Role.ADMINISTRATOR: _l("administrator"),
@@ -37,6 +41,24 @@ STAGE_LABELS: dict[str, LazyString] = {
     Stage.CONCLUDED: _l("concluded"),
 }
 
+# The codes are common.vocabulary.CATEGORY_CODES (tests check both lists agree); the
+# English texts are intake's, so staff and tipster name a category alike. Casework keeps
+# its own copy because each app has its own catalogue (and casework never imports intake).
+CATEGORY_LABELS: dict[str, LazyString] = {
+    "corruption": _l("Corruption or bribery"),
+    "procurement": _l("Favouritism in public procurement"),
+    "bias": _l("Political or ideological bias in casework"),
+    "ethics": _l("Breach of ethics rules"),
+    "funds": _l("Misuse of public funds"),
+    "retaliation": _l("Retaliation against someone who reported"),
+    "other": _l("Something else"),
+}
+
+
+def _language() -> str:
+    locale = get_locale()
+    return locale.language if locale is not None else "sv"
+
 
 def role_label(role: str) -> str:
     """The label of a role value in the current language (the value itself if unknown)."""
@@ -48,6 +70,25 @@ def stage_label(stage: str) -> str:
     return str(STAGE_LABELS.get(stage, stage))
 
 
+def category_label(category: str) -> str:
+    """The label of a category code in the current language (the code if unknown)."""
+    return str(CATEGORY_LABELS.get(category, category))
+
+
+def agency_label(code: str | None) -> str:
+    """The name of an agency code in the current language (a dash when none is recorded)."""
+    return "\N{EN DASH}" if not code else vocabulary_agency_label(code, _language())
+
+
+def unit_label(unit: Unit | None, fallback: str = "") -> str:
+    """A unit's name in the current language, from its row (``fallback`` without one)."""
+    if unit is None:
+        return fallback
+    return unit.name_en if _language() == "en" else unit.name_sv
+
+
 def init_babel(app: Flask) -> Babel:
-    """The shared language choice, plus the role and stage labels for templates."""
-    return init_common_babel(app, role_label=role_label, stage_label=stage_label)
+    """The shared language choice, plus the label functions for templates."""
+    return init_common_babel(app, role_label=role_label, stage_label=stage_label,
+                             category_label=category_label, agency_label=agency_label,
+                             unit_label=unit_label)

@@ -4,7 +4,7 @@ No other module imports nacl, cryptography or argon2 (tests/test_architecture.py
 enforces it). The byte formats are specified in crypto/FORMAT.md.
 """
 
-from .body import Preamble, read_body_preamble
+from .body import Preamble, body_plaintext, read_body_preamble
 from .envelope import (
     DEFAULT_CHUNK_SIZE,
     FORMAT_VERSION,
@@ -116,6 +116,7 @@ __all__ = [
     "WrongPassphrase",
     "WrongPurpose",
     "add_recipient",
+    "body_plaintext",
     "decrypt_body",
     "derive_receipt_keys",
     "encrypt_body",

@@ -41,6 +41,9 @@ class Case(Base):
     reference: Mapped[str] = mapped_column(String(16), unique=True)
     unit_id: Mapped[str] = mapped_column(ForeignKey("units.id"))
     category: Mapped[str] = mapped_column(String(32))
+    # Only a code from common.vocabulary.AGENCIES (or "other"): a free-text agency the
+    # tipster typed stays sealed in the report, never in a row anyone with the database
+    # (or the inbox) can read.
     agency: Mapped[str | None] = mapped_column(String(300), default=None)
     stage: Mapped[str] = mapped_column(String(16), default=Stage.RECEIVED.value)
     received_on: Mapped[dt.date] = mapped_column(Date)
@@ -50,6 +53,10 @@ class Case(Base):
     tipster_public_key: Mapped[bytes] = mapped_column(LargeBinary(32))
     intake_receipt_id: Mapped[str] = mapped_column(String(32), unique=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    # A MAC, under the report's content key, over the key ids new items may be sealed to
+    # (crypto.recipient_list_tag): the header alone is not authenticated, so without it
+    # write access to this database would be enough to be sealed every new note and reply.
+    readers_tag: Mapped[bytes | None] = mapped_column(LargeBinary(32), default=None)
 
     envelopes: Mapped[list[CaseEnvelope]] = relationship(
         back_populates="case", cascade="all, delete-orphan", order_by="CaseEnvelope.created_at"
@@ -98,3 +105,17 @@ class Assignment(Base):
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), primary_key=True, index=True)
     assigned_by: Mapped[str] = mapped_column(ForeignKey("users.id"))
     assigned_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class CaseReader(Base):
+    """A person whose key is in the case's report header: who may find it in the inbox.
+
+    Derived from the header (casework.readers keeps it in step on every flush), so the
+    inbox filters by readership in SQL, with keyset pagination, instead of by unit: a
+    reviewer the tipster left out never sees that the case exists.
+    """
+
+    __tablename__ = "case_readers"
+
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), primary_key=True, index=True)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from sqlalchemy import select
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
@@ -14,13 +15,15 @@ from ..cases import (
     add_note,
     assign,
     assignable,
-    attachment,
+    assignment_choices,
+    excluded_key_ids,
     inbox,
     open_case,
+    plaintext_of,
     reply,
 )
 from ..forms import ActionForm, AssignForm, NoteForm, ReplyForm
-from ..models import Case, Role, Stage
+from ..models import Role, Stage, Unit
 from ..services import current
 from ..web import signed_in
 
@@ -40,8 +43,9 @@ def index() -> str:
                      cursor=request.args.get("after") or None,
                      mine=request.args.get("mine") == "1")
         units = sorted(user.units_with(*READING_ROLES))
-    return render_template("inbox.html", page=page, stages=[s.value for s in Stage],
-                           units=units, args=request.args)
+        unit_rows = {u.id: u for u in db.scalars(select(Unit))}
+        return render_template("inbox.html", page=page, stages=[s.value for s in Stage],
+                               units=units, unit_rows=unit_rows, args=request.args)
 
 
 @bp.get("/<case_id>")
@@ -55,12 +59,15 @@ def show(case_id: str) -> str:
         assign_form = None
         if view.case.unit_id in user.units_with(Role.UNIT_LEAD):
             assign_form = AssignForm()
-            assign_form.person.choices = [SelectChoice(p.id, p.display_name)
-                                          for p in assignable(db, view.case)]
+            # Never offered: the people the tipster left out of the report.
+            assign_form.person.choices = [
+                SelectChoice(p.id, p.display_name)
+                for p in assignable(db, view.case, excluded_key_ids(view.report))]
         # Prefixes keep the two text areas' ids (and labels) apart on one page.
         return render_template("case.html", view=view, reply_form=ReplyForm(prefix="reply"),
                                note_form=NoteForm(prefix="note"), action=ActionForm(),
-                               assign_form=assign_form)
+                               assign_form=assign_form,
+                               unit=db.get(Unit, view.case.unit_id))
 
 
 def assign_view(case_id: str) -> Response:
@@ -69,12 +76,12 @@ def assign_view(case_id: str) -> Response:
     person = signed_in()
     services = current()
     with services.db.session() as db:
-        case = db.get(Case, case_id)
-        form.person.choices = [SelectChoice(p.id, p.display_name)
-                               for p in (assignable(db, case) if case else [])]
+        lead = db.merge(person.user)
+        # The same exclusions as the page offered (the domain function checks again).
+        form.person.choices = [SelectChoice(p.id, p.display_name) for p in
+                               assignment_choices(services, db, lead, person.key, case_id)]
         if form.validate_on_submit():
-            changed = assign(services, db, db.merge(person.user), person.key, case_id,
-                             form.person.data or "")
+            changed = assign(services, db, lead, person.key, case_id, form.person.data or "")
             flash(_("Assigned. Their key was added to %(count)s envelopes; nothing was "
                     "re-encrypted.", count=changed))
         else:
@@ -111,25 +118,39 @@ def note_view(case_id: str) -> Response:
                       _("The note was empty or too long; nothing was saved."))
 
 
+# A scrubbed copy needs the whole file in memory (the scrubbers parse it); larger files
+# are offered as sent only, streamed.
+MAX_SCRUB_BYTES = 64 * 1024 * 1024
+
+
 @bp.get("/<case_id>/files/<envelope_id>")
 def download(case_id: str, envelope_id: str) -> Response:
-    """Download an attachment as sent, or as a metadata-scrubbed copy."""
+    """Download an attachment (or a message too large to show) as sent, streamed, or as
+    a metadata-scrubbed copy."""
     person = signed_in()
     services = current()
     with services.db.session() as db:
-        data, entry = attachment(services, db, db.merge(person.user), person.key, case_id,
-                                 envelope_id)
+        pieces, entry = plaintext_of(services, db, db.merge(person.user), person.key,
+                                     case_id, envelope_id)
     filename = str(entry.get("filename") or "attachment")
     content_type = "application/octet-stream"
+    body: Iterator[bytes] | bytes = pieces
     if request.args.get("scrubbed") == "1":
         from ..scrub import CannotScrub, scrub
 
+        data = bytearray()
+        for piece in pieces:
+            data += piece
+            if len(data) > MAX_SCRUB_BYTES:
+                flash(_("No scrubbed copy: the file is too large. Download it as sent."))
+                return redirect(url_for("cases.show", case_id=case_id))
         try:
-            data, filename = scrub(data, filename)
+            body, filename = scrub(bytes(data), filename)
         except CannotScrub as exc:
             flash(_("No scrubbed copy: %(reason)s", reason=str(exc)))
             return redirect(url_for("cases.show", case_id=case_id))
-    response = Response(data, mimetype=content_type)
+    # A generator body is streamed chunk by chunk (each authenticated before it is sent).
+    response = Response(body, mimetype=content_type)
     # Always a download, never rendered: an attached HTML file must not run in our origin.
     response.headers["Content-Disposition"] = _attachment_header(filename)
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"

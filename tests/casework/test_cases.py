@@ -146,11 +146,19 @@ def test_inbox_pages_with_a_keyset_cursor(linked: Linked) -> None:
 
     from casework.intake_import import new_reference
 
+    from casework.models import User
+    from casework.models.cases import CaseReader
+
     with services(linked.casework).db.session() as db:
-        for index in range(120):
-            db.add(Case(reference=new_reference(), unit_id="etik", category="ethics",
+        eva_id = db.scalars(select(User.id).where(User.username == "eva")).one()
+        for index in range(130):
+            case = Case(reference=new_reference(), unit_id="etik", category="ethics",
                         received_on=dt.date(2026, 1, 1) + dt.timedelta(days=index % 40),
-                        tipster_public_key=bytes(32), intake_receipt_id=f"{index:032x}"))
+                        tipster_public_key=bytes(32), intake_receipt_id=f"{index:032x}")
+            db.add(case)
+            db.flush()
+            if index < 120:  # the other ten are her unit's, but not sealed to her
+                db.add(CaseReader(case_id=case.id, user_id=eva_id))
     eva = _reviewer(linked, "eva")
     seen: list[str] = []
     path = "/cases/"
