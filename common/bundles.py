@@ -16,6 +16,8 @@ from typing import Any
 
 import crypto
 
+from .sync_schema import BUNDLES, Malformed, parse_json, validate
+
 MAX_AGE_SECONDS = 14 * 24 * 3600
 MAX_BUNDLE = 1024 * 1024 * 1024
 
@@ -35,7 +37,13 @@ def write_bundle(sender: crypto.SigningKey, receiver: crypto.VerifyKey, purpose:
 
 def read_bundle(data: bytes, receiver: crypto.SigningKey, sender: crypto.VerifyKey,
                 purpose: str, now: float | None = None) -> dict[str, Any]:
-    """Verify, check age, open: the payload, or :class:`BundleRefused` with the reason."""
+    """Verify, check age, open, check the shape: the payload, or :class:`BundleRefused`.
+
+    The payload is checked against the schema of ``purpose`` as a whole before it is
+    returned, so that an importer never stops half way through a malformed bundle (a
+    signature says who wrote it, not that it is well formed). It is returned as it came
+    (ids and hex strings), so callers may convert fields without re-checking them.
+    """
     try:
         message = crypto.verify_document(sender, data, purpose=purpose, max_body=MAX_BUNDLE)
     except crypto.CryptoError as exc:
@@ -46,7 +54,16 @@ def read_bundle(data: bytes, receiver: crypto.SigningKey, sender: crypto.VerifyK
         outer = json.loads(message.body)
         envelope = crypto.Envelope(bytes.fromhex(outer["header"]), bytes.fromhex(outer["body"]))
         plaintext, _ = crypto.open_bytes(envelope, receiver.box_private_key())
-        payload: dict[str, Any] = json.loads(plaintext)
-    except (ValueError, KeyError, crypto.CryptoError) as exc:
+    except (ValueError, KeyError, TypeError, RecursionError, crypto.CryptoError) as exc:
         raise BundleRefused("the bundle cannot be opened with this side's key") from exc
-    return payload
+    try:
+        payload = parse_json(plaintext)
+        schema = BUNDLES.get(purpose)
+        if schema is not None:
+            validate(schema, payload, "bundle")
+        if not isinstance(payload, dict):
+            raise Malformed("bundle is not an object")
+    except Malformed as exc:
+        raise BundleRefused(f"the bundle is malformed: {exc}") from exc
+    checked: dict[str, Any] = payload
+    return checked

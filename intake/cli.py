@@ -12,7 +12,7 @@ import crypto
 from common.bundles import BundleRefused, read_bundle, write_bundle
 
 from .models import StoredEnvelope, SyncState
-from .outbox import accept_for_tipster, acknowledge, outbox
+from .outbox import PushRefused, accept_for_tipster, acknowledge, outbox
 from .services import current
 
 TO_CASEWORK = "bundle-to-casework"
@@ -82,11 +82,19 @@ def register_bundles(app: Flask) -> None:
             payload = read_bundle(source.read_bytes(), signing, casework, TO_INTAKE)
         except BundleRefused as exc:
             raise click.ClickException(str(exc)) from exc
-        deleted = acknowledge(intake, [str(i) for i in payload.get("acks", [])])
-        for item in payload.get("pushes", []):
-            accept_for_tipster(intake, str(item["receipt_id"]),
-                               envelope_id=str(item["envelope_id"]), kind=str(item["kind"]),
-                               header=bytes.fromhex(item["header"]),
-                               body=bytes.fromhex(item["body"]))
-        click.echo(f"deleted {deleted} acknowledged envelopes, stored "
-                   f"{len(payload.get('pushes', []))} replies")
+        # read_bundle checked the whole payload's shape: nothing below meets a bad field.
+        deleted = acknowledge(intake, payload["acks"])
+        stored = refused = 0
+        for item in payload["pushes"]:
+            try:
+                accept_for_tipster(intake, item["receipt_id"], envelope_id=item["envelope_id"],
+                                   kind=item["kind"], header=bytes.fromhex(item["header"]),
+                                   body=bytes.fromhex(item["body"]))
+                stored += 1
+            except PushRefused as exc:
+                # One unstorable reply (e.g. for a receipt deleted here) must not stop the
+                # rest; the reason is printed, never content.
+                click.echo(f"refused one reply: {exc}", err=True)
+                refused += 1
+        click.echo(f"deleted {deleted} acknowledged envelopes, stored {stored} replies"
+                   + (f", refused {refused}" if refused else ""))

@@ -13,10 +13,11 @@ from typing import Protocol
 
 from sqlalchemy import delete, select
 
+import crypto
 from common.db import Database
-from common.storage import EnvelopeStore
+from common.storage import EnvelopeStore, is_envelope_id
+from common.sync_schema import TO_TIPSTER_KINDS
 
-from .errors import UnknownReceipt
 from .models import ReceiptRecord, StoredEnvelope
 from .sealing import PendingEnvelopes
 
@@ -24,8 +25,14 @@ from .sealing import PendingEnvelopes
 class Holdings(Protocol):
     """What these functions need: the database and the envelope store (an ``Intake``)."""
 
-    db: Database
-    store: EnvelopeStore
+    # Read-only members, so that the sync app's frozen holdings satisfy the protocol too.
+    @property
+    def db(self) -> Database:
+        """The intake database."""
+
+    @property
+    def store(self) -> EnvelopeStore:
+        """The envelope store."""
 
 
 @dataclass(frozen=True)
@@ -39,6 +46,11 @@ class OutboundEnvelope:
     body_path: Path
     tipster_public_key: bytes
     unit_id: str
+    body_size: int
+
+
+class PushRefused(Exception):
+    """Casework pushed something intake will never store; the message says why (no content)."""
 
 
 def outbox(intake: Holdings, limit: int = 100) -> Iterator[OutboundEnvelope]:
@@ -54,28 +66,47 @@ def outbox(intake: Holdings, limit: int = 100) -> Iterator[OutboundEnvelope]:
     for envelope, receipt in rows:
         yield OutboundEnvelope(envelope.id, receipt.id, envelope.kind, envelope.header,
                                intake.store.root / envelope.id, receipt.tipster_public_key,
-                               receipt.unit_id)
+                               receipt.unit_id, envelope.body_size)
 
 
 def acknowledge(intake: Holdings, envelope_ids: Sequence[str]) -> int:
-    """Casework has stored these: delete intake's copies (idempotent); return how many."""
+    """Casework has stored these: delete intake's copies (idempotent); return how many.
+
+    All or nothing: every id is checked before anything is deleted. Only rows of the
+    casework audience are deleted, and only their bodies: an id of the tipster's dialogue
+    (a reply, the tipster's own copy) names a row that stays, and deleting its body
+    would leave that dialogue unreadable for good.
+    """
+    ids = list(envelope_ids)
+    if not all(is_envelope_id(envelope_id) for envelope_id in ids):
+        raise ValueError("invalid envelope id")
+    if not ids:
+        return 0
     with intake.db.session() as session:
-        result = session.execute(delete(StoredEnvelope).where(
-            StoredEnvelope.id.in_(list(envelope_ids)), StoredEnvelope.audience == "casework"))
-    for envelope_id in envelope_ids:
+        doomed = list(session.scalars(select(StoredEnvelope.id).where(
+            StoredEnvelope.id.in_(ids), StoredEnvelope.audience == "casework")))
+        if doomed:
+            session.execute(delete(StoredEnvelope).where(StoredEnvelope.id.in_(doomed)))
+    # Bodies go only after the rows' deletion is committed: a crash in between leaves an
+    # orphan body (swept at start-up), never a row without its body.
+    for envelope_id in doomed:
         intake.store.delete(envelope_id)
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return len(doomed)
 
 
 def accept_for_tipster(intake: Holdings, receipt_id: str, *, envelope_id: str, kind: str,
                        header: bytes, body: bytes) -> None:
     """Store an envelope that casework sealed to the tipster key (reply or status).
 
-    Idempotent: pushing the same envelope twice stores it once.
+    Idempotent: pushing the same envelope twice stores it once. Raises
+    :class:`PushRefused` for what can never be stored (an unknown receipt, a kind casework
+    does not send, parts that do not belong together).
     """
+    if kind not in TO_TIPSTER_KINDS or not is_envelope_id(envelope_id):
+        raise PushRefused("not a kind or id casework sends")
     with intake.db.session() as session:
         if session.get(ReceiptRecord, receipt_id) is None:
-            raise UnknownReceipt()
+            raise PushRefused("unknown receipt")
         if session.get(StoredEnvelope, envelope_id) is not None:
             return
         pending = PendingEnvelopes(intake.store)
@@ -83,6 +114,9 @@ def accept_for_tipster(intake: Holdings, receipt_id: str, *, envelope_id: str, k
             pending.store_sealed(session, receipt_id=receipt_id, audience="tipster", kind=kind,
                                  envelope_id=envelope_id, header=header, body=body)
             pending.commit_all()
+        except crypto.CryptoError as exc:
+            pending.rollback()
+            raise PushRefused("the envelope's parts do not belong together") from exc
         except BaseException:
             pending.rollback()
             raise

@@ -23,16 +23,18 @@ from typing import Any
 from flask import Flask, Response, request
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
+from werkzeug.exceptions import HTTPException
 
 import crypto
 from common.startup import exclusive
 from common.storage import EnvelopeStore
+from common.sync_schema import REQUESTS, Malformed, parse_json, validate
 
 from . import db as db_module
 from . import migrate
 from .config import IntakeConfig
 from .models import StoredEnvelope, SyncNonce, SyncState
-from .outbox import accept_for_tipster, acknowledge, outbox
+from .outbox import PushRefused, accept_for_tipster, acknowledge, outbox
 
 log = logging.getLogger("lykta.intake.sync")
 PURPOSES = ("pull", "fetch", "ack", "push")
@@ -104,10 +106,6 @@ def create_app(config: IntakeConfig | None = None) -> Flask:
             log.warning("sync request refused: %s", type(exc).__name__)
             return Response(f"refused: {type(exc).__name__}\n", status=401,
                             mimetype="text/plain")
-        try:
-            request_body: dict[str, Any] = json.loads(message.body or b"{}")
-        except ValueError:
-            return Response("malformed body\n", status=400, mimetype="text/plain")
         with database.session() as session:
             state = session.get(SyncState, "last_request")
             now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
@@ -115,34 +113,62 @@ def create_app(config: IntakeConfig | None = None) -> Flask:
                 session.add(SyncState(name="last_request", at=now))
             else:
                 state.at = now
+        try:
+            # The whole message is checked before anything acts on it: a signature says
+            # who sent it, not that it is well formed (all or nothing, never half applied).
+            body = validate(REQUESTS[purpose], parse_json(message.body))
+            if purpose in ("ack", "push"):
+                count = len(body["envelope_ids" if purpose == "ack" else "items"])
+                if count > config.sync_batch_limit:
+                    raise Malformed(f"more than {config.sync_batch_limit} items")
+        except Malformed as exc:
+            # Signed, so casework knows the refusal is intake's and not a forger's; the
+            # reason names the field, never its value.
+            log.warning("sync request refused: malformed %s body (%s)", purpose, exc)
+            return _signed(signing_key, purpose, json.dumps({"error": str(exc)}).encode(),
+                           message.nonce, status=400)
         if purpose == "pull":
-            limit = max(1, min(int(request_body.get("batch", 50)), config.sync_batch_limit))
+            limit = min(int(body["batch"]), config.sync_batch_limit)
             items = [{"envelope_id": o.envelope_id, "receipt_id": o.receipt_id, "kind": o.kind,
                       "header": base64.b64encode(o.header).decode(),
-                      "body_size": o.body_path.stat().st_size,
+                      "body_size": o.body_size,
                       "tipster_public_key": o.tipster_public_key.hex(), "unit_id": o.unit_id}
                      for o in outbox(intake, limit)]
             return _signed(signing_key, purpose, json.dumps({"items": items}).encode(),
                            message.nonce)
         if purpose == "fetch":
-            return _fetch(intake, signing_key, str(request_body.get("envelope_id", "")),
-                          message.nonce)
+            return _fetch(intake, signing_key, body["envelope_id"], message.nonce)
         if purpose == "ack":
-            ids = [str(i) for i in request_body.get("envelope_ids", [])][:config.sync_batch_limit]
-            deleted = acknowledge(intake, ids)
+            deleted = acknowledge(intake, body["envelope_ids"])
             return _signed(signing_key, purpose, json.dumps({"deleted": deleted}).encode(),
                            message.nonce)
-        stored = []
-        for item in request_body.get("items", [])[:config.sync_batch_limit]:
-            body = base64.b64decode(item["body"])
-            if len(body) > config.sync_max_push_bytes:
-                continue
-            accept_for_tipster(intake, str(item["receipt_id"]),
-                               envelope_id=str(item["envelope_id"]), kind=str(item["kind"]),
-                               header=base64.b64decode(item["header"]), body=body)
-            stored.append(str(item["envelope_id"]))
-        return _signed(signing_key, purpose, json.dumps({"stored": stored}).encode(),
+        stored, refused = [], []
+        for item in body["items"]:
+            try:
+                if len(item["body"]) > config.sync_max_push_bytes:
+                    raise PushRefused("the body is over the push limit")
+                accept_for_tipster(intake, item["receipt_id"], envelope_id=item["envelope_id"],
+                                   kind=item["kind"], header=item["header"], body=item["body"])
+            except PushRefused as exc:
+                # Refused for good (an unknown receipt, parts that do not belong together,
+                # too large): said so, so casework stops pushing it, and logged by reason.
+                log.warning("push item refused: %s", exc)
+                refused.append(item["envelope_id"])
+            else:
+                stored.append(item["envelope_id"])
+        return _signed(signing_key, purpose,
+                       json.dumps({"stored": stored, "refused": refused}).encode(),
                        message.nonce)
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> Response | HTTPException:
+        # 404, 405, 413, a short body, a bad Host: the client's mistake keeps its own
+        # 4xx status (a catch-all 500 would hide it and page the operator for nothing).
+        if error.code is None or error.code < 400:
+            return error  # redirects and the like answer as Werkzeug builds them
+        log.warning("sync request refused: HTTP %s", error.code)
+        return Response(f"{error.code} {error.name}\n", status=error.code,
+                        mimetype="text/plain")
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception) -> Response:
@@ -159,11 +185,17 @@ def _fetch(intake: _Holdings, key: crypto.SigningKey, envelope_id: str, nonce: b
             StoredEnvelope.id == envelope_id, StoredEnvelope.audience == "casework"))
     if envelope is None:
         return Response("no such envelope\n", status=404, mimetype="text/plain")
-    digest = hashlib.sha256()
-    with intake.store.open(envelope.id) as body:
-        for chunk in iter(lambda: body.read(1 << 16), b""):
-            digest.update(chunk)
-    size = intake.store.root.joinpath(envelope.id).stat().st_size
+    digest, size = hashlib.sha256(), 0
+    try:
+        with intake.store.open(envelope.id) as body:
+            for chunk in iter(lambda: body.read(1 << 16), b""):
+                digest.update(chunk)
+                size += len(chunk)
+    except FileNotFoundError:
+        # A row without its body (a disk restored from an older backup): the operator's
+        # problem, not casework's; it stays listed until someone looks.
+        log.error("sync: an envelope's body is missing from the store")
+        return Response("no such envelope\n", status=404, mimetype="text/plain")
     signed = crypto.sign_message(key, purpose="fetch-response", in_reply_to=nonce, body=json.dumps(
         {"envelope_id": envelope.id, "size": size, "sha256": digest.hexdigest()}).encode())
 

@@ -70,9 +70,10 @@ def test_a_bundle_edited_by_one_byte_is_refused(bridged: Bridged, tmp_path: Path
 
 def test_bundles_refuse_the_wrong_keys_and_old_age() -> None:
     intake, casework = crypto.SigningKey.generate(), crypto.SigningKey.generate()
-    bundle = write_bundle(intake, casework.verify_key, "bundle-to-casework", {"items": []})
+    bundle = write_bundle(intake, casework.verify_key, "bundle-to-casework",
+                          {"items": [], "tipster_envelopes": []})
     assert read_bundle(bundle, casework, intake.verify_key, "bundle-to-casework") == {
-        "items": []}
+        "items": [], "tipster_envelopes": []}
     stranger = crypto.SigningKey.generate()
     with pytest.raises(BundleRefused, match="does not verify"):
         read_bundle(bundle, casework, stranger.verify_key, "bundle-to-casework")
