@@ -160,7 +160,8 @@ def establish_tag(session: Session, case: Case, content_key: crypto.ContentKey,
     """Tag the report's reader list the first time a reader opens the case.
 
     Trust on first use, narrowed: no key of the header may be one the tipster excluded
-    (the sealed report says which), else the list is refused rather than blessed. The
+    (the sealed report says which), nor, when the report lists the readers intake sealed
+    it to, one outside that list; else the list is refused rather than blessed. The
     import-time acknowledgement is the only item sealed before this. (Unit membership is
     not required: a reader may have moved units since, and the attacker this guards
     against can write membership rows as easily as headers.)
@@ -169,8 +170,12 @@ def establish_tag(session: Session, case: Case, content_key: crypto.ContentKey,
     if envelope is None or case.readers_tag is not None:
         return
     excluded = {str(k) for k in report.get("excluded_key_ids", [])}
+    # Intake may list the readers it sealed to inside the (authenticated) report; when
+    # it does, a user key outside that list was added after sealing.
+    listed = report.get("recipient_key_ids")
+    sealed_to = {str(k) for k in listed} if isinstance(listed, list) else None
     for key_id in _users_by_key_id(session, crypto.header_key_ids(envelope.header)):
-        if key_id.hex() in excluded:
+        if key_id.hex() in excluded or (sealed_to is not None and key_id.hex() not in sealed_to):
             log.warning("a case's reader list holds a key it may not hold; not tagged")
             raise ReadersTampered()
     case.readers_tag = crypto.recipient_list_tag(content_key, _tagged_ids(case, envelope))
@@ -184,7 +189,12 @@ def retag(case: Case, content_key: crypto.ContentKey) -> None:
                                                      _tagged_ids(case, envelope))
 
 
-def _check_tag(case: Case, content_key: crypto.ContentKey | None) -> None:
+def check_tag(case: Case, content_key: crypto.ContentKey | None) -> None:
+    """Raise :class:`ReadersTampered` unless the reader list matches its tag under K.
+
+    Anyone adding a reader with the content key in hand (an assignment, a key recovery
+    with the escrow key) calls this before changing the header and ``retag`` after.
+    """
     envelope = report_envelope(case)
     if case.readers_tag is None and content_key is None:
         return  # only the acknowledgement at import, before any reader opened the case
@@ -206,7 +216,7 @@ def reader_keys(session: Session, config: CaseworkConfig, case: Case,
     active people are sealed to; when every reader has gone, new items go to the escrow
     key (and the tipster, for replies), never to the rest of the unit.
     """
-    _check_tag(case, content_key)
+    check_tag(case, content_key)
     keys = [crypto.PublicKey(p.public_key) for p in case_readers(session, case)
             if p.public_key is not None and p.active]
     if config.escrow_public_key is not None:
