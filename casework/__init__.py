@@ -17,6 +17,7 @@ from sqlalchemy import select
 from common.assets import register_assets
 from common.db import Database
 from common.http import install_security_headers
+from common.request_guard import install_request_guard
 from common.startup import exclusive
 from common.storage import EnvelopeStore
 
@@ -75,5 +76,7 @@ def create_app(config: CaseworkConfig | None = None) -> Flask:
     web.install(app)
     errors.register_error_handlers(app)
     install_security_headers(app)
+    install_request_guard(app, session_shape={"staff": {"id": str, "secret": str},
+                                              "enrol": {"user": str, "since": int}})
     cli.register(app)
     return app

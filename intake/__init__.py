@@ -18,6 +18,7 @@ from sqlalchemy import select
 from common.assets import register_assets
 from common.http import install_security_headers
 from common.i18n import init_babel
+from common.request_guard import install_request_guard
 from common.startup import exclusive
 from common.storage import EnvelopeStore
 
@@ -91,6 +92,8 @@ def create_app(config: IntakeConfig | None = None, *, now: dt.datetime | None = 
     app.register_blueprint(dialogue.bp)
     errors.register_error_handlers(app)
     install_security_headers(app, onion_address=config.onion_address)
+    install_request_guard(app, session_shape={"tipster": {"id": str, "secret": str, "seen": int}},
+                          file_fields={"report.submit": ["files"], "dialogue.message": ["files"]})
     cli.register(app)
 
     @app.teardown_request

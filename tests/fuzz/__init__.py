@@ -1,0 +1,1 @@
+"""Fuzzing every route of the three WSGI apps (tests/fuzz/harness.py)."""
