@@ -24,8 +24,9 @@ from pathlib import Path
 from typing import Any
 
 import crypto
+from common.sync_schema import MAX_BODY, PULL_ITEM, RESPONSES, Malformed, parse_json, validate
 
-from .intake_import import Incoming, import_envelopes, mark_delivered, pending_pushes
+from .intake_import import Incoming, import_from_intake, mark_delivered, pending_pushes
 from .models import BridgeState
 from .models.base import utcnow
 from .services import Casework
@@ -33,7 +34,6 @@ from .services import Casework
 SIGNATURE_HEADER = "Lykta-Signed"
 log = logging.getLogger("lykta.casework.bridge")
 MAX_RESPONSE = 32 * 1024 * 1024  # a pull or push answer; bodies are streamed separately
-MAX_BODY = 600 * 1024 * 1024  # one envelope body (intake's own upload limit is lower)
 
 
 class BridgeError(Exception):
@@ -93,12 +93,22 @@ class IntakeClient:
         except crypto.SyncMessageError as exc:
             raise BridgeError(f"the {purpose} answer did not verify: "
                               f"{type(exc).__name__}") from exc
-        result: dict[str, Any] = json.loads(verified.body)
-        return result
+        try:
+            # Checked whole against the answer's schema: a signature from intake says the
+            # answer is intake's, not that it is well formed (intake may be compromised).
+            return validate(RESPONSES[purpose], parse_json(verified.body), f"{purpose} answer")
+        except Malformed as exc:
+            raise BridgeError(f"the {purpose} answer is malformed: {exc}") from exc
 
-    def pull(self, batch: int) -> list[dict[str, Any]]:
-        """Envelopes waiting at intake (metadata and headers; bodies come by fetch)."""
-        items: list[dict[str, Any]] = self._call("pull", {"batch": batch})["items"]
+    def pull(self, batch: int) -> list[Any]:
+        """Envelopes waiting at intake (metadata and headers; bodies come by fetch).
+
+        Each item is still unchecked (``PULL_ITEM``): one bad item must not hold up the
+        rest. More items than asked for is refused whole.
+        """
+        items: list[Any] = self._call("pull", {"batch": batch})["items"]
+        if len(items) > batch:
+            raise BridgeError(f"the pull answer has {len(items)} items for a batch of {batch}")
         return items
 
     def fetch(self, envelope_id: str, into: Path) -> None:
@@ -106,16 +116,21 @@ class IntakeClient:
         response, nonce = self._post("fetch", {"envelope_id": envelope_id})
         with response:
             try:
-                signed = base64.b64decode(response.headers.get(SIGNATURE_HEADER, ""))
-                facts = json.loads(crypto.verify_message(
+                signed = base64.b64decode(response.headers.get(SIGNATURE_HEADER, ""),
+                                          validate=True)
+                body = crypto.verify_message(
                     self._intake, signed, purpose="fetch-response", in_reply_to=nonce,
-                    replay_cache=crypto.MemoryReplayCache(max_entries=1)).body)
+                    replay_cache=crypto.MemoryReplayCache(max_entries=1)).body
             except (ValueError, crypto.SyncMessageError) as exc:
                 raise BridgeError("the fetched body's signature did not verify") from exc
-            if facts.get("envelope_id") != envelope_id:
+            try:
+                facts = validate(RESPONSES["fetch"], parse_json(body), "fetch answer")
+            except Malformed as exc:
+                raise BridgeError(f"the fetch answer is malformed: {exc}") from exc
+            if facts["envelope_id"] != envelope_id:
                 raise BridgeError("the fetched body is not the one asked for")
-            if int(facts["size"]) > MAX_BODY:
-                raise BodyTooLarge(f"an envelope of {int(facts['size'])} bytes is over the "
+            if facts["size"] > MAX_BODY:
+                raise BodyTooLarge(f"an envelope of {facts['size']} bytes is over the "
                                    f"{MAX_BODY}-byte limit; it stays at intake")
             digest, size = hashlib.sha256(), 0
             fd = os.open(into, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -135,10 +150,16 @@ class IntakeClient:
         deleted: int = self._call("ack", {"envelope_ids": envelope_ids})["deleted"]
         return deleted
 
-    def push(self, items: list[dict[str, str]]) -> list[str]:
-        """Hand sealed replies and status updates to intake; return the ids it stored."""
-        stored: list[str] = self._call("push", {"items": items})["stored"]
-        return stored
+    def push(self, items: list[dict[str, str]]) -> tuple[list[str], list[str]]:
+        """Hand sealed replies and status updates to intake.
+
+        Returns (stored, refused): only ids that were in this push count, whatever
+        intake answers; refused ones (e.g. a receipt intake no longer has) never will be.
+        """
+        answer = self._call("push", {"items": items})
+        sent = {item["envelope_id"] for item in items}
+        return ([i for i in answer["stored"] if i in sent],
+                [i for i in answer["refused"] if i in sent])
 
 
 def client_for(casework: Casework) -> IntakeClient:
@@ -152,43 +173,72 @@ def client_for(casework: Casework) -> IntakeClient:
 
 
 def run_cycle(casework: Casework, client: IntakeClient, batch: int = 50) -> CycleReport:
-    """Pull → fetch → import (commit) → ack → push → mark delivered."""
+    """Pull → fetch → import (commit) → ack → push → mark delivered.
+
+    Nothing intake answers can crash the cycle half way: a malformed answer as a whole
+    is a :class:`BridgeError` before anything is changed (the next cycle retries), and one
+    malformed or unfetchable item is logged, counted and skipped without holding up the
+    rest. Acknowledgement always follows the import's commit, so nothing is lost.
+    """
     items = client.pull(batch)
     spool = casework.store.incoming_dir
     fetched: list[Incoming] = []
+    skipped = 0
     try:
-        for item in items:
+        for raw in items:
+            try:
+                item = validate(PULL_ITEM, raw, "pull item")
+            except Malformed as exc:
+                # Not acknowledged: an honest intake never sends it, and without a valid id
+                # there is nothing to acknowledge; logged by field, never by value.
+                log.warning("bridge: skipped a malformed item: %s", exc)
+                skipped += 1
+                continue
             path = spool / f"fetch-{secrets.token_hex(8)}"
             try:
-                client.fetch(str(item["envelope_id"]), path)
-            except BodyTooLarge as exc:
-                # Skipped, not acknowledged: it waits at intake for an operator, and the
-                # rest of the batch is not held up by it.
+                client.fetch(item["envelope_id"], path)
+            except BridgeError as exc:
+                # Skipped, not acknowledged: it waits at intake (too large: for an operator;
+                # anything else: for the next cycle), and the rest of the batch goes on.
                 log.warning("bridge: %s", exc)
+                path.unlink(missing_ok=True)
+                skipped += 1
                 continue
             fetched.append(Incoming(
-                envelope_id=str(item["envelope_id"]), receipt_id=str(item["receipt_id"]),
-                kind=str(item["kind"]), header=base64.b64decode(item["header"]),
-                body_path=path, tipster_public_key=bytes.fromhex(item["tipster_public_key"]),
-                unit_id=str(item["unit_id"])))
-        stored = import_envelopes(casework, fetched)
+                envelope_id=item["envelope_id"], receipt_id=item["receipt_id"],
+                kind=item["kind"], header=item["header"], body_path=path,
+                tipster_public_key=item["tipster_public_key"], unit_id=item["unit_id"]))
+        outcome = import_from_intake(casework, fetched)
     finally:
         for incoming in fetched:
             incoming.body_path.unlink(missing_ok=True)
+    if skipped:
+        log.warning("bridge: skipped %d of %d items in this pull", skipped, len(items))
+    stored = outcome.acknowledge
     acknowledged = client.ack(stored) if stored else 0
-    outgoing = pending_pushes(casework)
-    delivered = client.push([
-        {"receipt_id": o.receipt_id, "envelope_id": o.envelope_id, "kind": o.kind,
-         "header": base64.b64encode(o.header).decode(),
-         "body": base64.b64encode(o.body).decode()} for o in outgoing]) if outgoing else []
-    mark_delivered(casework, delivered)
+    delivered = 0
+    # In batches: intake refuses a push of more items than its batch limit, and bodies
+    # are held in memory only one batch at a time.
+    while outgoing := pending_pushes(casework, limit=batch):
+        done, refused = client.push([
+            {"receipt_id": o.receipt_id, "envelope_id": o.envelope_id, "kind": o.kind,
+             "header": base64.b64encode(o.header).decode(),
+             "body": base64.b64encode(o.body).decode()} for o in outgoing])
+        if refused:
+            # Intake will never store these (its receipt is gone, say): stop pushing them
+            # rather than send them in every cycle. Logged by count.
+            log.warning("bridge: intake refused %d replies for good", len(refused))
+        mark_delivered(casework, [*done, *refused])
+        delivered += len(done)
+        if len(done) + len(refused) < len(outgoing):
+            break  # intake stored only part: the rest waits for the next cycle
     with casework.db.session() as session:
         state = session.get(BridgeState, "last_success")
         if state is None:
             session.add(BridgeState(name="last_success", at=utcnow()))
         else:
             state.at = utcnow()
-    return CycleReport(len(stored), acknowledged, len(delivered))
+    return CycleReport(len(stored), acknowledged, delivered)
 
 
 def last_success(casework: Casework) -> dt.datetime | None:

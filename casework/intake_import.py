@@ -11,9 +11,10 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import logging
 import secrets
 import shutil
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,12 +22,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import crypto
-from common.storage import commit_in_transaction
+from common.storage import commit_in_transaction, is_envelope_id
+from common.sync_schema import FROM_TIPSTER_KINDS, MAX_BODY
+from common.vocabulary import CATEGORY_CODES
 
-from .models import Case, CaseEnvelope, Stage
+from .models import Case, CaseEnvelope, Stage, Unit
 from .readers import reader_keys
 from .services import Casework
 
+log = logging.getLogger("lykta.casework.import")
 _REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 
 
@@ -59,39 +63,175 @@ def new_reference() -> str:
     return "LY-" + "".join(secrets.choice(_REFERENCE_ALPHABET) for _ in range(8))
 
 
+# A report, message or identity is a short JSON document (intake bounds the form at a few
+# MiB); only a file may be large. Anything bigger than its kind allows is not genuine.
+MAX_DOCUMENT_BODY = 8 * 1024 * 1024
+MAX_FILE_BODY = MAX_BODY
+# Kinds a case holds once: a second one is forged (it would reset the stage, re-send the
+# acknowledgement, or swap the sealed identity).
+ONCE_PER_CASE = frozenset({"report", "identity"})
+
+
+class Refused(Exception):
+    """An item from intake that casework will never import; ``reason`` says why (no content).
+
+    Refused items are acknowledged: retrying can never succeed, and left at intake they
+    would come back in every pull and, enough of them, fill every batch. The reason and
+    the envelope id are logged for the operator; intake then deletes its copy.
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class Held(Exception):
+    """An item that cannot be imported yet (its report has not come, its unit is closed).
+
+    Held items are not acknowledged: they wait at intake and are tried again next cycle.
+    """
+
+
+@dataclass(frozen=True)
+class ImportOutcome:
+    """What one import did: the ids to acknowledge, and how many were new, refused, held."""
+
+    acknowledge: list[str]
+    imported: int
+    refused: int
+    held: int
+
+
 def import_envelopes(casework: Casework, items: Iterable[Incoming]) -> list[str]:
     """Store new envelopes (creating cases for new reports); return the ids to acknowledge."""
+    return import_from_intake(casework, items).acknowledge
+
+
+def import_from_intake(casework: Casework, items: Iterable[Incoming]) -> ImportOutcome:
+    """Import what intake delivered, trusting it for delivery only.
+
+    Intake holds a signing key but no key that opens anything, so a compromised intake can
+    sign any item it likes. Casework therefore accepts only what a tipster can send
+    (report, file, identity, the tipster's message), checks every public fact it can
+    without decrypting (kind, envelope id, routing, category, unit, tipster key, size,
+    one report per receipt), and records every imported row with ``origin="intake"``,
+    which the case view always shows as the tipster's, whatever the sealed payload says.
+    """
     done: list[str] = []
+    imported = refused = held = 0
     for item in items:
-        with casework.db.session() as session:
-            if session.get(CaseEnvelope, item.envelope_id) is not None:
-                done.append(item.envelope_id)  # a redelivery: acknowledge again
-                continue
-            case = session.scalar(select(Case).where(Case.intake_receipt_id == item.receipt_id))
-            with item.body_path.open("rb") as body:
-                routing = crypto.read_body_preamble(body).routing
-            if case is None:
-                if item.kind != "report":
-                    continue  # its report comes first; retry on the next pull
-                case = Case(reference=new_reference(), unit_id=item.unit_id,
-                            category=routing.get("category", "other"),
-                            received_on=dt.datetime.now(dt.UTC).date(),
-                            tipster_public_key=item.tipster_public_key,
-                            intake_receipt_id=item.receipt_id)
-                session.add(case)
-                session.flush()
-            incoming, file = casework.store.new_incoming()
-            with file, item.body_path.open("rb") as source:
-                shutil.copyfileobj(source, file)
-            session.add(CaseEnvelope(id=item.envelope_id, case_id=case.id, kind=item.kind,
-                                     header=item.header, origin="intake",
-                                     body_size=item.body_path.stat().st_size))
-            commit_in_transaction(session, casework.store, incoming, item.envelope_id)
-            if item.kind == "report":
-                session.flush()
-                _acknowledge_automatically(casework, session, case)
+        try:
+            if _import_one(casework, item):
+                imported += 1
+        except Refused as exc:
+            # The reason and the id only: never the item's content or routing values.
+            log.warning("refused an envelope from intake (%s): %s", exc.reason,
+                        item.envelope_id if is_envelope_id(item.envelope_id) else "bad id")
+            refused += 1
+            if not is_envelope_id(item.envelope_id):
+                continue  # nothing intake could delete by that name
+        except Held as exc:
+            log.info("holding an envelope at intake: %s", exc)
+            held += 1
+            continue
         done.append(item.envelope_id)
-    return done
+    if refused:
+        log.warning("refused %d envelopes from intake in this import", refused)
+    return ImportOutcome(done, imported, refused, held)
+
+
+def _import_one(casework: Casework, item: Incoming) -> bool:
+    """Import one item; True if it is new. Raises :class:`Refused` or :class:`Held`."""
+    if not (is_envelope_id(item.envelope_id) and is_envelope_id(item.receipt_id)):
+        raise Refused("an id is malformed")
+    with casework.db.session() as session:
+        existing = session.get(CaseEnvelope, item.envelope_id)
+        if existing is not None:
+            owner = session.get(Case, existing.case_id)
+            if (existing.origin != "intake" or owner is None
+                    or owner.intake_receipt_id != item.receipt_id):
+                # An id casework already uses for something else (a reply, a note, another
+                # case's item): nothing is imported; acknowledging it deletes only intake's
+                # casework-bound copy, which is not genuine.
+                raise Refused("the envelope id belongs to another item")
+            return False  # a redelivery: acknowledge again
+        routing = _check_item(item)
+        case = session.scalar(select(Case).where(Case.intake_receipt_id == item.receipt_id))
+        if case is None:
+            if item.kind != "report":
+                raise Held("its report has not been imported yet")
+            case = _new_case(session, item, routing)
+        else:
+            # Casework itself never creates these kinds, so any row of the kind is intake's.
+            if item.kind in ONCE_PER_CASE and session.scalar(select(CaseEnvelope.id).where(
+                    CaseEnvelope.case_id == case.id, CaseEnvelope.kind == item.kind).limit(1)):
+                raise Refused(f"a second {item.kind} for a receipt that has a case")
+            if case.tipster_public_key != item.tipster_public_key:
+                raise Refused("the tipster key differs from the case's")
+        incoming, file = casework.store.new_incoming()
+        with file, item.body_path.open("rb") as source:
+            shutil.copyfileobj(source, file)
+        session.add(CaseEnvelope(id=item.envelope_id, case_id=case.id, kind=item.kind,
+                                 header=item.header, origin="intake",
+                                 body_size=item.body_path.stat().st_size))
+        commit_in_transaction(session, casework.store, incoming, item.envelope_id)
+        if item.kind == "report":
+            session.flush()
+            _acknowledge_automatically(casework, session, case)
+    return True
+
+
+def _check_item(item: Incoming) -> Mapping[str, str]:
+    """The checks that need no database: kind, size, parts, routing; the routing fields."""
+    if item.kind not in FROM_TIPSTER_KINDS:
+        # A note, a reviewer's reply, a status: only staff create these, in casework.
+        raise Refused("a kind that only casework creates")
+    if len(item.tipster_public_key) != 32:
+        raise Refused("the tipster key is malformed")
+    size = item.body_path.stat().st_size
+    if size > (MAX_FILE_BODY if item.kind == "file" else MAX_DOCUMENT_BODY):
+        raise Refused(f"the body is too large for a {item.kind}")
+    try:
+        with item.body_path.open("rb") as body:
+            preamble = crypto.read_body_preamble(body)
+        header_id = crypto.header_envelope_id(item.header)
+    except crypto.CryptoError as exc:
+        raise Refused("the header or body is malformed") from exc
+    if preamble.envelope_id.hex() != item.envelope_id or header_id.hex() != item.envelope_id:
+        raise Refused("the envelope's parts do not belong together")
+    routing = preamble.routing
+    # The routing fields are bound into every chunk of the body: what they say is what a
+    # reader will find on opening it. They must agree with what intake declared.
+    if routing.get("kind") != item.kind:
+        raise Refused("the body's routing disagrees with the declared kind")
+    if item.kind == "report":
+        if routing.get("category") not in CATEGORY_CODES:
+            raise Refused("a category not in the fixed list")
+        if routing.get("unit") != item.unit_id:
+            raise Refused("the body's routing disagrees with the declared unit")
+    return routing
+
+
+def _new_case(session: Session, item: Incoming, routing: Mapping[str, str]) -> Case:
+    """A new case for a report, filed under its unit if that unit takes reports."""
+    unit = session.get(Unit, item.unit_id)
+    if unit is None:
+        raise Refused("a unit that does not exist")
+    if not unit.receives_reports:
+        # Possibly genuine (intake's directory predates the change): held, not dropped, so
+        # an operator can reopen the unit or move it; logged every cycle until then.
+        raise Held("its unit does not receive reports")
+    if session.scalar(select(Case.id).where(
+            Case.tipster_public_key == item.tipster_public_key).limit(1)) is not None:
+        # Every receipt derives its own tipster key: a key reused is a copy, not a tipster.
+        raise Refused("the tipster key already belongs to another case")
+    case = Case(reference=new_reference(), unit_id=unit.id, category=routing["category"],
+                received_on=dt.datetime.now(dt.UTC).date(),
+                tipster_public_key=item.tipster_public_key,
+                intake_receipt_id=item.receipt_id)
+    session.add(case)
+    session.flush()
+    return case
 
 
 def _acknowledge_automatically(casework: Casework, session: Session, case: Case) -> None:
@@ -124,12 +264,14 @@ def seal_for_tipster(casework: Casework, session: Session, case: Case, *, kind: 
     return envelope_id
 
 
-def pending_pushes(casework: Casework) -> list[Outgoing]:
-    """Replies and status updates not yet confirmed delivered to intake."""
+def pending_pushes(casework: Casework, limit: int | None = None) -> list[Outgoing]:
+    """Replies and status updates not yet confirmed delivered to intake, oldest first."""
     with casework.db.session() as session:
-        rows = session.execute(select(CaseEnvelope, Case.intake_receipt_id)
-                               .join(Case, CaseEnvelope.case_id == Case.id)
-                               .where(CaseEnvelope.delivered.is_(False))).all()
+        query = (select(CaseEnvelope, Case.intake_receipt_id)
+                 .join(Case, CaseEnvelope.case_id == Case.id)
+                 .where(CaseEnvelope.delivered.is_(False))
+                 .order_by(CaseEnvelope.created_at, CaseEnvelope.id))
+        rows = session.execute(query if limit is None else query.limit(limit)).all()
         out = []
         for envelope, receipt_id in rows:
             with casework.store.open(envelope.id) as body:
