@@ -15,8 +15,16 @@ from sqlalchemy import delete, select
 
 import crypto
 
-from .errors import MalformedReceiptCode, ReceiptCodeTypo, SessionExpired, UnknownReceipt
+from .directory import DirectoryRefused
+from .errors import (
+    MalformedReceiptCode,
+    ReceiptCodeTypo,
+    ServiceUnavailable,
+    SessionExpired,
+    UnknownReceipt,
+)
 from .models import ReceiptRecord, StoredEnvelope, TipsterSession
+from .reporting import recipient_ids
 from .sealing import PendingEnvelopes, Upload, readers_with_escrow
 from .services import Intake
 
@@ -140,13 +148,17 @@ def load_dialogue(intake: Intake, record: ReceiptRecord, key: crypto.PrivateKey)
 
 def send_message(intake: Intake, record: ReceiptRecord, text: str,
                  uploads: Sequence[Upload], spool_key: crypto.PrivateKey | None) -> None:
-    """Send a follow-up to the case's readers, with a copy sealed to the tipster."""
-    wanted = set(json.loads(record.recipient_key_ids))
-    readers = [p.public_key for p in intake.directory.all_reviewers() if p.key_id in wanted]
-    if not readers:  # the case's readers left: the unit receives it
-        unit = intake.directory.units.get(record.unit_id)
-        readers = [p.public_key for p in unit.reviewers] if unit else []
-    recipients = readers_with_escrow(readers, intake.directory.escrow)
+    """Send a follow-up to the case's readers, with a copy sealed to the tipster.
+
+    The tipster's exclusions hold for every later item: when the report's readers have
+    all left, the unit's readers receive it, but never one the tipster excluded.
+    """
+    original, excluded = recipient_ids(record.recipient_key_ids)
+    try:
+        readers = intake.directory.follow_up_readers(record.unit_id, original, excluded)
+    except DirectoryRefused as exc:
+        raise ServiceUnavailable() from exc
+    recipients = readers_with_escrow([p.public_key for p in readers], intake.directory.escrow)
     tipster_key = crypto.PublicKey(record.tipster_public_key)
     sent_at = dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
     pending = PendingEnvelopes(intake.store)

@@ -89,6 +89,29 @@ class RecipientDirectory:
         return unit, readers
 
 
+    def follow_up_readers(self, unit_id: str, original: Iterable[str],
+                          excluded: Iterable[str]) -> list[Person]:
+        """Readers for a later item of a receipt (a follow-up message or file).
+
+        The receipt's original readers who are still listed; if none of them remain, the
+        unit's readers, then its alternate unit's, minus the tipster's exclusions. The
+        exclusions hold for every later item: an excluded reviewer is never a reader,
+        however the directory has changed since the report.
+        """
+        excluded_ids = set(excluded)
+        wanted = set(original) - excluded_ids
+        readers = [p for p in self.all_reviewers() if p.key_id in wanted]
+        unit = self.units.get(unit_id)
+        if not readers and unit is not None:
+            readers = [p for p in unit.reviewers if p.key_id not in excluded_ids]
+            if not readers and unit.alternate_unit in self.units:
+                alternate = self.units[unit.alternate_unit]  # type: ignore[index]
+                readers = [p for p in alternate.reviewers if p.key_id not in excluded_ids]
+        if not readers:
+            raise DirectoryRefused("no reviewer is left to receive this message")
+        return readers
+
+
 def _person(raw: dict[str, Any]) -> Person:
     key = crypto.PublicKey(bytes.fromhex(raw["public_key"]))
     if key.key_id_hex != raw["key_id"]:

@@ -95,6 +95,23 @@ class RejectedUpload(IntakeError):
         self.status = status
 
 
+class EveryoneExcluded(IntakeError):
+    """The tipster left out every reviewer who could read the report.
+
+    A valid choice that cannot be carried out: said plainly (400) so the tipster can
+    untick someone, instead of a server error. Sealing it to the escrow key alone would
+    leave a report that nobody works on.
+    """
+
+    status = 400
+    title = _l("Someone must be able to read your report")
+    explanation = _l(
+        "You have left out every person who could read this report. Leave at least one "
+        "person unticked under \"Persons who must not see this report\". Nothing was saved."
+    )
+    retry_endpoint = "report.submit"
+
+
 class ServiceUnavailable(IntakeError):
     """The service cannot accept reports right now (e.g. no reviewer to route to)."""
 

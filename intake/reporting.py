@@ -9,8 +9,8 @@ from dataclasses import dataclass
 
 import crypto
 
-from .directory import DirectoryRefused
-from .errors import ServiceUnavailable
+from .directory import DirectoryRefused, Person, Unit
+from .errors import EveryoneExcluded, ServiceUnavailable
 from .models import ReceiptRecord, today
 from .sealing import PendingEnvelopes, Upload, readers_with_escrow
 from .services import Intake
@@ -43,13 +43,49 @@ def derive_new_receipt(intake: Intake) -> tuple[str, crypto.ReceiptKeys]:
     return receipt, keys
 
 
+def route_report(intake: Intake, category: str, excluded: Sequence[str]) -> tuple[Unit,
+                                                                                 list[Person]]:
+    """The receiving unit and readers, or why not.
+
+    Excluding every reviewer of the unit and of its alternate is the tipster's choice,
+    not a fault: :class:`EveryoneExcluded` (400, "untick someone"). Only a directory that
+    routes the category nowhere even without exclusions is the service's fault (503).
+    """
+    try:
+        return intake.directory.route(category, excluded)
+    except DirectoryRefused as exc:
+        try:
+            intake.directory.route(category, ())
+        except DirectoryRefused:
+            raise ServiceUnavailable() from exc
+        raise EveryoneExcluded() from exc
+
+
+def recipient_ids_json(readers: Sequence[Person], excluded: Sequence[str]) -> str:
+    """What a receipt row records about who reads it: the readers and the exclusions.
+
+    The exclusions are kept so that every later item (follow-ups, their files) honours
+    them even after the readers have left the directory. They tell a holder of the intake
+    database nothing the reader list did not already hint at (section 7 of the threat
+    model: an excluded reviewer is missing from the list).
+    """
+    return json.dumps({"readers": [p.key_id for p in readers],
+                       "excluded": sorted(set(excluded))})
+
+
+def recipient_ids(stored: str) -> tuple[list[str], list[str]]:
+    """(readers, excluded) from a receipt row; rows from before exclusions were kept hold a
+    bare list of readers, and their exclusions are unknown (empty)."""
+    parsed = json.loads(stored)
+    if isinstance(parsed, list):
+        return [str(i) for i in parsed], []
+    return [str(i) for i in parsed["readers"]], [str(i) for i in parsed["excluded"]]
+
+
 def submit_report(intake: Intake, report: ReportInput, uploads: Sequence[Upload],
                   spool_key: crypto.PrivateKey | None) -> str:
     """Seal and store a report with its files; return the receipt code (shown once)."""
-    try:
-        unit, readers = intake.directory.route(report.category, report.excluded)
-    except DirectoryRefused as exc:
-        raise ServiceUnavailable() from exc
+    unit, readers = route_report(intake, report.category, report.excluded)
     recipients = readers_with_escrow([p.public_key for p in readers], intake.directory.escrow)
     receipt, keys = derive_new_receipt(intake)
     pending = PendingEnvelopes(intake.store)
@@ -60,7 +96,7 @@ def submit_report(intake: Intake, report: ReportInput, uploads: Sequence[Upload]
                 tipster_public_key=keys.tipster_public_key.raw,
                 kdf=json.dumps(keys.params.to_dict(), sort_keys=True),
                 unit_id=unit.id,
-                recipient_key_ids=json.dumps([p.key_id for p in readers]),
+                recipient_key_ids=recipient_ids_json(readers, report.excluded),
             )
             session.add(record)
             session.flush()

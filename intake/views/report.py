@@ -7,8 +7,9 @@ from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from wtforms.fields.choices import SelectChoice
 
+from ..errors import EveryoneExcluded
 from ..forms import OTHER_AGENCY, ReportForm
-from ..reporting import ReportInput, submit_report
+from ..reporting import ReportInput, route_report, submit_report
 from ..services import current
 from .helpers import collect_uploads, spool_key
 
@@ -31,7 +32,16 @@ def submit() -> tuple[str, int] | str:
     """Show the form; on a valid post, seal the report and show the receipt once."""
     intake = current()
     form = _report_form()
-    if not form.validate_on_submit():
+    valid = form.validate_on_submit()
+    if valid:
+        try:
+            # Checked before anything is sealed, and shown on the form itself: leaving
+            # out everyone who could read the report is a choice to correct, not a fault.
+            route_report(intake, form.category.data or "other", list(form.excluded.data or []))
+        except EveryoneExcluded as exc:
+            form.excluded.errors = [*form.excluded.errors, exc.explanation]
+            valid = False
+    if not valid:
         status = 400 if form.is_submitted() else 200
         return render_template("submit.html", form=form,
                                max_file_mb=intake.config.max_file_bytes // (1024 * 1024),
