@@ -145,7 +145,6 @@ def test_inbox_pages_with_a_keyset_cursor(linked: Linked) -> None:
     import datetime as dt
 
     from casework.intake_import import new_reference
-
     from casework.models import User
     from casework.models.cases import CaseReader
 

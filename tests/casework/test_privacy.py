@@ -102,3 +102,44 @@ def test_the_session_cookie_is_httponly_and_strict(linked: Linked) -> None:
     log_in(linked.casework, client, linked.staff["eva"])
     cookie = client.get_cookie("lykta_casework")
     assert cookie is not None and cookie.http_only and cookie.same_site == "Strict"
+
+
+def test_a_typed_other_agency_is_never_stored_or_listed_in_plaintext(
+        linked: Linked, tmp_path: Path) -> None:
+    from sqlalchemy import select
+
+    from casework.models import Case
+
+    typed = "Nämnden för hemliga saker"
+    submit(linked.intake.test_client(), category="ethics", agency="__other__",
+           agency_other=typed)
+    linked.sync()
+    eva = linked.casework.test_client()
+    log_in(linked.casework, eva, linked.staff["eva"])
+    case_id = _case_id(linked)
+    page = eva.get(f"/cases/{case_id}").get_data(as_text=True)
+    assert f"Another agency: {typed}" in page  # the case's readers read it, from the seal
+    inbox = eva.get("/cases/").get_data(as_text=True)
+    assert "Another agency" in inbox and "hemliga" not in inbox
+    services = linked.casework.extensions["lykta.casework"]
+    with services.db.session() as db:
+        assert db.scalars(select(Case.agency)).one() == "other"
+    services.db.engine.dispose()
+    for path in tmp_path.rglob("*"):
+        if path.is_file() and "intake" not in path.parts:
+            assert b"hemliga" not in path.read_bytes(), path
+
+
+def test_a_listed_agency_is_stored_as_its_code(linked: Linked) -> None:
+    from sqlalchemy import select
+
+    from casework.models import Case
+
+    submit(linked.intake.test_client(), category="ethics", agency="Skatteverket")
+    linked.sync()
+    eva = linked.casework.test_client()
+    log_in(linked.casework, eva, linked.staff["eva"])
+    eva.get(f"/cases/{_case_id(linked)}")
+    with linked.casework.extensions["lykta.casework"].db.session() as db:
+        assert db.scalars(select(Case.agency)).one() == "skatteverket"
+    assert "Swedish Tax Agency" in eva.get("/cases/").get_data(as_text=True)

@@ -82,6 +82,9 @@ def upgrade() -> None:
     with op.batch_alter_table("cases") as batch:
         batch.add_column(sa.Column("readers_tag", sa.LargeBinary(length=32), nullable=True))
     conn = op.get_bind()
+    if conn.dialect.name == "sqlite":
+        # Overwrite the free text on disk rather than leave it in freed pages.
+        conn.execute(sa.text("PRAGMA secure_delete = ON"))
     _fill_readers(conn)
     _codes_for_agencies(conn)
 
