@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import getpass
 import os
 from pathlib import Path
 
@@ -12,9 +13,10 @@ from sqlalchemy import select
 
 import crypto
 
-from .accounts import create_user, readdress_cases_to, reset_password, rotate_key
+from .accounts import approve_key, create_user, readdress_cases_to, reset_password, rotate_key
 from .directory import DirectoryNotReady, export_directory
 from .errors import CaseworkError
+from .housekeeping import sweep
 from .models import Role, Unit
 from .services import current
 
@@ -102,15 +104,34 @@ def register(app: Flask) -> None:
 
     @users.command("reset-password")
     @click.argument("username")
-    def users_reset(username: str) -> None:
-        """Give a temporary password; the person re-enrols and may keep their key."""
+    @click.option("--by", "by", default=None,
+                  help="The administrator doing the reset (may not approve a new key).")
+    def users_reset(username: str, by: str | None) -> None:
+        """Give a temporary password; the person re-enrols and may keep their key.
+
+        Every session of the person ends at once.
+        """
         services = current()
+        # Without --by, the operating-system account is recorded (informational).
+        resetter = by or f"cli:{getpass.getuser()}"
         try:
             with services.db.session() as db:
-                password = reset_password(db, services.config, username)
+                password = reset_password(db, services.config, username, by=resetter)
         except CaseworkError as exc:
             raise click.ClickException(exc.explanation) from exc
-        click.echo(f"One-time password for {username}: {password}")
+        click.echo(f"Their sessions are closed. One-time password for {username}: {password}")
+
+    @app.cli.group("sessions")
+    def sessions_group() -> None:
+        """Staff sessions."""
+
+    @sessions_group.command("sweep")
+    def sessions_sweep() -> None:
+        """Delete expired sessions (and their locked keys), enrolments and counters."""
+        services = current()
+        swept = sweep(services.db, services.config)
+        click.echo(f"Deleted {swept.sessions} expired sessions, {swept.enrolments} expired "
+                   f"enrolments and {swept.unknown_names} old failure counters.")
 
     @app.cli.group("keys")
     def keys() -> None:
@@ -152,6 +173,21 @@ def register(app: Flask) -> None:
         except CaseworkError as exc:
             raise click.ClickException(exc.explanation) from exc
         click.echo(f"New key id for {username}: {public.key_id_hex}")
+        click.echo("Export a new recipient directory so that intake uses it.")
+
+    @keys.command("approve")
+    @click.argument("username")
+    @click.option("--by", "by", required=True,
+                  help="The approving administrator's user name (not the one who reset).")
+    def keys_approve(username: str, by: str) -> None:
+        """Publish a key made after a password reset (a second administrator's approval)."""
+        services = current()
+        try:
+            with services.db.session() as db:
+                public = approve_key(db, username, by=by)
+        except CaseworkError as exc:
+            raise click.ClickException(exc.explanation) from exc
+        click.echo(f"Approved key {public.key_id_hex} of {username}.")
         click.echo("Export a new recipient directory so that intake uses it.")
 
     @keys.command("recover")

@@ -31,11 +31,23 @@ class CaseworkConfig:
     lockout_threshold: int = 5
     lockout_base_seconds: int = 30
     lockout_max_seconds: int = 3600
-    https: bool = False
+    # Failure counters (of accounts and of unknown names alike) are forgotten this long
+    # after the last failure; longer than the longest lock, so no lock is cut short.
+    failure_memory_seconds: int = 24 * 3600
+    # How long a checked password may wait for its TOTP set-up (one enrolment row).
+    enrolment_seconds: int = 10 * 60
+    # Secure cookies by default: the session cookie carries the secret that unlocks the
+    # key, so it must never travel over plain HTTP. Only the loopback demo turns it off,
+    # explicitly ("https": false in its casework.json).
+    https: bool = True
     totp_issuer: str = "Lykta"
     directory_valid_days: int = 30
     escrow_public_key: bytes | None = None
     storage_path: Path | None = None
+    # The key that seals TOTP secrets at rest. Default: totp.key in the instance folder,
+    # created (0600) at the first start. Never in the database: a copy of the database
+    # alone must not give the second factor.
+    totp_key_path: Path | None = None
     # The bridge: where intake's sync app listens (internal interface) and its pinned key.
     intake_sync_url: str | None = None
     intake_verify_key: bytes | None = None
@@ -53,6 +65,11 @@ class CaseworkConfig:
     )
 
     @property
+    def totp_key_file(self) -> Path:
+        """Where the TOTP sealing key is kept."""
+        return self.totp_key_path or self.instance_path / "totp.key"
+
+    @property
     def storage(self) -> Path:
         """Where envelope bodies are kept."""
         return self.storage_path or self.instance_path / "casework-storage"
@@ -66,6 +83,8 @@ class CaseworkConfig:
             raise ConfigError("escrow_public_key must be 32 bytes")
         if self.lockout_threshold < 1:
             raise ConfigError("lockout_threshold must be at least 1")
+        if self.failure_memory_seconds <= self.lockout_max_seconds:
+            raise ConfigError("failure_memory_seconds must exceed lockout_max_seconds")
 
     @classmethod
     def from_instance(cls, instance_path: Path) -> CaseworkConfig:
@@ -86,15 +105,16 @@ class CaseworkConfig:
                 signing_key_path=instance_path / raw.get("signing_key", "casework-signing.seed"),
                 argon2=crypto.Argon2Params.from_dict(raw["argon2"])
                 if "argon2" in raw else crypto.PRODUCTION,
-                https=bool(raw.get("https", False)),
+                https=bool(raw.get("https", True)),
+                totp_key_path=instance_path / raw["totp_key"] if raw.get("totp_key") else None,
                 escrow_public_key=bytes.fromhex(raw["escrow_public_key"])
                 if raw.get("escrow_public_key") else None,
                 intake_sync_url=raw.get("intake_sync_url"),
                 redis_url=raw.get("redis_url"),
                 intake_verify_key=bytes.fromhex(raw["intake_verify_key"])
                 if raw.get("intake_verify_key") else None,
-                **{name: str(raw[name]) for name in ("acknowledgement_sv", "acknowledgement_en")
-                   if raw.get(name)},
+                acknowledgement_sv=str(raw.get("acknowledgement_sv") or cls.acknowledgement_sv),
+                acknowledgement_en=str(raw.get("acknowledgement_en") or cls.acknowledgement_en),
             )
         except (KeyError, TypeError, ValueError, crypto.CryptoError) as exc:
             raise ConfigError(f"invalid casework configuration: {exc}") from exc

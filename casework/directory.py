@@ -99,25 +99,37 @@ def _collect(session: Session) -> tuple[list[UnitEntry], list[Listed]]:
     for unit in session.scalars(select(Unit).order_by(Unit.id)):
         if not unit.receives_reports:
             continue
+        # The approved key, not the current one: a key made after an administrator's
+        # password reset waits for a second administrator (`keys approve`) before intake
+        # seals anything to it (casework.accounts.approve_key).
         readers = [
-            Listed(p.display_name, crypto.PublicKey(p.public_key))
-            for p in people if p.public_key is not None
+            Listed(p.display_name, crypto.PublicKey(p.approved_public_key))
+            for p in people if p.approved_public_key is not None
             and any(m.unit_id == unit.id and Role(m.role) in KEY_HOLDING_ROLES - {Role.CUSTODIAN}
                     for m in p.memberships)
         ]
         units.append(UnitEntry(unit.id, {"sv": unit.name_sv, "en": unit.name_en}, readers,
                                unit.alternate_unit_id))
     for person in people:
-        if person.public_key is not None and Role.CUSTODIAN in person.roles:
-            custodians.append(Listed(person.display_name, crypto.PublicKey(person.public_key)))
+        if person.approved_public_key is not None and Role.CUSTODIAN in person.roles:
+            custodians.append(Listed(person.display_name,
+                                     crypto.PublicKey(person.approved_public_key)))
     return units, custodians
+
+
+def keys_awaiting_approval(session: Session) -> list[str]:
+    """User names whose current key is not published yet (made after a reset)."""
+    people = session.scalars(select(User).where(User.public_key.is_not(None))
+                             .order_by(User.username))
+    return [p.username for p in people if p.public_key != p.approved_public_key]
 
 
 def directory_summary(session: Session) -> dict[str, object]:
     """What the next export would list (for the admin page)."""
     units, custodians = _collect(session)
     return {"units": [(u.id, [r.name for r in u.reviewers]) for u in units],
-            "custodians": [c.name for c in custodians], "routes": DEFAULT_ROUTES}
+            "custodians": [c.name for c in custodians], "routes": DEFAULT_ROUTES,
+            "awaiting_approval": keys_awaiting_approval(session)}
 
 
 def export_directory(session: Session, *, signing_key: crypto.SigningKey,

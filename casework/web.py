@@ -6,15 +6,24 @@ import base64
 import binascii
 import logging
 
-from flask import Flask, current_app, g, request, session
+from flask import Flask, current_app, g, render_template, request, session
+from werkzeug.wrappers import Response
 
 from .errors import NotPermitted, SessionExpired
+from .forms import LoginForm
+from .housekeeping import prepare
 from .permissions import PENDING, PERMISSIONS, PUBLIC, allowed
-from .services import current
+from .services import EXTENSION, Casework, current
 from .sessions import Current, resume_session
 
 SESSION_KEY = "staff"
 ENROL_KEY = "enrol"
+# Everything casework writes into its (signed, client-side) session cookie. The
+# enrolment holds only the id of a server-side row (casework.models.accounts.Enrolment).
+SESSION_SHAPE: dict[str, type | dict[str, type]] = {
+    SESSION_KEY: {"id": str, "secret": str},
+    ENROL_KEY: {"id": str},
+}
 log = logging.getLogger("lykta.casework")
 
 
@@ -23,6 +32,21 @@ def remember(session_id: str, secret: bytes) -> None:
     session.clear()
     session[SESSION_KEY] = {"id": session_id,
                             "secret": base64.b64encode(secret).decode("ascii")}
+
+
+def remember_enrolment(enrolment_id: str) -> None:
+    """Start a fresh cookie holding only the enrolment's id (no fixation either)."""
+    session.clear()
+    session[ENROL_KEY] = {"id": enrolment_id}
+
+
+def pending_enrolment() -> str:
+    """The enrolment id from the cookie, or :class:`SessionExpired`."""
+    data = session.get(ENROL_KEY)
+    if not isinstance(data, dict) or not isinstance(data.get("id"), str):
+        raise SessionExpired()
+    enrolment_id: str = data["id"]
+    return enrolment_id
 
 
 def signed_in() -> Current:
@@ -42,28 +66,40 @@ def _resume() -> Current:
         raise SessionExpired() from exc
     services = current()
     try:
-        with services.db.session() as db:
-            return resume_session(db, services.config, session_id, secret)
+        return resume_session(services.db, services.config, session_id, secret)
     except SessionExpired:
         session.pop(SESSION_KEY, None)
         raise
 
 
+def _sign_in_form() -> tuple[str, int]:
+    # A first visit (no staff session in the cookie at all) sees the sign-in form, not
+    # "you are signed out". 401 still: the page asked for is not shown.
+    return render_template("login.html", form=LoginForm()), 401
+
+
 def install(app: Flask) -> None:
-    """Check every request against the permission table before any view runs."""
+    """Check every request against the permission table before any view runs.
+
+    Also prepares account state once at start-up (:func:`casework.housekeeping.prepare`):
+    a private instance folder, the TOTP key, sealed secrets, expired rows swept.
+    """
+    services: Casework = app.extensions[EXTENSION]
+    prepare(services.db, services.config)
 
     @app.before_request
-    def enforce() -> None:
+    def enforce() -> Response | tuple[str, int] | None:
         endpoint = request.endpoint
         if endpoint is None:
-            return  # 404/405: nothing to protect
+            return None  # 404/405: nothing to protect
         rule = PERMISSIONS.get(endpoint)
         if rule == PUBLIC:
-            return
+            return None
         if rule == PENDING:
-            if not isinstance(session.get(ENROL_KEY), dict):
-                raise SessionExpired()
-            return
+            pending_enrolment()
+            return None
+        if SESSION_KEY not in session and request.method in ("GET", "HEAD"):
+            return _sign_in_form()
         person = _resume()
         g.current = person
         if not allowed(endpoint, person.user.roles):
@@ -71,6 +107,7 @@ def install(app: Flask) -> None:
             log.warning("refused %s for roles %s", endpoint,
                         ",".join(sorted(person.user.roles)))
             raise NotPermitted()
+        return None
 
     @app.context_processor
     def inject_person() -> dict[str, object]:

@@ -58,6 +58,19 @@ def _write_private(path: Path, data: bytes) -> None:
         file.write(data)
 
 
+def make_private() -> None:
+    """The instance folder holds the databases, keys and demo passwords: owner-only.
+
+    Folders 0700; files that may have been made world-readable by an older version are
+    tightened to 0600 (the apps create their databases 0600 themselves).
+    """
+    INSTANCE.mkdir(parents=True, exist_ok=True, mode=0o700)
+    for path in (INSTANCE, *INSTANCE.rglob("*")):
+        if path.is_symlink():
+            continue
+        path.chmod(0o700 if path.is_dir() else 0o600)
+
+
 def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
 
@@ -67,7 +80,7 @@ def set_up() -> None:
     if (INSTANCE / "demo.json").exists() and (INSTANCE / "casework.json").exists():
         return
     print("Setting up a new demo instance in instance/ (production Argon2 cost, ~20 s)...")
-    INSTANCE.mkdir(parents=True, exist_ok=True)
+    make_private()
     signing = crypto.SigningKey.generate()
     _write_private(INSTANCE / "casework-signing.seed", signing.seed())
     escrow = crypto.generate_escrow_key()
@@ -77,6 +90,9 @@ def set_up() -> None:
         "secret_key": _b64(secrets.token_bytes(32)),
         "argon2": ARGON2.to_dict(),
         "escrow_public_key": escrow.public_key.raw.hex(),
+        # The demo serves plain HTTP on the loopback interface only, so it opts out of
+        # Secure cookies explicitly; production keeps the default (Secure).
+        "https": False,
     }, indent=2).encode())
     app = create_casework(CaseworkConfig.from_instance(INSTANCE))
     demo: dict[str, dict[str, str]] = {}
@@ -123,6 +139,10 @@ def upgrade_instance() -> None:
     intake_path, casework_path = INSTANCE / "intake.json", INSTANCE / "casework.json"
     intake_conf = json.loads(intake_path.read_text())
     casework_conf = json.loads(casework_path.read_text())
+    if "https" not in casework_conf:
+        # Secure cookies became the default: the plain-HTTP loopback demo opts out.
+        casework_conf["https"] = False
+        _write_private(casework_path, json.dumps(casework_conf, indent=2).encode())
     if "sync_signing_seed" not in intake_conf:
         intake_conf["sync_signing_seed"] = _b64(secrets.token_bytes(32))
         _write_private(intake_path, json.dumps(intake_conf, indent=2).encode())
@@ -176,6 +196,7 @@ def main() -> None:
         return
     set_up()
     upgrade_instance()
+    make_private()
     # Two processes with two databases, linked only by the signed bridge.
     children = [subprocess.Popen([sys.executable, "-m", "scripts.demo", role])  # noqa: S603 (fixed argv)
                 for role in ("serve-intake", "serve-casework")]

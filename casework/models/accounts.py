@@ -48,15 +48,26 @@ class User(Base):
     display_name: Mapped[str] = mapped_column(String(200))
     password_hash: Mapped[str] = mapped_column(String(200))
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=True)
-    totp_secret: Mapped[str | None] = mapped_column(String(64), default=None)
+    # Sealed under the instance's totp.key ("sealed:" + base64 of crypto.seal_secret), so a
+    # copy of the database alone does not give the second factor (casework/totp.py).
+    totp_secret: Mapped[str | None] = mapped_column(String(200), default=None)
     totp_confirmed: Mapped[bool] = mapped_column(Boolean, default=False)
     # Last accepted TOTP time step: a code is accepted once (no replay within its window).
     totp_last_step: Mapped[int] = mapped_column(Integer, default=0)
     failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime, default=None)
+    # When the last failure was counted: counters are forgotten a day later, exactly as for
+    # unknown names (SignInThrottle), so the two cannot be told apart.
+    last_failed_at: Mapped[dt.datetime | None] = mapped_column(DateTime, default=None)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     public_key: Mapped[bytes | None] = mapped_column(LargeBinary(32), default=None)
     wrapped_key: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
+    # The key the recipient directory publishes. It differs from public_key only when a
+    # new key pair was made after an administrator's password reset: such a key waits
+    # for a second administrator's approval (`keys approve`) before intake seals to it.
+    approved_public_key: Mapped[bytes | None] = mapped_column(LargeBinary(32), default=None)
+    # Who reset the password that led to the pending key (they may not approve it).
+    key_reset_by: Mapped[str | None] = mapped_column(String(64), default=None)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
     memberships: Mapped[list[Membership]] = relationship(
@@ -95,3 +106,32 @@ class StaffSession(Base):
     locked_key: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     last_seen_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Enrolment(Base):
+    """A checked password waiting for TOTP set-up: single use, short-lived, server-side.
+
+    Only the random id goes into the cookie. Completing the enrolment deletes the row, so
+    a copy of the cookie replayed later finds nothing (no secret shown, no new password).
+    """
+
+    __tablename__ = "enrolments"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=random_id)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class SignInThrottle(Base):
+    """Failed sign-ins for names that are not (active) accounts, counted like real ones.
+
+    Keyed by an HMAC of the name under the app's secret key: the table never holds the
+    names people typed (often a real person's name with a typo, or a password).
+    """
+
+    __tablename__ = "sign_in_throttle"
+
+    name_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime, default=None)
+    last_failed_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)

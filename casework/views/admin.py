@@ -14,6 +14,7 @@ from ..directory import directory_summary
 from ..forms import ActionForm, CreateUserForm
 from ..models import Role, Unit, User
 from ..services import current
+from ..web import signed_in
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -57,12 +58,15 @@ def create_user_view() -> Response | tuple[str, int]:
 
 
 def reset_password_view(username: str) -> Response:
-    """Give a temporary password; the person re-enrols."""
+    """Give a temporary password; the person re-enrols (their sessions end now)."""
     form = ActionForm()
     services = current()
     if form.validate_on_submit():
+        # The resetting administrator is recorded: they may not approve a new key that
+        # comes out of the re-enrolment (casework.accounts.approve_key).
+        by = signed_in().user.username
         with services.db.session() as db:
-            password = reset_password(db, services.config, username)
+            password = reset_password(db, services.config, username, by=by)
         flash(_("New one-time password for %(username)s (shown once): %(password)s",
                 username=username, password=password))
     return redirect(url_for("admin.users"))

@@ -1,0 +1,62 @@
+"""A newcomer's first minutes: the sign-in form first, "signed out" only after a session."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable
+from urllib.parse import urlsplit
+
+from flask import Flask
+from sqlalchemy import select
+
+from casework.models import Role, StaffSession
+
+from .conftest import Staff, log_in, services
+
+
+def test_a_first_visit_without_a_session_shows_the_sign_in_form(casework: Flask) -> None:
+    response = casework.test_client().get("/")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 401  # the start page itself is not shown
+    assert 'action="/login"' in page and 'name="password"' in page
+    assert "You are signed out" not in page
+
+
+def test_an_ended_session_says_signed_out_and_links_to_sign_in(
+    casework: Flask, enrol: Callable[..., Staff]
+) -> None:
+    eva = enrol("eva", Role.REVIEWER)
+    client = casework.test_client()
+    log_in(casework, client, eva)
+    with services(casework).db.session() as db:
+        for row in db.scalars(select(StaffSession)):
+            row.last_seen_at -= dt.timedelta(hours=1)
+    response = client.get("/")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 401
+    assert "You are signed out" in page
+    assert '<a href="/login">Sign in</a>' in page
+    assert "Back to the start page" not in page
+    # The link leads to the form; the next visit to / shows the form too.
+    assert client.get("/login").status_code == 200
+    assert 'action="/login"' in client.get("/").get_data(as_text=True)
+
+
+def test_every_link_on_the_sign_in_page_works(casework: Flask) -> None:
+    client = casework.test_client()
+    page = client.get("/login").get_data(as_text=True)
+    links = set(re.findall(r'(?:href|action)="([^"]+)"', page))
+    assert links, "no links found"
+    for link in links:
+        if link.startswith("#"):
+            assert f'id="{link[1:]}"' in page, link  # the skip link's target is there
+            continue
+        target = urlsplit(link.replace("&amp;", "&"))
+        assert not target.netloc, link  # nothing leaves the app
+        response = client.get(target.path, query_string=target.query, follow_redirects=True)
+        # "/" answers with the sign-in form (401); everything else simply works.
+        expected = 401 if target.path == "/" else 200
+        assert response.status_code == expected, link
+        if target.path == "/":
+            assert 'action="/login"' in response.get_data(as_text=True)

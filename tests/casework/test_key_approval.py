@@ -1,0 +1,124 @@
+"""A key made after an administrator's password reset waits for a second administrator.
+
+The attack: an administrator resets a reviewer's password, signs in with the one-time
+password, enrols (no previous password: a new key pair is made) and exports a directory.
+Intake would then seal every new report of the unit to the administrator's key.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from flask import Flask
+
+import crypto
+from casework.models import Role
+from intake.directory import verify_directory
+
+from .accounts_support import finish_enrolling, start_enrolling, user
+from .conftest import Staff, csrf, log_in, services
+
+
+@pytest.fixture(autouse=True)
+def akt_reviewer(enrol: Callable[..., Staff]) -> Staff:
+    """Every unit that receives reports needs a reviewer before a directory exports."""
+    return enrol("anna", Role.REVIEWER, "akt")
+
+
+def reset_in_the_browser(app: Flask, admin: Staff, username: str) -> str:
+    client = app.test_client()
+    log_in(app, client, admin)
+    response = client.post(f"/admin/users/{username}/reset",
+                           data={"csrf_token": csrf(client, "/admin/users")},
+                           follow_redirects=True)
+    page = response.get_data(as_text=True)
+    return page.split("(shown once): ")[1].split("<")[0].strip()
+
+
+def published_reviewers(app: Flask, tmp_path: Path) -> list[str]:
+    signing = crypto.SigningKey.generate()
+    escrow = crypto.generate_escrow_key()
+    from casework.directory import export_directory
+
+    with services(app).db.session() as db:
+        document = export_directory(db, signing_key=signing, escrow=escrow.public_key,
+                                    valid_for=dt.timedelta(days=1))
+    directory = verify_directory(document, signing.verify_key)
+    return [p.key_id for p in directory.units["etik"].reviewers]
+
+
+def run(app: Flask, *args: str) -> tuple[int, str]:
+    result = app.test_cli_runner().invoke(args=list(args))
+    return result.exit_code, result.output
+
+
+def test_key_enrolled_after_an_admin_reset_is_not_published_until_another_admin_approves(
+    casework: Flask, enrol: Callable[..., Staff], tmp_path: Path
+) -> None:
+    astrid = enrol("astrid", Role.ADMINISTRATOR, "kof")
+    enrol("bertil", Role.ADMINISTRATOR, "kof")
+    eva = enrol("eva", Role.REVIEWER)
+    assert eva.key is not None
+    temporary = reset_in_the_browser(casework, astrid, "eva")
+    # Astrid now enrols as Eva, without Eva's previous password: a new key pair.
+    client, secret = start_enrolling(casework, "eva", temporary)
+    assert finish_enrolling(client, secret, "astrid knows this one") == 302
+    rogue = user(casework, "eva").public_key
+    assert rogue is not None and rogue != eva.key.public_key.raw
+    assert published_reviewers(casework, tmp_path) == [eva.key.public_key.key_id_hex]
+    # The administrator who reset the password cannot approve it herself...
+    status, output = run(casework, "keys", "approve", "eva", "--by", "astrid")
+    assert status != 0 and "another administrator" in output
+    assert published_reviewers(casework, tmp_path) == [eva.key.public_key.key_id_hex]
+    # ...nor can a non-administrator; a second administrator can.
+    status, output = run(casework, "keys", "approve", "eva", "--by", "eva")
+    assert status != 0
+    status, output = run(casework, "keys", "approve", "eva", "--by", "bertil")
+    assert status == 0, output
+    assert published_reviewers(casework, tmp_path) == [crypto.PublicKey(rogue).key_id_hex]
+
+
+def test_keeping_the_key_with_the_previous_password_needs_no_approval(
+    casework: Flask, enrol: Callable[..., Staff], tmp_path: Path
+) -> None:
+    astrid = enrol("astrid", Role.ADMINISTRATOR, "kof")
+    eva = enrol("eva", Role.REVIEWER)
+    assert eva.key is not None
+    temporary = reset_in_the_browser(casework, astrid, "eva")
+    client, secret = start_enrolling(casework, "eva", temporary)
+    assert finish_enrolling(client, secret, "eva's new passphrase", eva.password) == 302
+    assert user(casework, "eva").key_reset_by is None
+    assert published_reviewers(casework, tmp_path) == [eva.key.public_key.key_id_hex]
+
+
+def test_a_pending_key_is_not_given_old_cases_by_escrow_or_by_rotation(
+    casework: Flask, enrol: Callable[..., Staff], tmp_path: Path
+) -> None:
+    astrid = enrol("astrid", Role.ADMINISTRATOR, "kof")
+    eva = enrol("eva", Role.REVIEWER)
+    assert eva.key is not None
+    temporary = reset_in_the_browser(casework, astrid, "eva")
+    client, secret = start_enrolling(casework, "eva", temporary)
+    assert finish_enrolling(client, secret, "astrid knows this one") == 302
+    escrow_file = tmp_path / "escrow.key"
+    escrow_file.write_bytes(crypto.wrap_private_key(crypto.generate_escrow_key(), "kof escrow",
+                                                    crypto.INSECURE_FAST))
+    status, output = run(casework, "keys", "recover", "eva", "--escrow-key", str(escrow_file),
+                         "--passphrase", "kof escrow")
+    assert status != 0 and "awaits approval" in output
+    # Rotating with the password the resetter chose does not skip the approval either.
+    status, output = run(casework, "keys", "rotate", "eva", "--password",
+                         "astrid knows this one")
+    assert status == 0, output
+    assert published_reviewers(casework, tmp_path) == [eva.key.public_key.key_id_hex]
+
+
+def test_the_command_line_reset_records_who_did_it(casework: Flask,
+                                                   enrol: Callable[..., Staff]) -> None:
+    enrol("eva", Role.REVIEWER)
+    status, output = run(casework, "users", "reset-password", "eva", "--by", "astrid")
+    assert status == 0, output
+    assert user(casework, "eva").key_reset_by == "astrid"
