@@ -92,7 +92,8 @@ def create_app(config: IntakeConfig | None = None, *, now: dt.datetime | None = 
     app.register_blueprint(dialogue.bp)
     errors.register_error_handlers(app)
     install_security_headers(app, onion_address=config.onion_address)
-    install_request_guard(app, session_shape={"tipster": {"id": str, "secret": str, "seen": int}},
+    install_request_guard(app, session_shape={"tipster": {"id": str, "secret": str,
+                                                          "seen": int, "since": int}},
                           file_fields={"report.submit": ["files"], "dialogue.message": ["files"]})
     cli.register(app)
 

@@ -51,6 +51,9 @@ class IntakeConfig:
     max_request_bytes: int = 520 * 1024 * 1024
     max_text_chars: int = 20_000
     session_idle_seconds: int = 15 * 60
+    # However active, a tipster session ends this long after sign-in: a cookie stolen or
+    # left on a shared computer cannot be kept alive by use.
+    session_absolute_seconds: int = 60 * 60
     csrf_seconds: int = 6 * 3600
     onion_address: str | None = None
     https: bool = False
@@ -73,6 +76,9 @@ class IntakeConfig:
             raise ConfigError("argon2_concurrency must be at least 1")
         if not 0 < self.max_file_bytes <= self.max_request_bytes:
             raise ConfigError("max_file_bytes must be positive and fit in max_request_bytes")
+        if not 0 < self.session_idle_seconds <= self.session_absolute_seconds:
+            raise ConfigError("session_idle_seconds must be positive and at most "
+                              "session_absolute_seconds")
         if self.default_locale not in ("sv", "en"):
             raise ConfigError("default_locale must be sv or en")
         if self.sync_signing_seed is not None and len(self.sync_signing_seed) != 32:
@@ -127,6 +133,7 @@ class IntakeConfig:
                 max_files=int(raw.get("max_files", 10)),
                 max_request_bytes=int(raw.get("max_request_bytes", 520 * 1024 * 1024)),
                 session_idle_seconds=int(raw.get("session_idle_seconds", 15 * 60)),
+                session_absolute_seconds=int(raw.get("session_absolute_seconds", 60 * 60)),
                 csrf_seconds=int(raw.get("csrf_seconds", 6 * 3600)),
                 onion_address=raw.get("onion_address"),
                 https=bool(raw.get("https", False)),

@@ -29,7 +29,8 @@ def login() -> Response | tuple[str, int] | str:
 
 def _signed_in() -> tuple[str, object, object]:
     intake = current()
-    session_id, secret = current_session(intake.config.session_idle_seconds)
+    session_id, secret = current_session(intake.config.session_idle_seconds,
+                                         intake.config.session_absolute_seconds)
     try:
         record, key = resume(intake, session_id, secret)
     except SessionExpired:

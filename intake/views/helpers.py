@@ -9,8 +9,10 @@ import time
 from flask import request, session
 from flask_babel import lazy_gettext as _l
 
+from ..dialogue import sign_out
 from ..errors import RejectedUpload, SessionExpired
 from ..sealing import Upload
+from ..services import current
 from ..uploads import SealingRequest, spool_of
 
 SESSION_KEY = "tipster"
@@ -45,24 +47,35 @@ def spool_key() -> object:
 def remember_session(session_id: str, secret: bytes) -> None:
     """Put the session id and its secret (the cookie half) into the signed cookie."""
     session.clear()
+    now = int(time.time())
+    # "since" never changes after sign-in (the cookie is signed, so it cannot be reset):
+    # it bounds the session's whole life, "seen" only the idle time.
     session[SESSION_KEY] = {"id": session_id,
                             "secret": base64.b64encode(secret).decode("ascii"),
-                            "seen": int(time.time())}
+                            "seen": now, "since": now}
 
 
-def current_session(idle_seconds: int) -> tuple[str, bytes]:
-    """The session id and secret from the cookie, or :class:`SessionExpired`."""
+def current_session(idle_seconds: int, absolute_seconds: int) -> tuple[str, bytes]:
+    """The session id and secret from the cookie, or :class:`SessionExpired`.
+
+    Expired when idle for longer than ``idle_seconds``, or signed in longer ago than
+    ``absolute_seconds`` however active; then the server half is destroyed too.
+    """
     data = session.get(SESSION_KEY)
     if not isinstance(data, dict):
         raise SessionExpired()
     try:
         seen = int(data["seen"])
+        since = int(data["since"])
         session_id = str(data["id"])
         secret = base64.b64decode(data["secret"], validate=True)
     except (KeyError, TypeError, ValueError, binascii.Error) as exc:
         raise SessionExpired() from exc
-    if time.time() - seen > idle_seconds:
+    now = time.time()
+    if now - seen > idle_seconds or now - since > absolute_seconds:
         session.pop(SESSION_KEY, None)
+        # The row would otherwise live on until its purge time; nothing may reopen it.
+        sign_out(current(), session_id)
         raise SessionExpired()
     data["seen"] = int(time.time())
     session[SESSION_KEY] = data
