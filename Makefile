@@ -57,6 +57,7 @@ bench: $(STAMP) sysdeps
 	$(BIN)/python -m bench.intake_bench
 	$(BIN)/python -m bench.casework_bench
 	$(BIN)/python -m bench.bridge_bench
+	$(BIN)/python -m bench.scrub_bench
 
 demo: $(STAMP)
 	$(BIN)/python -m scripts.demo

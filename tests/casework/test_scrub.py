@@ -1,4 +1,9 @@
-"""casework.scrub against real Pillow, pikepdf and zipfile, on fixtures generated here."""
+"""casework.scrub against real Pillow, pikepdf and zipfile, on fixtures generated here.
+
+The format handling is called in process (``scrub_formats.clean``, production limits) to
+keep this file fast; the child process, its limits and hostile files are tested in
+test_scrub_bombs.py, which also runs a few of these fixtures through the real worker.
+"""
 
 from __future__ import annotations
 
@@ -15,9 +20,15 @@ import pytest
 from pikepdf import Array, Dictionary, Name, String
 from PIL import ExifTags, Image, ImageChops, ImageSequence, ImageStat, PngImagePlugin
 
-from casework.scrub import NOTES, CannotScrub, scrub
+from casework.scrub import NOTES, CannotScrub
+from casework.scrub_formats import clean
+from casework.scrub_limits import PRODUCTION, Limits
 
 OFFLINE = "download the original and handle it offline"
+
+
+def scrub(data: bytes, filename: str, limits: Limits = PRODUCTION) -> tuple[bytes, str]:
+    return clean(data, filename, limits)
 
 
 def assert_absent(markers: list[bytes], *blobs: bytes) -> None:
@@ -271,13 +282,12 @@ def test_decompression_bomb_is_refused_not_decoded() -> None:
         scrub(bomb_png(100_000, 100_000), "huge.png")
 
 
-def test_all_frames_count_against_the_pixel_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_all_frames_count_against_the_pixel_limit() -> None:
     # 3 frames of 64 pixels: each is under a limit of 100, together they are not.
     frames = [Image.new("L", (8, 8), i * 60) for i in range(3)]
     original = encode(frames[0], "GIF", save_all=True, append_images=frames[1:])
-    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)
     with pytest.raises(CannotScrub, match="too large"):
-        scrub(original, "small-frames.gif")
+        scrub(original, "small-frames.gif", Limits(max_pixels=100))
 
 
 def test_content_decides_the_type_not_the_name() -> None:
