@@ -45,8 +45,17 @@ def is_local_path(target: str) -> bool:
 
 
 def switch_language(code: str) -> Response:
-    """Redirect back to ``?next=`` (local paths only) with the language cookie set."""
-    target = request.args.get("next", "/")
+    """Redirect back to ``?next=`` (local paths only) with the language cookie set.
+
+    A query string that is not UTF-8 (raw bytes a browser never sends) cannot name a page
+    of ours: the parameter is ignored and the visitor goes to the start page, rather than
+    the decoding error becoming a 500. (The request guard refuses such requests before
+    they get here; this keeps the switch safe on its own.)
+    """
+    try:
+        target = request.args.get("next", "/")
+    except UnicodeDecodeError:
+        target = "/"
     response = redirect(target if is_local_path(target) else "/")
     if code in LANGUAGES:
         response.set_cookie(LANG_COOKIE, code, max_age=365 * 24 * 3600, httponly=True,
