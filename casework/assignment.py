@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 import crypto
 
+from .accounts import key_awaits_approval
 from .case_view import ensure_reader_tag, read_report, readable_case, refusal
 from .errors import NotPermitted
 from .models import Assignment, Case, Role, User
@@ -35,11 +36,17 @@ def _excluded(person: User, excluded: frozenset[str]) -> bool:
 
 
 def assignable(session: Session, case: Case, excluded: frozenset[str]) -> list[User]:
-    """People who may be given ``case``: readers of its unit with a key, not excluded."""
+    """People who may be given ``case``: readers of its unit with an approved key, not
+    excluded by the tipster.
+
+    A key that awaits a second administrator's approval is not given cases either: an
+    assignment would otherwise open old cases to a key one administrator alone made.
+    """
     people = session.scalars(select(User).where(User.active.is_(True),
                                                 User.public_key.is_not(None)))
     return [p for p in people
-            if case.unit_id in p.units_with(*READING_ROLES) and not _excluded(p, excluded)]
+            if case.unit_id in p.units_with(*READING_ROLES) and not _excluded(p, excluded)
+            and not key_awaits_approval(p)]
 
 
 def _lead_report(casework: Casework, session: Session, lead: User,

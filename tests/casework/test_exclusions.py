@@ -89,6 +89,27 @@ def test_excluded_reviewer_of_the_same_unit_does_not_see_the_case_in_the_inbox(
     assert reference in eva and "hemliga" not in eva  # readers see the code's label only
 
 
+def test_a_key_awaiting_approval_is_not_given_a_case(linked: Linked) -> None:
+    """A key made after one administrator's password reset waits for a second one; an
+    assignment must not open cases to it meanwhile (threat model 6.7)."""
+    submit(linked.intake.test_client(), category="corruption")
+    linked.sync()
+    case_id = _case_id(linked)
+    pending = crypto.PrivateKey.generate().public_key
+    with services(linked.casework).db.session() as db:
+        anna = db.scalars(select(User).where(User.username == "anna")).one()
+        anna.public_key = pending.raw  # approved_public_key stays the published one
+    lena = _reviewer(linked, "lena")
+    assert _user_id(linked, "anna") not in lena.get(f"/cases/{case_id}").get_data(as_text=True)
+    app = linked.casework
+    with app.app_context(), services(app).db.session() as db:
+        lead = db.scalars(select(User).where(User.username == "lena")).one()
+        with pytest.raises(InvalidInput):
+            assign(services(app), db, lead, linked.staff["lena"].key, case_id,
+                   _user_id(linked, "anna"))
+    assert not _headers_hold(linked, case_id, pending.key_id)
+
+
 @pytest.mark.xfail(strict=True, reason="casework/accounts.py readdress_cases_to adds the "
                    "key to every case of the person's units; its owner restricts it to "
                    "case_readers (see the case-access report)")
@@ -134,3 +155,37 @@ def test_follow_up_sealed_to_the_whole_unit_is_not_given_to_the_excluded_reviewe
         header = message.header
     assert _key_id(linked, "erik") not in crypto.header_key_ids(header)
     assert linked.escrow.public_key.key_id in crypto.header_key_ids(header)
+
+
+def test_imported_follow_up_sealed_to_an_excluded_reviewer_is_trimmed(
+        linked: Linked, tmp_path: Path) -> None:
+    """Whatever intake did (an old intake, a bug, a compromised one), casework stores a
+    follow-up only with the entries of the report's readers."""
+    import io
+
+    from casework.intake_import import Incoming, import_envelopes
+
+    erik, eva = linked.staff["erik"].key, linked.staff["eva"].key
+    assert erik is not None and eva is not None
+    submit(linked.intake.test_client(), category="ethics",
+           excluded=[erik.public_key.key_id_hex])
+    linked.sync()
+    case_id = _case_id(linked)
+    with services(linked.casework).db.session() as db:
+        case = db.get(Case, case_id)
+        assert case is not None
+        receipt_id, tipster = case.intake_receipt_id, case.tipster_public_key
+    body = tmp_path / "follow-up"
+    with body.open("wb") as out:
+        sealed = crypto.seal_stream(io.BytesIO(b'{"text": "More."}'), out,
+                                    [eva.public_key, erik.public_key,
+                                     linked.escrow.public_key], routing={"kind": "message"})
+    envelope_id = sealed.envelope_id.hex()
+    import_envelopes(services(linked.casework), [Incoming(
+        envelope_id, receipt_id, "message", sealed.header, body, tipster, "etik")])
+    with services(linked.casework).db.session() as db:
+        stored = db.get(CaseEnvelope, envelope_id)
+        assert stored is not None
+        ids = crypto.header_key_ids(stored.header)
+    assert erik.public_key.key_id not in ids
+    assert eva.public_key.key_id in ids and linked.escrow.public_key.key_id in ids

@@ -172,8 +172,9 @@ def test_a_legitimate_assignment_keeps_notes_working(linked: Linked) -> None:
     page = lena.get(f"/cases/{case_id}").get_data(as_text=True)
     assert "Anna" in page
     with services(linked.casework).db.session() as db:
+        nils_key = crypto.PrivateKey.generate().public_key.raw
         nils = User(username="nils", display_name="Nils", password_hash="x",
-                    public_key=crypto.PrivateKey.generate().public_key.raw)
+                    public_key=nils_key, approved_public_key=nils_key)
         nils.memberships.append(Membership(unit_id="akt", role=Role.REVIEWER.value))
         db.add(nils)
         db.flush()
