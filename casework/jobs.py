@@ -9,25 +9,34 @@ acknowledgement follows the commit.
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 QUEUE_NAME = "lykta"
+log = logging.getLogger("lykta.casework.jobs")
 
 
 def sync_job(instance_path: str | None = None) -> dict[str, Any]:
     """One bridge cycle for the casework instance at ``instance_path`` (rq job)."""
     from . import create_app
-    from .bridge import client_for, run_cycle
+    from .bridge import BridgeError, client_for, run_cycle
     from .config import CaseworkConfig
     from .services import EXTENSION
 
     path = Path(instance_path or os.environ.get("LYKTA_INSTANCE", "instance")).resolve()
     app = create_app(CaseworkConfig.from_instance(path))
     services = app.extensions[EXTENSION]
-    return asdict(run_cycle(services, client_for(services)))
+    try:
+        return asdict(run_cycle(services, client_for(services)))
+    except BridgeError as exc:
+        # A failed cycle changed nothing it could lose (import commits before ack; a
+        # malformed answer is refused before anything changes): say why, by reason only,
+        # and fail the job so rq counts it; the next scheduled cycle retries.
+        log.warning("bridge cycle failed: %s", exc)
+        raise
 
 
 def enqueue_sync(redis_url: str | None, instance_path: Path) -> str:

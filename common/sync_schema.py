@@ -29,6 +29,7 @@ MAX_ITEMS = 10_000  # a hard ceiling; each side also applies its own, lower batc
 MAX_HEADER = 64 * 1024  # a header holds one sealed key per recipient: a few dozen at most
 MAX_PUSH_BODY = 16 * 1024 * 1024  # a reply or status is a short JSON document
 MAX_BODY = 600 * 1024 * 1024  # one envelope body (intake's own upload limit is lower)
+MAX_LISTED_REPLIES = 20_000_000  # about 700 MB of ids: under the 1 GiB bundle limit
 MAX_UNIT_ID = 64
 MAX_KIND = 16
 
@@ -188,8 +189,10 @@ BUNDLE_PUSH = record({"receipt_id": hex_id, "envelope_id": hex_id,
                       "body": hex_bytes(MAX_PUSH_BODY)})
 
 BUNDLES: dict[str, Check] = {
+    # Intake lists every reply it holds for tipsters (it keeps no record of what casework
+    # was told): that list grows with the service, bounded in practice by the bundle size.
     "bundle-to-casework": record({"items": array(BUNDLE_ITEM, MAX_ITEMS),
-                                  "tipster_envelopes": array(hex_id, 10 * MAX_ITEMS)}),
+                                  "tipster_envelopes": array(hex_id, MAX_LISTED_REPLIES)}),
     "bundle-to-intake": record({"acks": array(hex_id, MAX_ITEMS),
                                 "pushes": array(BUNDLE_PUSH, MAX_ITEMS)}),
 }

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 import crypto
 from common.bundles import BundleRefused, read_bundle, write_bundle
+from common.sync_schema import MAX_ITEMS
 
 from .models import StoredEnvelope, SyncState
 from .outbox import PushRefused, accept_for_tipster, acknowledge, outbox
@@ -58,7 +59,8 @@ def register_bundles(app: Flask) -> None:
         signing, casework = _keys()
         intake = current()
         items = []
-        for item in outbox(intake, batch):
+        # Casework refuses a bundle of more items than the schema allows (MAX_ITEMS).
+        for item in outbox(intake, max(1, min(batch, MAX_ITEMS))):
             items.append({"envelope_id": item.envelope_id, "receipt_id": item.receipt_id,
                           "kind": item.kind, "header": item.header.hex(),
                           "body": item.body_path.read_bytes().hex(),
