@@ -6,6 +6,10 @@ and answer this request's nonce, so a response cannot be forged, replayed or pas
 for another request. Import is idempotent and acknowledgement comes only after the
 envelopes are committed here, so a crash at any step loses nothing and duplicates
 nothing (delivery is at-least-once; duplicates are recognised by envelope id).
+
+Intake is trusted for delivery only (threat-model.md, 6.11): every answer is checked
+against its schema (common/sync_schema.py) before it is used, and every item is imported
+as the tipster's, whatever it claims (casework/intake_import.py).
 """
 
 from __future__ import annotations

@@ -312,7 +312,8 @@ class EvilIntake:
     """A sync server holding intake's real signing key and answering whatever it likes."""
 
     url: str
-    answers: dict[str, Callable[[dict[str, Any]], bytes]] = field(default_factory=dict)
+    answers: dict[str, Callable[[dict[str, Any]], bytes | Response]] = field(
+        default_factory=dict)
 
 
 @pytest.fixture
@@ -326,6 +327,8 @@ def evil(bridged: Bridged) -> Iterator[EvilIntake]:
         message = crypto.verify_message(bridged.linked.signing.verify_key, request.get_data(),
                                         purpose=purpose, replay_cache=replay)
         body = evil.answers[purpose](json.loads(message.body))
+        if isinstance(body, Response):
+            return body
         return Response(crypto.sign_message(bridged.intake_key, purpose=f"{purpose}-response",
                                             body=body, in_reply_to=message.nonce))
 
@@ -405,3 +408,18 @@ def test_a_push_answer_claiming_ids_never_pushed_marks_nothing_else_delivered(
         {"stored": ["d" * 32], "refused": []}).encode()
     run_cycle(services(reported.linked.casework), _client(reported, evil))
     assert len(_rows(reported, delivered=False)) == 1
+
+
+@pytest.mark.parametrize("fetch", [
+    lambda _body: Response("no such envelope\n", status=404),
+    lambda _body: Response(b"body", headers={"Lykta-Signed": "!!"}),
+    lambda _body: Response(b"body"),
+])
+def test_an_unfetchable_item_is_skipped_and_the_cycle_completes(
+        bridged: Bridged, evil: EvilIntake,
+        fetch: Callable[[dict[str, Any]], Response]) -> None:
+    evil.answers["pull"] = lambda _body: json.dumps({"items": [ITEM]}).encode()
+    evil.answers["fetch"] = fetch
+    report = run_cycle(services(bridged.linked.casework), _client(bridged, evil))
+    assert (report.imported, report.acknowledged) == (0, 0) and _cases(bridged) == 0
+    assert list(services(bridged.linked.casework).store.incoming_dir.iterdir()) == []
