@@ -19,7 +19,7 @@ import crypto
 from common.vocabulary import agency_code
 
 from .errors import CaseworkError, InvalidInput, NotPermitted
-from .models import Case, CaseEnvelope, Role, User
+from .models import Case, CaseEnvelope, User
 from .readers import READING_ROLES, ReadersTampered, establish_tag, report_content_key
 from .services import Casework
 
@@ -233,7 +233,3 @@ def plaintext_of(casework: Casework, session: Session, user: User,
 
     return stream(), entry
 
-
-def may_lead(user: User, case: Case) -> bool:
-    """True if ``user`` leads the case's unit."""
-    return case.unit_id in user.units_with(Role.UNIT_LEAD)
