@@ -110,7 +110,7 @@ class IntakeConfig:
                 raise ConfigError(f"{name} is missing or not base64") from exc
 
         def path(name: str, default: str) -> Path:
-            return instance_path / raw.get(name, default)
+            return instance_path / str(raw.get(name, default))
 
         try:
             return cls(

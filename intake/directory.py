@@ -82,7 +82,7 @@ class RecipientDirectory:
         unit = self.unit_for(category)
         readers = [p for p in unit.reviewers if p.key_id not in excluded_ids]
         if not readers and unit.alternate_unit in self.units:
-            unit = self.units[unit.alternate_unit]  # type: ignore[index]
+            unit = self.units[unit.alternate_unit]
             readers = [p for p in unit.reviewers if p.key_id not in excluded_ids]
         if not readers:
             raise DirectoryRefused("no reviewer is left to receive this report")
@@ -105,7 +105,7 @@ class RecipientDirectory:
         if not readers and unit is not None:
             readers = [p for p in unit.reviewers if p.key_id not in excluded_ids]
             if not readers and unit.alternate_unit in self.units:
-                alternate = self.units[unit.alternate_unit]  # type: ignore[index]
+                alternate = self.units[unit.alternate_unit]
                 readers = [p for p in alternate.reviewers if p.key_id not in excluded_ids]
         if not readers:
             raise DirectoryRefused("no reviewer is left to receive this message")
