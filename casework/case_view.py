@@ -109,6 +109,13 @@ def ensure_reader_tag(casework: Casework, session: Session, case: Case,
         establish_tag(session, case, content_key, read_report(casework, case, content_key))
 
 
+def _attachments(payload: dict[str, Any]) -> list[dict[str, Any]]:
+    # Sealed by the tipster's side: a compromised intake may put anything here.
+    listed = payload.get("attachments")
+    return [a for a in listed if isinstance(a, dict) and isinstance(a.get("envelope_id"), str)] \
+        if isinstance(listed, list) else []
+
+
 def _authors(session: Session, case: Case) -> dict[str, str]:
     ids = {e.author_id for e in case.envelopes if e.author_id}
     return {i: u.display_name for i in ids if (u := session.get(User, i)) is not None}
@@ -146,8 +153,7 @@ def open_case(casework: Casework, session: Session, user: User,
     with contextlib.suppress(ReadersTampered):
         ensure_reader_tag(casework, session, case, content_key)
     view = CaseView(case=case, report=report)
-    names = {a["envelope_id"]: a for a in report.get("attachments", [])
-             if isinstance(a, dict) and "envelope_id" in a}
+    names = {a["envelope_id"]: a for a in _attachments(report)}
     authors = _authors(session, case)
     for envelope in case.envelopes:
         if envelope.kind in ("report", "identity"):
@@ -189,9 +195,8 @@ def _add_item(casework: Casework, view: CaseView, envelope: CaseEnvelope,
         view.unreadable += 1
         return
     if from_intake:
-        for attachment in payload.get("attachments", []):
-            if isinstance(attachment, dict) and "envelope_id" in attachment:
-                names[str(attachment["envelope_id"])] = attachment
+        for attachment in _attachments(payload):
+            names[attachment["envelope_id"]] = attachment
         view.dialogue.append(_tipster_item(payload, envelope))
         return
     if staff == "automatic" and payload.get("automatic") is not True:
