@@ -111,7 +111,9 @@ def _trim_to_readers(session: Session, envelope: CaseEnvelope) -> None:
             try:
                 envelope.header = crypto.remove_recipient(envelope.header, key_id)
             except crypto.CryptoError:
-                break  # it would leave no recipient at all: kept as it came, and logged
+                # It would leave no recipient at all: kept as it came, and said so.
+                log.warning("an imported item is sealed only to non-readers; kept as it came")
+                break
             log.warning("an imported item was sealed to a non-reader; entry removed")
 
 
