@@ -5,12 +5,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: help install sysdeps lint test bench demo demo-reset vectors clean walkthrough
+.PHONY: help install sysdeps lint test bench demo demo-reset vectors clean walkthrough fuzz
 
 help:
 	@echo "make demo        set up instance/ and serve intake on 127.0.0.1:8080"
 	@echo "make test        lint (ruff, mypy --strict crypto) and run the whole test suite"
 	@echo "make bench       run the benchmarks; results in bench/results/"
+	@echo "make fuzz        fuzz every route of the three apps (FUZZ_SEED, FUZZ_REQUESTS);"
+	@echo "                 summary in bench/results/fuzz.md"
 	@echo "make lint        ruff and mypy only"
 	@echo "make demo-reset  delete all demo state under instance/"
 
@@ -58,6 +60,12 @@ bench: $(STAMP) sysdeps
 	$(BIN)/python -m bench.casework_bench
 	$(BIN)/python -m bench.bridge_bench
 	$(BIN)/python -m bench.scrub_bench
+
+# At least 100,000 malformed requests over every route of intake, casework (signed out,
+# enrolling and as each role) and the sync app; seeded (printed) and reproducible.
+fuzz: $(STAMP)
+	FUZZ_FULL=1 FUZZ_REPORT=bench/results/fuzz.md $(BIN)/pytest -p no:cacheprovider -q -s \
+	  --show-capture=no --tb=line tests/fuzz/test_fuzz_full.py
 
 demo: $(STAMP)
 	$(BIN)/python -m scripts.demo
