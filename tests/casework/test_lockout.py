@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 from casework.models import Role, User
 from casework.models.accounts import SignInThrottle
 
-from .accounts_support import post_login, user
+from .accounts_support import DATABASES, app_on, new_person, post_login, user
 from .conftest import Staff, services
 
 
@@ -21,12 +21,14 @@ def statuses(app: Flask, username: str, tries: int = 8) -> list[int]:
     return [post_login(client, username, "wrong password!", "123456") for _ in range(tries)]
 
 
+@pytest.mark.parametrize("database", DATABASES)
 def test_lockout_status_sequences_of_known_and_unknown_names_are_identical(
-    casework: Flask, enrol: Callable[..., Staff]
+    request: pytest.FixtureRequest, make_casework: Callable[..., Flask], database: str
 ) -> None:
-    enrol("eva", Role.REVIEWER)
-    known = statuses(casework, "eva")
-    unknown = statuses(casework, "nobody")
+    app = app_on(request, make_casework, database)
+    new_person(app, "eva")  # an account exists (enrolled or not: the same answers)
+    known = statuses(app, "eva")
+    unknown = statuses(app, "nobody")
     assert known == [401] * 5 + [429] * 3
     assert unknown == known
 

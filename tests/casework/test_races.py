@@ -17,6 +17,7 @@ from sqlalchemy import select
 from casework.accounts import complete_enrolment, create_user, verify_sign_in
 from casework.errors import AccountLocked, CaseworkError, InvalidCredentials
 from casework.models import Role, StaffSession, User
+from casework.models.accounts import SignInThrottle
 from casework.sessions import open_session
 
 from .accounts_support import DATABASES, app_on, fresh_code, user
@@ -67,6 +68,21 @@ def test_parallel_wrong_passwords_all_count_and_lock_the_account(app: Flask) -> 
     assert stored.locked_until is not None
     with pytest.raises(AccountLocked):
         verify_sign_in(services(app).db, config, username="eva", password=PASSWORD, code="")
+
+
+def test_parallel_guesses_at_an_unknown_name_count_like_those_at_an_account(
+    app: Flask,
+) -> None:
+    config = services(app).config
+    results = in_parallel(30, lambda: verify_sign_in(
+        services(app).db, config, username="nobody", password="wrong password!", code=""))
+    refused = [r for r in results if isinstance(r, InvalidCredentials)]
+    with services(app).db.session() as db:
+        (row,) = db.scalars(select(SignInThrottle))
+        assert row.failed_attempts == len(refused) >= config.lockout_threshold
+        assert row.locked_until is not None
+    with pytest.raises(AccountLocked):
+        verify_sign_in(services(app).db, config, username="nobody", password="x", code="")
 
 
 def test_one_totp_code_posted_in_parallel_opens_one_session(app: Flask) -> None:
