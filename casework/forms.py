@@ -26,7 +26,9 @@ class EnrolForm(FlaskForm):
     """First sign-in (or after a reset): confirm TOTP and choose a password."""
 
     code = StringField(_l("Code from your authenticator app"),
-                       validators=[DataRequired(), Regexp(r"^\s*\d{6}\s*$",
+                       # [0-9], not \d: \d also matches other scripts' digits, which
+                       # no authenticator app shows and TOTP cannot compare.
+                       validators=[DataRequired(), Regexp(r"^\s*[0-9]{6}\s*$",
                                                           message=_l("Six digits."))])
     new_password = PasswordField(_l("New password"),
                                  validators=[DataRequired(), Length(min=12, max=200)])

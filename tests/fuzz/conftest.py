@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -17,12 +18,13 @@ from wtforms import Form  # type: ignore[import-untyped]
 from wtforms.fields.core import UnboundField  # type: ignore[import-untyped]
 
 from casework import forms as casework_forms
-from casework.accounts import create_user
+from casework.accounts import begin_enrolment, create_user
 from casework.models import Case as CaseRow
 from casework.models import CaseEnvelope, Membership, Role, User
-from casework.sessions import open_session
+from casework.sessions import close_session, open_session
 from intake import forms as intake_forms
 from intake.dialogue import sign_in as tipster_sign_in
+from intake.dialogue import sign_out as tipster_sign_out
 from intake.models import StoredEnvelope
 from intake.sync import create_app as create_sync_app
 from tests.casework.conftest import (  # noqa: F401 (fixtures)
@@ -105,6 +107,10 @@ def fuzz_world(linked: Linked, enrol: Callable[..., Staff]) -> Iterator[World]: 
               "correct horse battery staple",
               *[p.key_id for p in ik_services.directory.all_reviewers()]]
 
+    def retire_staff(data: dict[str, Any]) -> None:
+        with cw_services.db.session() as db:
+            close_session(db, str(data["staff"]["id"]))
+
     def staff_identity(name: str) -> Identity:
         person = staff[name]
 
@@ -114,12 +120,16 @@ def fuzz_world(linked: Linked, enrol: Callable[..., Staff]) -> Iterator[World]: 
             return {"staff": {"id": grant.session_id,
                               "secret": base64.b64encode(grant.secret).decode("ascii")},
                     "csrf_token": new_csrf_raw()}
-        return Identity(f"{_role(cw, users[name])}:{name}", mint)
+        return Identity(f"{_role(cw, users[name])}:{name}", mint, retire_staff)
+
+    def enrolling() -> dict[str, object]:
+        # Between a checked password and TOTP set-up: the cookie names a server-side row.
+        with cw_services.db.session() as db:
+            enrolment_id = begin_enrolment(db, cw_services.config, users["petra"])
+        return {"enrol": {"id": enrolment_id}, "csrf_token": new_csrf_raw()}
 
     cw_identities = [Identity("signed-out", lambda: {"csrf_token": new_csrf_raw()}),
-                     Identity("enrolling:petra", lambda: {
-                         "enrol": {"user": users["petra"], "since": _now()},
-                         "csrf_token": new_csrf_raw()})]
+                     Identity("enrolling:petra", enrolling)]
     cw_identities += [staff_identity(n) for n in ("admin", "lena", "eva", "cecilia", "stina",
                                                    "olof")]
 
@@ -130,8 +140,11 @@ def fuzz_world(linked: Linked, enrol: Callable[..., Staff]) -> Iterator[World]: 
                             "seen": _now()},
                 "csrf_token": new_csrf_raw()}
 
+    def retire_tipster(data: dict[str, Any]) -> None:
+        tipster_sign_out(ik_services, str(data["tipster"]["id"]))
+
     ik_identities = [Identity("signed-out", lambda: {"csrf_token": new_csrf_raw()}),
-                     Identity("tipster", tipster)]
+                     Identity("tipster", tipster, retire_tipster)]
     cw_config, ik_config = cw_services.config, ik_services.config
     cw_params = {"case_id": case_ids, "envelope_id": envelope_ids,
                  "username": ["victim-a", "victim-b", "nobody"], "code": ["en", "sv"],

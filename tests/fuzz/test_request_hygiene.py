@@ -179,3 +179,25 @@ def test_session_shape_check() -> None:
     assert not session_is_well_formed({"enrol": {"user": "a", "since": True}}, shape)
     assert not session_is_well_formed({"staff": {"id": "a", "secret": "b", "x": 1}}, shape)
     assert not session_is_well_formed({"other": 1}, shape)
+
+
+def test_non_ascii_digits_in_the_enrolment_code_are_refused_by_the_form(casework: Flask) -> None:  # noqa: F811
+    from casework.accounts import begin_enrolment, create_user
+    from casework.models import Role
+    from tests.casework.conftest import services
+
+    config = services(casework).config
+    with services(casework).db.session() as db:
+        user, _ = create_user(db, config, username="petra", display_name="Petra",
+                              unit_id="etik", role=Role.REVIEWER)
+        enrolment_id = begin_enrolment(db, config, user.id)
+    raw = new_csrf_raw()
+    cookie = session_cookie(casework, {"enrol": {"id": enrolment_id}, "csrf_token": raw})
+    status, body, _ = call(casework, "/enrol", method="POST", headers=[("Cookie", cookie)],
+                           data={"csrf_token": csrf_token_for(casework, raw),
+                                 "code": "\u0661\u0662\u0663\u0664\u0665\u0666",
+                                 "new_password": "a long enough password",
+                                 "confirm": "a long enough password"},
+                           content_type="application/x-www-form-urlencoded")
+    assert status == 400
+    assert b"<h1>" in body
