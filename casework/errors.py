@@ -8,6 +8,7 @@ from flask import Flask, render_template
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 from flask_wtf.csrf import CSRFError
+from markupsafe import escape
 from werkzeug.exceptions import HTTPException
 
 import crypto
@@ -72,7 +73,26 @@ HTTP_TITLES: dict[int, str | LazyString] = {
     404: _l("Not Found"),
     405: _l("Method Not Allowed"),
     413: _l("Request Entity Too Large"),
+    415: _l("Unsupported Media Type"),  # a body that is not a form (common/request_guard.py)
 }
+
+
+# The last resort when error.html itself cannot render: plain markup that needs no URL
+# adapter, no session and no template, so the answer keeps its 4xx status.
+FALLBACK_PAGE = ("<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>{title}</title>"
+                 "</head><body><main><h1>{title}</h1><p>{explanation}</p></main></body></html>\n")
+
+
+def error_page(title: str | LazyString, explanation: str | LazyString,
+               status: int) -> tuple[str, int]:
+    """Render error.html; if that fails, answer with the same status in plain markup."""
+    try:
+        return render_template("error.html", title=title, explanation=explanation), status
+    except Exception as exc:
+        # Only the type, as everywhere: the message could carry request content.
+        log.error("the error page failed: %s", type(exc).__name__)
+        return FALLBACK_PAGE.format(title=escape(str(title)),
+                                    explanation=escape(str(explanation))), status
 
 
 def register_error_handlers(app: Flask) -> None:
@@ -80,33 +100,29 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(CaseworkError)
     def domain_error(error: CaseworkError) -> tuple[str, int]:
-        return render_template("error.html", title=error.title,
-                               explanation=error.explanation), error.status
+        return error_page(error.title, error.explanation, error.status)
 
     @app.errorhandler(CSRFError)
     def csrf_error(_error: CSRFError) -> tuple[str, int]:
-        return render_template("error.html", title=_l("The form had expired"),
-                               explanation=_l("Nothing was saved. Reload the page and try "
-                                              "again.")), 400
+        return error_page(_l("The form had expired"),
+                          _l("Nothing was saved. Reload the page and try again."), 400)
 
     @app.errorhandler(crypto.CryptoError)
     def integrity_error(_error: crypto.CryptoError) -> tuple[str, int]:
         # A sealed item that fails authentication was damaged or forged on the way
         # (e.g. on a seized intake server): say so, never show partial plaintext.
         log.warning("an envelope failed its integrity check")
-        return render_template("error.html", title="Damaged or forged item",
-                               explanation="An encrypted item of this case failed its "
-                                           "integrity check and was not shown."), 422
+        return error_page("Damaged or forged item",
+                          "An encrypted item of this case failed its integrity check and "
+                          "was not shown.", 422)
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> tuple[str, int]:
         title = HTTP_TITLES.get(error.code or 500, error.name)
-        return render_template("error.html", title=title,
-                               explanation=_l("Go back and try again.")), error.code or 500
+        return error_page(title, _l("Go back and try again."), error.code or 500)
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception) -> tuple[str, int]:
         # Only the type: messages could carry case content.
         log.error("unexpected error: %s", type(error).__name__)
-        return render_template("error.html", title=_l("Something went wrong"),
-                               explanation=_l("An error occurred on our side.")), 500
+        return error_page(_l("Something went wrong"), _l("An error occurred on our side."), 500)

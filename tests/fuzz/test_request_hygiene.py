@@ -201,3 +201,18 @@ def test_non_ascii_digits_in_the_enrolment_code_are_refused_by_the_form(casework
                            content_type="application/x-www-form-urlencoded")
     assert status == 400
     assert b"<h1>" in body
+
+
+def test_an_error_page_that_cannot_render_keeps_its_status(
+        casework: Flask, monkeypatch: pytest.MonkeyPatch,  # noqa: F811
+        caplog: pytest.LogCaptureFixture) -> None:
+    import casework.errors as errors_module
+
+    def broken(*_args: object, **_kwargs: object) -> str:
+        raise RuntimeError("a template bug")
+
+    monkeypatch.setattr(errors_module, "render_template", broken)
+    status, body, _ = call(casework, "/no-such-page")
+    assert status == 404
+    assert b"<h1>Sidan finns inte</h1>" in body  # Swedish by default, still translated
+    assert "the error page failed: RuntimeError" in caplog.text
