@@ -144,41 +144,74 @@ def _import_one(casework: Casework, item: Incoming) -> bool:
     """Import one item; True if it is new. Raises :class:`Refused` or :class:`Held`."""
     if not (is_envelope_id(item.envelope_id) and is_envelope_id(item.receipt_id)):
         raise Refused("an id is malformed")
-    with casework.db.session() as session:
-        existing = session.get(CaseEnvelope, item.envelope_id)
-        if existing is not None:
-            owner = session.get(Case, existing.case_id)
-            if (existing.origin != "intake" or owner is None
-                    or owner.intake_receipt_id != item.receipt_id):
-                # An id casework already uses for something else (a reply, a note, another
-                # case's item): nothing is imported; acknowledging it deletes only intake's
-                # casework-bound copy, which is not genuine.
-                raise Refused("the envelope id belongs to another item")
-            return False  # a redelivery: acknowledge again
-        routing = _check_item(item)
-        case = session.scalar(select(Case).where(Case.intake_receipt_id == item.receipt_id))
-        if case is None:
-            if item.kind != "report":
-                raise Held("its report has not been imported yet")
-            case = _new_case(session, item, routing)
-        else:
-            # Casework itself never creates these kinds, so any row of the kind is intake's.
-            if item.kind in ONCE_PER_CASE and session.scalar(select(CaseEnvelope.id).where(
-                    CaseEnvelope.case_id == case.id, CaseEnvelope.kind == item.kind).limit(1)):
-                raise Refused(f"a second {item.kind} for a receipt that has a case")
-            if case.tipster_public_key != item.tipster_public_key:
-                raise Refused("the tipster key differs from the case's")
-        incoming, file = casework.store.new_incoming()
-        with file, item.body_path.open("rb") as source:
-            shutil.copyfileobj(source, file)
-        session.add(CaseEnvelope(id=item.envelope_id, case_id=case.id, kind=item.kind,
-                                 header=item.header, origin="intake",
-                                 body_size=item.body_path.stat().st_size))
-        commit_in_transaction(session, casework.store, incoming, item.envelope_id)
-        if item.kind == "report":
-            session.flush()
-            _acknowledge_automatically(casework, session, case)
+    placed, incoming = False, None
+    try:
+        with casework.db.session() as session:
+            existing = session.get(CaseEnvelope, item.envelope_id)
+            if existing is not None:
+                _check_redelivery(session, existing, item)
+                return False  # a redelivery: acknowledge again
+            routing = _check_item(item)
+            case = session.scalar(select(Case).where(
+                Case.intake_receipt_id == item.receipt_id))
+            if case is None:
+                if item.kind != "report":
+                    raise Held("its report has not been imported yet")
+                case = _new_case(session, item, routing)
+            else:
+                _check_follow_up(session, case, item)
+            incoming, file = casework.store.new_incoming()
+            with file, item.body_path.open("rb") as source:
+                shutil.copyfileobj(source, file)
+            session.add(CaseEnvelope(id=item.envelope_id, case_id=case.id, kind=item.kind,
+                                     header=item.header, origin="intake",
+                                     body_size=item.body_path.stat().st_size))
+            # Not commit_in_transaction: its rollback hook would delete the body even when
+            # the rollback is a concurrent import of this same envelope winning the race,
+            # whose committed row names this very body (same id, same bytes).
+            casework.store.commit(incoming, item.envelope_id)
+            placed = True
+            if item.kind == "report":
+                session.flush()
+                _acknowledge_automatically(casework, session, case)
+    except (Refused, Held):
+        raise
+    except Exception:
+        if incoming is not None and not placed:
+            casework.store.discard(incoming)
+        if placed and not _row_exists(casework, item.envelope_id):
+            casework.store.delete(item.envelope_id)
+        elif placed:
+            # Another worker imported it first (two cycles at once, rq): nothing lost.
+            return False
+        raise
     return True
+
+
+def _row_exists(casework: Casework, envelope_id: str) -> bool:
+    with casework.db.session() as session:
+        return session.get(CaseEnvelope, envelope_id) is not None
+
+
+def _check_redelivery(session: Session, existing: CaseEnvelope, item: Incoming) -> None:
+    """An id casework already holds must be this same item of this same receipt."""
+    owner = session.get(Case, existing.case_id)
+    if (existing.origin != "intake" or owner is None
+            or owner.intake_receipt_id != item.receipt_id):
+        # An id casework already uses for something else (a reply, a note, another case's
+        # item): nothing is imported; acknowledging it deletes only intake's casework-bound
+        # copy, which is not genuine.
+        raise Refused("the envelope id belongs to another item")
+
+
+def _check_follow_up(session: Session, case: Case, item: Incoming) -> None:
+    """A later item of a receipt that already has a case."""
+    # Casework itself never creates these kinds, so any row of the kind is intake's.
+    if item.kind in ONCE_PER_CASE and session.scalar(select(CaseEnvelope.id).where(
+            CaseEnvelope.case_id == case.id, CaseEnvelope.kind == item.kind).limit(1)):
+        raise Refused(f"a second {item.kind} for a receipt that has a case")
+    if case.tipster_public_key != item.tipster_public_key:
+        raise Refused("the tipster key differs from the case's")
 
 
 def _check_item(item: Incoming) -> Mapping[str, str]:

@@ -1,0 +1,60 @@
+"""Two bridge cycles importing the same envelope at once (two rq workers): nothing lost."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import crypto
+from casework.intake_import import Incoming, import_from_intake
+from casework.models import CaseEnvelope
+from intake.outbox import outbox
+from tests.casework.conftest import services
+from tests.casework.linked import Linked
+from tests.intake.conftest import csrf_token, sign_in, submit
+
+
+# SQLAlchemy warns that the loser's new row collides with the winner's: that is the race.
+@pytest.mark.filterwarnings("ignore:New instance .* conflicts with persistent instance")
+def test_two_imports_of_the_same_envelope_at_once_keep_its_body(
+        linked: Linked, monkeypatch: pytest.MonkeyPatch) -> None:
+    tipster = linked.intake.test_client()
+    sign_in(tipster, submit(tipster, category="ethics"))
+    linked.sync()  # the report is in a case
+    tipster.post("/dialogue/message", data={"csrf_token": csrf_token(tipster, "/dialogue"),
+                                            "text": "A follow-up, raced."},
+                 content_type="multipart/form-data")
+    intake = linked.intake.extensions["lykta.intake"]
+    casework = services(linked.casework)
+    [item] = [Incoming(o.envelope_id, o.receipt_id, o.kind, o.header, o.body_path,
+                       o.tipster_public_key, o.unit_id) for o in outbox(intake)]
+    assert item.kind == "message"
+    place = casework.store.commit
+    other: list[Any] = []
+
+    def the_other_worker_commits_meanwhile(incoming: Path, envelope_id: str) -> None:
+        # This worker has placed its body and is about to commit its row; the other worker
+        # (same envelope, its own copy of the body) imports and commits first.
+        place(incoming, envelope_id)
+        if not other:
+            other.append(None)
+            other[0] = import_from_intake(casework, [item])
+
+    monkeypatch.setattr(casework.store, "commit", the_other_worker_commits_meanwhile)
+    outcome = import_from_intake(casework, [item])
+    assert other[0].imported == 1
+    # This worker lost the race on its commit: that is a redelivery, acknowledged again,
+    # and its rollback must not delete the body the winner's committed row names.
+    assert outcome.acknowledge == [item.envelope_id] and outcome.refused == 0
+    with casework.db.session() as session:
+        row = session.get(CaseEnvelope, item.envelope_id)
+        assert row is not None
+        header = row.header
+    out = io.BytesIO()
+    with casework.store.open(item.envelope_id) as body:
+        crypto.open_stream(header, body, out, linked.escrow)
+    assert b"A follow-up, raced." in out.getvalue()
+    assert list(casework.store.incoming_dir.iterdir()) == []
