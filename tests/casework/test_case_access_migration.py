@@ -44,8 +44,8 @@ def test_free_text_agency_at_rest_is_replaced_by_a_code(tmp_path: Path) -> None:
                 ":now)"), {"header": sealed.header, "now": dt.datetime(2026, 1, 1)})
         migrate.upgrade(url)
         with engine.connect() as conn:
-            agencies: dict[str, str | None] = dict(
-                conn.execute(text("SELECT id, agency FROM cases")).tuples().all())
+            agencies: dict[str, str | None] = {
+                str(row[0]): row[1] for row in conn.execute(text("SELECT id, agency FROM cases"))}
             readers = conn.execute(text("SELECT case_id, user_id FROM case_readers")).all()
         assert agencies == {"c1": "other", "c2": "skatteverket", "c3": None}
         assert [tuple(r) for r in readers] == [("c1", "u1")]
