@@ -18,11 +18,16 @@ from .sessions import Current, resume_session
 
 SESSION_KEY = "staff"
 ENROL_KEY = "enrol"
+# Set when a session ended (sign-out, idle or absolute limit): this browser then sees
+# "You are signed out" with a link to sign in, while a browser that never had a session
+# sees the sign-in form itself.
+ENDED_KEY = "ended"
 # Everything casework writes into its (signed, client-side) session cookie. The
 # enrolment holds only the id of a server-side row (casework.models.accounts.Enrolment).
 SESSION_SHAPE: dict[str, type | dict[str, type]] = {
     SESSION_KEY: {"id": str, "secret": str},
     ENROL_KEY: {"id": str},
+    ENDED_KEY: bool,
 }
 log = logging.getLogger("lykta.casework")
 
@@ -40,10 +45,23 @@ def remember_enrolment(enrolment_id: str) -> None:
     session[ENROL_KEY] = {"id": enrolment_id}
 
 
+def forget_session() -> None:
+    """Drop everything from the cookie but the fact that a session ended here."""
+    session.clear()
+    session[ENDED_KEY] = True
+
+
+def offer_sign_in() -> None:
+    """Have the error page link to the sign-in form (the start page would only repeat
+    "You are signed out")."""
+    g.offer_sign_in = True
+
+
 def pending_enrolment() -> str:
     """The enrolment id from the cookie, or :class:`SessionExpired`."""
     data = session.get(ENROL_KEY)
     if not isinstance(data, dict) or not isinstance(data.get("id"), str):
+        offer_sign_in()
         raise SessionExpired()
     enrolment_id: str = data["id"]
     return enrolment_id
@@ -56,6 +74,7 @@ def signed_in() -> Current:
 
 
 def _resume() -> Current:
+    offer_sign_in()  # any SessionExpired below ends on a page that links to sign-in
     data = session.get(SESSION_KEY)
     if not isinstance(data, dict):
         raise SessionExpired()
@@ -66,10 +85,12 @@ def _resume() -> Current:
         raise SessionExpired() from exc
     services = current()
     try:
-        return resume_session(services.db, services.config, session_id, secret)
+        current_person = resume_session(services.db, services.config, session_id, secret)
     except SessionExpired:
-        session.pop(SESSION_KEY, None)
+        forget_session()
         raise
+    g.offer_sign_in = False
+    return current_person
 
 
 def _sign_in_form() -> tuple[str, int]:
@@ -98,7 +119,8 @@ def install(app: Flask) -> None:
         if rule == PENDING:
             pending_enrolment()
             return None
-        if SESSION_KEY not in session and request.method in ("GET", "HEAD"):
+        first_visit = SESSION_KEY not in session and not session.get(ENDED_KEY)
+        if first_visit and request.method in ("GET", "HEAD"):
             return _sign_in_form()
         person = _resume()
         g.current = person

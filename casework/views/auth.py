@@ -13,7 +13,15 @@ from ..forms import EnrolForm, LoginForm
 from ..housekeeping import sweep
 from ..services import current
 from ..sessions import close_session, open_session
-from ..web import ENROL_KEY, SESSION_KEY, pending_enrolment, remember, remember_enrolment
+from ..web import (
+    ENROL_KEY,
+    SESSION_KEY,
+    forget_session,
+    offer_sign_in,
+    pending_enrolment,
+    remember,
+    remember_enrolment,
+)
 
 bp = Blueprint("auth", __name__)
 
@@ -53,6 +61,7 @@ def enrol() -> Response | str | tuple[str, int]:
         page = start_enrolment(services.db, services.config, enrolment_id)
     except SessionExpired:
         session.pop(ENROL_KEY, None)
+        offer_sign_in()
         raise
     if form.validate_on_submit():
         key = complete_enrolment(services.db, services.config, user_id=page.user_id,
@@ -78,5 +87,5 @@ def logout() -> Response:
         services = current()
         with services.db.session() as db:
             close_session(db, str(data["id"]))
-    session.clear()
+    forget_session()
     return redirect(url_for("auth.login"))

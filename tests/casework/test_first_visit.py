@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from casework.models import Role, StaffSession
 
-from .conftest import Staff, log_in, services
+from .conftest import Staff, csrf, log_in, services
 
 
 def test_a_first_visit_without_a_session_shows_the_sign_in_form(casework: Flask) -> None:
@@ -38,9 +38,25 @@ def test_an_ended_session_says_signed_out_and_links_to_sign_in(
     assert "You are signed out" in page
     assert '<a href="/login">Sign in</a>' in page
     assert "Back to the start page" not in page
-    # The link leads to the form; the next visit to / shows the form too.
-    assert client.get("/login").status_code == 200
-    assert 'action="/login"' in client.get("/").get_data(as_text=True)
+    assert client.get("/login").status_code == 200  # where the link leads
+    # Until the next sign-in, this browser keeps hearing why it is not shown the page.
+    again = client.get("/cases/")
+    assert again.status_code == 401 and "You are signed out" in again.get_data(as_text=True)
+
+
+def test_after_signing_out_the_start_page_says_signed_out(
+    casework: Flask, enrol: Callable[..., Staff]
+) -> None:
+    eva = enrol("eva", Role.REVIEWER)
+    client = casework.test_client()
+    log_in(casework, client, eva)
+    client.post("/logout", data={"csrf_token": csrf(client, "/")})
+    response = client.get("/")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 401 and "You are signed out" in page
+    assert '<a href="/login">Sign in</a>' in page
+    log_in(casework, client, eva)  # and signing in again works from there
+    assert client.get("/").status_code == 200
 
 
 def test_every_link_on_the_sign_in_page_works(casework: Flask) -> None:
