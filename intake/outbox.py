@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Protocol
 
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 
 import crypto
 from common.db import Database
@@ -104,19 +105,28 @@ def accept_for_tipster(intake: Holdings, receipt_id: str, *, envelope_id: str, k
     """
     if kind not in TO_TIPSTER_KINDS or not is_envelope_id(envelope_id):
         raise PushRefused("not a kind or id casework sends")
-    with intake.db.session() as session:
-        if session.get(ReceiptRecord, receipt_id) is None:
-            raise PushRefused("unknown receipt")
-        if session.get(StoredEnvelope, envelope_id) is not None:
-            return
-        pending = PendingEnvelopes(intake.store)
-        try:
-            pending.store_sealed(session, receipt_id=receipt_id, audience="tipster", kind=kind,
-                                 envelope_id=envelope_id, header=header, body=body)
-            pending.commit_all()
-        except crypto.CryptoError as exc:
-            pending.rollback()
-            raise PushRefused("the envelope's parts do not belong together") from exc
-        except BaseException:
-            pending.rollback()
-            raise
+    try:
+        with intake.db.session() as session:
+            if session.get(ReceiptRecord, receipt_id) is None:
+                raise PushRefused("unknown receipt")
+            if session.get(StoredEnvelope, envelope_id) is not None:
+                return
+            pending = PendingEnvelopes(intake.store)
+            try:
+                pending.store_sealed(session, receipt_id=receipt_id, audience="tipster",
+                                     kind=kind, envelope_id=envelope_id, header=header,
+                                     body=body)
+                pending.commit_all()
+            except crypto.CryptoError as exc:
+                pending.rollback()
+                raise PushRefused("the envelope's parts do not belong together") from exc
+            except BaseException:
+                pending.rollback()
+                raise
+    except IntegrityError:
+        # Two pushes of the same reply at once (two casework workers): the other one's row
+        # is committed and names the same body (same id, same bytes), which stays. The
+        # push is idempotent, so this one is stored too, not a 500.
+        with intake.db.session() as session:
+            if session.get(StoredEnvelope, envelope_id) is None:
+                raise

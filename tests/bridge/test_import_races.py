@@ -58,3 +58,42 @@ def test_two_imports_of_the_same_envelope_at_once_keep_its_body(
         crypto.open_stream(header, body, out, linked.escrow)
     assert b"A follow-up, raced." in out.getvalue()
     assert list(casework.store.incoming_dir.iterdir()) == []
+
+
+def test_two_pushes_of_the_same_reply_at_once_store_it_once_without_an_error(
+        linked: Linked, monkeypatch: pytest.MonkeyPatch) -> None:
+    from intake import outbox as outbox_module
+    from intake.models import StoredEnvelope
+    from intake.sealing import PendingEnvelopes
+
+    tipster = linked.intake.test_client()
+    receipt = submit(tipster, category="ethics")
+    linked.sync()
+    intake = linked.intake.extensions["lykta.intake"]
+    casework = services(linked.casework)
+    # The automatic acknowledgement was pushed already; take it as the reply to race.
+    with casework.db.session() as session:
+        reply = session.query(CaseEnvelope).filter(CaseEnvelope.origin == "casework").one()
+        envelope_id, header = reply.id, reply.header
+        receipt_id = reply.case.intake_receipt_id
+    with casework.store.open(envelope_id) as source:
+        body = source.read()
+    with intake.db.session() as session:
+        session.query(StoredEnvelope).filter(StoredEnvelope.id == envelope_id).delete()
+    store_sealed = PendingEnvelopes.store_sealed
+    other: list[object] = []
+
+    def the_other_push_commits_meanwhile(self: Any, *args: Any, **kwargs: Any) -> str:
+        if not other:
+            other.append("started")
+            outbox_module.accept_for_tipster(intake, receipt_id, envelope_id=envelope_id,
+                                             kind="message", header=header, body=body)
+        return store_sealed(self, *args, **kwargs)
+
+    monkeypatch.setattr(PendingEnvelopes, "store_sealed",
+                        the_other_push_commits_meanwhile)
+    outbox_module.accept_for_tipster(intake, receipt_id, envelope_id=envelope_id,
+                                     kind="message", header=header, body=body)
+    monkeypatch.undo()
+    sign_in(tipster, receipt)
+    assert tipster.get("/dialogue").get_data(as_text=True).count("Tack för din rapport") == 1
