@@ -30,7 +30,7 @@ from .errors import (
     InvalidInput,
     SessionExpired,
 )
-from .models import Case, CaseEnvelope, Membership, Role, Unit, User
+from .models import Membership, Role, Unit, User
 from .models.accounts import KEY_HOLDING_ROLES, Enrolment
 from .models.base import utcnow
 from .sessions import close_all_sessions
@@ -402,37 +402,6 @@ def approve_key(session: Session, username: str, *, by: str) -> crypto.PublicKey
     user.approved_public_key = user.public_key
     user.key_reset_by = None
     return crypto.PublicKey(user.public_key)
-
-
-def readdress_cases_to(session: Session, username: str, escrow: crypto.PrivateKey) -> int:
-    """After a key was lost and rotated: add the person's new key to their units' cases.
-
-    The offline escrow key opens each envelope's content key; the new key is added as a
-    recipient (the bodies are not touched). Returns how many envelopes were readdressed.
-    A key that awaits approval is refused: escrow must not open old cases to a key that
-    one administrator alone may have made.
-    """
-    user = session.scalar(select(User).where(User.username == username))
-    if user is None or user.public_key is None:
-        raise InvalidInput(f"{username!r} has no key to readdress to")
-    if key_awaits_approval(user):
-        raise InvalidInput(f"the key of {username!r} awaits approval (keys approve)")
-    new_key = crypto.PublicKey(user.public_key)
-    units = user.units_with(Role.REVIEWER, Role.UNIT_LEAD)
-    count = 0
-    envelopes = session.scalars(select(CaseEnvelope).join(Case).where(Case.unit_id.in_(units)))
-    for envelope in envelopes:
-        if envelope.kind == "identity":
-            continue  # identities stay with the custodians
-        try:
-            content_key = crypto.open_content_key(envelope.header, escrow)
-        except crypto.DecryptionError:
-            continue  # not sealed to escrow (e.g. the tipster-only copy): nothing to add
-        updated = crypto.add_recipient(envelope.header, content_key, new_key)
-        if updated != envelope.header:
-            envelope.header = updated
-            count += 1
-    return count
 
 
 def seal_plaintext_totp_secrets(session: Session, config: CaseworkConfig) -> int:

@@ -13,10 +13,11 @@ from sqlalchemy import select
 
 import crypto
 
-from .accounts import approve_key, create_user, readdress_cases_to, reset_password, rotate_key
+from .accounts import approve_key, create_user, reset_password, rotate_key
 from .directory import DirectoryNotReady, export_directory
 from .errors import CaseworkError
 from .housekeeping import sweep
+from .key_recovery import readdress_cases_to
 from .models import Role, Unit
 from .services import current
 
@@ -208,7 +209,10 @@ def register(app: Flask) -> None:
                 count = readdress_cases_to(db, username, escrow)
         except CaseworkError as exc:
             raise click.ClickException(exc.explanation) from exc
-        click.echo(f"Added {username}'s current key to {count} envelopes.")
+        click.echo(f"Added {username}'s current key to {count.envelopes} envelopes.")
+        if count.refused:
+            click.echo(f"{count.refused} cases were left alone: their reader list does not "
+                       "match its tag (tell the security officer).")
         click.echo("Take the escrow key offline again.")
 
     @app.cli.group("directory")

@@ -151,7 +151,12 @@ def test_lost_key_is_recovered_with_the_escrow_key(linked: object, tmp_path: Pat
     client = linked.casework.test_client()
     log_in(linked.casework, client, eva)
     assert "Recover me" in client.get(f"/cases/{case_id}").get_data(as_text=True)
-    assert csrf
+    # The recovered list is tagged anew: a note after recovery is sealed, not refused.
+    answer = client.post(f"/cases/{case_id}/notes",
+                         data={"note-csrf_token": csrf(client, f"/cases/{case_id}"),
+                               "note-text": "After recovery"})
+    assert answer.status_code in (302, 303), answer.status_code
+    assert "After recovery" in client.get(f"/cases/{case_id}").get_data(as_text=True)
 
 
 def test_units_are_configurable(casework: Flask) -> None:

@@ -110,9 +110,6 @@ def test_a_key_awaiting_approval_is_not_given_a_case(linked: Linked) -> None:
     assert not _headers_hold(linked, case_id, pending.key_id)
 
 
-@pytest.mark.xfail(strict=True, reason="casework/accounts.py readdress_cases_to adds the "
-                   "key to every case of the person's units; its owner restricts it to "
-                   "case_readers (see the case-access report)")
 def test_cli_key_recovery_does_not_give_an_excluded_reviewer_the_case(
         linked: Linked, tmp_path: Path, argon2_params: crypto.Argon2Params) -> None:
     case_id = _corruption_report_excluding_anna(linked)
