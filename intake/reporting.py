@@ -115,6 +115,10 @@ def submit_report(intake: Intake, report: ReportInput, uploads: Sequence[Upload]
                                   "agency": report.agency, "what": report.what,
                                   "when": report.when, "who": report.who,
                                   "excluded_key_ids": list(report.excluded),
+                                  # Inside the sealed, authenticated report: casework
+                                  # refuses to bless a reader list holding any other key
+                                  # (one appended by someone with its database alone).
+                                  "recipient_key_ids": [p.key_id for p in readers],
                                   "confidential": report.confidential,
                                   "attachments": attachments, "submitted_on": submitted_on,
                                   "language": report.locale, "unit": unit.id})

@@ -95,10 +95,30 @@ def test_appended_excluded_reviewer_key_before_anyone_opened_gets_no_note(
     assert _notes(linked, case_id) == []
 
 
+def test_appended_attacker_key_before_anyone_opened_gets_no_note(linked: Linked) -> None:
+    """No trust on first use: intake lists the readers inside the sealed report, so a key
+    appended before the first reader opens the case is refused at the first tag."""
+    submit(linked.intake.test_client(), category="ethics")
+    linked.sync()
+    case_id = _case_id(linked)
+    attacker = _plant_attacker(linked, case_id)
+    eva = _reviewer(linked, "eva")
+    eva.get(f"/cases/{case_id}")  # reading is unharmed; the list is just not tagged
+    response = eva.post(f"/cases/{case_id}/notes",
+                        data={"csrf_token": csrf(eva, "/cases/"), "note-text": "Hello."})
+    assert response.status_code == 409
+    assert _notes(linked, case_id) == []
+    with services(linked.casework).db.session() as db:
+        assert db.get(Case, case_id).readers_tag is None  # type: ignore[union-attr]
+        sealed = list(db.scalars(select(CaseEnvelope).where(
+            CaseEnvelope.case_id == case_id, CaseEnvelope.origin == "casework")))
+    assert not _opens_any(attacker, sealed)
+
+
 def test_first_tag_refuses_a_key_outside_the_readers_the_report_lists(
         linked: Linked) -> None:
     """When the sealed report lists the readers intake sealed it to, a user key outside
-    that list is refused at the first tag too (the intake side of this is not yet there)."""
+    that list is refused at the first tag (the domain function itself)."""
     from casework.readers import ReadersTampered, establish_tag, report_content_key
 
     submit(linked.intake.test_client(), category="ethics")
