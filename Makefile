@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: help install sysdeps lint test bench demo demo-reset vectors clean walkthrough fuzz
+.PHONY: help install sysdeps lint test bench demo demo-reset vectors clean walkthrough fuzz mutation
 
 help:
 	@echo "make demo        set up instance/ and serve intake on 127.0.0.1:8080"
@@ -14,6 +14,7 @@ help:
 	@echo "make fuzz        fuzz every route of the three apps (FUZZ_SEED, FUZZ_REQUESTS);"
 	@echo "                 summary in bench/results/fuzz.md"
 	@echo "make lint        ruff and mypy only"
+	@echo "make mutation    mutation testing of crypto/ with mutmut (slow; MUTATE='crypto.kdf.*' for one module)"
 	@echo "make demo-reset  delete all demo state under instance/"
 
 $(STAMP): pyproject.toml
@@ -53,6 +54,25 @@ lint: $(STAMP)
 
 test: lint sysdeps
 	$(BIN)/pytest
+
+# Mutation testing of crypto/ (bench/results/mutation.md). mutmut runs in a throwaway copy
+# outside the checkout, so its mutants/ directory never lands in the work tree; results
+# stay there for `cd $(MUTATION_DIR) && mutmut results / show NAME`. One worker, niced, and
+# at most 6 GB of address space, so a mutant that allocates without bound fails fast.
+MUTATION_DIR ?= /tmp/lykta-mutation
+MUTATE ?=
+mutation: $(STAMP)
+	$(BIN)/python -c 'import mutmut' 2>/dev/null || \
+	  $(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test,mutation]'
+	@case "$(abspath $(MUTATION_DIR))" in /|$(CURDIR)|$(CURDIR)/*) \
+	  echo "MUTATION_DIR must be outside the checkout"; exit 1;; esac
+	rm -rf $(MUTATION_DIR) && mkdir -p $(MUTATION_DIR)/tests
+	cp -r crypto pyproject.toml $(MUTATION_DIR)/
+	cp -r tests/__init__.py tests/conftest.py tests/crypto $(MUTATION_DIR)/tests/
+	find $(MUTATION_DIR) -name __pycache__ -prune -exec rm -rf {} +
+	cd $(MUTATION_DIR) && ulimit -v 6000000 && LYKTA_MUTATION=1 nice -n 10 $(CURDIR)/$(BIN)/mutmut run \
+	  --max-children 1 $(foreach m,$(MUTATE),'$(m)')
+	cd $(MUTATION_DIR) && $(CURDIR)/$(BIN)/python $(CURDIR)/tests/crypto/mutation_report.py
 
 bench: $(STAMP) sysdeps
 	$(BIN)/python -m bench.crypto_bench
