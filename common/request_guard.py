@@ -28,6 +28,7 @@ SUBMIT_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 FALLBACK_HOST = "invalid"
 
 CSRF_RAW = re.compile(r"[0-9a-f]{40}")
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 # One value of a session field: its Python type, or a nested shape for a dict.
 FieldShape = type | Mapping[str, Any]
@@ -116,9 +117,12 @@ def install_request_guard(app: Flask, *, session_shape: Mapping[str, FieldShape]
                 url_scheme=request.scheme if request.scheme in ("http", "https") else "http")
         if not session_is_well_formed(session, session_shape):
             session.clear()  # forged or stale: the visitor is simply signed out
-        if not _utf8(request.environ.get("QUERY_STRING", "")):
-            # Templates echo the query string; it must decode. Drop it so that the
-            # error page (which builds a "back here" link) does not trip over it too.
+        query = request.environ.get("QUERY_STRING", "")
+        if not _utf8(query) or CONTROL.search(query):
+            # Templates echo the query string, so it must decode; and a slash redirect
+            # copies it raw into the Location header, where a line break is an error
+            # (a 500). Browsers percent-encode both. Drop it so that the error page
+            # (which builds a "back here" link) does not trip over it too.
             request.query_string = b""
             request.__dict__.pop("args", None)
             abort(400)

@@ -143,6 +143,18 @@ def test_non_utf8_query_string_is_400_on_every_get_route(any_app: Flask, query: 
         assert b"<h1>" in body
 
 
+@pytest.mark.parametrize("query", ["a\rb", "next=/\n", "x=\x00", "\x7f"])
+def test_control_characters_in_the_query_string_are_400_not_a_broken_redirect(
+        any_app: Flask, query: str) -> None:
+    # "//path" and a missing trailing slash make Werkzeug redirect, copying the query
+    # string raw into the Location header: a line break there was a 500.
+    for _rule, path in [*paths(any_app, "GET"), (None, "/no-such-page")]:
+        for variant in (path, "/" + path, path.rstrip("/") or "/"):
+            status, body, _ = call(any_app, variant, query=query)
+            assert status == 400, (variant, query)
+            assert b"<h1>" in body
+
+
 FORGED = [{"_flashes": 5}, {"_flashes": [1]}, {"_flashes": [["message"]]},
           {"enrol": {"user": "u", "since": "yesterday"}}, {"enrol": {"since": 1}},
           {"csrf_token": "\u202e\u200b"}, {"csrf_token": 5}, {"staff": ["x"]},
