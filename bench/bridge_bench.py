@@ -449,14 +449,14 @@ def timed_cycle(instance: Instance, batch: int) -> tuple[float, Any, Phases]:
 
     for name, attr in (("pull", "pull"), ("fetch", "fetch"), ("ack", "ack"), ("push", "push")):
         setattr(client, attr, wrap(name, getattr(client, attr)))
-    original = bridge.import_envelopes
-    bridge.import_envelopes = wrap("imported", original)
+    original = bridge.import_from_intake
+    bridge.import_from_intake = wrap("imported", original)
     try:
         start = time.perf_counter()
         report = bridge.run_cycle(services, client, batch=batch)
         took = time.perf_counter() - start
     finally:
-        bridge.import_envelopes = original
+        bridge.import_from_intake = original
     return took, report, phases
 
 

@@ -56,8 +56,10 @@ from casework.cli import DEFAULT_UNITS
 from casework.directory import export_directory
 from casework.intake_import import new_reference
 from casework.models import Assignment, Case, CaseEnvelope, Membership, Role, Stage, Unit, User
+from casework.models.cases import CaseReader
 from casework.scrub import scrub
 from casework.services import EXTENSION, Casework
+from common.vocabulary import AGENCIES as AGENCY_NAMES
 from intake import IntakeConfig
 from intake import create_app as create_intake
 from intake.services import Intake
@@ -76,7 +78,8 @@ STAGE_WEIGHTS = {Stage.RECEIVED: 2, Stage.ACKNOWLEDGED: 18, Stage.ASSESSED: 20,
                  Stage.INVESTIGATING: 20, Stage.CONCLUDED: 40}
 CATEGORY_NAMES = ("corruption", "procurement", "bias", "ethics", "funds", "retaliation",
                   "other")
-AGENCIES = ("Skatteverket", "Försäkringskassan", "Trafikverket", "Kommunen", None)
+# Agency codes from the fixed list (free text never reaches a row), and no agency at all.
+AGENCIES = (*tuple(AGENCY_NAMES)[:4], None)
 ASSIGNED_SHARE = 0.01  # share of the reviewer's unit's cases assigned to them ("mine")
 FEW_ASSIGNED = 5  # a second reviewer with only a handful of assigned cases, at every N
 BATCH = 10_000
@@ -280,6 +283,7 @@ def fill_cases(engine: Engine, n: int, reader_id: str, few_id: str,
     references: set[str] = set()
     cases: list[dict[str, Any]] = []
     assignments: list[dict[str, Any]] = []
+    readers: list[dict[str, Any]] = []
     etik_ids: list[str] = []
     start = time.perf_counter()
     with engine.begin() as conn:
@@ -305,13 +309,19 @@ def fill_cases(engine: Engine, n: int, reader_id: str, few_id: str,
             })
             if unit == "etik":
                 etik_ids.append(case_id)
+                # The inbox lists what its report is sealed to (case_readers), as the
+                # flush listener records it for real cases: here, etik's reviewers.
+                readers += [{"case_id": case_id, "user_id": user_id}
+                            for user_id in (reader_id, few_id, lead_id)]
                 if rng.random() < ASSIGNED_SHARE:
                     assignments.append({"case_id": case_id, "user_id": reader_id,
                                         "assigned_by": lead_id,
                                         "assigned_at": dt.datetime.now(dt.UTC)})
             if len(cases) == BATCH or i == n - 1:
                 conn.execute(insert(Case.__table__), cases)
-                cases = []
+                if readers:
+                    conn.execute(insert(CaseReader.__table__), readers)
+                cases, readers = [], []
         assigned = len(assignments)
         assignments += [{"case_id": case_id, "user_id": few_id, "assigned_by": lead_id,
                          "assigned_at": dt.datetime.now(dt.UTC)}

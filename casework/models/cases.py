@@ -35,6 +35,9 @@ class Case(Base):
         # The inbox is read per unit, newest first, in pages: keyset on (unit, received, id).
         Index("ix_cases_unit_received", "unit_id", "received_on", "id"),
         Index("ix_cases_stage", "stage"),
+        # Import refuses a new receipt that reuses another case's tipster key (a forged
+        # report from a compromised intake, aimed at an existing tipster's replies).
+        Index("ix_cases_tipster_public_key", "tipster_public_key"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=random_id)

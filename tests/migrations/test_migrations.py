@@ -155,7 +155,8 @@ def test_casework_constraint_names_follow_the_naming_convention(
     names = migrated_names
     assert names["cases"]["fk"] == ["fk_cases_unit_id_units"]
     assert names["cases"]["uq"] == ["uq_cases_intake_receipt_id", "uq_cases_reference"]
-    assert names["cases"]["ix"] == ["ix_cases_stage", "ix_cases_unit_received"]
+    assert names["cases"]["ix"] == ["ix_cases_stage", "ix_cases_tipster_public_key",
+                                   "ix_cases_unit_received"]
     assert names["case_envelopes"]["fk"] == [
         "fk_case_envelopes_author_id_users",
         "fk_case_envelopes_case_id_cases",
