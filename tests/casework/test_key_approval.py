@@ -69,6 +69,11 @@ def test_key_enrolled_after_an_admin_reset_is_not_published_until_another_admin_
     rogue = user(casework, "eva").public_key
     assert rogue is not None and rogue != eva.key.public_key.raw
     assert published_reviewers(casework, tmp_path) == [eva.key.public_key.key_id_hex]
+    # The waiting key is visible to every administrator, not only in the database.
+    admin_client = casework.test_client()
+    log_in(casework, admin_client, enrol("carl", Role.ADMINISTRATOR, "kof"))
+    waiting = admin_client.get("/admin/directory").get_data(as_text=True)
+    assert '<ul id="awaiting-approval"><li>eva</li></ul>' in waiting
     # The administrator who reset the password cannot approve it herself...
     status, output = run(casework, "keys", "approve", "eva", "--by", "astrid")
     assert status != 0 and "another administrator" in output
@@ -79,6 +84,8 @@ def test_key_enrolled_after_an_admin_reset_is_not_published_until_another_admin_
     status, output = run(casework, "keys", "approve", "eva", "--by", "bertil")
     assert status == 0, output
     assert published_reviewers(casework, tmp_path) == [crypto.PublicKey(rogue).key_id_hex]
+    approved = admin_client.get("/admin/directory").get_data(as_text=True)
+    assert '<ul id="awaiting-approval"><li>None.</li></ul>' in approved
 
 
 def test_keeping_the_key_with_the_previous_password_needs_no_approval(
