@@ -30,6 +30,8 @@ from crypto.recipients import (
 from crypto.recipients import (
     MAX_RECIPIENTS,
     ContentKey,
+    RecipientEntry,
+    RecipientHeader,
     build_header,
     parse_header,
 )
@@ -675,3 +677,36 @@ def test_sealed_secrets_up_to_the_size_limit_round_trip() -> None:
     assert crypto.open_secret(key, crypto.seal_secret(key, largest)) == largest
     with pytest.raises(ValueError):
         crypto.seal_secret(key, largest + b"s")
+
+
+def test_a_bare_sealed_secret_header_is_told_apart_by_version() -> None:
+    key = crypto.new_secret_key()
+    with pytest.raises(crypto.UnsupportedVersion):
+        crypto.open_secret(key, b"LYKT\x02")
+    with pytest.raises(crypto.DecryptionError):
+        crypto.open_secret(key, b"LYKT\x01")
+    with pytest.raises(crypto.DecryptionError):
+        crypto.open_secret(key, b"LYKT")
+
+
+def test_padding_longer_than_a_chunk_keeps_the_documented_body_length(
+    reviewers: list[PrivateKey],
+) -> None:
+    # 1 MiB + 5 bytes pads by about 32 KiB: several padding chunks and a partial last one.
+    size, chunk = 2**20 + 5, 4096
+    envelope = crypto.seal_bytes(bytes(size), [reviewers[0].public_key], chunk_size=chunk)
+    padded = crypto.padded_size(size + 4)  # data + 4-byte trailer, Padmé-rounded
+    assert padded - size > 2 * chunk
+    frames = -(-(padded - 4) // chunk) + 1  # the payload in chunk-size pieces, + the trailer
+    expected = len(_PRE.pack(b"LYKB", 1, 12, bytes(16), 2)) + 2 + _SS_HEADER + frames * (
+        4 + ABYTES) + padded
+    assert len(envelope.body) == expected
+    assert crypto.open_bytes(envelope, reviewers[0])[0] == bytes(size)
+
+
+def test_a_decoy_entry_under_my_key_id_does_not_lock_me_out(reviewers: list[PrivateKey]) -> None:
+    envelope = crypto.seal_bytes(b"report", [r.public_key for r in reviewers[:2]])
+    parsed = parse_header(envelope.header)
+    decoy = RecipientEntry(key_id=reviewers[0].key_id, sealed=os.urandom(ENTRY_BYTES - 16))
+    header = RecipientHeader(parsed.envelope_id, (decoy, *parsed.entries)).to_bytes()
+    assert crypto.open_bytes(crypto.Envelope(header, envelope.body), reviewers[0])[0] == b"report"
