@@ -564,6 +564,8 @@ def build_sync_request(rng: random.Random, target: Target, rule: Rule) -> Fuzzed
     purpose = rng.choice(("pull", "fetch", "ack", "push")) if rng.random() < 0.9 else (
         junk_text(rng, max_len=20) or "x")
     fz = Fuzzed(method=method, path_info="/v1/" + quote(purpose, safe=""), query="")
+    if rng.random() < 0.05:  # shapes that make Werkzeug redirect (merged slashes)
+        fz.path_info = rng.choice(("//v1/", "/v1//", "/v1///")) + purpose
     roll = rng.random()
     body = _sync_body(rng, target, purpose)
     if roll < 0.75:
@@ -587,7 +589,7 @@ def build_sync_request(rng: random.Random, target: Target, rule: Rule) -> Fuzzed
                                                    "multipart/form-data; boundary=x", ""))))
     if rng.random() < 0.05:
         fz.environ["HTTP_HOST"] = _host(rng)
-    if rng.random() < 0.05:
+    if rng.random() < 0.1:
         fz.query = _query(rng, target)
     return fz
 
