@@ -734,6 +734,14 @@ def _header_safe(value: str) -> str:
     return "".join(c for c in raw if c not in "\r\n\x00")
 
 
+def _wsgi_str(value: str) -> str:
+    # WSGI strings carry bytes as latin-1 code points; a server cannot pass anything
+    # above U+00FF, so such text goes over as its UTF-8 bytes (as a client would send it).
+    if all(ord(c) < 256 for c in value):
+        return value
+    return value.encode("utf-8", "surrogatepass").decode("latin-1")
+
+
 def send(target: Target, fz: Fuzzed) -> tuple[str, bytes, str]:
     """Send one request straight to the WSGI app; return (status, body, exception detail).
 
@@ -747,7 +755,8 @@ def send(target: Target, fz: Fuzzed) -> tuple[str, bytes, str]:
         environ = builder.get_environ()
     finally:
         builder.close()
-    environ.update({"PATH_INFO": fz.path_info, "QUERY_STRING": fz.query, **fz.environ})
+    environ.update({"PATH_INFO": _wsgi_str(fz.path_info), "QUERY_STRING": _wsgi_str(fz.query),
+                    **{k: _wsgi_str(v) for k, v in fz.environ.items()}})
     try:
         app_iter, status, _headers = run_wsgi_app(target.app, environ, buffered=True)
         try:
