@@ -84,7 +84,11 @@ def create_app(config: IntakeConfig | None = None) -> Flask:
         raise RuntimeError("intake.json has no sync_signing_seed: the bridge cannot sign")
     signing_key = crypto.SigningKey.from_seed(config.sync_signing_seed)
     casework_key = crypto.VerifyKey(config.casework_verify_key)
-    app = Flask(__name__)
+    # No static files and no slash redirects: the bridge has four exact paths, and a
+    # redirect would copy the raw query string (a line break too) into a Location header.
+    app = Flask(__name__, static_folder=None)
+    app.url_map.merge_slashes = False
+    app.url_map.strict_slashes = False
     app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST
     database = db_module.Database(config.database_url)
     with exclusive(config.instance_path, "intake-startup"):

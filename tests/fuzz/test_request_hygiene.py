@@ -231,8 +231,6 @@ def test_an_error_page_that_cannot_render_keeps_its_status(
     assert "the error page failed: RuntimeError" in caplog.text
 
 
-@pytest.mark.xfail(reason="intake/sync.py (not guarded by common/request_guard.py): a slash "
-                          "redirect copies a raw CR into Location, a 500; its owner fixes it")
 def test_sync_app_slash_redirect_with_control_characters_in_the_query_is_not_a_500(
         intake_config: IntakeConfig) -> None:  # noqa: F811
     import secrets
