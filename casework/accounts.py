@@ -15,6 +15,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
@@ -75,11 +76,11 @@ def create_user(session: Session, config: CaseworkConfig, *, username: str, disp
                 unit_id: str, role: Role, password: str | None = None) -> tuple[User, str]:
     """Create an account (to be enrolled at first sign-in); return it and its password."""
     if not is_plain_text(username) or not is_plain_text(display_name):
-        raise InvalidInput("names may not contain control characters")
+        raise InvalidInput(_l("names may not contain control characters"))
     if session.scalar(select(User).where(User.username == username)) is not None:
-        raise InvalidInput(f"the user name {username!r} is taken")
+        raise InvalidInput(_l("the user name %(name)s is taken", name=username))
     if session.get(Unit, unit_id) is None:
-        raise InvalidInput(f"there is no unit {unit_id!r}")
+        raise InvalidInput(_l("there is no unit %(unit)s", unit=unit_id))
     password = password or temporary_password()
     user = User(username=username, display_name=display_name,
                 password_hash=crypto.hash_password(password, config.argon2))
@@ -251,7 +252,7 @@ def complete_enrolment(db: Database, config: CaseworkConfig, *, user_id: str, co
     Failures are committed (they count towards the lockout) before the error is raised.
     """
     if not all(is_plain_text(v) for v in (code, new_password, previous_password)):
-        raise InvalidInput("control characters are not allowed")
+        raise InvalidInput(_l("control characters are not allowed"))
     with db.session() as session:
         outcome = _enrol(session, config, user_id, code, new_password, previous_password,
                          enrolment_id, now)
@@ -282,7 +283,8 @@ def _enrol(session: Session, config: CaseworkConfig, user_id: str, code: str,
     if user.totp_confirmed and not user.must_change_password:
         return InvalidCredentials()  # enrolled already: nothing to set again
     if len(new_password) < MIN_PASSWORD:
-        return InvalidInput(f"the password must have at least {MIN_PASSWORD} characters")
+        return InvalidInput(_l("the password must have at least %(count)s characters",
+                               count=MIN_PASSWORD))
     sealing_key = totp.load_key(config.totp_key_file)
     secret = totp.unseal(sealing_key, user.totp_secret)
     step = totp.matching_step(secret, code, user.totp_last_step, now)
@@ -296,7 +298,7 @@ def _enrol(session: Session, config: CaseworkConfig, user_id: str, code: str,
             key = crypto.unwrap_private_key(user.wrapped_key, previous_password)
             kept = True
         except crypto.WrongPassphrase:
-            return InvalidInput("the previous password does not open your key")
+            return InvalidInput(_l("the previous password does not open your key"))
     if key is None and user.roles & KEY_HOLDING_ROLES:
         key = crypto.PrivateKey.generate()
     values: dict[str, Any] = {
@@ -340,10 +342,10 @@ def reset_password(session: Session, config: CaseworkConfig, username: str, *,
     come out of the re-enrolment, ``by`` may not be the one who approves it.
     """
     if not is_plain_text(username):
-        raise InvalidInput("there is no such user")
+        raise InvalidInput(_l("there is no such user"))
     user = session.scalar(select(User).where(User.username == username))
     if user is None:
-        raise InvalidInput(f"there is no user {username!r}")
+        raise InvalidInput(_l("there is no user %(name)s", name=username))
     password = temporary_password()
     user.password_hash = crypto.hash_password(password, config.argon2)
     user.must_change_password = True

@@ -44,13 +44,8 @@ class ItemTooLarge(CaseworkError):
 
 
 def refusal(message: LazyString) -> InvalidInput:
-    """An :class:`InvalidInput` whose message is translated when shown, not when raised.
-
-    (``InvalidInput.__init__`` takes a ``str``; the attribute it sets may be lazy.)
-    """
-    error = InvalidInput("")
-    error.explanation = message
-    return error
+    """An :class:`InvalidInput` whose message is translated when shown, not when raised."""
+    return InvalidInput(message)
 
 
 def clean_markup(text: str) -> Markup:

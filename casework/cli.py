@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 from flask import Flask
+from flask_babel import force_locale
 from sqlalchemy import select
 
 import crypto
@@ -20,6 +21,13 @@ from .housekeeping import sweep
 from .key_recovery import readdress_cases_to
 from .models import Role, Unit
 from .services import current
+
+
+def _english(error: CaseworkError) -> str:
+    """A domain error's message for the command line: in English, outside any request."""
+    with force_locale("en"):
+        return str(error.explanation)
+
 
 DEFAULT_UNITS = [
     ("etik", "Etikkommittén", "Ethics committee", "akt", True),
@@ -98,7 +106,7 @@ def register(app: Flask) -> None:
                                           display_name=display_name, unit_id=unit_id,
                                           role=Role(role))
         except CaseworkError as exc:
-            raise click.ClickException(exc.explanation) from exc
+            raise click.ClickException(_english(exc)) from exc
         click.echo(f"Created {username} ({role} in {unit_id}).")
         click.echo(f"One-time password: {password}")
         click.echo("At first sign-in they scan a QR code and choose their own password.")
@@ -119,7 +127,7 @@ def register(app: Flask) -> None:
             with services.db.session() as db:
                 password = reset_password(db, services.config, username, by=resetter)
         except CaseworkError as exc:
-            raise click.ClickException(exc.explanation) from exc
+            raise click.ClickException(_english(exc)) from exc
         click.echo(f"Their sessions are closed. One-time password for {username}: {password}")
 
     @app.cli.group("sessions")
@@ -172,7 +180,7 @@ def register(app: Flask) -> None:
             with services.db.session() as db:
                 public = rotate_key(db, services.config, username, password)
         except CaseworkError as exc:
-            raise click.ClickException(exc.explanation) from exc
+            raise click.ClickException(_english(exc)) from exc
         click.echo(f"New key id for {username}: {public.key_id_hex}")
         click.echo("Export a new recipient directory so that intake uses it.")
 
@@ -187,7 +195,7 @@ def register(app: Flask) -> None:
             with services.db.session() as db:
                 public = approve_key(db, username, by=by)
         except CaseworkError as exc:
-            raise click.ClickException(exc.explanation) from exc
+            raise click.ClickException(_english(exc)) from exc
         click.echo(f"Approved key {public.key_id_hex} of {username}.")
         click.echo("Export a new recipient directory so that intake uses it.")
 
@@ -208,7 +216,7 @@ def register(app: Flask) -> None:
             with current().db.session() as db:
                 count = readdress_cases_to(db, username, escrow)
         except CaseworkError as exc:
-            raise click.ClickException(exc.explanation) from exc
+            raise click.ClickException(_english(exc)) from exc
         click.echo(f"Added {username}'s current key to {count.envelopes} envelopes.")
         if count.refused:
             click.echo(f"{count.refused} cases were left alone: their reader list does not "

@@ -61,7 +61,9 @@ class NotPermitted(CaseworkError):
 class InvalidInput(CaseworkError):
     """A domain rule refused the input; the message says which."""
 
-    def __init__(self, explanation: str) -> None:
+    def __init__(self, explanation: str | LazyString) -> None:
+        # A lazy message is translated when shown (the web page's language, or English
+        # on the command line), not when raised.
         super().__init__(explanation)
         self.explanation = explanation
 

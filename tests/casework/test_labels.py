@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
+from flask import Flask
 from flask_babel.speaklater import LazyString
 from sqlalchemy import select
 
 from casework.cases import add_note, inbox
 from casework.errors import InvalidInput
 from casework.i18n import CATEGORY_LABELS
-from casework.models import User
+from casework.models import Role, User
 from common.vocabulary import AGENCIES, CATEGORY_CODES
 from intake.categories import CATEGORIES
 from tests.intake.conftest import submit
 
-from .conftest import services
+from .conftest import Staff, csrf, log_in, services
 from .linked import Linked
 from .test_cases import _case_id, _reviewer
 
@@ -64,3 +67,19 @@ def test_domain_refusals_are_translatable(linked: Linked) -> None:
         with pytest.raises(InvalidInput) as bad_cursor:
             inbox(db, eva, cursor="garbage")
         assert isinstance(bad_cursor.value.explanation, LazyString)
+
+
+def test_an_account_refusal_reads_in_the_administrators_language(
+        casework: Flask, enrol: Callable[..., Staff]) -> None:
+    """A domain refusal raised in accounts.py is translated when shown, not when raised:
+    Swedish on a Swedish page, English on the command line (test_cli)."""
+    astrid = enrol("astrid", Role.ADMINISTRATOR, "kof")
+    enrol("eva", Role.REVIEWER)
+    client = casework.test_client()
+    log_in(casework, client, astrid)
+    client.set_cookie("lang", "sv")
+    answer = client.post("/admin/users", data={
+        "csrf_token": csrf(client, "/admin/users"), "username": "eva",
+        "display_name": "Eva igen", "unit": "etik", "role": "reviewer"})
+    assert answer.status_code == 400
+    assert "användarnamnet eva är upptaget" in answer.get_data(as_text=True)
