@@ -44,7 +44,8 @@ class CreateUserForm(FlaskForm):
 
     username = StringField(_l("User name"), validators=[
         DataRequired(), Length(min=2, max=64),
-        Regexp(r"^[a-z0-9._-]+$", message=_l("Lower-case letters, digits, . _ - only."))])
+        # \Z, not $: WTForms uses re.match, and $ also matches before a final newline.
+        Regexp(r"^[a-z0-9._-]+\Z", message=_l("Lower-case letters, digits, . _ - only."))])
     display_name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
     unit = SelectField(_l("Unit"), validators=[DataRequired()])
     role = SelectField(_l("Role"),
