@@ -20,7 +20,7 @@ import crypto
 from crypto import Argon2Params, CryptoError, MemoryReplayCache, PrivateKey, SigningKey
 from crypto import signing as signing_module
 from crypto.baseline import ABYTES, raw_pull, raw_push
-from crypto.body import MAX_ROUTING_BYTES, Preamble, encode_routing
+from crypto.body import MAX_ROUTING_BYTES, BodyWriter, Preamble, encode_routing, read_preamble
 from crypto.kdf import derive_key
 from crypto.keys import WRAPPED_KEY_BYTES
 from crypto.receipt import MAX_INPUT_CHARS
@@ -710,3 +710,49 @@ def test_a_decoy_entry_under_my_key_id_does_not_lock_me_out(reviewers: list[Priv
     decoy = RecipientEntry(key_id=reviewers[0].key_id, sealed=os.urandom(ENTRY_BYTES - 16))
     header = RecipientHeader(parsed.envelope_id, (decoy, *parsed.entries)).to_bytes()
     assert crypto.open_bytes(crypto.Envelope(header, envelope.body), reviewers[0])[0] == b"report"
+
+
+def _layout(body: bytes, content_key: ContentKey) -> list[tuple[int, int]]:
+    """(plaintext length, tag) of every chunk of ``body``, opened with ``content_key``."""
+    stream = io.BytesIO(body)
+    preamble, ss_header = read_preamble(stream)
+    ad = preamble.context()
+    state = sodium.crypto_secretstream_xchacha20poly1305_state()
+    sodium.crypto_secretstream_xchacha20poly1305_init_pull(state, ss_header,
+                                                           content_key.raw_bytes())
+    chunks = []
+    while frame := stream.read(4):
+        sealed = stream.read(struct.unpack(">I", frame)[0])
+        plain, tag = sodium.crypto_secretstream_xchacha20poly1305_pull(state, sealed, ad)
+        chunks.append((len(plain), tag))
+    return chunks
+
+
+@pytest.mark.parametrize("pieces", [[1, 4095], [4096], [2000, 2096], [4095, 1, 4096]])
+def test_the_last_piece_of_data_is_always_the_boundary_chunk(pieces: list[int]) -> None:
+    # FORMAT.md: data chunks, then the BOUNDARY chunk holding the end of the data, padding,
+    # and the FINAL trailer; a full last chunk of data must not go out as a DATA chunk.
+    content_key = ContentKey.generate(os.urandom(16))
+    out = io.BytesIO()
+    writer = BodyWriter(out, content_key, chunk_size=4096)
+    for size in pieces:
+        writer.write(os.urandom(size))
+    writer.close()
+    layout = _layout(out.getvalue(), content_key)
+    full = sum(pieces) // 4096 - (sum(pieces) % 4096 == 0)
+    assert layout[:full] == [(4096, _DATA)] * full
+    assert layout[full][1] == _BOUNDARY
+    assert layout[-1] == (4, _FINAL)
+    assert all(tag == _DATA for _, tag in layout[full + 1 : -1])
+
+
+def test_a_duplicate_recipient_does_not_drop_the_ones_after_it(
+    reviewers: list[PrivateKey],
+) -> None:
+    a, b, c = (r.public_key for r in reviewers)
+    envelope = crypto.seal_bytes(b"x", [a, b, a, c, b])
+    assert crypto.header_key_ids(envelope.header) == (a.key_id, b.key_id, c.key_id)
+
+
+def test_routing_is_encoded_sorted_and_compact() -> None:
+    assert encode_routing({"b": "1", "a": "å"}) == '{"a":"å","b":"1"}'.encode()
