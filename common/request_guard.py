@@ -82,11 +82,14 @@ def _utf8(raw: str) -> bool:
 def _check_form(file_fields: Iterable[str]) -> None:
     allowed = frozenset(file_fields)
     # Parsing here (not first in Flask-WTF) makes the checks below see every part.
-    for name, _value in request.form.items(multi=True):
+    for name, text in request.form.items(multi=True):
         if not isinstance(name, str):
             abort(400)  # a multipart part without a name: Werkzeug keys it None
         if name in allowed:
             abort(400)  # text where the route takes files
+        if "\x00" in name or "\x00" in text:
+            # No browser sends a NUL in a form field, and PostgreSQL cannot store one.
+            abort(400)
     for name, value in request.files.items(multi=True):
         if not isinstance(name, str) or not isinstance(value, FileStorage):
             abort(400)
@@ -127,6 +130,13 @@ def install_request_guard(app: Flask, *, session_shape: Mapping[str, FieldShape]
             request.__dict__.pop("args", None)
             abort(400)
         if not _utf8(request.environ.get("PATH_INFO", "")):
+            abort(400)
+        # Decoded, a path or a parameter may still hold control characters (%00): no
+        # route takes them, and PostgreSQL refuses a NUL in any text it is given, so a
+        # NUL reaching a query (an id, a cursor, a user name) would be a 500 there.
+        if CONTROL.search(request.path) or any(
+                "\x00" in key or "\x00" in value
+                for key, value in request.args.items(multi=True)):
             abort(400)
         mimetype = request.mimetype
         if mimetype == "application/json" or mimetype.endswith("+json"):
