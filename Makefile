@@ -84,8 +84,8 @@ bench: $(STAMP) sysdeps
 # At least 100,000 malformed requests over every route of intake, casework (signed out,
 # enrolling and as each role) and the sync app; seeded (printed) and reproducible.
 fuzz: $(STAMP)
-	FUZZ_FULL=1 FUZZ_REPORT=bench/results/fuzz.md $(BIN)/pytest -p no:cacheprovider -q -s \
-	  --show-capture=no --tb=line tests/fuzz/test_fuzz_full.py
+	FUZZ_REPORT=bench/results/fuzz.md $(BIN)/pytest -p no:cacheprovider -q -s \
+	  --show-capture=no --tb=line tests/fuzz/full_run.py
 
 demo: $(STAMP)
 	$(BIN)/python -m scripts.demo

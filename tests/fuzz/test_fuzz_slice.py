@@ -1,6 +1,6 @@
 """A slice of the fuzz run in every ``make test``: all routes, a fixed seed, under a minute.
 
-``make fuzz`` runs the full size (tests/fuzz/test_fuzz_full.py); this slice makes a
+``make fuzz`` runs the full size (tests/fuzz/full_run.py); this slice makes a
 regression of the request hygiene fail CI.
 """
 

@@ -1,9 +1,10 @@
 """The full fuzz run (``make fuzz``): at least 100,000 requests over every route.
 
-Skipped in a plain ``pytest``: it takes many minutes. ``make fuzz`` sets ``FUZZ_FULL=1``.
-``FUZZ_SEED`` (default: a fresh one, printed), ``FUZZ_REQUESTS`` (default 100000) and
-``FUZZ_ONLY=<app>:<index>`` (send one request of a run again) choose what is sent;
-``FUZZ_REPORT`` names the file that receives the summary.
+Not collected by a plain ``pytest`` (its name does not start with ``test_``; it takes
+many minutes): ``make fuzz`` names this file, and ``make test`` runs the 2,000-request
+slice in ``test_fuzz_slice.py`` instead. ``FUZZ_SEED`` (default: a fresh one, printed),
+``FUZZ_REQUESTS`` (default 100000) and ``FUZZ_ONLY=<app>:<index>`` (send one request of a
+run again) choose what is sent; ``FUZZ_REPORT`` names the file that receives the summary.
 """
 
 from __future__ import annotations
@@ -13,14 +14,9 @@ import secrets
 import sys
 from pathlib import Path
 
-import pytest
-
 from .conftest import World
 from .harness import run
 from .test_fuzz_slice import SHARES
-
-pytestmark = pytest.mark.skipif(os.environ.get("FUZZ_FULL") != "1",
-                                reason="the full fuzz run is `make fuzz`")
 
 
 def test_fuzz_every_route_of_every_app(fuzz_world: World) -> None:
