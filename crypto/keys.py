@@ -60,9 +60,6 @@ class PublicKey:
         """The key id as lowercase hex, for display and directories."""
         return self.key_id.hex()
 
-    def _nacl(self) -> nacl.public.PublicKey:
-        return nacl.public.PublicKey(self.raw)
-
 
 class PrivateKey:
     """An X25519 private key, kept in memory only. Never printed, never pickled."""
