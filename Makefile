@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-stamp
 
 help:
 	@echo "make demo        set up instance/ and serve intake on 127.0.0.1:8080"
-	@echo "make test        lint (ruff, mypy --strict crypto) and run the whole test suite"
+	@echo "make test        lint (ruff, mypy --strict) and run the whole test suite"
 	@echo "make bench       run the benchmarks; results in bench/results/"
 	@echo "make fuzz        fuzz every route of the three apps (FUZZ_SEED, FUZZ_REQUESTS);"
 	@echo "                 summary in bench/results/fuzz.md"
@@ -50,7 +50,7 @@ sysdeps:
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/mypy --strict crypto
+	$(BIN)/mypy --strict crypto intake casework common
 
 test: lint sysdeps
 	$(BIN)/pytest

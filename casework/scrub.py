@@ -173,6 +173,6 @@ def _refusal(reply: dict[str, Any], limits: Limits) -> CannotScrub:
 def _translated(exc: CannotScrub) -> str:
     """The reason in the current request's language (English outside a request)."""
     from flask import has_request_context
-    from flask_babel import gettext  # type: ignore[import-untyped]
+    from flask_babel import gettext
 
     return exc.render(gettext) if has_request_context() else exc.render()

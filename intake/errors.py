@@ -91,7 +91,7 @@ class RejectedUpload(IntakeError):
     def __init__(self, explanation: object | None = None, status: int = 413) -> None:
         super().__init__()
         if explanation is not None:
-            self.explanation = explanation  # type: ignore[assignment]
+            self.explanation = explanation
         self.status = status
 
 
