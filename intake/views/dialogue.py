@@ -6,10 +6,13 @@ from flask import Blueprint, flash, redirect, render_template, session, url_for
 from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers import Response
 
+import crypto
+
 from ..categories import CATEGORIES, STAGES
 from ..dialogue import load_dialogue, resume, send_message, sign_in, sign_out
 from ..errors import SessionExpired
 from ..forms import LoginForm, MessageForm, SignOutForm
+from ..models import ReceiptRecord
 from ..services import current
 from .helpers import SESSION_KEY, collect_uploads, current_session, remember_session, spool_key
 
@@ -27,7 +30,7 @@ def login() -> Response | tuple[str, int] | str:
     return redirect(url_for("dialogue.show"))
 
 
-def _signed_in() -> tuple[str, object, object]:
+def _signed_in() -> tuple[str, ReceiptRecord, crypto.PrivateKey]:
     intake = current()
     session_id, secret = current_session(intake.config.session_idle_seconds,
                                          intake.config.session_absolute_seconds)
@@ -44,7 +47,7 @@ def show() -> str:
     """Status, replies and the tipster's own messages."""
     intake = current()
     _, record, key = _signed_in()
-    dialogue = load_dialogue(intake, record, key)  # type: ignore[arg-type]
+    dialogue = load_dialogue(intake, record, key)
     return render_template("dialogue.html", dialogue=dialogue, stages=STAGES,
                            categories=CATEGORIES, form=MessageForm(),
                            sign_out_form=SignOutForm(),
@@ -58,13 +61,13 @@ def message() -> Response | tuple[str, int]:
     _, record, key = _signed_in()
     form = MessageForm()
     if not form.validate_on_submit():
-        dialogue = load_dialogue(intake, record, key)  # type: ignore[arg-type]
+        dialogue = load_dialogue(intake, record, key)
         return render_template("dialogue.html", dialogue=dialogue, stages=STAGES,
                                categories=CATEGORIES, form=form,
                                sign_out_form=SignOutForm(),
                                max_file_mb=intake.config.max_file_bytes // (1024 * 1024)), 400
-    send_message(intake, record, form.text.data or "", collect_uploads("files"),  # type: ignore[arg-type]
-                 spool_key())  # type: ignore[arg-type]
+    send_message(intake, record, form.text.data or "", collect_uploads("files"),
+                 spool_key())
     flash(_l("Your message was sent."))
     return redirect(url_for("dialogue.show"))
 

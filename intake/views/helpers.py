@@ -9,6 +9,8 @@ import time
 from flask import request, session
 from flask_babel import lazy_gettext as _l
 
+import crypto
+
 from ..dialogue import sign_out
 from ..errors import RejectedUpload, SessionExpired
 from ..sealing import Upload
@@ -38,7 +40,7 @@ def collect_uploads(field_name: str) -> list[Upload]:
     return uploads
 
 
-def spool_key() -> object:
+def spool_key() -> crypto.PrivateKey | None:
     """The per-request key that uploads were sealed to."""
     req = request._get_current_object()  # type: ignore[attr-defined]
     return req.spool_key if isinstance(req, SealingRequest) else None

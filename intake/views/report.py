@@ -62,7 +62,7 @@ def submit() -> tuple[str, int] | str:
             locale=str(get_locale()),
         ),
         collect_uploads("files"),
-        spool_key(),  # type: ignore[arg-type]
+        spool_key(),
     )
     # A fresh CSRF token for the next form: reloading the receipt page would otherwise
     # re-post the same form and send the report twice.
