@@ -1,7 +1,7 @@
 """Building and signing the recipient directory that intake needs.
 
-Until casework's accounts exist (issue 4) the demo and the tests call this with keys
-they make themselves; the casework CLI will call it with the keys of its users.
+``flask --app casework directory export`` calls it with the approved keys of the
+casework users; only keys approved by a second administrator after a reset are listed.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """Taking envelopes from intake into cases, and handing replies back.
 
-This is casework's side of the bridge. Until the signed bridge exists (issue 5) the demo
-and the tests feed it intake's outbox in-process; the bridge will feed it verified
-messages instead. Import is idempotent: an envelope seen twice is stored once, so
-at-least-once delivery never duplicates anything.
+This is casework's side of the bridge: ``casework/bridge.py`` feeds it verified messages
+from intake's sync app (and ``bridge import`` the air-gap bundles). Import is idempotent:
+an envelope seen twice is stored once, so at-least-once delivery never duplicates
+anything.
 """
 
 from __future__ import annotations

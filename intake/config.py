@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +43,9 @@ class IntakeConfig:
     directory_path: Path
     instance_salt: bytes
     argon2: crypto.Argon2Params = crypto.PRODUCTION
-    argon2_concurrency: int = 2
+    # Argon2 derivations at once, per worker process (the gunicorn config runs one worker
+    # per core): one slot keeps a flood of sign-ins from holding more than a core each.
+    argon2_concurrency: int = 1
     argon2_wait_seconds: float = 2.0
     login_floor_seconds: float = 1.0
     max_file_bytes: int = 50 * 1024 * 1024
@@ -109,6 +111,12 @@ class IntakeConfig:
             except (KeyError, ValueError) as exc:
                 raise ConfigError(f"{name} is missing or not base64") from exc
 
+        # Defaults are written once, on the fields above; a file may override each.
+        defaults = {f.name: f.default for f in fields(cls) if f.default is not MISSING}
+
+        def setting(name: str) -> Any:
+            return raw.get(name, defaults[name])
+
         def path(name: str, default: str) -> Path:
             return instance_path / str(raw.get(name, default))
 
@@ -124,20 +132,18 @@ class IntakeConfig:
                 instance_salt=b64("instance_salt"),
                 argon2=crypto.Argon2Params.from_dict(raw["argon2"])
                 if "argon2" in raw else crypto.PRODUCTION,
-                # Per worker process: gunicorn runs one worker per core (ops/), so one
-                # derivation per worker bounds the box at one 128 MiB Argon2 per core.
-                argon2_concurrency=int(raw.get("argon2_concurrency", 1)),
-                argon2_wait_seconds=float(raw.get("argon2_wait_seconds", 2.0)),
-                login_floor_seconds=float(raw.get("login_floor_seconds", 1.0)),
-                max_file_bytes=int(raw.get("max_file_bytes", 50 * 1024 * 1024)),
-                max_files=int(raw.get("max_files", 10)),
-                max_request_bytes=int(raw.get("max_request_bytes", 520 * 1024 * 1024)),
-                session_idle_seconds=int(raw.get("session_idle_seconds", 15 * 60)),
-                session_absolute_seconds=int(raw.get("session_absolute_seconds", 60 * 60)),
-                csrf_seconds=int(raw.get("csrf_seconds", 6 * 3600)),
+                argon2_concurrency=int(setting("argon2_concurrency")),
+                argon2_wait_seconds=float(setting("argon2_wait_seconds")),
+                login_floor_seconds=float(setting("login_floor_seconds")),
+                max_file_bytes=int(setting("max_file_bytes")),
+                max_files=int(setting("max_files")),
+                max_request_bytes=int(setting("max_request_bytes")),
+                session_idle_seconds=int(setting("session_idle_seconds")),
+                session_absolute_seconds=int(setting("session_absolute_seconds")),
+                csrf_seconds=int(setting("csrf_seconds")),
                 onion_address=raw.get("onion_address"),
-                https=bool(raw.get("https", False)),
-                agencies=tuple(raw.get("agencies", DEFAULT_AGENCIES)),
+                https=bool(setting("https")),
+                agencies=tuple(setting("agencies")),
                 sync_signing_seed=b64("sync_signing_seed") if "sync_signing_seed" in raw
                 else None,
             )

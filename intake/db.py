@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app
+from flask import Flask
 
 from common.db import Database
 
 EXTENSION = "lykta.intake.db"
 
-__all__ = ["Database", "database", "init_app"]
+__all__ = ["Database", "init_app"]
 
 
 def init_app(app: Flask, url: str) -> Database:
@@ -17,8 +17,3 @@ def init_app(app: Flask, url: str) -> Database:
     app.extensions[EXTENSION] = database
     return database
 
-
-def database() -> Database:
-    """The current app's database."""
-    db: Database = current_app.extensions[EXTENSION]
-    return db

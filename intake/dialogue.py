@@ -184,8 +184,8 @@ def send_message(intake: Intake, record: ReceiptRecord, text: str,
 def deliver_to_tipster(intake: Intake, receipt_id: str, payload: dict[str, Any]) -> str:
     """Store a reply or status update for the tipster, sealed to the tipster key.
 
-    Casework seals replies itself and pushes them through the bridge (issue 5); this is
-    the intake side of that push, also used by tests and the demo until then.
+    Casework seals replies itself and pushes them through the bridge; this is the intake
+    side of that push (the sync app's ``push`` calls it).
     """
     with intake.db.session() as session:
         record = session.get(ReceiptRecord, receipt_id)

@@ -1,7 +1,8 @@
 """What intake holds for casework, and what casework sends back: the intake side of sync.
 
-The bridge (issue 5) wraps these functions in signed pull/ack/push messages; until then
-the demo and the tests call them in-process. Nothing here decrypts anything.
+The sync app (``intake/sync.py``) wraps these functions in signed pull/ack/push messages;
+the tests' in-process bridge (``scripts/local_bridge.py``) calls them directly. Nothing
+here decrypts anything.
 """
 
 from __future__ import annotations

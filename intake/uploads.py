@@ -9,7 +9,6 @@ readdressed to them (the body is not touched) and the per-request key is dropped
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import IO, Any
 
 from flask import Request, current_app
@@ -107,7 +106,3 @@ def spool_of(storage: Any) -> SealingSpool | None:
     stream = getattr(storage, "stream", None)
     return stream if isinstance(stream, SealingSpool) else None
 
-
-def incoming_path(spool: SealingSpool) -> Path:
-    """Where a spool's body is being written (for tests and cleanup)."""
-    return spool.path

@@ -2,8 +2,8 @@
 
 intake on 127.0.0.1:8080, casework on 127.0.0.1:8081, all state in instance/, and one
 enrolled demo account per role in instance/demo.json as
-{role: {"username", "password", "totp_secret"}}. Until the bridge exists (issue 5),
-`python -m scripts.demo_reviewer` plays a reviewer from the command line.
+{role: {"username", "password", "totp_secret"}}. Casework pulls from intake's sync app
+(127.0.0.1:8090) every few seconds, as the signed bridge does in production.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""An in-process stand-in for the bridge, for the demo and tests until issue 5.
+"""An in-process stand-in for the signed bridge, for tests and benchmarks.
 
 It moves exactly what the signed bridge will move (intake's outbox to casework, then
 acknowledgements back; casework's sealed replies to intake), by calling both apps'
