@@ -13,9 +13,18 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+from hypothesis.configuration import set_hypothesis_home_dir
 
 import crypto
 from crypto import Argon2Params, PrivateKey
+
+# Tests never write into the checkout: Hypothesis keeps no example database (every failure
+# it finds is printed with the @example that pins it) and its other files go to a
+# temporary folder, not .hypothesis/; pyproject.toml turns pytest's cache off.
+set_hypothesis_home_dir(tempfile.mkdtemp(prefix="lykta-hypothesis-"))
+settings.register_profile("lykta", database=None)
+settings.load_profile("lykta")
 
 
 @pytest.fixture
@@ -128,3 +137,44 @@ def redis_url() -> Iterator[str]:
         process.terminate()
         process.wait(timeout=10)
         shutil.rmtree(root, ignore_errors=True)
+
+
+# --- the checkout stays as it was ----------------------------------------------------
+
+CHECKOUT = Path(__file__).resolve().parent.parent
+# Written by Python itself (bytecode) or before the suite starts (the venv, tool caches).
+_NOT_THE_TESTS = ("__pycache__", ".venv/", ".cache/", ".mypy_cache/", ".ruff_cache/",
+                  ".egg-info/")
+
+
+def _checkout_state() -> set[str] | None:
+    """Untracked and ignored paths of the checkout (None outside a git checkout)."""
+    git = shutil.which("git")
+    if git is None:
+        return None
+    result = subprocess.run([git, "status", "--porcelain", "--ignored"], cwd=CHECKOUT,
+                            capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        return None
+    return {line[3:] for line in result.stdout.splitlines()
+            if line[:2] in ("??", "!!") and not any(p in line for p in _NOT_THE_TESTS)}
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Note what the checkout holds before any test runs."""
+    session.config.stash[_BEFORE] = _checkout_state()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the run if a test left a file in the checkout (state belongs in tmp_path)."""
+    before = session.config.stash.get(_BEFORE, None)
+    after = _checkout_state()
+    if before is None or after is None:
+        return
+    left = sorted(after - before)
+    if left:
+        print(f"\ntests wrote into the checkout: {', '.join(left)}")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+_BEFORE = pytest.StashKey[set[str] | None]()
