@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections.abc import Callable
 
@@ -9,10 +10,10 @@ import pyotp
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from casework.accounts import create_user
-from casework.models import Role, User
+from casework.models import Role, StaffSession, User
 
 from .conftest import csrf, services
 
@@ -75,3 +76,10 @@ def fresh_code(secret: str, last_step: int) -> str:
     while step > int(time.time()) // 30 + 1:
         time.sleep(1)
     return pyotp.TOTP(secret).at(step * 30)
+
+
+def expire_sessions(app: Flask) -> None:
+    """Age every staff session past both its idle and its absolute limit."""
+    with services(app).db.session() as db:
+        db.execute(update(StaffSession).values(created_at=dt.datetime(2000, 1, 1),
+                                               last_seen_at=dt.datetime(2000, 1, 1)))

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from flask import Flask
-from sqlalchemy import select
 
-from casework.models import Role, StaffSession
+from casework.models import Role
 
-from .conftest import Staff, csrf, log_in, services
+from .accounts_support import expire_sessions
+from .conftest import Staff, csrf, log_in
 
 
 def test_a_first_visit_without_a_session_shows_the_sign_in_form(casework: Flask) -> None:
@@ -29,9 +28,7 @@ def test_an_ended_session_says_signed_out_and_links_to_sign_in(
     eva = enrol("eva", Role.REVIEWER)
     client = casework.test_client()
     log_in(casework, client, eva)
-    with services(casework).db.session() as db:
-        for row in db.scalars(select(StaffSession)):
-            row.last_seen_at -= dt.timedelta(hours=1)
+    expire_sessions(casework)
     response = client.get("/")
     page = response.get_data(as_text=True)
     assert response.status_code == 401

@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 from casework.models import Role, StaffSession
 from casework.models.accounts import Enrolment
 
-from .accounts_support import user
+from .accounts_support import expire_sessions, user
 from .conftest import Staff, csrf, log_in, services
 
 
@@ -56,18 +56,10 @@ def test_expired_session_row_and_locked_key_are_deleted_when_presented(
     eva = enrol("eva", Role.REVIEWER)
     client = casework.test_client()
     log_in(casework, client, eva)
-    with services(casework).db.session() as db:
-        for row in db.scalars(select(StaffSession)):
-            row.last_seen_at -= dt.timedelta(hours=1)
+    expire_sessions(casework)
     assert client.get("/").status_code == 401
     # Before: the delete was rolled back with the raised SessionExpired.
     assert session_rows(casework) == []
-
-
-def _expire_all(app: Flask) -> None:
-    with services(app).db.session() as db:
-        db.execute(update(StaffSession).values(created_at=dt.datetime(2000, 1, 1),
-                                               last_seen_at=dt.datetime(2000, 1, 1)))
 
 
 def test_expired_sessions_nobody_presents_are_swept_at_the_next_sign_in(
@@ -75,7 +67,7 @@ def test_expired_sessions_nobody_presents_are_swept_at_the_next_sign_in(
 ) -> None:
     eva = enrol("eva", Role.REVIEWER)
     log_in(casework, casework.test_client(), eva)  # then the browser is simply closed
-    _expire_all(casework)
+    expire_sessions(casework)
     fresh = casework.test_client()
     log_in(casework, fresh, eva)
     assert len(session_rows(casework)) == 1
@@ -87,7 +79,7 @@ def test_expired_sessions_are_swept_at_start_up(
 ) -> None:
     eva = enrol("eva", Role.REVIEWER)
     log_in(casework, casework.test_client(), eva)
-    _expire_all(casework)
+    expire_sessions(casework)
     make_casework()  # a restart
     assert session_rows(casework) == []
 
