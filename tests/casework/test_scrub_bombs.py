@@ -25,6 +25,9 @@ import pikepdf
 import pytest
 from PIL import Image
 
+# The hostile files are built in one place, shared with the benchmark.
+from bench.scrub_bench import pdf_object_flood as pdf_flood
+from bench.scrub_bench import png_chunk as chunk
 from casework import scrub as scrub_module
 from casework.scrub import CannotScrub, Limits, scrub
 from casework.scrub_limits import MIB, PRODUCTION
@@ -51,10 +54,6 @@ def refused(data: bytes, filename: str, limits: Limits = LOW, budget: float = 10
     reason = str(caught.value)
     assert reason.endswith(OFFLINE)
     return reason
-
-
-def chunk(kind: bytes, body: bytes) -> bytes:
-    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
 
 
 def png(width: int, height: int, idat: bytes = b"") -> bytes:
@@ -282,24 +281,6 @@ def test_pdf_whose_object_streams_inflate_too_far_is_refused(spelling: bytes) ->
 
     data = out.getvalue().replace(b"/ObjStm", spelling)
     assert "unpack to more than 1 MiB" in refused(data, "packed.pdf")
-
-
-def pdf_flood(count: int) -> bytes:
-    """A PDF written by hand: ``count`` small dictionaries, all reachable from the catalog."""
-    objects = [b"<< /Type /Catalog /Pages 2 0 R /Flood 3 0 R >>",
-               b"<< /Type /Pages /Kids [] /Count 0 >>",
-               b"[" + b" ".join(b"%d 0 R" % n for n in range(4, count + 4)) + b"]",
-               *[b"<< /A [1 2 3] /B (x) >>"] * count]
-    out, offsets = bytearray(b"%PDF-1.4\n"), []
-    for number, body in enumerate(objects, 1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1, xref)
-    return bytes(out)
 
 
 def test_pdf_with_too_many_objects_is_refused() -> None:
