@@ -98,7 +98,7 @@ def ensure_key(path: Path) -> None:
 
 
 def load_key(path: Path) -> bytes:
-    """The sealing key (read each time: it is tiny, and a rotation needs no restart)."""
+    """The sealing key, read from its file on each use (32 bytes; never kept in a global)."""
     return path.read_bytes()
 
 
