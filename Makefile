@@ -4,27 +4,47 @@ PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+# Every package of the runtime and the `test` extra, pinned with their hashes (`make lock`
+# refreshes it from pyproject.toml, which keeps the lower bounds only).
+LOCK := requirements/lock.txt
 
-.PHONY: help install sysdeps lint test bench demo demo-reset vectors clean walkthrough fuzz mutation
+.PHONY: help install lock sysdeps lint test bench bench-quick demo demo-reset vectors clean \
+        walkthrough fuzz mutation
 
 help:
 	@echo "make demo        set up instance/ and serve intake on 127.0.0.1:8080"
 	@echo "make test        lint (ruff, mypy --strict) and run the whole test suite"
 	@echo "make bench       run the benchmarks; results in bench/results/"
+	@echo "make bench-quick a quick benchmark run (python -m bench.quick)"
 	@echo "make fuzz        fuzz every route of the three apps (FUZZ_SEED, FUZZ_REQUESTS);"
 	@echo "                 summary in bench/results/fuzz.md"
 	@echo "make lint        ruff and mypy only"
+	@echo "make lock        refresh $(LOCK) (pinned versions and hashes) from pyproject.toml"
 	@echo "make mutation    mutation testing of crypto/ with mutmut (slow; MUTATE='crypto.kdf.*' for one module)"
 	@echo "make demo-reset  delete all demo state under instance/"
 
-$(STAMP): pyproject.toml
+# The dependencies come from the lock file only, each checked against its pinned hashes;
+# the project itself is then installed on top, without resolving anything again.
+$(STAMP): pyproject.toml $(LOCK)
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Lykta needs Python 3.11 or newer"'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# Re-resolve the runtime and `test` dependencies to their newest releases within
+# pyproject.toml's bounds, for the platform we run on (Linux x86_64, CPython 3.11), with
+# the hashes of every file of each pinned release. uv is installed here only.
+lock:
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check 'uv>=0.5'
+	mkdir -p $(dir $(LOCK))
+	$(BIN)/uv pip compile pyproject.toml --extra test --generate-hashes --upgrade --quiet \
+	  --python-version 3.11 --python-platform x86_64-unknown-linux-gnu \
+	  --custom-compile-command 'make lock' -o $(LOCK)
 
 # System packages that the suite or the benchmarks need, installed with apt-get when we
 # run as root (as CI does) and they are missing: gpg for the benchmark baseline, Debian's
@@ -50,7 +70,7 @@ sysdeps:
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/mypy --strict crypto intake casework common
+	$(BIN)/mypy --strict crypto intake casework common scripts bench
 
 test: lint sysdeps
 	$(BIN)/pytest
@@ -80,6 +100,9 @@ bench: $(STAMP) sysdeps
 	$(BIN)/python -m bench.casework_bench
 	$(BIN)/python -m bench.bridge_bench
 	$(BIN)/python -m bench.scrub_bench
+
+bench-quick: $(STAMP)
+	$(BIN)/python -m bench.quick
 
 # At least 100,000 malformed requests over every route of intake, casework (signed out,
 # enrolling and as each role) and the sync app; seeded (printed) and reproducible.

@@ -17,6 +17,7 @@ import os
 import shutil
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from babel.messages.frontend import CommandLineInterface
@@ -31,7 +32,9 @@ EXTRACT = ["extract", "-F", "babel.cfg", "-k", "_l", "-k", "lazy_gettext",
 
 def pybabel(*args: str | Path, fail: bool = True) -> int:
     """Run a pybabel command in-process; stop on failure unless ``fail`` is false."""
-    status: int = CommandLineInterface().run(["pybabel", "-q", *map(str, args)]) or 0
+    # Babel's run() carries no annotations: give it its type here, once.
+    run: Callable[[list[str]], int | None] = CommandLineInterface().run
+    status = run(["pybabel", "-q", *map(str, args)]) or 0
     if status and fail:
         sys.exit(f"pybabel {args[0]} failed")
     return status
