@@ -7,8 +7,6 @@ are re-exported here for the views and the tests.
 from __future__ import annotations
 
 import datetime as dt
-import io
-import json
 from dataclasses import dataclass
 
 import bleach
@@ -17,7 +15,7 @@ from sqlalchemy import exists, literal, select, tuple_
 from sqlalchemy.orm import Session
 
 import crypto
-from common.storage import commit_in_transaction
+from common.contract import Author, EnvelopeKind
 
 from .assignment import assign, assignable, assignment_choices, excluded_key_ids
 from .case_view import (
@@ -32,9 +30,10 @@ from .case_view import (
     refusal,
 )
 from .errors import NotPermitted
-from .models import Assignment, Case, CaseEnvelope, Stage, User
+from .models import Assignment, Case, Stage, User
 from .models.cases import CaseReader
 from .readers import READING_ROLES, reader_keys, report_content_key
+from .sealing import seal_item
 from .services import Casework
 
 __all__ = ["ALLOWED_TAGS", "MAX_SHOWN_BYTES", "MAX_TEXT", "PAGE_SIZE", "READING_ROLES",
@@ -117,23 +116,6 @@ def _verified_recipients(casework: Casework, session: Session, user: User,
     return case, reader_keys(session, casework.config, case, content_key)
 
 
-def _seal(casework: Casework, session: Session, case: Case, *, kind: str,
-          payload: dict[str, object], recipients: list[crypto.PublicKey], author_id: str,
-          for_tipster: bool) -> str:
-    payload = {**payload, "sent_at": dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")}
-    incoming, file = casework.store.new_incoming()
-    with file:
-        sealed = crypto.seal_stream(io.BytesIO(json.dumps(payload).encode()), file,
-                                    recipients, routing={"kind": kind})
-    envelope_id = sealed.envelope_id.hex()
-    # Replies wait (delivered=False) until pushed to intake; notes never leave casework.
-    session.add(CaseEnvelope(id=envelope_id, case_id=case.id, kind=kind, header=sealed.header,
-                             body_size=sealed.body_size, author_id=author_id,
-                             origin="casework", delivered=not for_tipster))
-    commit_in_transaction(session, casework.store, incoming, envelope_id)
-    return envelope_id
-
-
 def reply(casework: Casework, session: Session, user: User, key: crypto.PrivateKey | None,
           case_id: str, text: str) -> str:
     """Seal a reply to the tipster (and the case's readers); it is pushed to intake."""
@@ -145,10 +127,11 @@ def reply(casework: Casework, session: Session, user: User, key: crypto.PrivateK
         raise refusal(_l("a reply needs between 1 and %(max)s characters", max=MAX_TEXT))
     # No name in the payload: the tipster's copy is the same envelope, and a stolen
     # receipt must not tell who handles the case. Readers see the author from the row.
-    envelope_id = _seal(casework, session, case, kind="message",
-                        payload={"type": "message", "author": "reviewer", "text": text},
-                        recipients=[crypto.PublicKey(case.tipster_public_key), *readers],
-                        author_id=user.id, for_tipster=True)
+    envelope_id = seal_item(casework, session, case, kind=EnvelopeKind.MESSAGE,
+                            document={"type": "message", "author": Author.REVIEWER.value,
+                                      "text": text},
+                            recipients=[crypto.PublicKey(case.tipster_public_key), *readers],
+                            author_id=user.id, for_tipster=True)
     if case.feedback_on is None and case.stage != Stage.RECEIVED.value:
         case.feedback_on = dt.datetime.now(dt.UTC).date()
     return envelope_id
@@ -161,5 +144,5 @@ def add_note(casework: Casework, session: Session, user: User, key: crypto.Priva
     text = text.strip()
     if not text or len(text) > MAX_TEXT:
         raise refusal(_l("a note needs between 1 and %(max)s characters", max=MAX_TEXT))
-    return _seal(casework, session, case, kind="note", payload={"text": text},
-                 recipients=readers, author_id=user.id, for_tipster=False)
+    return seal_item(casework, session, case, kind=EnvelopeKind.NOTE, document={"text": text},
+                     recipients=readers, author_id=user.id, for_tipster=False)

@@ -9,8 +9,6 @@ anything.
 from __future__ import annotations
 
 import datetime as dt
-import io
-import json
 import logging
 import secrets
 import shutil
@@ -22,12 +20,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import crypto
-from common.storage import commit_in_transaction, is_envelope_id
+from common.contract import EnvelopeKind
+from common.storage import is_envelope_id
 from common.sync_schema import FROM_TIPSTER_KINDS, MAX_BODY
 from common.vocabulary import CATEGORY_CODES
 
 from .models import Case, CaseEnvelope, Stage, Unit
 from .readers import reader_keys
+from .sealing import seal_item
 from .services import Casework
 
 log = logging.getLogger("lykta.casework.import")
@@ -272,29 +272,20 @@ def _acknowledge_automatically(casework: Casework, session: Session, case: Case)
     config = casework.config
     text = f"{config.acknowledgement_sv}\n\n{config.acknowledgement_en}"
     # The reply also carries the new stage, so the tipster's status changes with it.
-    seal_for_tipster(casework, session, case, kind="message",
+    seal_for_tipster(casework, session, case, kind=EnvelopeKind.MESSAGE,
                      payload={"type": "message", "author": "reviewer", "text": text,
                               "automatic": True, "stage": Stage.ACKNOWLEDGED.value})
     case.acknowledged_on = dt.datetime.now(dt.UTC).date()
     case.stage = Stage.ACKNOWLEDGED.value
 
 
-def seal_for_tipster(casework: Casework, session: Session, case: Case, *, kind: str,
+def seal_for_tipster(casework: Casework, session: Session, case: Case, *, kind: EnvelopeKind,
                      payload: dict[str, object], author_id: str | None = None) -> str:
     """Seal a reply or status to the tipster and the case's readers; queue it for push."""
-    payload = {**payload, "sent_at": dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")}
     recipients = [crypto.PublicKey(case.tipster_public_key),
                   *reader_keys(session, casework.config, case)]
-    incoming, file = casework.store.new_incoming()
-    with file:
-        sealed = crypto.seal_stream(io.BytesIO(json.dumps(payload).encode()), file, recipients,
-                                    routing={"kind": kind})
-    envelope_id = sealed.envelope_id.hex()
-    session.add(CaseEnvelope(id=envelope_id, case_id=case.id, kind=kind, header=sealed.header,
-                             body_size=sealed.body_size, author_id=author_id,
-                             delivered=False))
-    commit_in_transaction(session, casework.store, incoming, envelope_id)
-    return envelope_id
+    return seal_item(casework, session, case, kind=kind, document=payload,
+                     recipients=recipients, author_id=author_id, for_tipster=True)
 
 
 def pending_pushes(casework: Casework, limit: int | None = None) -> list[Outgoing]:

@@ -1,0 +1,296 @@
+"""The contract between intake and casework: every word and message both apps share.
+
+Intake knows nothing of casework beyond this module, and casework nothing of intake:
+
+- the vocabulary, as enums: report categories, case stages and outcomes, envelope kinds,
+  audiences, who wrote a dialogue item, and the purposes that signed messages carry;
+- the items that cross the bridge, as frozen dataclasses with ONE wire form (JSON with
+  bytes in standard base64), used alike by the HTTP sync and the air-gap bundles;
+- the payloads sealed for the tipster's dialogue, so both sides read and write the same
+  fields (a reply's author, the stage it announces) instead of guessing from dict keys.
+
+Parsing a wire form checks it strictly (``common.sync_schema``): a signature says who
+sent a message, not that it is well formed. Refusals name the field, never its value.
+Labels in the reader's language are each app's own (each has its own catalogue); tests
+check both label tables cover every member of every enum here.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Self
+
+from . import sync_schema as schema
+
+
+class Category(StrEnum):
+    """What can be reported (policy sections 3 and 9)."""
+
+    CORRUPTION = "corruption"
+    PROCUREMENT = "procurement"
+    BIAS = "bias"
+    ETHICS = "ethics"
+    FUNDS = "funds"
+    RETALIATION = "retaliation"
+    OTHER = "other"
+
+
+class Stage(StrEnum):
+    """Where a case stands, after ISO 37002; the tipster sees the same stage."""
+
+    RECEIVED = "received"
+    ACKNOWLEDGED = "acknowledged"
+    ASSESSED = "assessed"
+    INVESTIGATING = "investigating"
+    CONCLUDED = "concluded"
+
+
+class Outcome(StrEnum):
+    """How a concluded case ended (recorded with the conclusion)."""
+
+    SUBSTANTIATED = "substantiated"
+    NOT_SUBSTANTIATED = "not-substantiated"
+    REFERRED = "referred"
+    DISMISSED = "dismissed"
+    # A report outside the channel's scope: closed without follow-up.
+    CLOSED_WITHOUT_FOLLOW_UP = "closed-without-follow-up"
+
+
+class EnvelopeKind(StrEnum):
+    """What a sealed envelope holds; the kind also travels in its authenticated routing."""
+
+    REPORT = "report"  # the tipster's report, for casework
+    FILE = "file"  # an attachment, for casework
+    IDENTITY = "identity"  # a confidential reporter's name and contact, for custodians
+    MESSAGE = "message"  # a follow-up from the tipster, or a reply to the tipster
+    NOTE = "note"  # an internal note: never leaves casework
+    STATUS = "status"  # a stage change told to the tipster
+    OWN_REPORT = "own-report"  # the tipster's own copy of what they reported
+    OWN_MESSAGE = "own-message"  # the tipster's own copy of a follow-up
+
+
+# What intake may hand casework: only what a tipster can send. Casework's own kinds
+# (a note, a reviewer's reply, a status) can never arrive from intake.
+FROM_TIPSTER_KINDS = frozenset({EnvelopeKind.REPORT, EnvelopeKind.FILE,
+                                EnvelopeKind.IDENTITY, EnvelopeKind.MESSAGE})
+# What casework may push to intake for the tipster.
+TO_TIPSTER_KINDS = frozenset({EnvelopeKind.MESSAGE, EnvelopeKind.STATUS})
+
+
+class Audience(StrEnum):
+    """Who an envelope held at intake is for."""
+
+    CASEWORK = "casework"  # waits for the bridge, then is deleted at intake
+    TIPSTER = "tipster"  # the tipster's dialogue: stays at intake
+
+
+class Author(StrEnum):
+    """Who wrote a dialogue item, as the tipster is shown it (never a staff name)."""
+
+    TIPSTER = "tipster"
+    REVIEWER = "reviewer"
+
+
+class SyncPurpose(StrEnum):
+    """The four requests of the HTTP sync; each answer is signed for ``<purpose>-response``."""
+
+    PULL = "pull"
+    FETCH = "fetch"
+    ACK = "ack"
+    PUSH = "push"
+
+    @property
+    def response(self) -> str:
+        """The purpose an answer to this request is signed for."""
+        return f"{self.value}-response"
+
+
+class DocumentPurpose(StrEnum):
+    """Signed documents that travel as files rather than as requests."""
+
+    RECIPIENT_DIRECTORY = "recipient-directory"
+    BUNDLE_TO_CASEWORK = "bundle-to-casework"
+    BUNDLE_TO_INTAKE = "bundle-to-intake"
+
+
+# --- One wire form for the bridge's items ------------------------------------------------
+
+
+def b64(data: bytes) -> str:
+    """Bytes on the wire: standard base64, padded (the one encoding of the bridge)."""
+    return base64.b64encode(data).decode("ascii")
+
+
+_TIPSTER_ITEM_FIELDS: dict[str, schema.Check] = {
+    "envelope_id": schema.hex_id, "receipt_id": schema.hex_id,
+    # Checked for shape only: a well-formed item of a kind intake may not send is refused
+    # by casework's import (and acknowledged there, so it cannot block the queue).
+    "kind": schema.text(schema.MAX_KIND),
+    "header": schema.base64_bytes(schema.MAX_HEADER),
+    "tipster_public_key": schema.base64_bytes(32),
+    "unit_id": schema.text(schema.MAX_UNIT_ID),
+}
+
+
+@dataclass(frozen=True)
+class TipsterItem:
+    """An envelope a tipster sent, on its way from intake to casework (no body)."""
+
+    envelope_id: str
+    receipt_id: str
+    kind: str
+    header: bytes
+    body_size: int
+    tipster_public_key: bytes
+    unit_id: str
+
+    SCHEMA = schema.record({**_TIPSTER_ITEM_FIELDS, "body_size": schema.integer(0, 2**62)})
+
+    def to_wire(self) -> dict[str, Any]:
+        """The JSON form."""
+        return {"envelope_id": self.envelope_id, "receipt_id": self.receipt_id,
+                "kind": self.kind, "header": b64(self.header), "body_size": self.body_size,
+                "tipster_public_key": b64(self.tipster_public_key), "unit_id": self.unit_id}
+
+    @classmethod
+    def from_wire(cls, value: object, where: str = "item") -> Self:
+        """Parse and check the JSON form, or :class:`common.sync_schema.Malformed`."""
+        checked = schema.validate(cls.SCHEMA, value, where)
+        if len(checked["tipster_public_key"]) != 32:
+            raise schema.Malformed(f"{where}.tipster_public_key is not 32 bytes")
+        return cls(**checked)
+
+
+@dataclass(frozen=True)
+class BundledTipsterItem:
+    """A :class:`TipsterItem` with its body, as an air-gap bundle carries it."""
+
+    item: TipsterItem
+    body: bytes
+
+    SCHEMA = schema.record({**_TIPSTER_ITEM_FIELDS,
+                            "body": schema.base64_bytes(schema.MAX_BODY)})
+
+    def to_wire(self) -> dict[str, Any]:
+        """The JSON form: the item's fields (but its size) and the body."""
+        wire = self.item.to_wire()
+        del wire["body_size"]
+        return {**wire, "body": b64(self.body)}
+
+    @classmethod
+    def from_wire(cls, value: object, where: str = "item") -> Self:
+        """Parse and check the JSON form, or :class:`common.sync_schema.Malformed`."""
+        checked = schema.validate(cls.SCHEMA, value, where)
+        body = checked.pop("body")
+        if len(checked["tipster_public_key"]) != 32:
+            raise schema.Malformed(f"{where}.tipster_public_key is not 32 bytes")
+        return cls(TipsterItem(**checked, body_size=len(body)), body)
+
+
+@dataclass(frozen=True)
+class ReplyItem:
+    """An envelope casework sealed to the tipster (a reply or a status), for intake."""
+
+    receipt_id: str
+    envelope_id: str
+    kind: EnvelopeKind
+    header: bytes
+    body: bytes
+
+    SCHEMA = schema.record({"receipt_id": schema.hex_id, "envelope_id": schema.hex_id,
+                            "kind": schema.one_of(TO_TIPSTER_KINDS),
+                            "header": schema.base64_bytes(schema.MAX_HEADER),
+                            "body": schema.base64_bytes(schema.MAX_PUSH_BODY)})
+
+    def to_wire(self) -> dict[str, Any]:
+        """The JSON form."""
+        return {"receipt_id": self.receipt_id, "envelope_id": self.envelope_id,
+                "kind": self.kind.value, "header": b64(self.header), "body": b64(self.body)}
+
+    @classmethod
+    def from_wire(cls, value: object, where: str = "item") -> Self:
+        """Parse and check the JSON form, or :class:`common.sync_schema.Malformed`."""
+        checked = schema.validate(cls.SCHEMA, value, where)
+        return cls(**{**checked, "kind": EnvelopeKind(checked["kind"])})
+
+
+# --- What the tipster's dialogue holds ---------------------------------------------------
+#
+# Sealed to the tipster key (and, for replies, to the case's readers). The tipster's
+# browser never runs code, so these are rendered by intake as escaped text.
+
+
+def now_iso() -> str:
+    """The moment an item is sent, inside the sealed payload only (microseconds: a report
+    and a follow-up in the same second must still sort)."""
+    return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
+
+
+@dataclass(frozen=True)
+class DialogueMessage:
+    """A message in the dialogue: the tipster's own copy of a follow-up, or a reply.
+
+    A reply names no person (a stolen receipt must not tell who handles the case); a reply
+    that comes with a stage change carries the new ``stage``.
+    """
+
+    author: Author
+    text: str
+    sent_at: str = field(default_factory=now_iso)
+    files: tuple[str, ...] = ()
+    automatic: bool = False
+    stage: Stage | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The sealed JSON document."""
+        document: dict[str, Any] = {"type": "message", "author": self.author.value,
+                                    "text": self.text, "sent_at": self.sent_at}
+        if self.files:
+            document["files"] = list(self.files)
+        if self.automatic:
+            document["automatic"] = True
+        if self.stage is not None:
+            document["stage"] = self.stage.value
+        return document
+
+
+@dataclass(frozen=True)
+class DialogueReport:
+    """The tipster's own view of their report: what and when, not the text (a stolen
+    receipt then reveals the dialogue, not the full report)."""
+
+    category: Category
+    agency: str
+    files: tuple[str, ...]
+    confidential: bool
+    sent_at: str = field(default_factory=now_iso)
+
+    def to_json(self) -> dict[str, Any]:
+        """The sealed JSON document."""
+        return {"type": "report", "author": Author.TIPSTER.value, "sent_at": self.sent_at,
+                "category": self.category.value, "agency": self.agency,
+                "files": list(self.files), "confidential": self.confidential}
+
+
+@dataclass(frozen=True)
+class StatusUpdate:
+    """A stage change told to the tipster without a message."""
+
+    stage: Stage
+    sent_at: str = field(default_factory=now_iso)
+
+    def to_json(self) -> dict[str, Any]:
+        """The sealed JSON document."""
+        return {"type": "status", "stage": self.stage.value, "sent_at": self.sent_at}
+
+
+def announced_stage(document: Mapping[str, object]) -> Stage | None:
+    """The stage a dialogue item announces, if it names a known one (else None)."""
+    try:
+        return Stage(str(document.get("stage")))
+    except ValueError:
+        return None
