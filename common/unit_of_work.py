@@ -38,6 +38,7 @@ from .db import Database
 from .storage import EnvelopeStore, commit_in_transaction
 
 log = logging.getLogger("lykta.unit_of_work")
+_SESSION_KEY = "lykta_unit_of_work"
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,8 @@ class UnitOfWork:
         self._events: list[DomainEvent] = []
         self.session: Session = db.sessions()
         self.session.begin()
+        # Lets a domain function that was handed only the session emit (see emit_on).
+        self.session.info[_SESSION_KEY] = self
         self.open = True
 
     def emit(self, event: DomainEvent) -> None:
@@ -144,6 +147,27 @@ class UnitOfWork:
 
 
 _G_KEY = "lykta_unit_of_work"
+
+
+def unit_of(session: Session) -> UnitOfWork | None:
+    """The unit of work that opened ``session`` (None for a session opened otherwise)."""
+    unit: UnitOfWork | None = session.info.get(_SESSION_KEY)
+    return unit
+
+
+def emit_on(session: Session, event: DomainEvent) -> None:
+    """Emit ``event`` on the unit of work of ``session``.
+
+    Domain functions take the session; this finds its unit. A session opened outside a
+    unit of work (a one-off script, a test calling a domain function directly) has no
+    dispatcher, so there is no one to tell: the event is dropped, and said so at debug.
+    """
+    unit = unit_of(session)
+    if unit is None:
+        log.debug("%s emitted outside a unit of work; no subscriber hears it",
+                  type(event).__name__)
+        return
+    unit.emit(event)
 
 
 def install(app: Flask, db: Database, dispatcher: Dispatcher,
