@@ -26,6 +26,14 @@ set_hypothesis_home_dir(tempfile.mkdtemp(prefix="lykta-hypothesis-"))
 settings.register_profile("lykta", database=None)
 settings.load_profile("lykta")
 
+# Nor into the checkout's instance/ (the demo's, perhaps a developer's own): anything that
+# falls back on LYKTA_INSTANCE (the apps' factories, scripts.demo, subprocesses, which
+# inherit os.environ) gets a throwaway folder for the whole session instead. Set here, when
+# pytest loads this file, before any test module is imported (scripts.demo reads it at
+# import). The session's end checks that instance/ was left as it was.
+_SESSION_INSTANCE = tempfile.mkdtemp(prefix="lykta-instance-")
+os.environ["LYKTA_INSTANCE"] = _SESSION_INSTANCE
+
 
 @pytest.fixture
 def argon2_params() -> Argon2Params:
@@ -160,21 +168,67 @@ def _checkout_state() -> set[str] | None:
             if line[:2] in ("??", "!!") and not any(p in line for p in _NOT_THE_TESTS)}
 
 
+FolderState = dict[str, tuple[int, int]] | None
+
+
+def folder_state(folder: Path) -> FolderState:
+    """Everything under ``folder`` as {relative path: (mtime_ns, size)}; None if absent.
+
+    Folders are listed too: a file created and deleted again still changes its folder's
+    modification time.
+    """
+    if not folder.exists():
+        return None
+    state = {".": (folder.stat().st_mtime_ns, 0)}
+    for path in folder.rglob("*"):
+        try:
+            info = path.lstat()
+        except FileNotFoundError:  # gone while we looked: the comparison will tell
+            continue
+        state[path.relative_to(folder).as_posix()] = (info.st_mtime_ns, info.st_size)
+    return state
+
+
+def folder_changes(before: FolderState, after: FolderState) -> list[str]:
+    """What differs between two :func:`folder_state` listings, one line per path."""
+    if before is None and after is None:
+        return []
+    if before is None:
+        return ["created"]
+    if after is None:
+        return ["deleted"]
+    changes = [f"{name}: created" for name in sorted(after.keys() - before.keys())]
+    changes += [f"{name}: deleted" for name in sorted(before.keys() - after.keys())]
+    changes += [f"{name}: modified" for name in sorted(before.keys() & after.keys())
+                if before[name] != after[name]]
+    return changes
+
+
 def pytest_sessionstart(session: pytest.Session) -> None:
-    """Note what the checkout holds before any test runs."""
+    """Note what the checkout (and its instance/) holds before any test runs."""
     session.config.stash[_BEFORE] = _checkout_state()
+    session.config.stash[_INSTANCE_BEFORE] = folder_state(CHECKOUT / "instance")
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """Fail the run if a test left a file in the checkout (state belongs in tmp_path)."""
+    """Fail the run if a test left a file in the checkout (state belongs in tmp_path) or
+    created or changed the checkout's instance/ (the demo's, or a developer's)."""
+    shutil.rmtree(_SESSION_INSTANCE, ignore_errors=True)
+    failed = False
+    instance = folder_changes(session.config.stash.get(_INSTANCE_BEFORE, None),
+                              folder_state(CHECKOUT / "instance"))
+    if instance:
+        print(f"\ntests created or changed the checkout's instance/: {'; '.join(instance)}")
+        failed = True
     before = session.config.stash.get(_BEFORE, None)
     after = _checkout_state()
-    if before is None or after is None:
-        return
-    left = sorted(after - before)
+    left = sorted(after - before) if before is not None and after is not None else []
     if left:
         print(f"\ntests wrote into the checkout: {', '.join(left)}")
+        failed = True
+    if failed:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 _BEFORE = pytest.StashKey[set[str] | None]()
+_INSTANCE_BEFORE = pytest.StashKey[FolderState]()
