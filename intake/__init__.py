@@ -21,6 +21,7 @@ from common.i18n import init_babel
 from common.request_guard import install_request_guard
 from common.startup import exclusive
 from common.storage import EnvelopeStore
+from common.unit_of_work import Dispatcher, UnitOfWork, install
 
 from . import cli, errors, migrate
 from . import db as db_module
@@ -28,7 +29,7 @@ from .config import IntakeConfig
 from .directory import DirectoryRefused
 from .gate import Argon2Gate
 from .models import StoredEnvelope
-from .services import EXTENSION, Intake, load_directory
+from .services import EXTENSION, Intake, record_directory
 from .uploads import STORE, SealingRequest
 
 __all__ = ["DirectoryRefused", "IntakeConfig", "create_app"]
@@ -71,18 +72,24 @@ def create_app(config: IntakeConfig | None = None, *, now: dt.datetime | None = 
     init_babel(app)
 
     database = db_module.init_app(app, config.database_url)
+    dispatcher = Dispatcher()
     with exclusive(config.instance_path, "intake-startup"):
         migrate.upgrade(config.database_url)
         store = EnvelopeStore(config.storage_path)
         store.clean_incoming()
-        with database.session() as session:
-            store.sweep(set(session.scalars(select(StoredEnvelope.id))))
-        directory = load_directory(config, database, now=now)
+        # The start-up job is one transaction: the orphan sweep and the directory check.
+        with UnitOfWork(database, dispatcher, store) as unit:
+            store.sweep(set(unit.session.scalars(select(StoredEnvelope.id))))
+            directory = record_directory(unit.session, config, now=now)
     app.extensions[STORE] = store
     app.extensions[EXTENSION] = Intake(
         config=config, db=database, store=store, directory=directory,
         gate=Argon2Gate(config.argon2_concurrency, config.argon2_wait_seconds),
+        dispatcher=dispatcher,
     )
+    # One unit of work per request: committed when the answer is below 400, rolled back
+    # otherwise; its events reach ``dispatcher``'s subscribers only after the commit.
+    install(app, database, dispatcher, store)
 
     from .views import dialogue, public, report
 

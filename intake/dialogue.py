@@ -1,4 +1,9 @@
-"""Signing in with a receipt, reading the dialogue, answering, signing out."""
+"""Signing in with a receipt, reading the dialogue, answering, signing out.
+
+Reading the dialogue and sending a follow-up take the session of the request's unit of
+work. Signing in, resuming and signing out are the deliberate exceptions: each runs in a
+short unit of its own (``Intake.unit``), for reasons given at each of them.
+"""
 
 from __future__ import annotations
 
@@ -12,8 +17,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
 
 import crypto
+from common.storage import EnvelopeStore
+from common.unit_of_work import emit_on
 
 from .directory import DirectoryRefused
 from .errors import (
@@ -23,9 +31,10 @@ from .errors import (
     SessionExpired,
     UnknownReceipt,
 )
+from .events import FollowUpSent, TipsterSignedIn
 from .models import ReceiptRecord, StoredEnvelope, TipsterSession
 from .reporting import recipient_ids
-from .sealing import PendingEnvelopes, Upload, readers_with_escrow
+from .sealing import Upload, adopt_uploads, readers_with_escrow, seal_json
 from .services import Intake
 
 
@@ -60,6 +69,10 @@ def sign_in(intake: Intake, typed: str) -> SignedIn:
     in use and one indexed lookup), and the answer is held back to a fixed floor, so the
     timing tells no valid code from an unknown one. Malformed codes and typos are told
     apart without any lookup: the check is public and reveals nothing.
+
+    Not in the request's unit of work, on purpose: no transaction is open during the
+    Argon2 derivations, and the session row is committed in a short unit of its own
+    before the answer is held back, so no write lock is held across the wait.
     """
     try:
         code = crypto.normalize_receipt(typed)
@@ -77,43 +90,54 @@ def sign_in(intake: Intake, typed: str) -> SignedIn:
 
 
 def _open_session(intake: Intake, code: str) -> SignedIn:
-    with intake.db.session() as session:
-        stored = set(session.scalars(select(ReceiptRecord.kdf).distinct()))
+    with intake.unit() as unit:  # a short read, over before any derivation
+        stored = set(unit.session.scalars(select(ReceiptRecord.kdf).distinct()))
     param_sets = {json.dumps(intake.config.argon2.to_dict(), sort_keys=True)} | stored
-    match: tuple[ReceiptRecord, crypto.ReceiptKeys] | None = None
+    derived: list[crypto.ReceiptKeys] = []
     for params_json in sorted(param_sets):
         params = crypto.Argon2Params.from_dict(json.loads(params_json))
         with intake.gate.slot():
-            keys = crypto.derive_receipt_keys(code, intake.config.instance_salt, params)
-        with intake.db.session() as session:
-            record = session.scalar(select(ReceiptRecord).where(
-                ReceiptRecord.lookup_token == keys.lookup_token))
-        if record is not None and match is None:
-            match = (record, keys)
-    if match is None:
-        raise UnknownReceipt()
+            derived.append(crypto.derive_receipt_keys(code, intake.config.instance_salt,
+                                                      params))
     secret = crypto.new_session_secret()
-    with intake.db.session() as session:
+    with intake.unit() as unit:
+        match: crypto.ReceiptKeys | None = None
+        for keys in derived:  # one lookup per parameter set, found or not
+            found = unit.session.scalar(select(ReceiptRecord.id).where(
+                ReceiptRecord.lookup_token == keys.lookup_token))
+            if found is not None and match is None:
+                match = keys
+        if match is None:
+            raise UnknownReceipt()
+        # The expiry sweep of tipster sessions rides along with each sign-in.
         now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-        session.execute(delete(TipsterSession).where(TipsterSession.purge_after < now))
-        row = TipsterSession(locked_key=crypto.lock_key(match[1].tipster_key, secret),
+        unit.session.execute(delete(TipsterSession).where(TipsterSession.purge_after < now))
+        row = TipsterSession(locked_key=crypto.lock_key(match.tipster_key, secret),
                              purge_after=_purge_after(intake))
-        session.add(row)
+        unit.session.add(row)
+        unit.session.flush()
+        unit.emit(TipsterSignedIn())
     return SignedIn(row.id, secret)
 
 
 def resume(intake: Intake, session_id: str, secret: bytes) -> tuple[ReceiptRecord,
                                                                      crypto.PrivateKey]:
-    """The receipt and tipster key of a session, or :class:`SessionExpired`."""
-    with intake.db.session() as session:
-        row = session.get(TipsterSession, session_id)
+    """The receipt and tipster key of a session, or :class:`SessionExpired`.
+
+    In a short unit of its own, not the request's: the cookie's idle clock is renewed by
+    every request, whatever its answer (a follow-up refused with 400 too), so the row's
+    purge time must be renewed with it, or the row could be swept while the cookie is
+    still good.
+    """
+    with intake.unit() as unit:
+        row = unit.session.get(TipsterSession, session_id)
         if row is None:
             raise SessionExpired()
         try:
             key = crypto.unlock_key(row.locked_key, secret)
         except crypto.DecryptionError as exc:
             raise SessionExpired() from exc
-        record = session.scalar(select(ReceiptRecord).where(
+        record = unit.session.scalar(select(ReceiptRecord).where(
             ReceiptRecord.tipster_public_key == key.public_key.raw))
         if record is None:
             raise SessionExpired()
@@ -122,20 +146,24 @@ def resume(intake: Intake, session_id: str, secret: bytes) -> tuple[ReceiptRecor
 
 
 def sign_out(intake: Intake, session_id: str) -> None:
-    """Destroy the server half of a session (the cookie half is then useless)."""
-    with intake.db.session() as session:
-        session.execute(delete(TipsterSession).where(TipsterSession.id == session_id))
+    """Destroy the server half of a session (the cookie half is then useless).
+
+    In a short unit of its own, not the request's: the server half must go whatever the
+    request answers (an expired session is destroyed, then answered with 401).
+    """
+    with intake.unit() as unit:
+        unit.session.execute(delete(TipsterSession).where(TipsterSession.id == session_id))
 
 
-def load_dialogue(intake: Intake, record: ReceiptRecord, key: crypto.PrivateKey) -> Dialogue:
+def load_dialogue(session: Session, store: EnvelopeStore, record: ReceiptRecord,
+                  key: crypto.PrivateKey) -> Dialogue:
     """Decrypt everything sealed to the tipster for this receipt, oldest first."""
-    with intake.db.session() as session:
-        envelopes = list(session.scalars(select(StoredEnvelope).where(
-            StoredEnvelope.receipt_id == record.id, StoredEnvelope.audience == "tipster")))
+    envelopes = list(session.scalars(select(StoredEnvelope).where(
+        StoredEnvelope.receipt_id == record.id, StoredEnvelope.audience == "tipster")))
     items: list[dict[str, Any]] = []
     for envelope in envelopes:
         out = io.BytesIO()
-        with intake.store.open(envelope.id) as body:
+        with store.open(envelope.id) as body:
             crypto.open_stream(envelope.header, body, out, key)
         items.append(json.loads(out.getvalue()))
     items.sort(key=lambda item: str(item.get("sent_at", "")))
@@ -146,12 +174,14 @@ def load_dialogue(intake: Intake, record: ReceiptRecord, key: crypto.PrivateKey)
     return Dialogue(stage=stage, items=[i for i in items if i.get("type") != "status"])
 
 
-def send_message(intake: Intake, record: ReceiptRecord, text: str,
+def send_message(intake: Intake, session: Session, record: ReceiptRecord, text: str,
                  uploads: Sequence[Upload], spool_key: crypto.PrivateKey | None) -> None:
     """Send a follow-up to the case's readers, with a copy sealed to the tipster.
 
     The tipster's exclusions hold for every later item: when the report's readers have
     all left, the unit's readers receive it, but never one the tipster excluded.
+    Everything is stored in ``session``'s transaction (bodies included: they are removed
+    again if it rolls back).
     """
     original, excluded = recipient_ids(record.recipient_key_ids)
     try:
@@ -161,44 +191,14 @@ def send_message(intake: Intake, record: ReceiptRecord, text: str,
     recipients = readers_with_escrow([p.public_key for p in readers], intake.directory.escrow)
     tipster_key = crypto.PublicKey(record.tipster_public_key)
     sent_at = dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
-    pending = PendingEnvelopes(intake.store)
-    try:
-        with intake.db.session() as session:
-            files = pending.adopt_uploads(session, receipt_id=record.id, uploads=uploads,
-                                          spool_key=spool_key, recipients=recipients)
-            pending.seal_json(session, receipt_id=record.id, audience="casework",
-                              kind="message", recipients=recipients,
-                              payload={"version": 1, "text": text, "attachments": files,
-                                       "sent_at": sent_at})
-            pending.seal_json(session, receipt_id=record.id, audience="tipster",
-                              kind="own-message", recipients=[tipster_key],
-                              payload={"type": "message", "author": "tipster",
-                                       "sent_at": sent_at, "text": text,
-                                       "files": [f["filename"] for f in files]})
-            pending.commit_all()
-    except BaseException:
-        pending.rollback()
-        raise
-
-
-def deliver_to_tipster(intake: Intake, receipt_id: str, payload: dict[str, Any]) -> str:
-    """Store a reply or status update for the tipster, sealed to the tipster key.
-
-    Casework seals replies itself and pushes them through the bridge; this is the intake
-    side of that push (the sync app's ``push`` calls it).
-    """
-    with intake.db.session() as session:
-        record = session.get(ReceiptRecord, receipt_id)
-        if record is None:
-            raise UnknownReceipt()
-        pending = PendingEnvelopes(intake.store)
-        try:
-            envelope_id = pending.seal_json(
-                session, receipt_id=record.id, audience="tipster",
-                kind=str(payload.get("type", "message")),
-                recipients=[crypto.PublicKey(record.tipster_public_key)], payload=payload)
-            pending.commit_all()
-        except BaseException:
-            pending.rollback()
-            raise
-    return envelope_id
+    files = adopt_uploads(session, intake.store, receipt_id=record.id, uploads=uploads,
+                          spool_key=spool_key, recipients=recipients)
+    seal_json(session, intake.store, receipt_id=record.id, audience="casework",
+              kind="message", recipients=recipients,
+              payload={"version": 1, "text": text, "attachments": files,
+                       "sent_at": sent_at})
+    seal_json(session, intake.store, receipt_id=record.id, audience="tipster",
+              kind="own-message", recipients=[tipster_key],
+              payload={"type": "message", "author": "tipster", "sent_at": sent_at,
+                       "text": text, "files": [f["filename"] for f in files]})
+    emit_on(session, FollowUpSent(receipt_id=record.id, files=len(files)))

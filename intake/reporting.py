@@ -7,12 +7,16 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from sqlalchemy.orm import Session
+
 import crypto
+from common.unit_of_work import emit_on
 
 from .directory import DirectoryRefused, Person, Unit
 from .errors import EveryoneExcluded, ServiceUnavailable
+from .events import ReportSubmitted
 from .models import ReceiptRecord, today
-from .sealing import PendingEnvelopes, Upload, readers_with_escrow
+from .sealing import Upload, adopt_uploads, readers_with_escrow, seal_json
 from .services import Intake
 
 
@@ -82,68 +86,67 @@ def recipient_ids(stored: str) -> tuple[list[str], list[str]]:
     return [str(i) for i in parsed["readers"]], [str(i) for i in parsed["excluded"]]
 
 
-def submit_report(intake: Intake, report: ReportInput, uploads: Sequence[Upload],
-                  spool_key: crypto.PrivateKey | None) -> str:
-    """Seal and store a report with its files; return the receipt code (shown once)."""
+def submit_report(intake: Intake, session: Session, report: ReportInput,
+                  uploads: Sequence[Upload], spool_key: crypto.PrivateKey | None) -> str:
+    """Seal and store a report with its files; return the receipt code (shown once).
+
+    Everything is stored in ``session``'s transaction, bodies included (removed again if
+    it rolls back). The Argon2 derivation of the receipt runs first, before anything is
+    written, so no write transaction waits on it.
+    """
     unit, readers = route_report(intake, report.category, report.excluded)
     recipients = readers_with_escrow([p.public_key for p in readers], intake.directory.escrow)
     receipt, keys = derive_new_receipt(intake)
-    pending = PendingEnvelopes(intake.store)
-    try:
-        with intake.db.session() as session:
-            record = ReceiptRecord(
-                lookup_token=keys.lookup_token,
-                tipster_public_key=keys.tipster_public_key.raw,
-                kdf=json.dumps(keys.params.to_dict(), sort_keys=True),
-                unit_id=unit.id,
-                recipient_key_ids=recipient_ids_json(readers, report.excluded),
-            )
-            session.add(record)
-            session.flush()
-            attachments = pending.adopt_uploads(session, receipt_id=record.id,
-                                                uploads=uploads, spool_key=spool_key,
-                                                recipients=recipients)
-            submitted_on = today().isoformat()
-            # The category travels in the (authenticated, unencrypted) routing fields so
-            # casework can file the case before anyone decrypts it; the unit already
-            # says as much to anyone holding the intake database.
-            pending.seal_json(session, receipt_id=record.id, audience="casework",
-                              kind="report", recipients=recipients,
-                              routing={"category": report.category, "unit": unit.id},
-                              payload={
-                                  "version": 1, "category": report.category,
-                                  "agency": report.agency, "what": report.what,
-                                  "when": report.when, "who": report.who,
-                                  "excluded_key_ids": list(report.excluded),
-                                  # Inside the sealed, authenticated report: casework
-                                  # refuses to bless a reader list holding any other key
-                                  # (one appended by someone with its database alone).
-                                  "recipient_key_ids": [p.key_id for p in readers],
-                                  "confidential": report.confidential,
-                                  "attachments": attachments, "submitted_on": submitted_on,
-                                  "language": report.locale, "unit": unit.id})
-            if report.confidential:
-                # The identity is sealed apart, to the custodians and escrow only:
-                # reviewers get it after an approved identity request (casework II).
-                custodians = [p.public_key for p in intake.directory.custodians]
-                pending.seal_json(session, receipt_id=record.id, audience="casework",
-                                  kind="identity",
-                                  recipients=readers_with_escrow(custodians,
-                                                                 intake.directory.escrow),
-                                  payload={"name": report.name, "contact": report.contact})
-            # The tipster's own view of the report: what and when, not the text (a stolen
-            # receipt then reveals the dialogue, not the full report).
-            pending.seal_json(session, receipt_id=record.id, audience="tipster",
-                              kind="own-report", recipients=[keys.tipster_public_key],
-                              payload={"type": "report", "author": "tipster",
-                                       "sent_at": _now_iso(), "category": report.category,
-                                       "agency": report.agency,
-                                       "files": [a["filename"] for a in attachments],
-                                       "confidential": report.confidential})
-            pending.commit_all()
-    except BaseException:
-        pending.rollback()
-        raise
+    store = intake.store
+    record = ReceiptRecord(
+        lookup_token=keys.lookup_token,
+        tipster_public_key=keys.tipster_public_key.raw,
+        kdf=json.dumps(keys.params.to_dict(), sort_keys=True),
+        unit_id=unit.id,
+        recipient_key_ids=recipient_ids_json(readers, report.excluded),
+    )
+    session.add(record)
+    session.flush()
+    attachments = adopt_uploads(session, store, receipt_id=record.id, uploads=uploads,
+                                spool_key=spool_key, recipients=recipients)
+    submitted_on = today().isoformat()
+    # The category travels in the (authenticated, unencrypted) routing fields so casework
+    # can file the case before anyone decrypts it; the unit already says as much to
+    # anyone holding the intake database.
+    seal_json(session, store, receipt_id=record.id, audience="casework", kind="report",
+              recipients=recipients,
+              routing={"category": report.category, "unit": unit.id},
+              payload={
+                  "version": 1, "category": report.category,
+                  "agency": report.agency, "what": report.what,
+                  "when": report.when, "who": report.who,
+                  "excluded_key_ids": list(report.excluded),
+                  # Inside the sealed, authenticated report: casework refuses to bless a
+                  # reader list holding any other key (one appended by someone with its
+                  # database alone).
+                  "recipient_key_ids": [p.key_id for p in readers],
+                  "confidential": report.confidential,
+                  "attachments": attachments, "submitted_on": submitted_on,
+                  "language": report.locale, "unit": unit.id})
+    if report.confidential:
+        # The identity is sealed apart, to the custodians and escrow only: reviewers get
+        # it after an approved identity request (casework II).
+        custodians = [p.public_key for p in intake.directory.custodians]
+        seal_json(session, store, receipt_id=record.id, audience="casework",
+                  kind="identity",
+                  recipients=readers_with_escrow(custodians, intake.directory.escrow),
+                  payload={"name": report.name, "contact": report.contact})
+    # The tipster's own view of the report: what and when, not the text (a stolen receipt
+    # then reveals the dialogue, not the full report).
+    seal_json(session, store, receipt_id=record.id, audience="tipster", kind="own-report",
+              recipients=[keys.tipster_public_key],
+              payload={"type": "report", "author": "tipster",
+                       "sent_at": _now_iso(), "category": report.category,
+                       "agency": report.agency,
+                       "files": [a["filename"] for a in attachments],
+                       "confidential": report.confidential})
+    emit_on(session, ReportSubmitted(receipt_id=record.id, unit_id=unit.id,
+                                     category=report.category))
     return receipt
 
 

@@ -1,4 +1,14 @@
-"""Storing sealed envelopes: bodies in the store, headers in the database."""
+"""Storing sealed envelopes: bodies in the store, headers in the database.
+
+Every new envelope intake stores passes through :func:`place_envelope`: its body,
+complete in ``incoming/``, is moved into place at once and its row added to the session;
+if the transaction rolls back, the body is removed again
+(:func:`common.storage.commit_in_transaction`), so there is never a row without its body
+and a refused request leaves no body behind. :func:`seal_json`, :func:`adopt_uploads` and
+:func:`store_sealed` are the three ways a body comes to be (sealed here, uploaded, or
+sealed by casework); all three take the caller's session, normally the one of the
+request's unit of work.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +23,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 import crypto
-from common.storage import EnvelopeStore
+from common.storage import EnvelopeStore, commit_in_transaction
 
 from .models import StoredEnvelope
 from .uploads import SealingSpool
@@ -42,8 +52,126 @@ def clean_filename(raw: str) -> str:
     return name[:MAX_FILENAME]
 
 
+# --- The one way a new envelope is stored ----------------------------------------------
+
+def place_envelope(session: Session, store: EnvelopeStore, incoming: Path, *,
+                   envelope_id: str, header: bytes, body_size: int, receipt_id: str,
+                   audience: str, kind: str) -> str:
+    """Move a complete body into place and add its row; both go if ``session`` rolls back.
+
+    If the body cannot be moved, the incoming file is removed and nothing is recorded.
+    """
+    try:
+        commit_in_transaction(session, store, incoming, envelope_id)
+    except BaseException:
+        store.discard(incoming)
+        raise
+    session.add(StoredEnvelope(id=envelope_id, receipt_id=receipt_id, audience=audience,
+                               kind=kind, header=header, body_size=body_size))
+    return envelope_id
+
+
+def seal_json(session: Session, store: EnvelopeStore, *, receipt_id: str, audience: str,
+              kind: str, payload: dict[str, Any], recipients: Sequence[crypto.PublicKey],
+              routing: dict[str, str] | None = None) -> str:
+    """Seal a JSON document to ``recipients`` and store it; return the envelope id."""
+    incoming, sealed = _seal_json_body(store, kind, payload, recipients, routing)
+    return place_envelope(session, store, incoming, envelope_id=sealed.envelope_id.hex(),
+                          header=sealed.header, body_size=sealed.body_size,
+                          receipt_id=receipt_id, audience=audience, kind=kind)
+
+
+def adopt_uploads(session: Session, store: EnvelopeStore, *, receipt_id: str,
+                  uploads: Sequence[Upload], spool_key: crypto.PrivateKey | None,
+                  recipients: Sequence[crypto.PublicKey]) -> list[dict[str, Any]]:
+    """Readdress every upload of a request to its readers and store it.
+
+    Returns what the report lists about each file.
+    """
+    if uploads and spool_key is None:
+        raise ValueError("uploads arrived without the request's spool key")
+    listed = []
+    for upload in uploads:
+        assert spool_key is not None  # noqa: S101 (checked above; narrows the type)
+        sealed, header = _readdressed(upload, spool_key, recipients)
+        envelope_id = place_envelope(session, store, upload.spool.path,
+                                     envelope_id=sealed.envelope_id.hex(), header=header,
+                                     body_size=sealed.body_size, receipt_id=receipt_id,
+                                     audience="casework", kind="file")
+        upload.spool.committed = True  # moved into place: the session's outcome owns it
+        listed.append(_listing(upload, envelope_id))
+    return listed
+
+
+def store_sealed(session: Session, store: EnvelopeStore, *, receipt_id: str, audience: str,
+                 kind: str, envelope_id: str, header: bytes, body: bytes) -> str:
+    """Store an envelope sealed elsewhere (by casework): check its framing, write its body.
+
+    Only the envelope's public framing is checked (its id in header and body): intake
+    cannot and need not open it. Raises :class:`crypto.TamperedEnvelope` if the parts do
+    not belong together (nothing is written then).
+    """
+    incoming = _written_body(store, envelope_id, header, body)
+    return place_envelope(session, store, incoming, envelope_id=envelope_id, header=header,
+                          body_size=len(body), receipt_id=receipt_id, audience=audience,
+                          kind=kind)
+
+
+def _seal_json_body(store: EnvelopeStore, kind: str, payload: dict[str, Any],
+                    recipients: Sequence[crypto.PublicKey],
+                    routing: dict[str, str] | None) -> tuple[Path, crypto.SealedEnvelope]:
+    incoming, file = store.new_incoming()
+    try:
+        with file:
+            sealed = crypto.seal_stream(
+                io.BytesIO(json.dumps(payload, ensure_ascii=False).encode("utf-8")),
+                file, recipients, routing={"kind": kind, **(routing or {})},
+            )
+    except BaseException:
+        store.discard(incoming)
+        raise
+    return incoming, sealed
+
+
+def _readdressed(upload: Upload, spool_key: crypto.PrivateKey,
+                 recipients: Sequence[crypto.PublicKey]) -> tuple[crypto.SealedEnvelope,
+                                                                  bytes]:
+    sealed = upload.spool.finish()
+    return sealed, crypto.readdress(sealed.header, spool_key, recipients)
+
+
+def _listing(upload: Upload, envelope_id: str) -> dict[str, Any]:
+    return {"envelope_id": envelope_id, "filename": clean_filename(upload.filename),
+            "content_type": upload.content_type[:100], "size": upload.spool.size}
+
+
+def _written_body(store: EnvelopeStore, envelope_id: str, header: bytes,
+                  body: bytes) -> Path:
+    body_id = crypto.read_body_preamble(io.BytesIO(body)).envelope_id.hex()
+    if crypto.header_envelope_id(header).hex() != envelope_id or body_id != envelope_id:
+        raise crypto.TamperedEnvelope("envelope parts do not belong together")
+    incoming, file = store.new_incoming()
+    try:
+        with file:
+            file.write(body)
+    except BaseException:
+        store.discard(incoming)
+        raise
+    return incoming
+
+
+# --- Legacy: bodies moved by hand before the commit -------------------------------------
+
 class PendingEnvelopes:
-    """Envelopes written for one request, kept only if the whole request succeeds."""
+    """Envelopes written for one request, kept only if the whole request succeeds.
+
+    Superseded by the functions above, which tie the bodies to the session's outcome.
+    Kept, with its old behaviour, for the bridge's ``accept_for_tipster`` and the bridge
+    tests until they switch to :func:`store_sealed`: here bodies stay in ``incoming/``
+    until :meth:`commit_all` (called just before the database commit) and only
+    :meth:`rollback` removes them, so a commit that fails on a duplicate id (two pushes
+    of the same reply at once) leaves the body, which the other push's row names.
+    """
 
     def __init__(self, store: EnvelopeStore) -> None:
         self._store = store
@@ -54,24 +182,9 @@ class PendingEnvelopes:
                   payload: dict[str, Any], recipients: Sequence[crypto.PublicKey],
                   routing: dict[str, str] | None = None) -> str:
         """Seal a JSON document to ``recipients`` and record it; return the envelope id."""
-        path, file = self._store.new_incoming()
-        with file:
-            sealed = crypto.seal_stream(
-                io.BytesIO(json.dumps(payload, ensure_ascii=False).encode("utf-8")),
-                file, recipients, routing={"kind": kind, **(routing or {})},
-            )
-        return self._record(session, path, sealed.envelope_id, sealed.header,
+        incoming, sealed = _seal_json_body(self._store, kind, payload, recipients, routing)
+        return self._record(session, incoming, sealed.envelope_id.hex(), sealed.header,
                             sealed.body_size, receipt_id, audience, kind)
-
-    def adopt_upload(self, session: Session, *, receipt_id: str, upload: Upload,
-                     spool_key: crypto.PrivateKey,
-                     recipients: Sequence[crypto.PublicKey]) -> str:
-        """Readdress a sealed upload from the request key to its readers and record it."""
-        sealed = upload.spool.finish()
-        header = crypto.readdress(sealed.header, spool_key, recipients)
-        upload.spool.committed = True  # from here on, commit_all/rollback own the file
-        return self._record(session, upload.spool.path, sealed.envelope_id, header,
-                            sealed.body_size, receipt_id, "casework", "file")
 
     def adopt_uploads(self, session: Session, *, receipt_id: str, uploads: Sequence[Upload],
                       spool_key: crypto.PrivateKey | None,
@@ -82,33 +195,23 @@ class PendingEnvelopes:
         listed = []
         for upload in uploads:
             assert spool_key is not None  # noqa: S101 (checked above; narrows the type)
-            envelope_id = self.adopt_upload(session, receipt_id=receipt_id, upload=upload,
-                                            spool_key=spool_key, recipients=recipients)
-            listed.append({"envelope_id": envelope_id,
-                           "filename": clean_filename(upload.filename),
-                           "content_type": upload.content_type[:100],
-                           "size": upload.spool.size})
+            sealed, header = _readdressed(upload, spool_key, recipients)
+            upload.spool.committed = True  # from here on, commit_all/rollback own the file
+            envelope_id = self._record(session, upload.spool.path, sealed.envelope_id.hex(),
+                                       header, sealed.body_size, receipt_id, "casework",
+                                       "file")
+            listed.append(_listing(upload, envelope_id))
         return listed
 
     def store_sealed(self, session: Session, *, receipt_id: str, audience: str, kind: str,
                      envelope_id: str, header: bytes, body: bytes) -> str:
-        """Record an envelope sealed elsewhere (by casework) and write its body.
+        """Record an envelope sealed elsewhere (by casework) and write its body."""
+        incoming = _written_body(self._store, envelope_id, header, body)
+        return self._record(session, incoming, envelope_id, header, len(body), receipt_id,
+                            audience, kind)
 
-        Only the envelope's public framing is checked (its id in header and body): intake
-        cannot and need not open it.
-        """
-        body_id = crypto.read_body_preamble(io.BytesIO(body)).envelope_id.hex()
-        if crypto.header_envelope_id(header).hex() != envelope_id or body_id != envelope_id:
-            raise crypto.TamperedEnvelope("envelope parts do not belong together")
-        path, file = self._store.new_incoming()
-        with file:
-            file.write(body)
-        return self._record(session, path, bytes.fromhex(envelope_id), header, len(body),
-                            receipt_id, audience, kind)
-
-    def _record(self, session: Session, path: Path, envelope_id: bytes, header: bytes,
+    def _record(self, session: Session, path: Path, hex_id: str, header: bytes,
                 body_size: int, receipt_id: str, audience: str, kind: str) -> str:
-        hex_id = envelope_id.hex()
         self._incoming.append((path, hex_id))
         session.add(StoredEnvelope(id=hex_id, receipt_id=receipt_id, audience=audience,
                                    kind=kind, header=header, body_size=body_size))

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from flask import current_app
+from sqlalchemy.orm import Session
 
 import crypto
 from common.storage import EnvelopeStore
+from common.unit_of_work import Dispatcher, UnitOfWork
 
 from .config import IntakeConfig
 from .db import Database
@@ -21,13 +23,23 @@ EXTENSION = "lykta.intake"
 
 @dataclass
 class Intake:
-    """Config, database, storage, the verified directory and the Argon2 gate."""
+    """Config, database, storage, the verified directory, the Argon2 gate and the
+    dispatcher of intake's domain events (``intake.events``)."""
 
     config: IntakeConfig
     db: Database
     store: EnvelopeStore
     directory: RecipientDirectory
     gate: Argon2Gate
+    dispatcher: Dispatcher = field(default_factory=Dispatcher)
+
+    def unit(self) -> UnitOfWork:
+        """A unit of work of its own, outside the request's (use it as a context manager).
+
+        For jobs, and for the few records that must not share the request's fate: the
+        request's unit rolls back on any answer of 400 or more.
+        """
+        return UnitOfWork(self.db, self.dispatcher, self.store)
 
 
 def current() -> Intake:
@@ -38,19 +50,25 @@ def current() -> Intake:
 
 def load_directory(config: IntakeConfig, db: Database,
                    now: dt.datetime | None = None) -> RecipientDirectory:
+    """Verify the configured directory file in a transaction of its own (a start-up job)."""
+    with UnitOfWork(db, Dispatcher()) as unit:
+        return record_directory(unit.session, config, now=now)
+
+
+def record_directory(session: Session, config: IntakeConfig,
+                     now: dt.datetime | None = None) -> RecipientDirectory:
     """Verify the configured directory file; remember its serial to refuse rollbacks."""
     try:
         document = config.directory_path.read_bytes()
     except FileNotFoundError as exc:
         raise DirectoryRefused(f"no recipient directory at {config.directory_path}") from exc
     key = crypto.VerifyKey(config.casework_verify_key)
-    with db.session() as session:
-        state = session.get(DirectoryState, "current")
-        directory = verify_directory(document, key, now=now,
-                                     min_serial=state.serial if state else 0)
-        if state is None:
-            session.add(DirectoryState(name="current", serial=directory.serial,
-                                       document=document))
-        elif directory.serial > state.serial:
-            state.serial, state.document = directory.serial, document
+    state = session.get(DirectoryState, "current")
+    directory = verify_directory(document, key, now=now,
+                                 min_serial=state.serial if state else 0)
+    if state is None:
+        session.add(DirectoryState(name="current", serial=directory.serial,
+                                   document=document))
+    elif directory.serial > state.serial:
+        state.serial, state.document = directory.serial, document
     return directory

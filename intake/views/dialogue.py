@@ -14,7 +14,14 @@ from ..errors import SessionExpired
 from ..forms import LoginForm, MessageForm, SignOutForm
 from ..models import ReceiptRecord
 from ..services import current
-from .helpers import SESSION_KEY, collect_uploads, current_session, remember_session, spool_key
+from .helpers import (
+    SESSION_KEY,
+    collect_uploads,
+    current_session,
+    remember_session,
+    spool_key,
+    work_session,
+)
 
 bp = Blueprint("dialogue", __name__)
 
@@ -47,7 +54,7 @@ def show() -> str:
     """Status, replies and the tipster's own messages."""
     intake = current()
     _, record, key = _signed_in()
-    dialogue = load_dialogue(intake, record, key)
+    dialogue = load_dialogue(work_session(), intake.store, record, key)
     return render_template("dialogue.html", dialogue=dialogue, stages=STAGES,
                            categories=CATEGORIES, form=MessageForm(),
                            sign_out_form=SignOutForm(),
@@ -61,13 +68,13 @@ def message() -> Response | tuple[str, int]:
     _, record, key = _signed_in()
     form = MessageForm()
     if not form.validate_on_submit():
-        dialogue = load_dialogue(intake, record, key)
+        dialogue = load_dialogue(work_session(), intake.store, record, key)
         return render_template("dialogue.html", dialogue=dialogue, stages=STAGES,
                                categories=CATEGORIES, form=form,
                                sign_out_form=SignOutForm(),
                                max_file_mb=intake.config.max_file_bytes // (1024 * 1024)), 400
-    send_message(intake, record, form.text.data or "", collect_uploads("files"),
-                 spool_key())
+    send_message(intake, work_session(), record, form.text.data or "",
+                 collect_uploads("files"), spool_key())
     flash(_l("Your message was sent."))
     return redirect(url_for("dialogue.show"))
 

@@ -6,10 +6,12 @@ import base64
 import binascii
 import time
 
-from flask import request, session
+from flask import current_app, request, session
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Session
 
 import crypto
+from common.unit_of_work import request_unit
 
 from ..dialogue import sign_out
 from ..errors import RejectedUpload, SessionExpired
@@ -18,6 +20,12 @@ from ..services import current
 from ..uploads import SealingRequest, spool_of
 
 SESSION_KEY = "tipster"
+
+
+def work_session() -> Session:
+    """The session of this request's unit of work: committed if the answer is below 400,
+    rolled back otherwise (bodies staged in it included)."""
+    return request_unit(current_app).session
 
 
 def collect_uploads(field_name: str) -> list[Upload]:

@@ -11,7 +11,7 @@ from ..errors import EveryoneExcluded
 from ..forms import OTHER_AGENCY, ReportForm
 from ..reporting import ReportInput, route_report, submit_report
 from ..services import current
-from .helpers import collect_uploads, spool_key
+from .helpers import collect_uploads, spool_key, work_session
 
 bp = Blueprint("report", __name__)
 
@@ -49,6 +49,7 @@ def submit() -> tuple[str, int] | str:
     agency = form.agency_other.data if form.agency.data == OTHER_AGENCY else form.agency.data
     receipt = submit_report(
         intake,
+        work_session(),
         ReportInput(
             category=form.category.data or "other",
             agency=(agency or "").strip(),

@@ -13,10 +13,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 import crypto
-from intake.dialogue import deliver_to_tipster
 
 from .conftest import People, csrf_token, report_form, sign_in, submit
-from .test_dialogue import receipt_id
+from .test_dialogue import deliver
 from .test_reporting import envelopes, intake_of, open_envelope
 
 XSS = '<script>alert(1)</script>"\'><img src=x onerror=alert(1)>{{7*7}}'
@@ -63,7 +62,7 @@ def test_xss_in_the_dialogue_is_escaped(app: Flask, client: FlaskClient) -> None
     receipt = submit(client, agency="__other__", agency_other=XSS,
                      files=[(io.BytesIO(b"x"), XSS + ".pdf")])
     with app.app_context():
-        deliver_to_tipster(intake_of(app), receipt_id(app), {
+        deliver(app, {
             "type": "message", "author": "reviewer", "text": XSS,
             "sent_at": "2099-01-01T00:00:00+00:00"})
     sign_in(client, receipt)

@@ -15,7 +15,7 @@ from itsdangerous import base64_decode
 from sqlalchemy import select
 
 import crypto
-from intake.dialogue import deliver_to_tipster
+from intake.sealing import seal_json
 from intake.models import ReceiptRecord, TipsterSession
 
 from .conftest import People, csrf_token, sign_in, submit
@@ -28,6 +28,18 @@ def receipt_id(app: Flask) -> str:
         return record.id
 
 
+def deliver(app: Flask, payload: dict[str, object]) -> str:
+    """Store an item sealed to the tipster key, as a reply pushed by casework ends up."""
+    intake, rid = intake_of(app), receipt_id(app)
+    with intake.unit() as unit:
+        record = unit.session.get(ReceiptRecord, rid)
+        assert record is not None
+        return seal_json(unit.session, intake.store, receipt_id=record.id,
+                         audience="tipster", kind=str(payload.get("type", "message")),
+                         recipients=[crypto.PublicKey(record.tipster_public_key)],
+                         payload=dict(payload))
+
+
 def send(client: FlaskClient, text: str, **extra: object) -> object:
     return client.post("/dialogue/message",
                        data={"csrf_token": csrf_token(client, "/dialogue"), "text": text,
@@ -38,10 +50,10 @@ def send(client: FlaskClient, text: str, **extra: object) -> object:
 def test_tipster_sees_status_replies_and_own_messages(app: Flask, client: FlaskClient) -> None:
     receipt = submit(client, agency="Skatteverket")
     with app.app_context():
-        deliver_to_tipster(intake_of(app), receipt_id(app), {
+        deliver(app, {
             "type": "message", "author": "reviewer", "text": "Which year was this?",
             "sent_at": "2099-01-01T10:00:00+00:00"})
-        deliver_to_tipster(intake_of(app), receipt_id(app), {
+        deliver(app, {
             "type": "status", "stage": "investigating", "sent_at": "2099-01-02T00:00:00+00:00"})
     sign_in(client, receipt.lower().replace("-", " "))
     page = client.get("/dialogue").get_data(as_text=True)
