@@ -1,0 +1,148 @@
+"""casework.json: every setting can be set in the file, and a bad one is refused by name."""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import MISSING, fields
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import crypto
+from casework import CaseworkConfig
+from casework.config import FILE_KEYS, ConfigError
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def every_setting(folder: Path) -> dict[str, tuple[Any, Any]]:
+    """Each field: (its value in the file, the value the config must then hold), none of
+    them the default."""
+    return {
+        "database_url": ("postgresql+psycopg://lykta@/casework",
+                         "postgresql+psycopg://lykta@/casework"),
+        "secret_key": (b64(b"k" * 48), b"k" * 48),
+        "signing_key_path": ("keys/signing.seed", folder / "keys" / "signing.seed"),
+        "argon2": ({"t": 2, "m": 16, "p": 2}, crypto.Argon2Params(2, 16, 2)),
+        "session_idle_seconds": (60, 60),
+        "session_absolute_seconds": (3600, 3600),
+        "lockout_threshold": (3, 3),
+        "lockout_base_seconds": (10, 10),
+        "lockout_max_seconds": (600, 600),
+        "failure_memory_seconds": (7200, 7200),
+        "enrolment_seconds": (300, 300),
+        "https": (False, False),
+        "totp_issuer": ("Lykta (Kommun A)", "Lykta (Kommun A)"),
+        "directory_valid_days": (7, 7),
+        "escrow_public_key": ("ab" * 32, b"\xab" * 32),
+        "storage_path": ("/srv/bodies", Path("/srv/bodies")),
+        "totp_key_path": ("keys/totp.key", folder / "keys" / "totp.key"),
+        "intake_sync_url": ("http://10.0.0.2:8090", "http://10.0.0.2:8090"),
+        "intake_verify_key": ("cd" * 32, b"\xcd" * 32),
+        "sync_warn_after_seconds": (60, 60),
+        "redis_url": ("redis://127.0.0.1:6379/0", "redis://127.0.0.1:6379/0"),
+        "acknowledgement_sv": ("Tack.", "Tack."),
+        "acknowledgement_en": ("Thanks.", "Thanks."),
+    }
+
+
+def minimal() -> dict[str, Any]:
+    return {"secret_key": b64(b"x" * 32)}
+
+
+def load(folder: Path, raw: dict[str, Any]) -> CaseworkConfig:
+    (folder / "casework.json").write_text(json.dumps(raw))
+    return CaseworkConfig.from_instance(folder)
+
+
+def test_every_field_can_be_set_in_casework_json(tmp_path: Path) -> None:
+    table = every_setting(tmp_path)
+    # A new field without file support (or without a line above) fails here.
+    assert {f.name for f in fields(CaseworkConfig)} - {"instance_path"} == table.keys()
+    config = load(tmp_path, {FILE_KEYS[name]: value for name, (value, _) in table.items()})
+    defaults = CaseworkConfig.from_dict(minimal(), tmp_path)
+    for item in fields(CaseworkConfig):
+        if item.name == "instance_path":
+            continue
+        expected = table[item.name][1]
+        assert getattr(config, item.name) == expected, item.name
+        assert getattr(defaults, item.name) != expected, f"{item.name}: pick a non-default"
+        if item.default is not MISSING:
+            assert getattr(defaults, item.name) == item.default, item.name
+    assert config.instance_path == tmp_path
+    assert config.storage == Path("/srv/bodies")
+    assert config.totp_key_file == tmp_path / "keys" / "totp.key"
+
+
+def test_left_out_settings_keep_the_defaults_of_the_fields(tmp_path: Path) -> None:
+    config = load(tmp_path, minimal())
+    assert config.database_url == f"sqlite:///{tmp_path / 'casework.sqlite'}"
+    assert config.signing_key_path == tmp_path / "casework-signing.seed"
+    assert config.storage == tmp_path / "casework-storage"
+    assert config.totp_key_file == tmp_path / "totp.key"
+    assert config.argon2 == crypto.PRODUCTION and config.https
+
+
+def test_null_or_empty_leaves_an_optional_setting_unset(tmp_path: Path) -> None:
+    config = load(tmp_path, {**minimal(), "escrow_public_key": "", "redis_url": None,
+                             "totp_key": None, "intake_sync_url": ""})
+    assert config.escrow_public_key is None and config.redis_url is None
+    assert config.totp_key_path is None and config.intake_sync_url is None
+
+
+def test_the_secret_key_is_required(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="secret_key"):
+        load(tmp_path, {"https": False})
+
+
+def test_an_unknown_setting_is_refused_by_name(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"unknown setting.*lockout_treshold"):
+        load(tmp_path, {**minimal(), "lockout_treshold": 3})
+    with pytest.raises(ConfigError, match="totp_key_path"):  # the file says "totp_key"
+        load(tmp_path, {**minimal(), "totp_key_path": "totp.key"})
+
+
+@pytest.mark.parametrize(("key", "value"), [
+    ("database_url", 5), ("database_url", None), ("secret_key", "not base64!"),
+    ("secret_key", None), ("signing_key", 1), ("signing_key", ""), ("argon2", "t3"),
+    ("argon2", {"t": 1, "m": 8, "p": 1, "x": 1}), ("argon2", {"t": 1.5, "m": 8, "p": 1}),
+    ("session_idle_seconds", "900"), ("session_absolute_seconds", 1.5),
+    ("lockout_threshold", True), ("lockout_base_seconds", None),
+    ("lockout_max_seconds", "1h"), ("failure_memory_seconds", [1]),
+    ("enrolment_seconds", 60.0), ("https", "false"), ("https", 0), ("totp_issuer", 1),
+    ("directory_valid_days", "30"), ("escrow_public_key", "zz" * 32),
+    ("escrow_public_key", 12), ("storage", 1), ("totp_key", False),
+    ("intake_sync_url", 8090), ("intake_verify_key", "not hex"),
+    ("sync_warn_after_seconds", "60"), ("redis_url", 6379), ("acknowledgement_sv", None),
+    ("acknowledgement_en", ["Thanks"]),
+])
+def test_a_wrong_type_is_refused_by_name(tmp_path: Path, key: str, value: Any) -> None:
+    with pytest.raises(ConfigError, match=key):
+        load(tmp_path, {**minimal(), key: value})
+
+
+@pytest.mark.parametrize(("key", "value"), [
+    ("database_url", ""), ("secret_key", b64(b"x" * 31)), ("argon2", {"t": 0, "m": 8, "p": 1}),
+    ("argon2", {"t": 1, "m": 8, "p": 2}), ("session_idle_seconds", 0),
+    ("session_absolute_seconds", 60), ("lockout_threshold", 0), ("lockout_base_seconds", 0),
+    ("lockout_max_seconds", 10), ("failure_memory_seconds", 3600), ("enrolment_seconds", 0),
+    ("totp_issuer", " "), ("totp_issuer", "Lykta:Kommun"), ("directory_valid_days", 0),
+    ("escrow_public_key", "ab" * 31), ("intake_sync_url", "ftp://intake"),
+    ("intake_verify_key", "cd" * 33), ("sync_warn_after_seconds", -5),
+    ("redis_url", "localhost:6379"), ("acknowledgement_sv", "   "),
+    ("acknowledgement_en", "\n"),
+])
+def test_an_out_of_range_value_is_refused_by_name(tmp_path: Path, key: str,
+                                                  value: Any) -> None:
+    with pytest.raises(ConfigError, match=key):
+        load(tmp_path, {**minimal(), key: value})
+
+
+def test_a_file_that_is_not_an_object_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "casework.json").write_text('"secret"')
+    with pytest.raises(ConfigError, match="JSON object"):
+        CaseworkConfig.from_instance(tmp_path)
