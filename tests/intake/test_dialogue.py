@@ -15,8 +15,8 @@ from itsdangerous import base64_decode
 from sqlalchemy import select
 
 import crypto
-from intake.sealing import seal_json
 from intake.models import ReceiptRecord, TipsterSession
+from intake.sealing import seal_json
 
 from .conftest import People, csrf_token, sign_in, submit
 from .test_reporting import envelopes, intake_of, open_envelope
