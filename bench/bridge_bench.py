@@ -29,7 +29,6 @@ import datetime as dt
 import hashlib
 import json
 import os
-import platform
 import secrets
 import shutil
 import socket
@@ -39,27 +38,41 @@ import subprocess
 import sys
 import tempfile
 import time
-import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
 from typing import Any
-
-import pyotp
+from unittest import mock
 
 import crypto
-from bench.crypto_bench import LoadMeter, cpu_model, fmt_ms, fmt_size, loadavg, md_table
+from bench import bridge_code
+from bench.harness import (
+    GIB,
+    HOST,
+    KIB,
+    MB,
+    MIB,
+    REPO_ROOT,
+    LoadMeter,
+    Run,
+    code_fingerprint,
+    failure_lines,
+    fmt_ms,
+    fmt_size,
+    free_port,
+    machine_lines,
+    md_table,
+    memory_kib,
+    reset_peak,
+    stop,
+    version,
+    versions,
+)
+from tests.support.casework import add_default_units, enrol
+from tests.support.processes import process_tree
 
-KIB = 1024
-MIB = 1024 * 1024
-GIB = 1024 * MIB
-MB = 1_000_000
-RESULTS = Path(__file__).resolve().parent / "results" / "bridge.md"
-REPO_ROOT = Path(__file__).resolve().parent.parent
 ARGON2 = crypto.INSECURE_FAST  # staff enrolment only; nothing timed derives a key
-PASSWORD = "correct horse battery staple"
 BLOCK = 64 * KIB
 REPORT_BYTES = 1 * KIB
 FILE_BYTES = 10 * MIB
@@ -73,54 +86,14 @@ class BenchError(RuntimeError):
 # --------------------------------------------------------------------------- helpers
 
 
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    pos = (len(ordered) - 1) * q / 100
-    low = int(pos)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (pos - low)
-
-
-def code_fingerprint() -> str:
-    """Identify the code that was measured (no git needed)."""
-    digest = hashlib.sha256()
-    newest = 0.0
-    paths = [REPO_ROOT / "casework" / "bridge.py", REPO_ROOT / "casework" / "intake_import.py",
-             REPO_ROOT / "casework" / "jobs.py", REPO_ROOT / "intake" / "sync.py",
-             REPO_ROOT / "intake" / "outbox.py", *REPO_ROOT.glob("common/*.py"),
-             *REPO_ROOT.glob("crypto/*.py")]
-    for path in sorted(paths):
-        if path.is_file():
-            digest.update(str(path.relative_to(REPO_ROOT)).encode() + b"\0" + path.read_bytes())
-            newest = max(newest, path.stat().st_mtime)
-    when = dt.datetime.fromtimestamp(newest, dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
-    return (f"sha256 {digest.hexdigest()[:16]} over casework/{{bridge,intake_import,jobs}}.py, "
-            f"intake/{{sync,outbox}}.py, common/, crypto/ (newest file {when} UTC)")
-
-
-def machine_lines() -> list[str]:
-    try:
-        usable = len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        usable = os.cpu_count() or 0
-    rows = [
-        ["Date (UTC)", dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S")],
-        ["Platform", platform.platform()],
-        ["CPU", cpu_model()],
-        ["Cores", f"{os.cpu_count()} logical ({usable} usable by this process)"],
-        ["Python", f"{platform.python_implementation()} {platform.python_version()}"],
-        ["gunicorn / Flask / Werkzeug", f"{metadata.version('gunicorn')} / "
-                                        f"{metadata.version('flask')} / "
-                                        f"{metadata.version('werkzeug')}"],
-        ["SQLAlchemy / SQLite library", f"{metadata.version('sqlalchemy')} / "
-                                        f"{sqlite3.sqlite_version}"],
-        ["PyNaCl", metadata.version("PyNaCl")],
+def bridge_machine() -> list[str]:
+    return machine_lines([
+        ["gunicorn / Flask / Werkzeug", versions("gunicorn", "flask", "werkzeug")],
+        ["SQLAlchemy / SQLite library", f"{version('sqlalchemy')} / {sqlite3.sqlite_version}"],
+        ["PyNaCl", version("PyNaCl")],
         ["Storage", f"temporary folder {tempfile.gettempdir()} "
                     f"({_filesystem(Path(tempfile.gettempdir()))})"],
-        ["Load average at start (1/5/15 min)", loadavg()],
-        ["Code measured", code_fingerprint()],
-    ]
-    return ["## Machine", "", *md_table(["", ""], rows)]
+    ], code_fingerprint(bridge_code.CODE, bridge_code.CODE_LABEL))
 
 
 def _filesystem(path: Path) -> str:
@@ -134,30 +107,6 @@ def _filesystem(path: Path) -> str:
     except OSError:
         pass
     return kind
-
-
-def memory_kib(pid: int | str = "self") -> dict[str, int]:
-    """VmHWM (peak RSS) and VmRSS in KiB, from /proc/<pid>/status."""
-    found: dict[str, int] = {}
-    try:
-        with open(f"/proc/{pid}/status", encoding="ascii") as fh:
-            for line in fh:
-                name = line.split(":", 1)[0]
-                if name in ("VmHWM", "VmRSS"):
-                    found[name] = int(line.split()[1])
-    except (OSError, ValueError, IndexError):
-        pass
-    return found
-
-
-def reset_peak(pid: int | str = "self") -> bool:
-    """Reset VmHWM to the current RSS (Linux >= 4.0: write 5 to clear_refs)."""
-    try:
-        with open(f"/proc/{pid}/clear_refs", "w", encoding="ascii") as fh:
-            fh.write("5")
-    except OSError:
-        return False
-    return True
 
 
 class GeneratedSource:
@@ -184,30 +133,6 @@ def sha256_seconds(size: int) -> float:
     for _ in range(size // BLOCK):
         digest.update(block)
     return time.perf_counter() - start
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def process_tree(root: int) -> list[int]:
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                stat = Path(f"/proc/{entry}/stat").read_text()
-            except OSError:
-                continue
-            children.setdefault(int(stat.rsplit(")", 1)[1].split()[1]), []).append(int(entry))
-    tree, todo = [], [root]
-    while todo:
-        pid = todo.pop(0)
-        tree.append(pid)
-        todo.extend(children.get(pid, []))
-    return tree
 
 
 # --------------------------------------------------------------------------- the instance
@@ -258,10 +183,8 @@ class Instance:
 
 def make_instance(root: Path) -> Instance:
     from casework import CaseworkConfig, create_app
-    from casework.accounts import complete_enrolment, create_user
-    from casework.cli import DEFAULT_UNITS
     from casework.directory import export_directory
-    from casework.models import Role, Unit
+    from casework.models import Role
     from casework.services import EXTENSION
 
     root.mkdir(parents=True)
@@ -275,24 +198,12 @@ def make_instance(root: Path) -> Instance:
         "escrow_public_key": escrow.public_key.raw.hex(),
         "intake_verify_key": crypto.SigningKey.from_seed(intake_seed).verify_key.raw.hex(),
     }))
-    services = create_app(CaseworkConfig.from_instance(root)).extensions[EXTENSION]
-    with services.db.session() as db:
-        for unit_id, sv, en, alternate, receives in DEFAULT_UNITS:
-            db.add(Unit(id=unit_id, name_sv=sv, name_en=en, alternate_unit_id=alternate,
-                        receives_reports=receives))
-    keys = {}
-    for username, role, unit in (("eva", Role.REVIEWER, "etik"),
-                                 ("anna", Role.REVIEWER, "akt"),
-                                 ("cecilia", Role.CUSTODIAN, "kof")):
-        secret = pyotp.random_base32(32)
-        with services.db.session() as db:
-            user, _ = create_user(db, services.config, username=username,
-                                  display_name=username.title(), unit_id=unit, role=role)
-            user.totp_secret, user_id = secret, user.id
-        key = complete_enrolment(services.db, services.config, user_id=user_id,
-                                 code=pyotp.TOTP(secret).at(time.time() - 30),
-                                 new_password=PASSWORD)
-        keys[username] = key
+    app = create_app(CaseworkConfig.from_instance(root))
+    services = app.extensions[EXTENSION]
+    add_default_units(app)
+    keys = {staff.username: staff.key for staff in (
+        enrol(app, "eva", Role.REVIEWER, "etik"), enrol(app, "anna", Role.REVIEWER, "akt"),
+        enrol(app, "cecilia", Role.CUSTODIAN, "kof"))}
     with services.db.session() as db:
         document = export_directory(db, signing_key=signing, escrow=escrow.public_key,
                                     valid_for=dt.timedelta(days=30))
@@ -363,13 +274,7 @@ class Server:
         return tree[1:] or tree
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=15)
+        stop(self.process)
 
 
 @contextmanager
@@ -381,14 +286,14 @@ def serve(instance: Instance, kind: str, log: Path) -> Iterator[Server]:
     env = {**os.environ, "LYKTA_INSTANCE": str(instance.root)}
     if kind == "gunicorn":
         argv = [str(Path(sys.executable).with_name("gunicorn")), "--bind",
-                f"127.0.0.1:{port}", "--workers", "2", "--timeout", "900", "--preload",
-                "intake.sync:create_app()"]
+                f"{HOST}:{port}", "--workers", "2", "--timeout", "900", "--preload",
+                bridge_code.SYNC_APP]
     else:
         argv = [sys.executable, "-m", "bench.bridge_bench", "--serve-werkzeug", str(port)]
     with log.open("ab") as out:
         process = subprocess.Popen(argv, cwd=REPO_ROOT, env=env, stdin=subprocess.DEVNULL,
                                    stdout=out, stderr=subprocess.STDOUT)
-    server = Server(kind, process, f"http://127.0.0.1:{port}")
+    server = Server(kind, process, f"http://{HOST}:{port}")
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -396,7 +301,7 @@ def serve(instance: Instance, kind: str, log: Path) -> Iterator[Server]:
                 raise BenchError(f"{kind} exited with {process.returncode}: "
                                  f"{log.read_text(errors='replace')[-800:]}")
             try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                socket.create_connection((HOST, port), timeout=1).close()
                 break
             except OSError:
                 if time.monotonic() > deadline:
@@ -411,9 +316,8 @@ def serve(instance: Instance, kind: str, log: Path) -> Iterator[Server]:
 def serve_werkzeug(port: int) -> None:
     """Child: the sync app on the quiet threaded Werkzeug server."""
     from common.serve import build_server
-    from intake.sync import create_app
 
-    build_server(create_app(), "127.0.0.1", port).serve_forever()
+    build_server(bridge_code.create_sync_app(), HOST, port).serve_forever()
 
 
 # --------------------------------------------------------------------------- throughput
@@ -432,10 +336,8 @@ class Phases:
 
 def timed_cycle(instance: Instance, batch: int) -> tuple[float, Any, Phases]:
     """One run_cycle, timed as a whole and by phase."""
-    from casework import bridge
-
     services = instance.casework
-    client = bridge.client_for(services)
+    client = bridge_code.client_for(services)
     phases = Phases()
 
     def wrap(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -449,14 +351,11 @@ def timed_cycle(instance: Instance, batch: int) -> tuple[float, Any, Phases]:
 
     for name, attr in (("pull", "pull"), ("fetch", "fetch"), ("ack", "ack"), ("push", "push")):
         setattr(client, attr, wrap(name, getattr(client, attr)))
-    original = bridge.import_from_intake
-    bridge.import_from_intake = wrap("imported", original)
-    try:
+    wrapped = wrap("imported", bridge_code.cycle_module.import_from_intake)
+    with mock.patch.object(bridge_code.cycle_module, "import_from_intake", wrapped):
         start = time.perf_counter()
-        report = bridge.run_cycle(services, client, batch=batch)
+        report = bridge_code.run_cycle(services, client, batch=batch)
         took = time.perf_counter() - start
-    finally:
-        bridge.import_from_intake = original
     return took, report, phases
 
 
@@ -486,13 +385,14 @@ def bench_reports(instance: Instance, server: str, rounds: int, batch: int) -> R
     return row
 
 
-def bench_files(instance: Instance, server: str, rounds: int, batch: int) -> Row:
-    row = Row(f"{fmt_size(FILE_BYTES)} files (to an existing case)", server, batch, 0)
+def bench_files(instance: Instance, server: str, rounds: int, batch: int,
+                file_bytes: int = FILE_BYTES) -> Row:
+    row = Row(f"{fmt_size(file_bytes)} files (to an existing case)", server, batch, 0)
     receipt = new_receipt(instance)
     add_envelope(instance, receipt, "report", REPORT_BYTES)
     timed_cycle(instance, 50)  # its case (untimed)
     for _ in range(rounds):
-        sizes = [add_envelope(instance, receipt, "file", FILE_BYTES) for _ in range(batch)]
+        sizes = [add_envelope(instance, receipt, "file", file_bytes) for _ in range(batch)]
         row.bytes_per_envelope = int(statistics.mean(sizes))
         took, report, phases = timed_cycle(instance, batch)
         if (report.imported, report.acknowledged) != (batch, batch):
@@ -501,7 +401,7 @@ def bench_files(instance: Instance, server: str, rounds: int, batch: int) -> Row
         row.phases.append(phases)
         # Keep the disk small: the imported bodies are not needed again.
         for body in instance.casework.store.root.iterdir():
-            if body.is_file() and body.stat().st_size > FILE_BYTES:
+            if body.is_file() and body.stat().st_size > file_bytes:
                 body.unlink()
     return row
 
@@ -554,31 +454,28 @@ def throughput_lines(rows: list[Row], rounds: dict[str, int]) -> list[str]:
 
 def rss_probe(root: Path, max_body: int | None) -> None:
     """Child: one run_cycle moving the 1 GiB envelope; VmHWM before and after."""
-    from casework import bridge
-
     instance = Instance(root, crypto.PrivateKey.generate().public_key,
                         crypto.PrivateKey.generate().public_key)
-    if max_body is not None:
-        bridge.MAX_BODY = max_body
+    limit = bridge_code.MAX_BODY if max_body is None else max_body
     services = instance.casework
-    client = bridge.client_for(services)
+    client = bridge_code.client_for(services)
     pending = client.pull(50)  # warm: imports, connections, the pull path (metadata only)
     reset = reset_peak()
     before = memory_kib()
     start = time.perf_counter()
     outcome: dict[str, Any]
     try:
-        report = bridge.run_cycle(services, client)
+        with mock.patch.object(bridge_code.client_module, "MAX_BODY", limit):
+            report = bridge_code.run_cycle(services, client)
         outcome = {"imported": report.imported, "acknowledged": report.acknowledged}
-    except bridge.BridgeError as exc:
+    except bridge_code.BridgeError as exc:
         outcome = {"error": f"BridgeError: {exc}"}
     took = time.perf_counter() - start
     after = memory_kib()
-    stored = [p.stat().st_size for p in services.store.root.iterdir()
-              if p.is_file() and p.stat().st_size >= GIB]
+    stored = [p.stat().st_size for p in services.store.root.iterdir() if p.is_file()]
     print(json.dumps({"before": before, "after": after, "reset": reset, "seconds": took,
                       "pending": [int(i["body_size"]) for i in pending], "stored": stored,
-                      "max_body": bridge.MAX_BODY, **outcome}))
+                      "max_body": limit, **outcome}))
 
 
 def rss_child(root: Path, max_body: int | None) -> dict[str, Any]:
@@ -593,9 +490,8 @@ def rss_child(root: Path, max_body: int | None) -> dict[str, Any]:
     return result
 
 
-def bench_memory(work: Path, progress: Callable[[str], None]) -> list[str]:
-    from casework import bridge
-
+def bench_memory(work: Path, progress: Callable[[str], None], big: int = BIG_BYTES
+                 ) -> list[str]:
     instance = make_instance(work / "instance")
     log = work / "server.log"
     lines = ["## 2. Peak memory while one 1 GiB envelope crosses the bridge", ""]
@@ -603,13 +499,13 @@ def bench_memory(work: Path, progress: Callable[[str], None]) -> list[str]:
         receipt = new_receipt(instance)
         add_envelope(instance, receipt, "report", REPORT_BYTES)
         timed_cycle(instance, 50)  # its case exists before the big body arrives
-        progress("   sealing 1 GiB into intake's store (streamed from a generator)")
+        progress(f"   sealing {fmt_size(big)} into intake's store (streamed from a generator)")
         start = time.perf_counter()
-        body_size = add_envelope(instance, receipt, "file", BIG_BYTES)
+        body_size = add_envelope(instance, receipt, "file", big)
         seal_s = time.perf_counter() - start
         # A new 1 KiB report from another tipster waits in the same outbox.
         add_envelope(instance, new_receipt(instance), "report", REPORT_BYTES)
-        stock = bridge.MAX_BODY
+        stock = bridge_code.MAX_BODY
         probes: list[tuple[str, dict[str, Any], dict[int, dict[str, int]]]] = []
         for label, max_body in ((f"stock limits (`MAX_BODY` = {fmt_size(stock)})", None),
                                 ("`MAX_BODY` raised to 2 GiB in the child (bench only)",
@@ -628,7 +524,7 @@ def bench_memory(work: Path, progress: Callable[[str], None]) -> list[str]:
     for label, probe, server_growth in probes:
         before, after = probe["before"], probe["after"]
         grown = (after["VmHWM"] - before["VmHWM"]) / 1024
-        moved = probe.get("stored") or []
+        moved = [size for size in probe.get("stored") or [] if size >= body_size]
         pulled = f"pulled {len(probe['pending'])}: "
         outcome = pulled + (
             f"imported {probe['imported']}; the {moved[0] / MIB:.1f} MiB body stored in "
@@ -644,7 +540,7 @@ def bench_memory(work: Path, progress: Callable[[str], None]) -> list[str]:
             f"(peak {busiest['after'] / 1024:.0f} MiB)",
         ])
     lines += [
-        f"One report (imported first) and then one {BIG_BYTES / GIB:.0f} GiB-plaintext file "
+        f"One report (imported first) and then one {fmt_size(big)}-plaintext file "
         f"envelope ({body_size / MIB:.1f} MiB body on disk) sealed by `crypto.seal_stream` "
         f"from a generator-backed reader into intake's store in {seal_s:.1f} s (untimed); "
         "a 1 KiB report of another tipster waits in the same outbox. "
@@ -662,7 +558,7 @@ def bench_memory(work: Path, progress: Callable[[str], None]) -> list[str]:
         "",
         "Notes:",
         "",
-        f"- `casework.bridge.MAX_BODY` is {fmt_size(stock)}: with the stock limits the "
+        f"- `common.sync_schema.MAX_BODY` is {fmt_size(stock)}: with the stock limits the "
         "1 GiB body is refused from its signed size header, before any of it is read, "
         "with the message shown, and the whole cycle fails: the small report pulled with "
         "it is not imported either, and both stay at intake, so every later cycle that "
@@ -676,7 +572,7 @@ def bench_memory(work: Path, progress: Callable[[str], None]) -> list[str]:
         "at a time), and so does the sync app worker's. The refused run's time is mostly "
         "intake hashing the whole body before it answers (the digest goes in the signed "
         "header; SHA-256 alone over 1 GiB takes "
-        f"{sha256_seconds(BIG_BYTES):.1f} s here), which it also does for every accepted "
+        f"{sha256_seconds(big):.1f} s here), which it also does for every accepted "
         "fetch: a body is read twice at intake.",
     ]
     return lines
@@ -686,9 +582,8 @@ def bench_memory(work: Path, progress: Callable[[str], None]) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true",
-                        help="fewer rounds, no 1 GiB section; results file untouched")
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    Run.options(parser, "one small batch on Werkzeug, a 4 MiB body through gunicorn")
     parser.add_argument("--serve-werkzeug", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--rss-probe", help=argparse.SUPPRESS)
     parser.add_argument("--rss-max-body", type=int, help=argparse.SUPPRESS)
@@ -700,56 +595,46 @@ def main(argv: list[str] | None = None) -> int:
         rss_probe(Path(args.rss_probe), args.rss_max_body)
         return 0
 
-    started = time.perf_counter()
-
-    def progress(msg: str) -> None:
-        print(f"[{time.perf_counter() - started:6.1f} s] {msg}", file=sys.stderr, flush=True)
-
-    report_rounds, file_rounds = (2, 1) if args.quick else (5, 3)
-    out = ["# Lykta bridge benchmarks", "", *machine_lines(), ""]
+    run = Run("bridge", args)
+    report_rounds, file_rounds = (1, 1) if run.quick else (5, 3)
+    report_batch, file_batch = (5, 2) if run.quick else (50, 10)
+    out = [*run.heading("Lykta bridge benchmarks"), *bridge_machine(), ""]
     work = Path(tempfile.mkdtemp(prefix="lykta-bench-bridge-"))
     try:
         rows: list[Row] = []
         with LoadMeter() as load:
-            for server in ("gunicorn", "werkzeug"):
+            # A quick run serves the sync app once, on Werkzeug: gunicorn serves it in 2.
+            for server in ("werkzeug",) if run.quick else ("gunicorn", "werkzeug"):
                 instance = make_instance(work / f"throughput-{server}")
                 with serve(instance, server, work / f"{server}.log"):
-                    progress(f"1. {fmt_size(REPORT_BYTES)} reports, sync app on {server}")
+                    run.progress(f"1. {fmt_size(REPORT_BYTES)} reports, sync app on {server}")
                     try:
-                        rows.append(bench_reports(instance, server, report_rounds, 50))
-                        progress(f"1. {fmt_size(FILE_BYTES)} files, sync app on {server}")
-                        rows.append(bench_files(instance, server, file_rounds, 10))
+                        rows.append(bench_reports(instance, server, report_rounds,
+                                                  report_batch))
+                        run.progress(f"1. files, sync app on {server}")
+                        rows.append(bench_files(instance, server, file_rounds, file_batch,
+                                                MIB if run.quick else FILE_BYTES))
                     except Exception as exc:  # report it, keep the other sections
-                        progress(f"   failed: {exc!r}")
-                        out += [f"**Throughput on {server} failed:** `{exc!r}`", "", "```",
-                                traceback.format_exc().strip(), "```", ""]
+                        run.progress(f"   failed: {exc!r}")
+                        out += failure_lines(f"Throughput on {server}", exc)
                 shutil.rmtree(work / f"throughput-{server}", ignore_errors=True)
         if rows:
             out += throughput_lines(rows, {"reports": report_rounds, "files": file_rounds})
         out += ["", load.line(), ""]
 
-        if not args.quick:
-            progress("2. peak memory, one 1 GiB envelope")
-            with LoadMeter() as load:
-                try:
-                    out += bench_memory(work / "memory", progress)
-                except Exception as exc:  # report it, keep the file
-                    progress(f"   failed: {exc!r}")
-                    out += ["## 2. Peak memory", "", f"**Failed:** `{exc!r}`", "", "```",
-                            traceback.format_exc().strip(), "```"]
-            shutil.rmtree(work / "memory", ignore_errors=True)
-            out += ["", load.line(), ""]
+        big = 4 * MIB if run.quick else BIG_BYTES
+        run.progress(f"2. peak memory, one {fmt_size(big)} envelope")
+        with LoadMeter() as load:
+            try:
+                out += bench_memory(work / "memory", run.progress, big)
+            except Exception as exc:  # report it, keep the file
+                run.progress(f"   failed: {exc!r}")
+                out += ["## 2. Peak memory", "", *failure_lines("Peak memory", exc)]
+        shutil.rmtree(work / "memory", ignore_errors=True)
+        out += ["", load.line(), ""]
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    out.append(f"_Total bench time: {time.perf_counter() - started:.0f} s._")
-
-    text = "\n".join(out) + "\n"
-    if not args.quick:  # a smoke run leaves the recorded results alone
-        RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        tmp = RESULTS.with_suffix(".md.tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(RESULTS)
-    print(text)
+    run.write(out)
     return 0
 
 

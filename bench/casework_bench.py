@@ -18,12 +18,10 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import hashlib
 import html
 import io
 import json
 import os
-import platform
 import random
 import re
 import secrets
@@ -34,13 +32,10 @@ import subprocess
 import sys
 import tempfile
 import time
-import traceback
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-import pyotp
 from flask import Flask
 from flask.testing import FlaskClient
 from PIL import Image, ImageChops
@@ -48,28 +43,45 @@ from sqlalchemy import event, insert, select
 from sqlalchemy.engine import Engine
 
 import crypto
-from bench.crypto_bench import LoadMeter, cpu_model, fmt_ms, fmt_size, loadavg, md_table
+from bench.bridge_code import new_reference
+from bench.harness import (
+    MIB,
+    REPO_ROOT,
+    DiscardSink,
+    LoadMeter,
+    Run,
+    code_fingerprint,
+    failure_lines,
+    fmt_ms,
+    fmt_size,
+    machine_lines,
+    md_table,
+    memory_kib,
+    p50_p95,
+    pct,
+    version,
+    versions,
+)
 from casework import CaseworkConfig, create_app
-from casework.accounts import complete_enrolment, create_user
+from casework.accounts import create_user
 from casework.cases import PAGE_SIZE
-from casework.cli import DEFAULT_UNITS
-from casework.directory import export_directory
-from casework.intake_import import new_reference
-from casework.models import Assignment, Case, CaseEnvelope, Membership, Role, Stage, Unit, User
+from casework.models import Assignment, Case, CaseEnvelope, Role, Stage, User
 from casework.models.cases import CaseReader
 from casework.scrub import scrub
-from casework.services import EXTENSION, Casework
 from common.vocabulary import AGENCIES as AGENCY_NAMES
-from intake import IntakeConfig
-from intake import create_app as create_intake
 from intake.services import Intake
 from scripts.local_bridge import sync_once
+from tests.support.casework import (
+    CSRF,
+    Staff,
+    add_default_units,
+    enrol,
+    link_intake,
+    log_in,
+    services,
+)
 
-MIB = 1024 * 1024
-RESULTS = Path(__file__).resolve().parent / "results" / "casework.md"
-REPO_ROOT = Path(__file__).resolve().parent.parent
 ARGON2 = crypto.INSECURE_FAST  # sign-in is not measured; see the module docstring
-PASSWORD = "correct horse battery staple"
 COOKIE = "lykta_casework"
 SIZES = (1_000, 10_000, 100_000)
 UNITS = ("etik", "akt")  # the two units that receive reports; cases are split ~50/50
@@ -85,7 +97,6 @@ FEW_ASSIGNED = 5  # a second reviewer with only a handful of assigned cases, at 
 BATCH = 10_000
 FILE_BYTES = 10 * MIB
 
-CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 RECEIPT = re.compile(r'id="receipt-code">([0-9A-Z-]+)<')
 # Links only, no visible text: the templates are being translated.
 ROW = re.compile(r'href="/cases/[0-9a-f]{32}"')
@@ -100,88 +111,20 @@ class BenchError(RuntimeError):
 # --------------------------------------------------------------------------- helpers
 
 
-def pct(values: list[float], q: float) -> float:
-    """The q-th percentile (0-100), linear interpolation between closest ranks."""
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    pos = (len(ordered) - 1) * q / 100
-    low = int(pos)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (pos - low)
-
-
-def p50_p95(values: list[float]) -> str:
-    if not values:
-        return "-"
-    return f"{fmt_ms(pct(values, 50))} / {fmt_ms(pct(values, 95))}"
-
-
-def machine_lines(extra: list[list[str]]) -> list[str]:
-    try:
-        usable = len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        usable = os.cpu_count() or 0
-    rows = [
-        ["Date (UTC)", dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S")],
-        ["Platform", platform.platform()],
-        ["CPU", cpu_model()],
-        ["Cores", f"{os.cpu_count()} logical ({usable} usable by this process)"],
-        ["Python", f"{platform.python_implementation()} {platform.python_version()}"],
-        ["Flask / Werkzeug", f"{metadata.version('flask')} / {metadata.version('werkzeug')}"],
-        ["SQLAlchemy", metadata.version("sqlalchemy")],
+def casework_machine() -> list[str]:
+    return machine_lines([
+        ["Flask / Werkzeug", versions("flask", "werkzeug")],
+        ["SQLAlchemy", version("sqlalchemy")],
         ["SQLite library", sqlite3.sqlite_version],
-        ["Pillow", metadata.version("pillow")],
-        ["PyNaCl", metadata.version("PyNaCl")],
+        ["Pillow", version("pillow")],
+        ["PyNaCl", version("PyNaCl")],
         ["Argon2 (not measured)", f"crypto.INSECURE_FAST: t={ARGON2.time_cost}, "
                                   f"m={ARGON2.memory_kib} KiB, p={ARGON2.parallelism}"],
-        ["Load average at start (1/5/15 min)", loadavg()],
-        *extra,
-    ]
-    return ["## Machine", "", *md_table(["", ""], rows)]
-
-
-def code_fingerprint() -> str:
-    """Identify the casework code that was measured (no git needed)."""
-    digest = hashlib.sha256()
-    newest = 0.0
-    paths = [*REPO_ROOT.glob("casework/**/*.py"), *REPO_ROOT.glob("casework/templates/*"),
-             *REPO_ROOT.glob("common/*.py"), *REPO_ROOT.glob("crypto/*.py")]
-    for path in sorted(paths):
-        if not path.is_file():
-            continue
-        digest.update(str(path.relative_to(REPO_ROOT)).encode() + b"\0" + path.read_bytes())
-        newest = max(newest, path.stat().st_mtime)
-    when = dt.datetime.fromtimestamp(newest, dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
-    return (f"sha256 {digest.hexdigest()[:16]} over casework/, common/, crypto/ "
-            f"(newest file {when} UTC)")
-
-
-def memory_kib() -> dict[str, int]:
-    """VmHWM (peak RSS) and VmRSS of this process, in KiB, from /proc/self/status."""
-    found: dict[str, int] = {}
-    try:
-        with open("/proc/self/status", encoding="ascii") as fh:
-            for line in fh:
-                name = line.split(":", 1)[0]
-                if name in ("VmHWM", "VmRSS"):
-                    found[name] = int(line.split()[1])
-    except (OSError, ValueError, IndexError):
-        pass
-    return found
-
-
-class DiscardSink:
-    def write(self, data: bytes, /) -> int:
-        return len(data)
+    ], code_fingerprint(["casework/**/*.py", "casework/templates/*", "common/*.py",
+                         "crypto/*.py"], "casework/, common/, crypto/"))
 
 
 # --------------------------------------------------------------------------- apps and people
-
-
-def services(app: Flask) -> Casework:
-    found: Casework = app.extensions[EXTENSION]
-    return found
 
 
 def casework_config(root: Path, escrow: bytes | None = None) -> CaseworkConfig:
@@ -196,64 +139,22 @@ def build_casework(root: Path, escrow: bytes | None = None) -> Flask:
     """A casework app with the default units (as tests/casework/conftest.py builds it)."""
     root.mkdir(parents=True, exist_ok=True)
     app = create_app(casework_config(root, escrow))
-    with services(app).db.session() as db:
-        for unit_id, sv, en, alternate, receives in DEFAULT_UNITS:
-            if db.get(Unit, unit_id) is None:
-                db.add(Unit(id=unit_id, name_sv=sv, name_en=en,
-                            alternate_unit_id=alternate, receives_reports=receives))
+    add_default_units(app)
     return app
 
 
-@dataclass
-class Staff:
-    username: str
-    user_id: str
-    totp_secret: str
-    key: crypto.PrivateKey | None
-
-    def code(self, app: Flask) -> str:
-        """A TOTP code for a time step not used before (the app refuses replays)."""
-        with services(app).db.session() as db:
-            user = db.get(User, self.user_id)
-            assert user is not None
-            last = user.totp_last_step
-        step = max(last + 1, int(time.time()) // 30 - 1)
-        while step > int(time.time()) // 30 + 1:
-            time.sleep(1)
-        return pyotp.TOTP(self.totp_secret).at(step * 30)
-
-
-def enrol(app: Flask, username: str, role: Role, unit: str,
-          also: tuple[tuple[str, Role], ...] = ()) -> Staff:
-    """Create and fully enrol a person, as the CLI and the first sign-in would."""
-    config = services(app).config
+def user_id(app: Flask, staff: Staff) -> str:
     with services(app).db.session() as db:
-        user, _ = create_user(db, config, username=username, display_name=username.title(),
-                              unit_id=unit, role=role)
-        for other_unit, other_role in also:
-            user.memberships.append(Membership(unit_id=other_unit, role=other_role.value))
-        user.totp_secret = pyotp.random_base32(32)
-        secret, user_id = user.totp_secret, user.id
-    step = int(time.time()) // 30 - 1
-    key = complete_enrolment(services(app).db, config, user_id=user_id,
-                             code=pyotp.TOTP(secret).at(step * 30), new_password=PASSWORD)
-    return Staff(username, user_id, secret, key)
+        found = db.scalar(select(User.id).where(User.username == staff.username))
+    if found is None:
+        raise BenchError(f"{staff.username} is not enrolled")
+    return found
 
 
-def csrf(client: FlaskClient, path: str) -> str:
-    match = CSRF.search(client.get(path).get_data(as_text=True))
-    if not match:
-        raise BenchError(f"no CSRF token on {path}")
-    return match.group(1)
-
-
-def log_in(app: Flask, staff: Staff) -> FlaskClient:
+def signed_in(app: Flask, staff: Staff) -> FlaskClient:
+    """A test client that ``staff`` signed in on, through the form."""
     client = app.test_client()
-    response = client.post("/login", data={"csrf_token": csrf(client, "/login"),
-                                           "username": staff.username,
-                                           "password": PASSWORD, "code": staff.code(app)})
-    if response.status_code != 302:
-        raise BenchError(f"sign-in of {staff.username} failed: {response.status_code}")
+    log_in(app, client, staff)
     return client
 
 
@@ -318,15 +219,15 @@ def fill_cases(engine: Engine, n: int, reader_id: str, few_id: str,
                                         "assigned_by": lead_id,
                                         "assigned_at": dt.datetime.now(dt.UTC)})
             if len(cases) == BATCH or i == n - 1:
-                conn.execute(insert(Case.__table__), cases)
+                conn.execute(insert(Case), cases)
                 if readers:
-                    conn.execute(insert(CaseReader.__table__), readers)
+                    conn.execute(insert(CaseReader), readers)
                 cases, readers = [], []
         assigned = len(assignments)
         assignments += [{"case_id": case_id, "user_id": few_id, "assigned_by": lead_id,
                          "assigned_at": dt.datetime.now(dt.UTC)}
                         for case_id in rng.sample(etik_ids, min(FEW_ASSIGNED, len(etik_ids)))]
-        conn.execute(insert(Assignment.__table__), assignments)
+        conn.execute(insert(Assignment), assignments)
     return len(etik_ids), assigned, time.perf_counter() - start
 
 
@@ -432,8 +333,8 @@ def bench_inbox(n: int, root: Path, reps: int, walks: int, depth: int) -> InboxR
         lead, _ = create_user(db, cw.config, username="lena", display_name="Lena",
                               unit_id="etik", role=Role.UNIT_LEAD)
         lead_id = lead.id
-    in_etik, assigned, fill_s = fill_cases(cw.db.engine, n, reader.user_id, few.user_id,
-                                           lead_id)
+    in_etik, assigned, fill_s = fill_cases(cw.db.engine, n, user_id(app, reader),
+                                           user_id(app, few), lead_id)
     db_path = root / "casework.sqlite"
     result = InboxResult(n, in_etik, assigned, fill_s, db_path.stat().st_size / MIB)
     # The cursor whose page holds the 50 oldest cases of etik (the end of the inbox).
@@ -445,8 +346,8 @@ def bench_inbox(n: int, root: Path, reps: int, walks: int, depth: int) -> InboxR
         last_cursor = f"{edge.received_on.isoformat()}_{edge.id}"
     result.last_page_depth = -(-in_etik // PAGE_SIZE)
 
-    client = log_in(app, reader)
-    clients = {"reader": client, "few": log_in(app, few), "both": log_in(app, both)}
+    client = signed_in(app, reader)
+    clients = {"reader": client, "few": signed_in(app, few), "both": signed_in(app, both)}
     requests = {  # kind: (who, path)
         "floor": ("reader", "/"), "first": ("reader", "/cases/"),
         "last": ("reader", f"/cases/?after={last_cursor}"),
@@ -565,9 +466,9 @@ def inbox_lines(results: list[InboxResult], reps: int, walks: int, depth: int) -
                *[f"{fmt_ms(r.row_value[1])} ({r.row_value[2]:,} steps)" if r.row_value
                  else "-" for r in results]]
         if many:
-            first, last = results[0].row_value, results[-1].row_value
-            row += [_ratio(first[1] if first else None, last[1] if last else None, 1),
-                    _ratio(first[2] if first else None, last[2] if last else None, 1)]
+            low, high = results[0].row_value, results[-1].row_value
+            row += [_ratio(low[1] if low else None, high[1] if high else None, 1),
+                    _ratio(low[2] if low else None, high[2] if high else None, 1)]
         rows.append(row)
     lines += md_table(sql_header, rows)
 
@@ -635,7 +536,8 @@ def inbox_notes(results: list[InboxResult]) -> list[str]:
              f"{fmt_ms(first)}, of which the SELECT itself is {fmt_ms(big.sql_only['first'])}. "
              "The rest is constant per page: loading 51 ORM rows, `db.merge` of the user, and "
              "rendering 50 rows of `inbox.html` (the largest share in a profile)."]
-    flat, growing = [], []
+    flat: list[tuple[str, float]] = []
+    growing: list[tuple[str, float]] = []
     for kind in KINDS:
         if kind == "floor" or kind not in small.sql_steps or kind not in big.sql_steps:
             continue
@@ -657,13 +559,13 @@ def inbox_notes(results: list[InboxResult]) -> list[str]:
 # --------------------------------------------------------------------------- 2. open a case
 
 
-def photo_jpeg(target: int) -> bytes:
+def photo_jpeg(target: int, width: int = 6000, height: int = 4000) -> bytes:
     """A photo-like 24-megapixel JPEG (gradients plus sensor-like noise) of about ``target``.
 
     Random bytes would not be a JPEG; flat colour would be tiny. 6000x4000 at quality 92
     with noise of sigma 27 lands near 10 MiB, like a photo from a 24 MP camera.
     """
-    width, height, tile = 6000, 4000, 1000
+    tile = min(1000, width, height)
     sigma = 27 * target / (10 * MIB)
     noise = Image.merge("RGB", [Image.effect_noise((tile, tile), sigma) for _ in range(3)])
     grain = Image.new("RGB", (width, height))
@@ -706,7 +608,7 @@ def submit_report(intake: Flask, files: list[tuple[bytes, str]]) -> str:
     return receipt.group(1)
 
 
-def rss_child(mode: str, root: Path, cookie: str, case_path: str, file_path: str) -> dict:
+def rss_child(mode: str, root: Path, cookie: str, case_path: str, file_path: str) -> dict[str, Any]:
     """Run the probe in a fresh interpreter; return its JSON."""
     out = subprocess.run(
         [sys.executable, "-m", "bench.casework_bench", "--rss-probe", mode,
@@ -715,7 +617,7 @@ def rss_child(mode: str, root: Path, cookie: str, case_path: str, file_path: str
         cwd=REPO_ROOT, capture_output=True, text=True, check=False, timeout=300)
     if out.returncode != 0:
         raise BenchError(f"RSS probe {mode} failed: {out.stderr.strip()[-500:]}")
-    result: dict = json.loads(out.stdout.strip().splitlines()[-1])
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
     return result
 
 
@@ -747,33 +649,22 @@ def rss_probe(mode: str, root: Path, cookie: str, page_path: str, file_path: str
 
 
 def bench_open_case(root: Path, page_reps: int, download_reps: int, scrub_reps: int,
-                    with_jpeg: bool) -> Opened:
+                    with_jpeg: bool, file_bytes: int = FILE_BYTES,
+                    photo: tuple[int, int] = (6000, 4000), scrub_probe: bool = True) -> Opened:
     escrow = crypto.generate_escrow_key()
     casework = build_casework(root / "casework", escrow.public_key.raw)
     cw = services(casework)
     eva = enrol(casework, "eva", Role.REVIEWER, "etik")
     enrol(casework, "anna", Role.REVIEWER, "akt")
     enrol(casework, "cecilia", Role.CUSTODIAN, "kof")
-    signing = crypto.SigningKey.generate()
-    with cw.db.session() as db:
-        document = export_directory(db, signing_key=signing, escrow=escrow.public_key,
-                                    valid_for=dt.timedelta(days=30))
-    intake_dir = root / "intake"
-    intake_dir.mkdir()
-    (intake_dir / "directory.signed").write_bytes(document)
-    intake = create_intake(IntakeConfig(
-        instance_path=intake_dir, database_url=f"sqlite:///{intake_dir / 'intake.sqlite'}",
-        storage_path=intake_dir / "storage", secret_key=b"i" * 32,
-        casework_verify_key=signing.verify_key.raw,
-        directory_path=intake_dir / "directory.signed", instance_salt=b"t" * 16,
-        argon2=ARGON2, login_floor_seconds=0.0))
+    intake, _ = link_intake(casework, root / "intake", escrow, ARGON2)
 
-    blob = os.urandom(FILE_BYTES)
+    blob = os.urandom(file_bytes)
     files = [(blob, "evidence.bin")]
     jpeg = b""
     if with_jpeg:
         start = time.perf_counter()
-        jpeg = photo_jpeg(FILE_BYTES)
+        jpeg = photo_jpeg(FILE_BYTES, *photo)
         jpeg_s = time.perf_counter() - start
         files.append((jpeg, "photo.jpg"))
     start = time.perf_counter()
@@ -784,7 +675,7 @@ def bench_open_case(root: Path, page_reps: int, download_reps: int, scrub_reps: 
     imported, pushed = sync_once(intake_services, cw)
     sync_s = time.perf_counter() - start
 
-    client = log_in(casework, eva)
+    client = signed_in(casework, eva)
     with cw.db.session() as db:
         case_id = db.scalars(select(Case)).one().id
     case_path = f"/cases/{case_id}"
@@ -810,7 +701,7 @@ def bench_open_case(root: Path, page_reps: int, download_reps: int, scrub_reps: 
             start = time.perf_counter()
             response = client.get(links["evidence.bin"])
             download_s.append(time.perf_counter() - start)
-            if response.status_code != 200 or len(response.data) != FILE_BYTES:
+            if response.status_code != 200 or len(response.data) != file_bytes:
                 raise BenchError("a timed download failed")
             del response
 
@@ -854,7 +745,7 @@ def bench_open_case(root: Path, page_reps: int, download_reps: int, scrub_reps: 
         rss_notes.append("**Peak RSS not measured: no session cookie to hand to the child.**")
     else:
         probes = [("download", "evidence.bin", links["evidence.bin"])]
-        if with_jpeg:
+        if with_jpeg and scrub_probe:
             probes.append(("scrubbed", "photo.jpg (scrubbed)", links["photo.jpg"]))
         for mode, label, file_path in probes:
             try:
@@ -880,7 +771,7 @@ def bench_open_case(root: Path, page_reps: int, download_reps: int, scrub_reps: 
     rows = [
         ["Case page `GET /cases/<id>` (report + acknowledgement decrypted; files not)",
          str(len(page_s)), p50_p95(page_s), fmt_ms(min(page_s))],
-        [f"Download `GET /cases/<id>/files/<env>` ({fmt_size(FILE_BYTES)}, decrypted)",
+        [f"Download `GET /cases/<id>/files/<env>` ({fmt_size(file_bytes)}, decrypted)",
          str(len(download_s)), p50_p95(download_s), fmt_ms(min(download_s))],
         ["  floor: `crypto.open_stream` of that envelope alone (store file to a discarding "
          "sink)", str(len(decrypt_s)), p50_p95(decrypt_s), fmt_ms(min(decrypt_s))],
@@ -892,11 +783,11 @@ def bench_open_case(root: Path, page_reps: int, download_reps: int, scrub_reps: 
             ["  of which: `casework.scrub.scrub` alone on the plaintext", str(len(scrub_only)),
              p50_p95(scrub_only), fmt_ms(min(scrub_only))],
         ]
-    mbps = FILE_BYTES / pct(download_s, 50) / 1e6
+    mbps = file_bytes / pct(download_s, 50) / 1e6
     lines = [
         "## 2. Opening a case with a 10 MiB attachment",
         "",
-        f"One report with a {fmt_size(FILE_BYTES)} random file"
+        f"One report with a {fmt_size(file_bytes)} random file"
         + (f" and a {len(jpeg) / MIB:.1f} MiB photo-like JPEG (6000x4000, quality 92, "
            f"generated in {jpeg_s:.1f} s, untimed)" if with_jpeg else "")
         + " submitted through a real intake app (multipart POST `/submit`; "
@@ -935,8 +826,8 @@ def bench_open_case(root: Path, page_reps: int, download_reps: int, scrub_reps: 
         notes.append(
             f"- `casework.cases.attachment` returns the whole plaintext as `bytes` and the "
             "view sends it as one body, so a download holds the full file in memory: peak "
-            f"RSS grew {growth_mib['download']:.1f} MiB for {fmt_size(FILE_BYTES)} "
-            f"({growth_mib['download'] * MIB / FILE_BYTES:.1f}x). Memory per concurrent "
+            f"RSS grew {growth_mib['download']:.1f} MiB for {fmt_size(file_bytes)} "
+            f"({growth_mib['download'] * MIB / file_bytes:.1f}x). Memory per concurrent "
             "download is proportional to the file size (intake accepts up to 50 MiB per "
             "file by default); `crypto.open_stream` itself streams and could write to the "
             "response in chunks.")
@@ -958,9 +849,8 @@ def bench_open_case(root: Path, page_reps: int, download_reps: int, scrub_reps: 
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true",
-                        help="1k and 10k cases only, fewer repetitions; results file untouched")
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    Run.options(parser, "150 and 300 cases, a 1 MiB file and a small photo, few repetitions")
     parser.add_argument("--no-jpeg", action="store_true", help="skip the scrubbed JPEG")
     parser.add_argument("--rss-probe", choices=["download", "scrubbed"], help=argparse.SUPPRESS)
     parser.add_argument("--rss-dir", help=argparse.SUPPRESS)
@@ -973,57 +863,45 @@ def main(argv: list[str] | None = None) -> int:
                   args.rss_file)
         return 0
 
-    started = time.perf_counter()
-
-    def progress(msg: str) -> None:
-        print(f"[{time.perf_counter() - started:6.1f} s] {msg}", file=sys.stderr, flush=True)
-
-    sizes = SIZES[:2] if args.quick else SIZES
-    reps, walks, depth = (10, 1, 20) if args.quick else (30, 3, 20)
-    out = ["# Lykta casework benchmarks", "",
-           *machine_lines([["Code measured", code_fingerprint()]]), ""]
+    run = Run("casework", args)
+    sizes = (150, 300) if run.quick else SIZES
+    reps, walks, depth = (2, 1, 2) if run.quick else (30, 3, 20)
+    out = [*run.heading("Lykta casework benchmarks"), *casework_machine(), ""]
     work = Path(tempfile.mkdtemp(prefix="lykta-bench-casework-"))
     try:
         results: list[InboxResult] = []
         with LoadMeter() as load:
             for n in sizes:
-                progress(f"1. inbox at {n:,} cases")
+                run.progress(f"1. inbox at {n:,} cases")
                 try:
                     results.append(bench_inbox(n, work / f"inbox-{n}", reps, walks, depth))
                 except Exception as exc:  # report it, keep the other sections
-                    progress(f"   failed: {exc!r}")
-                    out += [f"**Inbox at {n:,} cases failed:** `{exc!r}`", "", "```",
-                            traceback.format_exc().strip(), "```", ""]
+                    run.progress(f"   failed: {exc!r}")
+                    out += failure_lines(f"Inbox at {n:,} cases", exc)
                 shutil.rmtree(work / f"inbox-{n}", ignore_errors=True)
         if results:
             out += [*inbox_lines(results, reps, walks, depth), ""]
             out += [*inbox_notes(results), ""]
         out += [load.line(), ""]
 
-        progress("2. opening a case with a 10 MiB attachment")
+        run.progress("2. opening a case with a 10 MiB attachment")
         with LoadMeter() as load:
             try:
-                opened = bench_open_case(work / "open", page_reps=15, download_reps=10,
-                                         scrub_reps=3 if args.quick else 5,
-                                         with_jpeg=not args.no_jpeg)
+                opened = (bench_open_case(work / "open", page_reps=2, download_reps=2,
+                                          scrub_reps=1, with_jpeg=not args.no_jpeg,
+                                          file_bytes=MIB, photo=(600, 400), scrub_probe=False)
+                          if run.quick
+                          else bench_open_case(work / "open", page_reps=15, download_reps=10,
+                                               scrub_reps=5, with_jpeg=not args.no_jpeg))
                 out += opened.lines
             except Exception as exc:  # report it, keep the file
-                progress(f"   failed: {exc!r}")
+                run.progress(f"   failed: {exc!r}")
                 out += ["## 2. Opening a case with a 10 MiB attachment", "",
-                        f"**Failed:** `{exc!r}`", "", "```", traceback.format_exc().strip(),
-                        "```"]
+                        *failure_lines("Opening a case", exc)]
         out += ["", load.line(), ""]
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    out.append(f"_Total bench time: {time.perf_counter() - started:.0f} s._")
-
-    text = "\n".join(out) + "\n"
-    if not args.quick:  # a smoke run leaves the recorded results alone
-        RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        tmp = RESULTS.with_suffix(".md.tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(RESULTS)
-    print(text)
+    run.write(out)
     return 0
 
 

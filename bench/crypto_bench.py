@@ -14,12 +14,10 @@ The raw libsodium baselines come from ``crypto.baseline`` (libsodium stays in cr
 from __future__ import annotations
 
 import argparse
-import datetime
-import hashlib
+import functools
 import io
 import json
 import os
-import platform
 import resource
 import shutil
 import statistics
@@ -30,18 +28,29 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 
 import crypto
+from bench.harness import (
+    KIB,
+    MB,
+    MIB,
+    REPO_ROOT,
+    DiscardSink,
+    LoadMeter,
+    Run,
+    code_fingerprint,
+    failure_lines,
+    fmt_ms,
+    fmt_size,
+    machine_lines,
+    md_table,
+    memory_kib,
+    version,
+)
 from crypto import baseline
 
-KIB = 1024
-MIB = 1024 * 1024
-MB = 1_000_000  # throughput is reported in MB/s (10^6 bytes of plaintext per second)
 CHUNK = crypto.DEFAULT_CHUNK_SIZE
-RESULTS = Path(__file__).resolve().parent / "results" / "crypto.md"
-REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 GPG_UID = "bench <bench@example.invalid>"
@@ -49,13 +58,6 @@ GPG_EMAIL = "bench@example.invalid"
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-class DiscardSink:
-    """A writable that throws everything away (measures the producer, not the consumer)."""
-
-    def write(self, data: bytes, /) -> int:
-        return len(data)
 
 
 def timed(fn: Callable[[], object]) -> float:
@@ -86,146 +88,19 @@ def interleaved(fns: dict[str, Callable[[], object]], reps: int, batch: int = 1,
     return samples
 
 
-def fmt_size(n: int) -> str:
-    if n >= MIB and n % MIB == 0:
-        return f"{n // MIB} MiB"
-    if n >= KIB and n % KIB == 0:
-        return f"{n // KIB} KiB"
-    return f"{n} B"
-
-
-def fmt_ms(seconds: float) -> str:
-    ms = seconds * 1000
-    if ms < 1:
-        return f"{ms:.3f} ms"
-    if ms < 100:
-        return f"{ms:.2f} ms"
-    return f"{ms:.0f} ms"
-
-
-def md_table(header: list[str], rows: list[list[str]]) -> list[str]:
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    lines.extend("| " + " | ".join(row) + " |" for row in rows)
-    return lines
-
-
-class LoadMeter:
-    """How much CPU *other* processes used during a section (/proc/stat minus our own).
-
-    The bench shares the machine with whatever else runs; this makes that visible next
-    to the numbers instead of silently skewing them.
-    """
-
-    def __init__(self) -> None:
-        self.other_cores = 0.0
-        self.steal = 0.0
-        self.available = False
-
-    @staticmethod
-    def _stat() -> tuple[int, int] | None:
-        try:
-            with open("/proc/stat", encoding="ascii") as fh:
-                fields = [int(x) for x in fh.readline().split()[1:]]
-        except (OSError, ValueError):
-            return None
-        user, nice, system, _idle, _iowait, irq, softirq, steal = fields[:8]
-        return user + nice + system + irq + softirq, steal
-
-    @staticmethod
-    def _own_cpu() -> float:
-        own = resource.getrusage(resource.RUSAGE_SELF)
-        kids = resource.getrusage(resource.RUSAGE_CHILDREN)
-        return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
-
-    def __enter__(self) -> LoadMeter:
-        self._t0 = time.perf_counter()
-        self._s0 = self._stat()
-        self._own0 = self._own_cpu()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        wall = time.perf_counter() - self._t0
-        s1 = self._stat()
-        if self._s0 is None or s1 is None or wall <= 0:
-            return
-        tick = os.sysconf("SC_CLK_TCK")
-        busy = (s1[0] - self._s0[0]) / tick
-        own = self._own_cpu() - self._own0
-        self.other_cores = max(0.0, (busy - own) / wall)
-        self.steal = (s1[1] - self._s0[1]) / tick / wall
-        self.available = True
-
-    def line(self) -> str:
-        if not self.available:
-            return "_Background load: unknown (no /proc/stat)._"
-        cores = os.cpu_count() or 1
-        text = (f"_Background load during this section: other processes used "
-                f"{self.other_cores:.2f} of {cores} cores (steal {self.steal:.2f})._")
-        if self.other_cores > 0.25 or self.steal > 0.1:
-            text += (" **The machine was not idle: absolute numbers, concurrency and the "
-                     "median columns are affected; best-of-N is the better guide.**")
-        return text
-
-
-def loadavg() -> str:
-    try:
-        with open("/proc/loadavg", encoding="ascii") as fh:
-            return " ".join(fh.read().split()[:3])
-    except OSError:
-        return "unknown"
-
-
-# --------------------------------------------------------------------------- machine
-
-
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as fh:
-            for line in fh:
-                if line.lower().startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
-def crypto_fingerprint() -> str:
-    """Identify the crypto/ code that was measured (it changes often; no git needed)."""
-    digest = hashlib.sha256()
-    newest = 0.0
-    for path in sorted((REPO_ROOT / "crypto").glob("*.py")):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
-        newest = max(newest, path.stat().st_mtime)
-    when = datetime.datetime.fromtimestamp(newest, datetime.UTC).strftime("%Y-%m-%d %H:%M:%S")
-    return f"sha256 {digest.hexdigest()[:16]} over crypto/*.py (newest file {when} UTC)"
-
-
-def machine_lines() -> list[str]:
-    try:
-        usable = len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        usable = os.cpu_count() or 0
+def crypto_machine() -> list[str]:
     gpg = shutil.which("gpg")
     gpg_version = "not installed"
     if gpg:
         out = subprocess.run([gpg, "--version"], capture_output=True, text=True, check=False)
         gpg_version = out.stdout.splitlines()[0] if out.stdout else "unknown"
-    rows = [
-        ["Date (UTC)", datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M:%S")],
-        ["Platform", platform.platform()],
-        ["CPU", cpu_model()],
-        ["Cores", f"{os.cpu_count()} logical ({usable} usable by this process)"],
-        ["Python", f"{platform.python_implementation()} {platform.python_version()}"],
-        ["PyNaCl", f"{metadata.version('PyNaCl')} (bundled libsodium; PyNaCl does not "
+    return machine_lines([
+        ["PyNaCl", f"{version('PyNaCl')} (bundled libsodium; PyNaCl does not "
                    "expose its version string)"],
-        ["argon2-cffi", f"{metadata.version('argon2-cffi')} "
-                        f"(bindings {metadata.version('argon2-cffi-bindings')})"],
-        ["cryptography", metadata.version("cryptography")],
+        ["argon2-cffi", f"{version('argon2-cffi')} (bindings {version('argon2-cffi-bindings')})"],
+        ["cryptography", version("cryptography")],
         ["gpg", gpg_version],
-        ["Load average at start (1/5/15 min)", loadavg()],
-        ["Code measured", crypto_fingerprint()],
-    ]
-    return ["## Machine", "", *md_table(["", ""], rows)]
+    ], code_fingerprint(["crypto/*.py"], "crypto/*.py"))
 
 
 # --------------------------------------------------------------------------- 1. throughput
@@ -257,13 +132,16 @@ class ThroughputRow:
         return pick(self.raw) / pick(self.envelope)
 
 
-def bench_throughput(sizes: list[tuple[int, int, int]]) -> tuple[list[ThroughputRow], dict]:
+Notes = dict[int, dict[str, int]]  # plaintext size: repetitions and calls per repetition
+
+
+def bench_throughput(sizes: list[tuple[int, int, int]]) -> tuple[list[ThroughputRow], Notes]:
     """sizes: (plaintext bytes, repetitions, calls per repetition)."""
     recipient = crypto.PrivateKey.generate()
     recipients = [recipient.public_key]
     raw_key = os.urandom(32)
     rows: list[ThroughputRow] = []
-    notes: dict = {}
+    notes: Notes = {}
     for size, reps, batch in sizes:
         data = os.urandom(size)  # one buffer per size, reused by every repetition
         sink = DiscardSink()
@@ -313,7 +191,7 @@ def bench_throughput(sizes: list[tuple[int, int, int]]) -> tuple[list[Throughput
     return rows, notes
 
 
-def throughput_lines(rows: list[ThroughputRow], notes: dict) -> list[str]:
+def throughput_lines(rows: list[ThroughputRow], notes: Notes) -> list[str]:
     table = []
     for row in rows:
         env_med = row.mbps(row.envelope, statistics.median)
@@ -401,14 +279,14 @@ def _gpg_generate_key(gpg: str, home: str) -> tuple[str, float]:
     raise RuntimeError("could not generate a gpg key: " + "; ".join(errors))
 
 
-def _time_ours(sizes: list[int]) -> dict[int, list[float]]:
+def _time_ours(sizes: list[int], reps: int = 7) -> dict[int, list[float]]:
     recipients = [crypto.PrivateKey.generate().public_key]
     ours: dict[int, list[float]] = {}
     for size in sizes:
         data = os.urandom(size)
         batch = 50 if size <= 64 * KIB else 5
-        samples = interleaved({"seal": lambda data=data: crypto.seal_bytes(data, recipients)},
-                              reps=7, batch=batch)
+        samples = interleaved({"seal": functools.partial(crypto.seal_bytes, data, recipients)},
+                              reps=reps, batch=batch)
         ours[size] = samples["seal"]
     return ours
 
@@ -427,8 +305,8 @@ def _time_gpg(gpg: str, home: str, sizes: list[int], reps: int) -> dict[str, lis
     samples: dict[str, list[float]] = {name: [] for name in commands}
     for rep in range(reps + 1):
         for name, cmd in commands.items():
-            took = timed(lambda cmd=cmd: subprocess.run(cmd, env=env, capture_output=True,
-                                                        check=True))
+            took = timed(functools.partial(subprocess.run, cmd, env=env, capture_output=True,
+                                           check=True))
             if rep:  # the first round (trustdb, caches) is warm-up
                 samples[name].append(took)
     return samples
@@ -537,8 +415,8 @@ def _longest_stall(work: Callable[[], object]) -> tuple[float, float]:
     return duration, gaps[0]
 
 
-def bench_receipts(reps: int, per_thread: int, thread_reps: int) -> list[str]:
-    params = crypto.PRODUCTION
+def bench_receipts(reps: int, per_thread: int, thread_reps: int,
+                   params: crypto.Argon2Params = crypto.PRODUCTION) -> list[str]:
     salt = crypto.new_instance_salt()
     receipts = [crypto.generate_receipt() for _ in range(4)]
 
@@ -550,7 +428,7 @@ def bench_receipts(reps: int, per_thread: int, thread_reps: int) -> list[str]:
     single_cpu: list[float] = []
     for i in range(reps):
         cpu0 = time.thread_time()
-        single.append(timed(lambda i=i: derive(i)))
+        single.append(timed(functools.partial(derive, i)))
         single_cpu.append(time.thread_time() - cpu0)
     single_med = statistics.median(single)
     single_rate = 1 / single_med
@@ -594,7 +472,8 @@ def bench_receipts(reps: int, per_thread: int, thread_reps: int) -> list[str]:
     two_rate = statistics.median(concurrent)
 
     rows = [
-        ["Parameters (crypto.PRODUCTION)",
+        ["Parameters (crypto.PRODUCTION)" if params == crypto.PRODUCTION
+         else "Parameters (quick run: crypto.INSECURE_FAST)",
          f"Argon2id t={params.time_cost}, m={params.memory_kib} KiB "
          f"({params.memory_kib // 1024} MiB), p={params.parallelism}"],
         [f"derive_receipt_keys, median of N={reps}",
@@ -629,14 +508,7 @@ def _maxrss_kib() -> int:
     except that Linux carries the parent's peak across fork+exec, which would hide the
     child's own growth behind the parent's 1 GB of bench buffers; it is the fallback.
     """
-    try:
-        with open("/proc/self/status", encoding="ascii") as fh:
-            for line in fh:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1])
-    except (OSError, ValueError, IndexError):
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+    return memory_kib().get("VmHWM") or resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
 def rss_probe(mode: str, workdir: str, size: int) -> None:
@@ -683,7 +555,7 @@ def bench_memory(size: int) -> list[str]:
             rows.append([what, f"{probe['before_kib'] / 1024:.1f} MiB",
                          f"{probe['after_kib'] / 1024:.1f} MiB", f"{growth / 1024:.2f} MiB"])
     except (subprocess.SubprocessError, ValueError, KeyError) as exc:
-        return ["## 4. Peak memory", "", f"Probe failed: {exc}"]
+        return ["## 4. Peak memory", "", *failure_lines("The peak memory probe", exc)]
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     return ["## 4. Peak memory (peak RSS, fresh child process)", "",
@@ -698,7 +570,8 @@ def bench_memory(size: int) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    Run.options(parser, "64 KiB and 1 MiB bodies, cheap Argon2, one gpg round")
     parser.add_argument("--rss-probe", choices=["seal", "open"], help=argparse.SUPPRESS)
     parser.add_argument("--rss-dir", help=argparse.SUPPRESS)
     parser.add_argument("--rss-size", type=int, default=256 * MIB, help=argparse.SUPPRESS)
@@ -707,33 +580,27 @@ def main(argv: list[str] | None = None) -> int:
         rss_probe(args.rss_probe, args.rss_dir, args.rss_size)
         return 0
 
-    started = time.perf_counter()
-
-    def progress(msg: str) -> None:
-        print(f"[{time.perf_counter() - started:6.1f} s] {msg}", file=sys.stderr, flush=True)
-
-    out = ["# Lykta crypto benchmarks", "", *machine_lines(), ""]
-    progress("1. envelope throughput")
+    run = Run("crypto", args)
+    big = MIB if run.quick else 256 * MIB
+    out = [*run.heading("Lykta crypto benchmarks"), *crypto_machine(), ""]
+    run.progress("1. envelope throughput")
     with LoadMeter() as load:
-        rows, notes = bench_throughput([(MIB, 15, 16), (256 * MIB, 5, 1)])
+        rows, notes = bench_throughput([(64 * KIB, 2, 1), (big, 2, 1)] if run.quick
+                                       else [(MIB, 15, 16), (big, 5, 1)])
     out += [*throughput_lines(rows, notes), "", load.line(), ""]
-    progress("2. seal_bytes vs gpg")
-    section, load = bench_vs_gpg([5 * KIB, MIB], gpg_reps=15)
+    run.progress("2. seal_bytes vs gpg")
+    section, load = bench_vs_gpg([5 * KIB] if run.quick else [5 * KIB, MIB],
+                                 gpg_reps=1 if run.quick else 15)
     out += [*section, "", load.line(), ""]
-    progress("3. receipt derivation")
+    run.progress("3. receipt derivation")
     with LoadMeter() as load:
-        section = bench_receipts(reps=5, per_thread=2, thread_reps=3)
+        section = (bench_receipts(reps=2, per_thread=1, thread_reps=1,
+                                  params=crypto.INSECURE_FAST) if run.quick
+                   else bench_receipts(reps=5, per_thread=2, thread_reps=3))
     out += [*section, "", load.line(), ""]
-    progress("4. peak memory")
-    out += [*bench_memory(256 * MIB), ""]
-    out.append(f"_Total bench time: {time.perf_counter() - started:.0f} s._")
-
-    text = "\n".join(out) + "\n"
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    tmp = RESULTS.with_suffix(".md.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(RESULTS)
-    print(text)
+    run.progress("4. peak memory")
+    out += [*bench_memory(big), ""]
+    run.write(out)
     return 0
 
 

@@ -19,17 +19,14 @@ from __future__ import annotations
 import argparse
 import base64
 import datetime
-import hashlib
 import http.client
 import itertools
 import json
 import os
-import platform
 import re
-import resource
 import secrets
 import shutil
-import socket
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -40,25 +37,39 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
-from importlib import metadata
 from pathlib import Path
 
 import crypto
-from bench.crypto_bench import cpu_model, fmt_ms, loadavg, md_table
+from bench.harness import (
+    HOST,
+    KIB,
+    MIB,
+    REPO_ROOT,
+    Run,
+    code_fingerprint,
+    fmt_ms,
+    fmt_signed_ms,
+    fmt_size,
+    free_port,
+    machine_busy,
+    machine_lines,
+    md_table,
+    own_cpu,
+    p50_p95,
+    stop,
+    usable_cores,
+    version,
+    versions,
+)
 from casework.directory import Listed, UnitEntry, build_directory, sign_directory
 from intake.categories import CATEGORIES
-
-KIB = 1024
-MIB = 1024 * 1024
-RESULTS = Path(__file__).resolve().parent / "results" / "intake.md"
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from tests.support.processes import process_tree
 
 WORKERS = 2
 THREADS = 4
 FILE_BYTES = 10 * MIB
 TEXT_BYTES = 1 * KIB
 MAX_FILE_BYTES = 16 * MIB
-HOST = "127.0.0.1"  # loopback only: nothing here talks to another machine
 
 CSRF = re.compile(rb'name="csrf_token" type="hidden" value="([^"]+)"')
 RECEIPT = re.compile(rb'id="receipt-code">([0-9A-Z-]+)<')
@@ -67,40 +78,6 @@ WHAT = ("The head of unit hired a relative without advertising the post, and the
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def pct(values: list[float], q: float) -> float:
-    """The q-th percentile (0-100), linear interpolation between closest ranks."""
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    pos = (len(ordered) - 1) * q / 100
-    low = int(pos)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (pos - low)
-
-
-def fmt_signed_ms(seconds: float) -> str:
-    return ("-" if seconds < 0 else "") + fmt_ms(abs(seconds))
-
-
-def fmt_lat(values: list[float]) -> str:
-    if not values:
-        return "-"
-    return f"{fmt_ms(pct(values, 50))} / {fmt_ms(pct(values, 95))}"
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
-
-
-def usable_cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
 
 
 # --------------------------------------------------------------------------- CPU accounting
@@ -118,38 +95,6 @@ def _proc_cpu(pid: int, children_too: bool = False) -> float:
     if children_too:
         ticks += int(fields[13]) + int(fields[14])
     return ticks / os.sysconf("SC_CLK_TCK")
-
-
-def _children(parent: int) -> list[int]:
-    pids = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", encoding="ascii") as fh:
-                ppid = int(fh.read().rsplit(")", 1)[1].split()[1])
-        except (OSError, IndexError, ValueError):
-            continue
-        if ppid == parent:
-            pids.append(int(entry))
-    return pids
-
-
-def _system_busy() -> tuple[float, float] | None:
-    """(busy, steal) CPU seconds of the whole machine since boot, from /proc/stat."""
-    try:
-        with open("/proc/stat", encoding="ascii") as fh:
-            fields = [int(x) for x in fh.readline().split()[1:]]
-    except (OSError, ValueError):
-        return None
-    user, nice, system, _idle, _iowait, irq, softirq, steal = fields[:8]
-    tick = os.sysconf("SC_CLK_TCK")
-    return (user + nice + system + irq + softirq) / tick, steal / tick
-
-
-def _own_cpu() -> float:
-    own = resource.getrusage(resource.RUSAGE_SELF)
-    return own.ru_utime + own.ru_stime
 
 
 @dataclass
@@ -191,7 +136,8 @@ class Usage:
 # --------------------------------------------------------------------------- the instance
 
 
-def make_instance(root: Path, concurrency: int) -> dict[str, object]:
+def make_instance(root: Path, concurrency: int, argon2: crypto.Argon2Params
+                  ) -> dict[str, object]:
     """Write keys, a signed directory and intake.json into ``root``; migrate the database."""
     signing = crypto.SigningKey.generate()
     body = build_directory(
@@ -216,7 +162,7 @@ def make_instance(root: Path, concurrency: int) -> dict[str, object]:
         "secret_key": base64.b64encode(secrets.token_bytes(32)).decode(),
         "instance_salt": base64.b64encode(crypto.new_instance_salt()).decode(),
         "casework_verify_key": base64.b64encode(signing.verify_key.raw).decode(),
-        "argon2": crypto.PRODUCTION.to_dict(),
+        "argon2": argon2.to_dict(),
         "argon2_concurrency": concurrency,
         "login_floor_seconds": 0,
         "max_file_bytes": MAX_FILE_BYTES,
@@ -287,7 +233,7 @@ class Server:
             return False
 
     def workers(self) -> list[int]:
-        return _children(self.proc.pid) if self.proc else []
+        return process_tree(self.proc.pid)[1:] if self.proc else []
 
     def cpu(self) -> float:
         """CPU seconds of the master, its live workers and any workers it reaped."""
@@ -310,17 +256,11 @@ class Server:
         return peaks
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()  # the gunicorn master we started: it stops its workers
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop(self.proc)
 
 
 def snapshot(server: Server | None) -> Snapshot:
-    return Snapshot(time.perf_counter(), _system_busy(), _own_cpu(),
+    return Snapshot(time.perf_counter(), machine_busy(), own_cpu(children=False),
                     server.cpu() if server else 0.0)
 
 
@@ -547,9 +487,10 @@ def _measure_window(window: tuple[float, float], server: Server | None) -> Usage
     return Usage.between(a, snapshot(server))
 
 
-def run_argon2(threads: int, warmup: float, duration: float, server: Server | None
-               ) -> RunResult:
-    """Bare crypto.derive_receipt_keys at PRODUCTION on ``threads`` threads."""
+def run_argon2(threads: int, warmup: float, duration: float, server: Server | None,
+               argon2: crypto.Argon2Params) -> RunResult:
+    """Bare crypto.derive_receipt_keys (at PRODUCTION but in a quick run) on ``threads``
+    threads."""
     result = RunResult(f"bare Argon2, {threads} threads")
     salt = crypto.new_instance_salt()
     receipts = [crypto.generate_receipt() for _ in range(8)]
@@ -561,7 +502,7 @@ def run_argon2(threads: int, warmup: float, duration: float, server: Server | No
         k = idx
         while time.perf_counter() < result.window[1]:
             cpu0 = time.thread_time()
-            crypto.derive_receipt_keys(receipts[k % len(receipts)], salt, crypto.PRODUCTION)
+            crypto.derive_receipt_keys(receipts[k % len(receipts)], salt, argon2)
             end, cpu = time.perf_counter(), time.thread_time() - cpu0
             with lock:
                 result.cycles.append(end)
@@ -581,45 +522,14 @@ def run_argon2(threads: int, warmup: float, duration: float, server: Server | No
 # --------------------------------------------------------------------------- report
 
 
-def code_fingerprint() -> str:
-    """Identify the crypto/ and intake/ code that was measured (no git needed)."""
-    digest = hashlib.sha256()
-    newest = 0.0
-    paths = [*sorted((REPO_ROOT / "crypto").glob("*.py")),
-             *sorted((REPO_ROOT / "intake").rglob("*.py")),
-             *sorted((REPO_ROOT / "intake" / "templates").glob("*.html"))]
-    for path in paths:
-        digest.update(str(path.relative_to(REPO_ROOT)).encode() + b"\0"
-                      + path.read_bytes() + b"\0")
-        newest = max(newest, path.stat().st_mtime)
-    when = datetime.datetime.fromtimestamp(newest, datetime.UTC).strftime("%Y-%m-%d %H:%M:%S")
-    return (f"sha256 {digest.hexdigest()[:16]} over crypto/*.py, intake/**/*.py, "
-            f"intake/templates (newest file {when} UTC)")
-
-
-def machine_lines() -> list[str]:
-    def version(name: str) -> str:
-        try:
-            return metadata.version(name)
-        except metadata.PackageNotFoundError:
-            return "not installed"
-
-    rows = [
-        ["Date (UTC)", datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M:%S")],
-        ["Platform", platform.platform()],
-        ["CPU", cpu_model()],
-        ["Cores", f"{os.cpu_count()} logical ({usable_cores()} usable by this process)"],
-        ["Python", f"{platform.python_implementation()} {platform.python_version()}"],
-        ["gunicorn / Flask / Werkzeug", f"{version('gunicorn')} / {version('Flask')} / "
-                                        f"{version('Werkzeug')}"],
-        ["SQLAlchemy / SQLite", f"{version('SQLAlchemy')} / "
-                                f"{__import__('sqlite3').sqlite_version}"],
+def intake_machine() -> list[str]:
+    return machine_lines([
+        ["gunicorn / Flask / Werkzeug", versions("gunicorn", "Flask", "Werkzeug")],
+        ["SQLAlchemy / SQLite", f"{version('SQLAlchemy')} / {sqlite3.sqlite_version}"],
         ["argon2-cffi / PyNaCl", f"{version('argon2-cffi')} (bindings "
                                  f"{version('argon2-cffi-bindings')}) / {version('PyNaCl')}"],
-        ["Load average at start (1/5/15 min)", loadavg()],
-        ["Code measured", code_fingerprint()],
-    ]
-    return ["## Machine", "", *md_table(["", ""], rows)]
+    ], code_fingerprint(["crypto/*.py", "intake/**/*.py", "intake/templates/*.html"],
+                        "crypto/*.py, intake/**/*.py, intake/templates"))
 
 
 def _pooled_rate(windows: list[RunResult]) -> float:
@@ -634,9 +544,9 @@ def _median_cpu(windows: list[RunResult]) -> float:
 
 def results_lines(base: list[RunResult], runs: list[RunResult], clients: int,
                   cores: int, warmup: float, duration: float,
-                  server: Server, rss: list[int]) -> list[str]:
+                  server: Server, rss: list[int], argon2_params: crypto.Argon2Params) -> list[str]:
     """``base[i]`` and ``base[i + 1]`` are the bare Argon2 windows either side of runs[i]."""
-    params = crypto.PRODUCTION
+    params = argon2_params
     base_time = sum(r.window[1] - r.window[0] for r in base)
     out = [
         "## Setup", "",
@@ -681,8 +591,8 @@ def results_lines(base: list[RunResult], runs: list[RunResult], clients: int,
         get_kind = "GET /login" if "sign-in" in run.name else "GET /submit"
         post_kind = "POST /login" if "sign-in" in run.name else "POST /submit"
         rows.append([run.name, str(run.completed), f"{run.rate:.2f}", f"{base_rate:.2f}",
-                     f"{ratio:.2f}{flag}", fmt_lat(run.latencies(post_kind)),
-                     fmt_lat(run.latencies(get_kind)), str(failed), str(busy)])
+                     f"{ratio:.2f}{flag}", p50_p95(run.latencies(post_kind)),
+                     p50_p95(run.latencies(get_kind)), str(failed), str(busy)])
     out += [
         "## Results", "",
         *md_table(["Workload", "Completed in window", "Rate (/s)",
@@ -787,7 +697,8 @@ def results_lines(base: list[RunResult], runs: list[RunResult], clients: int,
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    Run.options(parser, "0.6 s windows, cheap Argon2, a 1 MiB file")
     parser.add_argument("--duration", type=float, default=30.0,
                         help="measurement window per run, seconds (default 30)")
     parser.add_argument("--warmup", type=float, default=3.0,
@@ -796,22 +707,23 @@ def main(argv: list[str] | None = None) -> int:
                         help="concurrent client threads (default 4)")
     args = parser.parse_args(argv)
     cores = usable_cores()
-    started = time.perf_counter()
-
-    def progress(msg: str) -> None:
-        print(f"[{time.perf_counter() - started:6.1f} s] {msg}", file=sys.stderr, flush=True)
-
-    out = ["# Lykta intake benchmarks (gunicorn on loopback)", "", *machine_lines(), ""]
+    run = Run("intake", args)
+    progress = run.progress
+    argon2 = crypto.INSECURE_FAST if run.quick else crypto.PRODUCTION
+    file_bytes = MIB if run.quick else FILE_BYTES
+    warmup, duration = (0.2, 0.6) if run.quick else (args.warmup, args.duration)
+    out = [*run.heading("Lykta intake benchmarks (gunicorn on loopback)"), *intake_machine(),
+           ""]
     workdir = Path(tempfile.mkdtemp(prefix="lykta-bench-intake-"))
     server = Server(workdir / "instance", workdir / "gunicorn.log")
     skipped: list[str] = []
     try:
         progress("setting up the instance")
         server.instance.mkdir(mode=0o700)
-        make_instance(server.instance, cores)
+        make_instance(server.instance, cores, argon2)
         progress(f"starting gunicorn on {HOST}:{server.port}")
         server.start()
-        payload = os.urandom(FILE_BYTES)
+        payload = os.urandom(file_bytes)
         reported: list[str] = []  # receipts from the report runs, for the sign-ins
 
         def signin_cycle() -> Callable[..., None] | None:
@@ -821,18 +733,18 @@ def main(argv: list[str] | None = None) -> int:
         workloads: list[tuple[str, str, Callable[[], Callable[..., None] | None]]] = [
             (f"Report, {TEXT_BYTES // KIB} KiB text, no file", "the text reports",
              lambda: report_cycle(None)),
-            (f"Report, {TEXT_BYTES // KIB} KiB text + one {FILE_BYTES // MIB} MiB file",
-             f"the {FILE_BYTES // MIB} MiB reports",
+            (f"Report, {TEXT_BYTES // KIB} KiB text + one {fmt_size(file_bytes)} file",
+             f"the {fmt_size(file_bytes)} reports",
              lambda: report_cycle(("evidence.pdf", payload))),
             ("Receipt sign-in (302)", "the sign-ins", signin_cycle),
         ]
-        segment = args.duration / (len(workloads) + 1)
+        segment = duration / (len(workloads) + 1)
         base: list[RunResult] = []
         runs: list[RunResult] = []
 
         def bare(where: str) -> None:
             progress(f"bare Argon2, {cores} threads, {where} ({segment:.1f} s)")
-            window = run_argon2(cores, 2.0, segment, server)
+            window = run_argon2(cores, warmup if run.quick else 2.0, segment, server, argon2)
             window.name = f"#{len(base) + 1}, {where}"
             base.append(window)
 
@@ -843,29 +755,22 @@ def main(argv: list[str] | None = None) -> int:
                 progress(f"{name}: skipped (no receipts)")
                 skipped.append(name)
                 continue
-            progress(f"{name} ({args.warmup:.0f} + {args.duration:.0f} s)")
-            runs.append(run_http(name, server.port, server, args.clients, args.warmup,
-                                 args.duration, cycle))
+            progress(f"{name} ({warmup:.0f} + {duration:.0f} s)")
+            runs.append(run_http(name, server.port, server, args.clients, warmup, duration,
+                                 cycle))
             reported.extend(runs[-1].receipts)
             bare(f"after {label}")
         rss = server.worker_peak_rss()
         server.stop()
-        out += results_lines(base, runs, args.clients, cores, args.warmup, args.duration,
-                             server, rss)
+        out += results_lines(base, runs, args.clients, cores, warmup, duration, server, rss,
+                             argon2)
         if skipped:
             out += [f"**Skipped: {', '.join(skipped)} (no report succeeded, so there was no "
                     "receipt to sign in with).**", ""]
     finally:
         server.stop()
         shutil.rmtree(workdir, ignore_errors=True)
-    out.append(f"_Total bench time: {time.perf_counter() - started:.0f} s._")
-
-    text = "\n".join(out) + "\n"
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    tmp = RESULTS.with_suffix(".md.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(RESULTS)
-    print(text)
+    run.write(out)
     return 0
 
 

@@ -20,55 +20,43 @@ here asserts a limit: the numbers are for people to read. Progress goes to stder
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import hashlib
 import io
 import json
 import os
-import platform
 import resource
 import statistics
-import struct
 import subprocess
 import sys
 import tempfile
 import time
 import zipfile
-import zlib
 from collections.abc import Callable
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from bench.crypto_bench import LoadMeter, cpu_model, fmt_ms, fmt_size, loadavg, md_table
+from bench.harness import (
+    MIB,
+    REPO_ROOT,
+    LoadMeter,
+    Run,
+    code_fingerprint,
+    fmt_ms,
+    fmt_size,
+    machine_lines,
+    md_table,
+    versions,
+)
+from tests.support.hostile_files import pdf_deep_nesting, pdf_object_flood, zeros_png
 
-MIB = 1024 * 1024
-REPO_ROOT = Path(__file__).resolve().parent.parent
-RESULTS = REPO_ROOT / "bench" / "results" / "scrub.md"
 GOAL_MIB, GOAL_S = 256, 10.0
-
-
-def progress(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
 
 
 # --------------------------------------------------------------------------- the files
 
 
-def png_chunk(kind: bytes, body: bytes) -> bytes:
-    """One PNG chunk: length, type, body, CRC (the tests build their PNGs with it too)."""
-    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
-
-
 def png_89_megapixels() -> bytes:
     """The issue's PNG: 9459x9459 RGB (89.5 M pixels, Pillow's default limit), all black."""
-    side = 9459
-    deflater = zlib.compressobj(9)
-    row = b"\x00" * (1 + 3 * side)
-    idat = b"".join(deflater.compress(row) for _ in range(side)) + deflater.flush()
-    header = struct.pack(">IIBBBBB", side, side, 8, 2, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", header) + png_chunk(b"IDAT", idat)
-            + png_chunk(b"IEND", b""))
+    return zeros_png(9459, 9459)
 
 
 _RELS = (b'<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/'
@@ -153,39 +141,10 @@ def pdf_object_stream_bomb(size: int = 256 * MIB) -> bytes:
     return out.getvalue()
 
 
-def pdf_raw(objects: list[bytes]) -> bytes:
-    """A PDF written by hand (object 1 the catalog), with a correct xref table."""
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, 1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1, xref)
-    return bytes(out)
-
-
-def pdf_deep_nesting(depth: int = 1_000_000) -> bytes:
-    return pdf_raw([b"<< /Type /Catalog /Pages 2 0 R /Deep " + b"[" * depth + b"]" * depth
-                    + b" >>", b"<< /Type /Pages /Kids [] /Count 0 >>"])
-
-
-def pdf_object_flood(count: int = 240_000) -> bytes:
-    """Under the 250,000-object cap: every object a dictionary, all reachable from one
-    array, so qpdf must hold, and write out, every one."""
-    tail = [b"<< /A [1 2 3] /B (x) >>"] * count
-    kids = b"[" + b" ".join(b"%d 0 R" % n for n in range(4, count + 4)) + b"]"
-    return pdf_raw([b"<< /Type /Catalog /Pages 2 0 R /Flood 3 0 R >>",
-                    b"<< /Type /Pages /Kids [] /Count 0 >>", kids, *tail])
-
-
-def photo() -> bytes:
+def photo(width: int = 6000, height: int = 4000) -> bytes:
     from bench.casework_bench import photo_jpeg  # the same 24 MP photo as the casework bench
 
-    return photo_jpeg(10 * MIB)
+    return photo_jpeg(10 * MIB, width, height)
 
 
 # (name, description, builder, hostile?)
@@ -206,6 +165,14 @@ CLASSES: list[tuple[str, str, Callable[[], bytes], bool]] = [
     ("pdf-deep", "PDF with arrays nested 1,000,000 deep", pdf_deep_nesting, True),
     ("pdf-flood", "PDF with 240,000 reachable objects (under the 250,000 cap)",
      pdf_object_flood, True),
+]
+
+
+# A quick run: the same code path on small files, a few seconds in all.
+QUICK_CLASSES: list[tuple[str, str, Callable[[], bytes], bool]] = [
+    ("photo", "ordinary 600x400 JPEG (quick run)", lambda: photo(600, 400), False),
+    ("pdf-deep", "PDF with arrays nested 1,000 deep (quick run)",
+     lambda: pdf_deep_nesting(1000), True),
 ]
 
 
@@ -248,44 +215,24 @@ def run_probe(path: Path, reps: int) -> dict[str, Any]:
 # --------------------------------------------------------------------------- report
 
 
-def code_fingerprint() -> str:
-    digest = hashlib.sha256()
-    paths = sorted(REPO_ROOT.glob("casework/scrub*.py"))
-    for path in paths:
-        digest.update(path.name.encode() + b"\0" + path.read_bytes())
-    return f"sha256 {digest.hexdigest()[:16]} over casework/scrub*.py"
-
-
-def machine_lines() -> list[str]:
+def scrub_machine() -> list[str]:
     from casework.scrub_limits import PRODUCTION
 
-    try:
-        usable = len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        usable = os.cpu_count() or 0
     p = PRODUCTION
     limits = (f"memory (RLIMIT_AS) {p.memory_bytes // MIB} MiB for pictures, "
               f"{p.document_memory_bytes // MIB} MiB for PDF/Office; CPU {p.cpu_seconds} s, "
               f"wall {p.wall_seconds:g} s; {p.max_pixels / 1e6:g} M pixels; zip "
               f"{p.max_unpacked_bytes // MIB} MiB, ratio {p.max_ratio}; PDF object streams "
               f"{p.max_object_stream_bytes // MIB} MiB, {p.max_pdf_objects:,} objects")
-    rows = [
-        ["Date (UTC)", dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S")],
-        ["Platform", platform.platform()],
-        ["CPU", cpu_model()],
-        ["Cores", f"{os.cpu_count()} logical ({usable} usable by this process)"],
-        ["Python", f"{platform.python_implementation()} {platform.python_version()}"],
-        ["Pillow / pikepdf (qpdf)", f"{metadata.version('pillow')} / "
-                                    f"{metadata.version('pikepdf')}"],
+    return machine_lines([
+        ["Pillow / pikepdf (qpdf)", versions("pillow", "pikepdf")],
         ["Limits (production, `casework.scrub_limits.PRODUCTION`)", limits],
-        ["Load average at start (1/5/15 min)", loadavg()],
-        ["Code measured", code_fingerprint()],
-    ]
-    return ["## Machine", "", *md_table(["", ""], rows)]
+    ], code_fingerprint(["casework/scrub*.py"], "casework/scrub*.py"))
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    Run.options(parser, "a small photo and a small hostile PDF, scrubbed once each")
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--only", help="comma-separated class names")
     parser.add_argument("--probe", type=Path, help=argparse.SUPPRESS)
@@ -293,22 +240,24 @@ def main(argv: list[str] | None = None) -> int:
     if args.probe:
         probe(args.probe, args.reps)
         return 0
+    run = Run("scrub", args)
+    reps = 1 if run.quick else args.reps
     wanted = set(args.only.split(",")) if args.only else None
     rows, notes = [], []
     baseline: float | None = None
     baseline_mib: float | None = None
     with tempfile.TemporaryDirectory(prefix="scrub-bench-") as work, LoadMeter() as load:
         os.chmod(work, 0o700)
-        for name, description, build, hostile in CLASSES:
+        for name, description, build, hostile in QUICK_CLASSES if run.quick else CLASSES:
             if wanted and name not in wanted:
                 continue
-            progress(f"{name}: building")
+            run.progress(f"{name}: building")
             data = build()
             path = Path(work) / f"{name}.{_extension(name)}"
             path.write_bytes(data)
             del data
-            progress(f"{name}: {fmt_size(path.stat().st_size)}, scrubbing x{args.reps}")
-            result = run_probe(path, args.reps)
+            run.progress(f"{name}: {fmt_size(path.stat().st_size)}, scrubbing x{reps}")
+            result = run_probe(path, reps)
             best, median = min(result["times"]), statistics.median(result["times"])
             peak_mib = result["peak_kib"] / 1024
             if name == "photo":
@@ -327,10 +276,10 @@ def main(argv: list[str] | None = None) -> int:
             notes.append(f"- `{name}`: {description}. Outcome: {'; '.join(outcome)}")
             path.unlink()
     lines = [
-        "# Lykta scrubber under hostile files", "",
-        *machine_lines(), "",
+        *run.heading("Lykta scrubber under hostile files"),
+        *scrub_machine(), "",
         "## Cost per file class, production limits", "",
-        f"Each file scrubbed {args.reps} times through `casework.scrub.scrub` (a fresh "
+        f"Each file scrubbed {reps} times through `casework.scrub.scrub` (a fresh "
         "worker process per call, as in the download view). Time: wall clock per call, "
         "median (best); it includes starting the worker (Python, Pillow, pikepdf). CPU: the "
         "worker's user+system time, median. Peak: the largest worker's `ru_maxrss`. Ratios "
@@ -343,11 +292,7 @@ def main(argv: list[str] | None = None) -> int:
         "What each class is and what happened:", "",
         *notes, "",
     ]
-    text = "\n".join(lines)
-    print(text)
-    if wanted is None:
-        RESULTS.write_text(text, encoding="utf-8")
-        progress(f"written to {RESULTS.relative_to(REPO_ROOT)}")
+    run.write(lines, partial=wanted is not None)
     return 0
 
 

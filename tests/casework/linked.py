@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,12 +10,10 @@ import pytest
 from flask import Flask
 
 import crypto
-from casework.directory import export_directory
 from casework.models import Role
-from intake import IntakeConfig
-from intake import create_app as create_intake
 from intake.services import Intake
 from scripts.local_bridge import sync_once
+from tests.support.casework import link_intake
 
 from .conftest import Staff, services
 
@@ -48,19 +45,6 @@ def linked(make_casework: Callable[..., Flask], enrol: Callable[..., Staff], tmp
         "admin": enrol("admin", Role.ADMINISTRATOR, "kof"),
         "stina": enrol("stina", Role.STATISTICIAN, "kof"),
     }
-    signing = crypto.SigningKey.generate()
-    with services(casework).db.session() as db:
-        document = export_directory(db, signing_key=signing, escrow=escrow.public_key,
-                                    valid_for=dt.timedelta(days=30))
-    intake_dir = tmp_path / "intake"
-    intake_dir.mkdir()
-    (intake_dir / "directory.signed").write_bytes(document)
-    intake = create_intake(IntakeConfig(
-        instance_path=intake_dir, database_url=f"sqlite:///{intake_dir / 'intake.sqlite'}",
-        storage_path=intake_dir / "storage", secret_key=b"i" * 32,
-        casework_verify_key=signing.verify_key.raw,
-        directory_path=intake_dir / "directory.signed", instance_salt=b"t" * 16,
-        argon2=argon2_params, login_floor_seconds=0.0))
+    intake, signing = link_intake(casework, tmp_path / "intake", escrow, argon2_params)
     intake.config["TESTING"] = True
-    services(casework).config.signing_key_path.write_bytes(signing.seed())
     return Linked(intake, casework, staff, escrow, signing)

@@ -25,12 +25,14 @@ import pikepdf
 import pytest
 from PIL import Image
 
-# The hostile files are built in one place, shared with the benchmark.
-from bench.scrub_bench import pdf_object_flood as pdf_flood
-from bench.scrub_bench import png_chunk as chunk
 from casework import scrub as scrub_module
 from casework.scrub import CannotScrub, Limits, scrub
 from casework.scrub_limits import MIB, PRODUCTION
+
+# The hostile files are built in one place, shared with the benchmark.
+from tests.support.hostile_files import pdf_object_flood as pdf_flood
+from tests.support.hostile_files import png_chunk as chunk
+from tests.support.hostile_files import zeros_png
 
 from .conftest import log_in
 from .linked import Linked
@@ -59,16 +61,6 @@ def refused(data: bytes, filename: str, limits: Limits = LOW, budget: float = 10
 def png(width: int, height: int, idat: bytes = b"") -> bytes:
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(idat))
-            + chunk(b"IEND", b""))
-
-
-def zeros_png(width: int, height: int) -> bytes:
-    """A real RGB picture of black pixels: every row is filter byte 0 and zeros."""
-    inflater = zlib.compressobj(9)
-    row = b"\x00" * (1 + 3 * width)
-    idat = b"".join(inflater.compress(row) for _ in range(height)) + inflater.flush()
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", idat)
             + chunk(b"IEND", b""))
 
 
