@@ -23,7 +23,12 @@ class Database:
     def __init__(self, url: str) -> None:
         if url.startswith("sqlite"):
             make_sqlite_file_private(url)
-        self.engine: Engine = create_engine(url)
+        # Bound parameters stay out of every exception message and log line: a failed
+        # statement's parameters hold headers, lookup tokens and other stored values,
+        # and a commit that fails after the view (the unit of work commits in
+        # after_request) is logged by Flask with its message, past the apps' own
+        # type-only error logging.
+        self.engine: Engine = create_engine(url, hide_parameters=True)
         if url.startswith("sqlite"):
             event.listen(self.engine, "connect", _sqlite_pragmas)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
