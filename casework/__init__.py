@@ -20,6 +20,7 @@ from common.http import install_security_headers
 from common.request_guard import install_request_guard
 from common.startup import exclusive
 from common.storage import EnvelopeStore
+from common.unit_of_work import install as install_unit_of_work
 
 from . import cli, errors, migrate, web
 from .config import CaseworkConfig
@@ -63,7 +64,11 @@ def create_app(config: CaseworkConfig | None = None) -> Flask:
         store.clean_incoming()
         with database.session() as db:
             store.sweep(set(db.scalars(select(CaseEnvelope.id))))
-    app.extensions[EXTENSION] = Casework(config=config, db=database, store=store)
+    services = Casework(config=config, db=database, store=store)
+    app.extensions[EXTENSION] = services
+    # One transaction per request (casework.services.current_unit): committed when the
+    # answer is below 400, rolled back otherwise; its events are dispatched after that.
+    install_unit_of_work(app, database, services.dispatcher, store)
 
     from .views import admin, auth, cases, home, language
 

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 import crypto
 from common.db import Database
+from common.unit_of_work import Dispatcher, UnitOfWork, emit_on
 
 from . import lockout, totp
 from .config import CaseworkConfig
@@ -31,10 +32,21 @@ from .errors import (
     InvalidInput,
     SessionExpired,
 )
+from .events import (
+    EnrolmentCompleted,
+    EnrolmentStarted,
+    KeyApproved,
+    KeyRotated,
+    PasswordReset,
+    RefusalReason,
+    SignInRefused,
+    UserCreated,
+)
 from .models import Membership, Role, Unit, User
 from .models.accounts import KEY_HOLDING_ROLES, Enrolment
 from .models.base import utcnow
-from .sessions import close_all_sessions
+from .services import Casework
+from .sessions import Grant, close_all_sessions, open_session, sweep_expired_sessions
 
 MIN_PASSWORD = 12
 
@@ -73,7 +85,8 @@ def is_plain_text(value: str) -> bool:
 
 
 def create_user(session: Session, config: CaseworkConfig, *, username: str, display_name: str,
-                unit_id: str, role: Role, password: str | None = None) -> tuple[User, str]:
+                unit_id: str, role: Role, password: str | None = None,
+                by: str | None = None) -> tuple[User, str]:
     """Create an account (to be enrolled at first sign-in); return it and its password."""
     if not is_plain_text(username) or not is_plain_text(display_name):
         raise InvalidInput(_l("names may not contain control characters"))
@@ -87,6 +100,7 @@ def create_user(session: Session, config: CaseworkConfig, *, username: str, disp
     user.memberships.append(Membership(unit_id=unit_id, role=role.value))
     session.add(user)
     session.flush()
+    emit_on(session, UserCreated(user.id, unit_id, role.value, by))
     return user, password
 
 
@@ -105,20 +119,23 @@ def _totp_secret(config: CaseworkConfig, user: User) -> str:
 
 
 def verify_sign_in(db: Database, config: CaseworkConfig, *, username: str,
-                   password: str, code: str, now: float | None = None) -> Verified:
+                   password: str, code: str, now: float | None = None,
+                   dispatcher: Dispatcher | None = None) -> Verified:
     """Check password and TOTP; count failures; unwrap the key for the session.
 
     Unknown user, wrong password and wrong code all raise the same
     :class:`InvalidCredentials`. A locked account (or a locked unknown name: they are
     counted alike) is refused before anything is checked, so guessing during a lockout
     learns nothing. Failures are committed before the error is raised, so that a failed
-    attempt always counts.
+    attempt always counts: this is a unit of work of its own, not the request's, whose
+    refusal (401, 429) rolls back. Its events (:class:`SignInRefused`) go to
+    ``dispatcher`` with it. As before, nothing is written before the Argon2 check.
     """
     name = username.strip()
     if not all(is_plain_text(v) for v in (name, password, code)):
         raise InvalidCredentials()
-    with db.session() as session:
-        outcome = _check(session, config, name, password, code, now)
+    with UnitOfWork(db, dispatcher or Dispatcher()) as unit:
+        outcome = _check(unit.session, config, name, password, code, now)
     if isinstance(outcome, CaseworkError):
         raise outcome
     return outcome
@@ -127,10 +144,19 @@ def verify_sign_in(db: Database, config: CaseworkConfig, *, username: str,
 def _check_unknown(session: Session, config: CaseworkConfig, name: str,
                    password: str) -> CaseworkError:
     key = lockout.name_key(config, name)
+    # Never the name: one that is no account is free text (a password in the wrong field).
     if lockout.unknown_name_locked(session, key):
+        emit_on(session, SignInRefused(RefusalReason.LOCKED))
         return AccountLocked()
     crypto.verify_password(_dummy_hash(config.argon2), password)
     lockout.count_unknown_failure(session, config, key)
+    emit_on(session, SignInRefused(RefusalReason.CREDENTIALS))
+    return InvalidCredentials()
+
+
+def _refused(session: Session, config: CaseworkConfig, user_id: str) -> CaseworkError:
+    lockout.count_failure(session, config, user_id)
+    emit_on(session, SignInRefused(RefusalReason.CREDENTIALS, user_id))
     return InvalidCredentials()
 
 
@@ -140,10 +166,10 @@ def _check(session: Session, config: CaseworkConfig, name: str, password: str,
     if user is None or not user.active:
         return _check_unknown(session, config, name, password)
     if lockout.is_locked(user.locked_until):
+        emit_on(session, SignInRefused(RefusalReason.LOCKED, user.id))
         return AccountLocked()
     if not crypto.verify_password(user.password_hash, password):
-        lockout.count_failure(session, config, user.id)
-        return InvalidCredentials()
+        return _refused(session, config, user.id)
     success: dict[str, Any] = {"failed_attempts": 0, "locked_until": None,
                                "last_failed_at": None}
     if crypto.needs_rehash(user.password_hash, config.argon2):
@@ -154,8 +180,7 @@ def _check(session: Session, config: CaseworkConfig, name: str, password: str,
         return Verified(user.id, True, None)
     step = totp.matching_step(_totp_secret(config, user), code, user.totp_last_step, now)
     if step is None:
-        lockout.count_failure(session, config, user.id)
-        return InvalidCredentials()
+        return _refused(session, config, user.id)
     key = None
     if user.wrapped_key is not None:
         key = crypto.unwrap_private_key(user.wrapped_key, password)
@@ -165,9 +190,38 @@ def _check(session: Session, config: CaseworkConfig, name: str, password: str,
         update(User).where(User.id == user.id, User.totp_last_step < step)
         .values(totp_last_step=step, **success))
     if taken.rowcount != 1:
-        lockout.count_failure(session, config, user.id)
-        return InvalidCredentials()
+        return _refused(session, config, user.id)
     return Verified(user.id, False, key)
+
+
+@dataclass(frozen=True)
+class SignIn:
+    """The outcome of the sign-in form: a session, or an enrolment to go on with."""
+
+    grant: Grant | None = None
+    enrolment_id: str | None = None
+
+
+def sign_in(casework: Casework, session: Session, *, username: str, password: str,
+            code: str) -> SignIn:
+    """The sign-in form: check it, then open a session (or begin an enrolment).
+
+    The check (:func:`verify_sign_in`) is a transaction of its own, so failures count
+    even though the request answers 401; what follows is written in ``session`` (the
+    request's). Sessions, enrolments and counters that expired are swept now and then
+    (here), so their rows and locked keys do not wait in the store for a restart.
+    """
+    verified = verify_sign_in(casework.db, casework.config, username=username,
+                              password=password, code=code, dispatcher=casework.dispatcher)
+    if verified.needs_enrolment:
+        # Server-side and single use: the cookie gets only the id of the enrolment row.
+        return SignIn(enrolment_id=begin_enrolment(session, casework.config,
+                                                   verified.user_id))
+    grant = open_session(session, verified.user_id, verified.private_key)
+    sweep_expired_sessions(session, casework.config)
+    sweep_enrolments(session)
+    lockout.forget_old_failures(session, casework.config)
+    return SignIn(grant=grant)
 
 
 # --- enrolment -------------------------------------------------------------------------
@@ -185,6 +239,7 @@ def begin_enrolment(session: Session, config: CaseworkConfig, user_id: str) -> s
                     expires_at=utcnow() + dt.timedelta(seconds=config.enrolment_seconds))
     session.add(row)
     session.flush()
+    emit_on(session, EnrolmentStarted(user_id))
     return row.id
 
 
@@ -210,7 +265,8 @@ def start_enrolment(db: Database, config: CaseworkConfig, enrolment_id: str) -> 
 
     Raises :class:`SessionExpired` if the enrolment is unknown, expired or completed,
     or if the person is enrolled already. An expired row is deleted for good (in its
-    own committed transaction, before the error is raised).
+    own committed transaction, before the error is raised: the request answers 401 and
+    its own unit of work rolls back).
     """
     with db.session() as session:
         outcome = _start(session, config, enrolment_id)
@@ -242,20 +298,21 @@ def _start(session: Session, config: CaseworkConfig,
 
 def complete_enrolment(db: Database, config: CaseworkConfig, *, user_id: str, code: str,
                        new_password: str, previous_password: str = "",
-                       enrolment_id: str | None = None,
-                       now: float | None = None) -> crypto.PrivateKey | None:
+                       enrolment_id: str | None = None, now: float | None = None,
+                       dispatcher: Dispatcher | None = None) -> crypto.PrivateKey | None:
     """Confirm TOTP, set the chosen password, and wrap (or make) the private key.
 
     From the web, ``enrolment_id`` names the live enrolment, which completing deletes
     (single use). The CLI, the demo and tests enrol a person directly by id. Either way
     completion is one conditional UPDATE: of parallel completions exactly one wins.
-    Failures are committed (they count towards the lockout) before the error is raised.
+    Failures are committed (they count towards the lockout) before the error is raised:
+    a unit of work of its own, whose events go to ``dispatcher``, not the request's.
     """
     if not all(is_plain_text(v) for v in (code, new_password, previous_password)):
         raise InvalidInput(_l("control characters are not allowed"))
-    with db.session() as session:
-        outcome = _enrol(session, config, user_id, code, new_password, previous_password,
-                         enrolment_id, now)
+    with UnitOfWork(db, dispatcher or Dispatcher()) as unit:
+        outcome = _enrol(unit.session, config, user_id, code, new_password,
+                         previous_password, enrolment_id, now)
     if isinstance(outcome, CaseworkError):
         raise outcome
     return outcome
@@ -289,8 +346,7 @@ def _enrol(session: Session, config: CaseworkConfig, user_id: str, code: str,
     secret = totp.unseal(sealing_key, user.totp_secret)
     step = totp.matching_step(secret, code, user.totp_last_step, now)
     if step is None:
-        lockout.count_failure(session, config, user.id)
-        return InvalidCredentials()
+        return _refused(session, config, user.id)
     key: crypto.PrivateKey | None = None
     kept = False
     if user.wrapped_key is not None and previous_password:
@@ -324,10 +380,27 @@ def _enrol(session: Session, config: CaseworkConfig, user_id: str, code: str,
                                User.must_change_password.is_(True)))
         .values(**values))
     if won.rowcount != 1:
-        lockout.count_failure(session, config, user.id)
-        return InvalidCredentials()
+        return _refused(session, config, user.id)
     session.execute(delete(Enrolment).where(Enrolment.user_id == user.id))
+    emit_on(session, EnrolmentCompleted(
+        user.id, new_key=key is not None and not kept,
+        awaits_approval=key is not None and not kept and user.key_reset_by is not None))
     return key
+
+
+def finish_enrolment(casework: Casework, session: Session, *, user_id: str,
+                     enrolment_id: str, code: str, new_password: str,
+                     previous_password: str) -> Grant:
+    """The enrolment form: complete the enrolment, then open a session in ``session``.
+
+    The completion is a transaction of its own (:func:`complete_enrolment`: a wrong code
+    counts even though the request answers 401).
+    """
+    key = complete_enrolment(casework.db, casework.config, user_id=user_id,
+                             enrolment_id=enrolment_id, code=code,
+                             new_password=new_password, previous_password=previous_password,
+                             dispatcher=casework.dispatcher)
+    return open_session(session, user_id, key)
 
 
 # --- administration and keys -----------------------------------------------------------
@@ -358,6 +431,7 @@ def reset_password(session: Session, config: CaseworkConfig, username: str, *,
     session.flush()
     close_all_sessions(session, user.id)
     session.execute(delete(Enrolment).where(Enrolment.user_id == user.id))
+    emit_on(session, PasswordReset(user.id, by))
     return password
 
 
@@ -376,6 +450,7 @@ def rotate_key(session: Session, config: CaseworkConfig, username: str,
     user.public_key = key.public_key.raw
     if user.key_reset_by is None:
         user.approved_public_key = key.public_key.raw
+    emit_on(session, KeyRotated(user.id, awaits_approval=user.key_reset_by is not None))
     return key.public_key
 
 
@@ -403,6 +478,7 @@ def approve_key(session: Session, username: str, *, by: str) -> crypto.PublicKey
                            "who reset the password (and not by its holder)")
     user.approved_public_key = user.public_key
     user.key_reset_by = None
+    emit_on(session, KeyApproved(user.id, approver.id))
     return crypto.PublicKey(user.public_key)
 
 

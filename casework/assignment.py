@@ -15,10 +15,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import crypto
+from common.unit_of_work import emit_on
 
 from .accounts import key_awaits_approval
 from .case_view import ensure_reader_tag, read_report, readable_case, refusal
 from .errors import NotPermitted
+from .events import CaseAssigned
 from .models import Assignment, Case, Role, User
 from .readers import READING_ROLES, reader_keys, report_content_key, retag
 from .services import Casework
@@ -52,7 +54,7 @@ def assignable(session: Session, case: Case, excluded: frozenset[str]) -> list[U
 def _lead_report(casework: Casework, session: Session, lead: User,
                  key: crypto.PrivateKey | None,
                  case_id: str) -> tuple[Case, crypto.ContentKey, dict[str, Any]]:
-    case = readable_case(session, lead, case_id)
+    case = readable_case(session, lead, key, case_id)
     if case.unit_id not in lead.units_with(Role.UNIT_LEAD) or key is None:
         raise NotPermitted()
     content_key = report_content_key(case, key)  # an excluded lead cannot assign
@@ -100,4 +102,5 @@ def assign(casework: Casework, session: Session, lead: User, key: crypto.Private
     retag(case, report_key)
     if session.get(Assignment, (case.id, assignee.id)) is None:
         session.add(Assignment(case_id=case.id, user_id=assignee.id, assigned_by=lead.id))
+    emit_on(session, CaseAssigned(case.id, assignee.id, lead.id, changed))
     return changed

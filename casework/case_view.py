@@ -16,11 +16,19 @@ from markupsafe import Markup
 from sqlalchemy.orm import Session
 
 import crypto
+from common.unit_of_work import emit_on
 from common.vocabulary import agency_code
 
 from .errors import CaseworkError, InvalidInput, NotPermitted
+from .events import CaseRead, FileDownloaded
 from .models import Case, CaseEnvelope, User
-from .readers import READING_ROLES, ReadersTampered, establish_tag, report_content_key
+from .readers import (
+    READING_ROLES,
+    ReadersTampered,
+    establish_tag,
+    report_content_key,
+    report_envelope,
+)
 from .services import Casework
 
 # What is decrypted into memory per item, in encrypted (padded) bytes. A message or note
@@ -66,11 +74,25 @@ class CaseView:
     unreadable: int = 0
 
 
-def readable_case(session: Session, user: User, case_id: str) -> Case:
-    """The case, if ``user`` reads in its unit; the same refusal for "no such case"."""
+def readable_case(session: Session, user: User, key: crypto.PrivateKey | None,
+                  case_id: str) -> Case:
+    """The case, if ``user`` may read it with ``key``; the same refusal for "no such case".
+
+    Answered without decrypting anything: the case must be of a unit where ``user``
+    reads, and ``key`` must have an entry in the report envelope's recipient header (key
+    ids are readable without any key). That header is the reference list of readers
+    (``case_readers`` is its index, kept in step on every flush by casework.readers): a
+    reviewer of the unit whom the tipster left out is not in it, and is refused here
+    exactly as for a case that does not exist.
+    """
     case = session.get(Case, case_id)
-    # Same answer for "no such case" and "another unit's case": ids reveal nothing.
-    if case is None or case.unit_id not in user.units_with(*READING_ROLES):
+    # Same answer for "no such case", "another unit's case" and "not a reader": ids
+    # reveal nothing.
+    if case is None or key is None or case.unit_id not in user.units_with(*READING_ROLES):
+        raise NotPermitted()
+    report = report_envelope(case)
+    if report is None or crypto.key_id_of(key.public_key.raw) \
+            not in crypto.header_key_ids(report.header):
         raise NotPermitted()
     return case
 
@@ -137,7 +159,14 @@ def _staff_author(envelope: CaseEnvelope, authors: dict[str, str]) -> tuple[str,
 def open_case(casework: Casework, session: Session, user: User,
               key: crypto.PrivateKey | None, case_id: str) -> CaseView:
     """Decrypt a case for ``user``. Refused outside their units or without a header entry."""
-    case = readable_case(session, user, case_id)
+    view = _open_case(casework, session, user, key, case_id)
+    emit_on(session, CaseRead(view.case.id, user.id))
+    return view
+
+
+def _open_case(casework: Casework, session: Session, user: User,
+               key: crypto.PrivateKey | None, case_id: str) -> CaseView:
+    case = readable_case(session, user, key, case_id)
     content_key = report_content_key(case, key)
     report = read_report(casework, case, content_key)
     if case.agency is None and report.get("agency"):
@@ -211,7 +240,7 @@ def plaintext_of(casework: Casework, session: Session, user: User,
     Nothing is held in memory beyond one chunk. Each chunk is authenticated before it is
     yielded; a truncated body fails at its end, which aborts the download.
     """
-    view = open_case(casework, session, user, key, case_id)
+    view = _open_case(casework, session, user, key, case_id)
     envelope = session.get(CaseEnvelope, envelope_id)
     if envelope is None or envelope.case_id != case_id or key is None \
             or envelope.kind in NOT_DOWNLOADABLE or envelope.kind == "report":
@@ -226,6 +255,7 @@ def plaintext_of(casework: Casework, session: Session, user: User,
     except crypto.UnknownRecipient as exc:
         raise NotPermitted() from exc
     store, item_id = casework.store, envelope.id
+    emit_on(session, FileDownloaded(case_id, envelope_id, user.id))
 
     def stream() -> Iterator[bytes]:
         with store.open(item_id) as body:

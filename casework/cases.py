@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 import crypto
 from common.contract import Author, EnvelopeKind
+from common.unit_of_work import emit_on
 
 from .assignment import assign, assignable, assignment_choices, excluded_key_ids
 from .case_view import (
@@ -30,6 +31,7 @@ from .case_view import (
     refusal,
 )
 from .errors import NotPermitted
+from .events import NoteAdded, ReplySent
 from .models import Assignment, Case, Stage, User
 from .models.cases import CaseReader
 from .readers import READING_ROLES, reader_keys, report_content_key
@@ -107,10 +109,12 @@ def _verified_recipients(casework: Casework, session: Session, user: User,
                          case_id: str) -> tuple[Case, list[crypto.PublicKey]]:
     """The access check for writing, and the authenticated list to seal to.
 
-    Only the report's content key is opened (and, the first time, the report itself
-    for its exclusions): nothing else of the case is decrypted to check access.
+    Access is decided first, from the report's recipient header, without decrypting
+    anything (:func:`readable_case`). Only then is the report's content key opened (and,
+    the first time, the report itself for its exclusions), to verify the reader list's
+    tag: sealing needs an authentic list, access does not need the content.
     """
-    case = readable_case(session, user, case_id)
+    case = readable_case(session, user, key, case_id)
     content_key = report_content_key(case, key)
     ensure_reader_tag(casework, session, case, content_key)
     return case, reader_keys(session, casework.config, case, content_key)
@@ -134,6 +138,7 @@ def reply(casework: Casework, session: Session, user: User, key: crypto.PrivateK
                             author_id=user.id, for_tipster=True)
     if case.feedback_on is None and case.stage != Stage.RECEIVED.value:
         case.feedback_on = dt.datetime.now(dt.UTC).date()
+    emit_on(session, ReplySent(case.id, envelope_id, user.id))
     return envelope_id
 
 
@@ -144,5 +149,8 @@ def add_note(casework: Casework, session: Session, user: User, key: crypto.Priva
     text = text.strip()
     if not text or len(text) > MAX_TEXT:
         raise refusal(_l("a note needs between 1 and %(max)s characters", max=MAX_TEXT))
-    return seal_item(casework, session, case, kind=EnvelopeKind.NOTE, document={"text": text},
-                     recipients=readers, author_id=user.id, for_tipster=False)
+    envelope_id = seal_item(casework, session, case, kind=EnvelopeKind.NOTE,
+                            document={"text": text}, recipients=readers, author_id=user.id,
+                            for_tipster=False)
+    emit_on(session, NoteAdded(case.id, envelope_id, user.id))
+    return envelope_id

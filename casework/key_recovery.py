@@ -15,9 +15,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import crypto
+from common.unit_of_work import emit_on
 
 from .accounts import key_awaits_approval
 from .errors import InvalidInput
+from .events import CasesReaddressed
 from .models import Case, User
 from .models.cases import CaseReader
 from .readers import ReadersTampered, check_tag, report_envelope, retag
@@ -77,4 +79,5 @@ def readdress_cases_to(session: Session, username: str, escrow: crypto.PrivateKe
         # Escrow holds the report's content key, as an assigning lead does: the list with
         # the recovered key is tagged anew, so the next note is not refused as tampered.
         retag(case, content_key)
+    emit_on(session, CasesReaddressed(user.id, envelopes, refused))
     return Recovered(envelopes, refused)

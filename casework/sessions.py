@@ -1,9 +1,10 @@
 """Staff sessions: the key lives server-side only locked under a secret in the cookie.
 
 A stolen session table alone, or a stolen cookie alone, decrypts nothing; signing out
-deletes the row, so the cookie's secret opens nothing any more. An expired row is
-deleted for good when it is next presented (in its own committed transaction), and
-:func:`sweep_expired_sessions` removes the ones nobody presents again.
+deletes the row, so the cookie's secret opens nothing any more. A session is resumed in
+the request's unit of work; an expired row is deleted for good when it is next presented
+(in a short transaction of its own: the request answers 401 and its unit rolls back),
+and :func:`sweep_expired_sessions` removes the ones nobody presents again.
 """
 
 from __future__ import annotations
@@ -11,14 +12,16 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import delete, or_
+from sqlalchemy import delete, event, or_, update
 from sqlalchemy.orm import Session
 
 import crypto
 from common.db import Database
+from common.unit_of_work import emit_on
 
 from .config import CaseworkConfig
 from .errors import SessionExpired
+from .events import SignedIn, SignedOut
 from .models import StaffSession, User
 from .models.base import utcnow
 
@@ -47,6 +50,7 @@ def open_session(session: Session, user_id: str, key: crypto.PrivateKey | None) 
                        locked_key=crypto.lock_key(key, secret) if key is not None else None)
     session.add(row)
     session.flush()
+    emit_on(session, SignedIn(user_id))
     return Grant(row.id, secret)
 
 
@@ -56,19 +60,28 @@ def _is_expired(config: CaseworkConfig, row: StaffSession, now: dt.datetime) -> 
     return now - row.last_seen_at > idle or now - row.created_at > absolute
 
 
-def resume_session(db: Database, config: CaseworkConfig, session_id: str,
+def resume_session(session: Session, db: Database, config: CaseworkConfig, session_id: str,
                    secret: bytes) -> Current:
     """The session's user and key, or :class:`SessionExpired` (idle or absolute limit).
 
-    An expired session (or one of a deactivated person) is deleted, and that deletion is
-    committed before the error is raised: raising inside the transaction used to roll it
-    back, leaving the row and its locked key in the store.
+    ``session`` is the request's: a resumed session's ``last_seen_at`` commits with the
+    request. An expired session (or one of a deactivated person) is deleted in a short
+    transaction of its own on ``db``, committed before the error is raised: the request
+    answers 401, which rolls its unit back, and the row and its locked key must go
+    anyway. (Only reads happened in ``session`` before that, so SQLite is not locked.)
     """
-    with db.session() as session:
-        outcome = _resume(session, config, session_id, secret)
+    outcome = _resume(session, config, session_id, secret)
+    if isinstance(outcome, _Ended):
+        with db.session() as own:
+            close_session(own, session_id)
+        raise SessionExpired()
     if isinstance(outcome, SessionExpired):
         raise outcome
     return outcome
+
+
+class _Ended(SessionExpired):
+    """Expired or of a deactivated person: the row is to be deleted."""
 
 
 def _resume(session: Session, config: CaseworkConfig, session_id: str,
@@ -78,12 +91,10 @@ def _resume(session: Session, config: CaseworkConfig, session_id: str,
         return SessionExpired()
     now = utcnow()
     if _is_expired(config, row, now):
-        session.delete(row)
-        return SessionExpired()
+        return _Ended()
     user = session.get(User, row.user_id)
     if user is None or not user.active:
-        session.delete(row)
-        return SessionExpired()
+        return _Ended()
     key = None
     if row.locked_key is not None:
         try:
@@ -91,8 +102,30 @@ def _resume(session: Session, config: CaseworkConfig, session_id: str,
         except crypto.DecryptionError:
             # A wrong secret is not the owner: the row stays for the real cookie.
             return SessionExpired()
-    row.last_seen_at = now
+    # Written when the transaction commits, not now: the request's unit then takes the
+    # database's write lock as late as it can (never across an administrator's Argon2
+    # hashing in create-user, say), and a refused request (4xx, rolled back) does not
+    # count as activity.
+    session.info[_TOUCH] = (row.id, now)
     return Current(row.id, user, key)
+
+
+_TOUCH = "lykta_casework_session_seen"
+
+
+@event.listens_for(Session, "before_commit")
+def _touch_on_commit(session: Session) -> None:
+    """Record that a resumed session was used, as the last write of its transaction."""
+    touched: tuple[str, dt.datetime] | None = session.info.pop(_TOUCH, None)
+    if touched is not None:
+        session_id, now = touched
+        session.execute(update(StaffSession).where(StaffSession.id == session_id)
+                        .values(last_seen_at=now))
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_touch(session: Session) -> None:
+    session.info.pop(_TOUCH, None)
 
 
 def sweep_expired_sessions(session: Session, config: CaseworkConfig) -> int:
@@ -108,6 +141,12 @@ def sweep_expired_sessions(session: Session, config: CaseworkConfig) -> int:
 def close_session(session: Session, session_id: str) -> None:
     """Sign out: delete the server half (the locked key goes with it)."""
     session.execute(delete(StaffSession).where(StaffSession.id == session_id))
+
+
+def sign_out(session: Session, session_id: str, user_id: str) -> None:
+    """The holder signs out: their session (and the key locked in it) is deleted."""
+    close_session(session, session_id)
+    emit_on(session, SignedOut(user_id))
 
 
 def close_all_sessions(session: Session, user_id: str) -> None:

@@ -13,7 +13,7 @@ from .errors import NotPermitted, SessionExpired
 from .forms import LoginForm
 from .housekeeping import prepare
 from .permissions import PENDING, PERMISSIONS, PUBLIC, allowed
-from .services import EXTENSION, Casework, current
+from .services import EXTENSION, Casework, current, current_unit
 from .sessions import Current, resume_session
 
 SESSION_KEY = "staff"
@@ -85,7 +85,9 @@ def _resume() -> Current:
         raise SessionExpired() from exc
     services = current()
     try:
-        current_person = resume_session(services.db, services.config, session_id, secret)
+        # In the request's unit of work: every view after this shares its transaction.
+        current_person = resume_session(current_unit().session, services.db, services.config,
+                                        session_id, secret)
     except SessionExpired:
         forget_session()
         raise

@@ -13,7 +13,7 @@ from ..accounts import create_user, reset_password
 from ..directory import directory_summary
 from ..forms import ActionForm, CreateUserForm
 from ..models import Role, Unit, User
-from ..services import current
+from ..services import current, current_unit
 from ..web import signed_in
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -21,19 +21,20 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 def _create_form() -> CreateUserForm:
     form = CreateUserForm()
-    with current().db.session() as db:
-        swedish = str(get_locale()) == "sv"
-        form.unit.choices = [SelectChoice(u.id, u.name_sv if swedish else u.name_en)
-                             for u in db.scalars(select(Unit))]
+    swedish = str(get_locale()) == "sv"
+    form.unit.choices = [SelectChoice(u.id, u.name_sv if swedish else u.name_en)
+                         for u in current_unit().session.scalars(select(Unit))]
     return form
+
+
+def _people() -> list[User]:
+    return list(current_unit().session.scalars(select(User).order_by(User.username)))
 
 
 @bp.get("/users")
 def users() -> str:
     """Everyone, their roles and whether they are enrolled."""
-    with current().db.session() as db:
-        people = list(db.scalars(select(User).order_by(User.username)))
-    return render_template("admin_users.html", people=people, form=_create_form(),
+    return render_template("admin_users.html", people=_people(), form=_create_form(),
                            action=ActionForm())
 
 
@@ -42,16 +43,14 @@ def create_user_view() -> Response | tuple[str, int]:
     form = _create_form()
     services = current()
     if not form.validate_on_submit():
-        with services.db.session() as db:
-            people = list(db.scalars(select(User).order_by(User.username)))
-        return render_template("admin_users.html", people=people, form=form,
+        return render_template("admin_users.html", people=_people(), form=form,
                                action=ActionForm()), 400
-    with services.db.session() as db:
-        user, password = create_user(db, services.config, username=form.username.data or "",
-                                     display_name=form.display_name.data or "",
-                                     unit_id=form.unit.data or "",
-                                     role=Role(form.role.data))
-        username = user.username
+    user, password = create_user(current_unit().session, services.config,
+                                 username=form.username.data or "",
+                                 display_name=form.display_name.data or "",
+                                 unit_id=form.unit.data or "", role=Role(form.role.data),
+                                 by=signed_in().user.id)
+    username = user.username
     flash(_("Created %(username)s. One-time password (shown once): %(password)s",
             username=username, password=password))
     return redirect(url_for("admin.users"))
@@ -65,8 +64,7 @@ def reset_password_view(username: str) -> Response:
         # The resetting administrator is recorded: they may not approve a new key that
         # comes out of the re-enrolment (casework.accounts.approve_key).
         by = signed_in().user.username
-        with services.db.session() as db:
-            password = reset_password(db, services.config, username, by=by)
+        password = reset_password(current_unit().session, services.config, username, by=by)
         flash(_("New one-time password for %(username)s (shown once): %(password)s",
                 username=username, password=password))
     return redirect(url_for("admin.users"))
@@ -75,8 +73,7 @@ def reset_password_view(username: str) -> Response:
 @bp.get("/directory")
 def directory() -> str:
     """Who the next exported recipient directory will list."""
-    with current().db.session() as db:
-        summary = directory_summary(db)
+    summary = directory_summary(current_unit().session)
     return render_template("admin_directory.html", summary=summary)
 
 

@@ -7,12 +7,11 @@ from markupsafe import Markup
 from werkzeug.wrappers import Response
 
 from .. import totp
-from ..accounts import begin_enrolment, complete_enrolment, start_enrolment, verify_sign_in
+from ..accounts import finish_enrolment, sign_in, start_enrolment
 from ..errors import SessionExpired
 from ..forms import EnrolForm, LoginForm
-from ..housekeeping import sweep
-from ..services import current
-from ..sessions import close_session, open_session
+from ..services import current, current_unit
+from ..sessions import sign_out
 from ..web import (
     ENROL_KEY,
     SESSION_KEY,
@@ -21,6 +20,7 @@ from ..web import (
     pending_enrolment,
     remember,
     remember_enrolment,
+    signed_in,
 )
 
 bp = Blueprint("auth", __name__)
@@ -32,22 +32,13 @@ def login() -> Response | str | tuple[str, int]:
     form = LoginForm()
     if not form.validate_on_submit():
         return render_template("login.html", form=form), 400 if form.is_submitted() else 200
-    services = current()
-    verified = verify_sign_in(services.db, services.config,
-                              username=form.username.data or "",
-                              password=form.password.data or "", code=form.code.data or "")
-    if verified.needs_enrolment:
-        # Server-side and single use: the cookie gets only the id of the enrolment row.
-        with services.db.session() as db:
-            enrolment_id = begin_enrolment(db, services.config, verified.user_id)
-        remember_enrolment(enrolment_id)
+    outcome = sign_in(current(), current_unit().session, username=form.username.data or "",
+                      password=form.password.data or "", code=form.code.data or "")
+    if outcome.enrolment_id is not None:
+        remember_enrolment(outcome.enrolment_id)
         return redirect(url_for("auth.enrol"))
-    with services.db.session() as db:
-        grant = open_session(db, verified.user_id, verified.private_key)
-    remember(grant.session_id, grant.secret)
-    # Sessions, enrolments and counters that expired since are swept now and then, so
-    # their rows (and locked keys) do not wait in the store for a restart.
-    sweep(services.db, services.config)
+    assert outcome.grant is not None  # noqa: S101 (a session, if not an enrolment)
+    remember(outcome.grant.session_id, outcome.grant.secret)
     return redirect(url_for("home.index"))
 
 
@@ -64,12 +55,10 @@ def enrol() -> Response | str | tuple[str, int]:
         offer_sign_in()
         raise
     if form.validate_on_submit():
-        key = complete_enrolment(services.db, services.config, user_id=page.user_id,
+        grant = finish_enrolment(services, current_unit().session, user_id=page.user_id,
                                  enrolment_id=enrolment_id, code=form.code.data or "",
                                  new_password=form.new_password.data or "",
                                  previous_password=form.previous_password.data or "")
-        with services.db.session() as db:
-            grant = open_session(db, page.user_id, key)
         remember(grant.session_id, grant.secret)
         return redirect(url_for("home.index"))
     uri = totp.provisioning_uri(page.secret, page.username, services.config.totp_issuer)
@@ -84,8 +73,7 @@ def logout() -> Response:
     """Destroy the server-side session and the key locked in it."""
     data = session.get(SESSION_KEY)
     if isinstance(data, dict) and "id" in data:
-        services = current()
-        with services.db.session() as db:
-            close_session(db, str(data["id"]))
+        # The permission check resumed this session (auth.logout needs one).
+        sign_out(current_unit().session, str(data["id"]), signed_in().user.id)
     forget_session()
     return redirect(url_for("auth.login"))

@@ -24,7 +24,7 @@ from ..cases import (
 )
 from ..forms import ActionForm, AssignForm, NoteForm, ReplyForm
 from ..models import Role, Stage, Unit
-from ..services import current
+from ..services import current, current_unit
 from ..web import signed_in
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
@@ -35,17 +35,17 @@ TextAction = Callable[..., str]
 def index() -> str:
     """The inbox of the units the person reads for."""
     person = signed_in()
-    with current().db.session() as db:
-        user = db.merge(person.user)
-        page = inbox(db, user, unit=request.args.get("unit") or None,
-                     stage=request.args.get("stage") or None,
-                     sort=request.args.get("sort", "received"),
-                     cursor=request.args.get("after") or None,
-                     mine=request.args.get("mine") == "1")
-        units = sorted(user.units_with(*READING_ROLES))
-        unit_rows = {u.id: u for u in db.scalars(select(Unit))}
-        return render_template("inbox.html", page=page, stages=[s.value for s in Stage],
-                               units=units, unit_rows=unit_rows, args=request.args)
+    db = current_unit().session
+    user = person.user
+    page = inbox(db, user, unit=request.args.get("unit") or None,
+                 stage=request.args.get("stage") or None,
+                 sort=request.args.get("sort", "received"),
+                 cursor=request.args.get("after") or None,
+                 mine=request.args.get("mine") == "1")
+    units = sorted(user.units_with(*READING_ROLES))
+    unit_rows = {u.id: u for u in db.scalars(select(Unit))}
+    return render_template("inbox.html", page=page, stages=[s.value for s in Stage],
+                           units=units, unit_rows=unit_rows, args=request.args)
 
 
 @bp.get("/<case_id>")
@@ -53,21 +53,20 @@ def show(case_id: str) -> str:
     """A decrypted case: report, files, dialogue, notes."""
     person = signed_in()
     services = current()
-    with services.db.session() as db:
-        user = db.merge(person.user)
-        view = open_case(services, db, user, person.key, case_id)
-        assign_form = None
-        if view.case.unit_id in user.units_with(Role.UNIT_LEAD):
-            assign_form = AssignForm()
-            # Never offered: the people the tipster left out of the report.
-            assign_form.person.choices = [
-                SelectChoice(p.id, p.display_name)
-                for p in assignable(db, view.case, excluded_key_ids(view.report))]
-        # Prefixes keep the two text areas' ids (and labels) apart on one page.
-        return render_template("case.html", view=view, reply_form=ReplyForm(prefix="reply"),
-                               note_form=NoteForm(prefix="note"), action=ActionForm(),
-                               assign_form=assign_form,
-                               unit=db.get(Unit, view.case.unit_id))
+    db = current_unit().session
+    user = person.user
+    view = open_case(services, db, user, person.key, case_id)
+    assign_form = None
+    if view.case.unit_id in user.units_with(Role.UNIT_LEAD):
+        assign_form = AssignForm()
+        # Never offered: the people the tipster left out of the report.
+        assign_form.person.choices = [
+            SelectChoice(p.id, p.display_name)
+            for p in assignable(db, view.case, excluded_key_ids(view.report))]
+    # Prefixes keep the two text areas' ids (and labels) apart on one page.
+    return render_template("case.html", view=view, reply_form=ReplyForm(prefix="reply"),
+                           note_form=NoteForm(prefix="note"), action=ActionForm(),
+                           assign_form=assign_form, unit=db.get(Unit, view.case.unit_id))
 
 
 def assign_view(case_id: str) -> Response:
@@ -75,17 +74,17 @@ def assign_view(case_id: str) -> Response:
     form = AssignForm()
     person = signed_in()
     services = current()
-    with services.db.session() as db:
-        lead = db.merge(person.user)
-        # The same exclusions as the page offered (the domain function checks again).
-        form.person.choices = [SelectChoice(p.id, p.display_name) for p in
-                               assignment_choices(services, db, lead, person.key, case_id)]
-        if form.validate_on_submit():
-            changed = assign(services, db, lead, person.key, case_id, form.person.data or "")
-            flash(_("Assigned. Their key was added to %(count)s envelopes; nothing was "
-                    "re-encrypted.", count=changed))
-        else:
-            flash(_("Choose a person of the unit."))
+    db = current_unit().session
+    lead = person.user
+    # The same exclusions as the page offered (the domain function checks again).
+    form.person.choices = [SelectChoice(p.id, p.display_name) for p in
+                           assignment_choices(services, db, lead, person.key, case_id)]
+    if form.validate_on_submit():
+        changed = assign(services, db, lead, person.key, case_id, form.person.data or "")
+        flash(_("Assigned. Their key was added to %(count)s envelopes; nothing was "
+                "re-encrypted.", count=changed))
+    else:
+        flash(_("Choose a person of the unit."))
     return redirect(url_for("cases.show", case_id=case_id))
 
 
@@ -95,9 +94,8 @@ def _post_text(case_id: str, form: ReplyForm | NoteForm, action: TextAction,
     person = signed_in()
     services = current()
     if form.validate_on_submit():
-        with services.db.session() as db:
-            action(services, db, db.merge(person.user), person.key, case_id,
-                   form.text.data or "")
+        action(services, current_unit().session, person.user, person.key, case_id,
+               form.text.data or "")
         flash(saved)
     else:
         flash(refused)
@@ -129,9 +127,8 @@ def download(case_id: str, envelope_id: str) -> Response:
     a metadata-scrubbed copy."""
     person = signed_in()
     services = current()
-    with services.db.session() as db:
-        pieces, entry = plaintext_of(services, db, db.merge(person.user), person.key,
-                                     case_id, envelope_id)
+    pieces, entry = plaintext_of(services, current_unit().session, person.user, person.key,
+                                 case_id, envelope_id)
     filename = str(entry.get("filename") or "attachment")
     content_type = "application/octet-stream"
     body: Iterator[bytes] | bytes = pieces
