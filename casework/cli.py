@@ -290,61 +290,40 @@ def register(app: Flask) -> None:
                   help="Where to write the bundle for intake (acknowledgements, replies).")
     def bridge_import(source: Path, reply: Path) -> None:
         """Air-gap mode: import intake's bundle and write the answer bundle for intake."""
-        from common.bundles import BundleRefused, read_bundle, write_bundle
+        from common.bundles import BundleRefused
 
-        from .intake_import import Incoming, import_envelopes, mark_delivered, pending_pushes
+        from .bridge.bundles import import_bundle
 
         services = current()
         config = services.config
         if config.intake_verify_key is None:
             raise click.ClickException("casework.json has no intake_verify_key")
-        signing = load_signing_key(config.signing_key_path)
-        intake_key = crypto.VerifyKey(config.intake_verify_key)
         try:
-            payload = read_bundle(source.read_bytes(), signing, intake_key, "bundle-to-casework")
+            answer = import_bundle(services, source.read_bytes(),
+                                   signing_key=load_signing_key(config.signing_key_path),
+                                   intake_key=crypto.VerifyKey(config.intake_verify_key))
         except BundleRefused as exc:
             raise click.ClickException(str(exc)) from exc
-        mark_delivered(services, [str(i) for i in payload.get("tipster_envelopes", [])])
-        incoming = []
-        try:
-            for item in payload.get("items", []):
-                path = services.store.incoming_dir / f"bundle-{item['envelope_id']}"
-                _write_private(path, bytes.fromhex(item["body"]))
-                incoming.append(Incoming(
-                    str(item["envelope_id"]), str(item["receipt_id"]), str(item["kind"]),
-                    bytes.fromhex(item["header"]), path,
-                    bytes.fromhex(item["tipster_public_key"]), str(item["unit_id"])))
-            stored = import_envelopes(services, incoming)
-        finally:
-            for entry in incoming:
-                entry.body_path.unlink(missing_ok=True)
-        pushes = [{"receipt_id": o.receipt_id, "envelope_id": o.envelope_id, "kind": o.kind,
-                   "header": o.header.hex(), "body": o.body.hex()}
-                  for o in pending_pushes(services)]
-        reply.write_bytes(write_bundle(signing, intake_key, "bundle-to-intake",
-                                       {"acks": stored, "pushes": pushes}))
+        reply.write_bytes(answer.bundle)
+        stored = answer.acknowledged
         click.echo(f"imported {len(stored)}; wrote {len(stored)} acknowledgements and "
-                   f"{len(pushes)} replies to {reply}")
+                   f"{answer.replies} replies to {reply}")
 
     @bridge_group.command("export")
     @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
     def bridge_export(out: Path) -> None:
         """Air-gap mode: write replies waiting for intake to a bundle (sealed, signed)."""
-        from common.bundles import write_bundle
-
-        from .intake_import import pending_pushes
+        from .bridge.bundles import export_bundle
 
         services = current()
         config = services.config
         if config.intake_verify_key is None:
             raise click.ClickException("casework.json has no intake_verify_key")
-        pushes = [{"receipt_id": o.receipt_id, "envelope_id": o.envelope_id, "kind": o.kind,
-                   "header": o.header.hex(), "body": o.body.hex()}
-                  for o in pending_pushes(services)]
-        out.write_bytes(write_bundle(load_signing_key(config.signing_key_path),
-                                     crypto.VerifyKey(config.intake_verify_key),
-                                     "bundle-to-intake", {"acks": [], "pushes": pushes}))
-        click.echo(f"{len(pushes)} replies written to {out}")
+        count, bundle = export_bundle(services,
+                                      signing_key=load_signing_key(config.signing_key_path),
+                                      intake_key=crypto.VerifyKey(config.intake_verify_key))
+        out.write_bytes(bundle)
+        click.echo(f"{count} replies written to {out}")
 
     @bridge_group.command("status")
     def bridge_status() -> None:

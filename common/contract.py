@@ -9,8 +9,10 @@ Intake knows nothing of casework beyond this module, and casework nothing of int
 - the payloads sealed for the tipster's dialogue, so both sides read and write the same
   fields (a reply's author, the stage it announces) instead of guessing from dict keys.
 
-Parsing a wire form checks it strictly (``common.sync_schema``): a signature says who
-sent a message, not that it is well formed. Refusals name the field, never its value.
+Parsing a wire form checks it strictly (with the primitives of ``common.sync_schema``):
+a signature says who sent a message, not that it is well formed. Refusals name the
+field, never its value. The schemas of the sync's requests and answers are here too
+(:data:`REQUESTS`, :data:`RESPONSES`); the air-gap bundles' are in ``common.bundles``.
 Labels in the reader's language are each app's own (each has its own catalogue); tests
 check both label tables cover every member of every enum here.
 """
@@ -216,6 +218,39 @@ class ReplyItem:
         """Parse and check the JSON form, or :class:`common.sync_schema.Malformed`."""
         checked = schema.validate(cls.SCHEMA, value, where)
         return cls(**{**checked, "kind": EnvelopeKind(checked["kind"])})
+
+
+def _unchecked(value: object, _where: str) -> object:
+    """An item checked later, one by one (see ``RESPONSES``)."""
+    return value
+
+
+# --- The sync's requests (casework → intake's sync app) and answers ----------------------
+#
+# Each is checked whole before anything acts on it (all or nothing): a push with one bad
+# item stores nothing. Only a pull answer's items are left unchecked here: casework
+# parses them one by one (:meth:`TipsterItem.from_wire`), so that one malformed item is
+# skipped without holding up the rest.
+
+REQUESTS: dict[SyncPurpose, schema.Check] = {
+    SyncPurpose.PULL: schema.record({"batch": schema.integer(1, schema.MAX_ITEMS)}),
+    SyncPurpose.FETCH: schema.record({"envelope_id": schema.hex_id}),
+    SyncPurpose.ACK: schema.record({"envelope_ids": schema.array(schema.hex_id,
+                                                                 schema.MAX_ITEMS)}),
+    SyncPurpose.PUSH: schema.record({"items": schema.array(ReplyItem.from_wire,
+                                                           schema.MAX_ITEMS)}),
+}
+
+RESPONSES: dict[SyncPurpose, schema.Check] = {
+    SyncPurpose.PULL: schema.record({"items": schema.array(_unchecked, schema.MAX_ITEMS)}),
+    SyncPurpose.FETCH: schema.record({"envelope_id": schema.hex_id,
+                                      "size": schema.integer(0, 2**62),
+                                      "sha256": schema.sha256_hex}),
+    SyncPurpose.ACK: schema.record({"deleted": schema.integer(0, schema.MAX_ITEMS)}),
+    SyncPurpose.PUSH: schema.record({"stored": schema.array(schema.hex_id, schema.MAX_ITEMS),
+                                     "refused": schema.array(schema.hex_id,
+                                                             schema.MAX_ITEMS)}),
+}
 
 
 # --- What the tipster's dialogue holds ---------------------------------------------------

@@ -1,4 +1,4 @@
-"""The bridge's messages, checked strictly: one small schema per purpose, both directions.
+"""The primitives the bridge's messages are checked with, and their size limits.
 
 A signature says who sent a message, not that it is well formed: casework's requests
 reach intake's sync app, and intake's answers and bundles reach casework, only after
@@ -6,7 +6,10 @@ their signatures verify, yet a bug or a compromised peer can still sign nonsense
 message is therefore parsed against the schema of its purpose before anything acts on
 it, and refused whole if one field is off (all or nothing: nothing is half applied).
 
-Refusals name the field, never its value: values can be envelope ids or content.
+The schemas themselves are built from these checks where the messages are defined: the
+items and the sync's requests and answers in ``common.contract``, the air-gap bundles in
+``common.bundles``. Refusals name the field, never its value: values can be envelope
+ids or content.
 """
 
 from __future__ import annotations
@@ -18,12 +21,6 @@ from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 from .storage import is_envelope_id
-
-# What intake may hand casework: only what a tipster can send. Casework's own kinds
-# ("note", a reviewer's "message" reply, "status") can never arrive from intake.
-FROM_TIPSTER_KINDS = frozenset({"report", "file", "identity", "message"})
-# What casework may push to intake for a tipster.
-TO_TIPSTER_KINDS = frozenset({"message", "status"})
 
 MAX_ITEMS = 10_000  # a hard ceiling; each side also applies its own, lower batch limit
 MAX_HEADER = 64 * 1024  # a header holds one sealed key per recipient: a few dozen at most
@@ -103,21 +100,6 @@ def base64_bytes(max_bytes: int) -> Check:
     return check
 
 
-def hex_bytes(max_bytes: int, exact: int | None = None) -> Check:
-    """Lowercase or uppercase hex, decoding to at most ``max_bytes`` (or exactly ``exact``)."""
-    def check(value: object, where: str) -> bytes:
-        if not isinstance(value, str) or len(value) > 2 * max_bytes:
-            raise Malformed(f"{where} is not hex of at most {max_bytes} bytes")
-        try:
-            decoded = bytes.fromhex(value)
-        except ValueError as exc:
-            raise Malformed(f"{where} is not hex") from exc
-        if exact is not None and len(decoded) != exact:
-            raise Malformed(f"{where} is not {exact} bytes")
-        return decoded
-    return check
-
-
 def array(item: Check, max_items: int) -> Check:
     """A list of at most ``max_items`` items, each passing ``item``."""
     def check(value: object, where: str) -> list[Any]:
@@ -147,58 +129,7 @@ def sha256_hex(value: object, where: str) -> str:
     return value
 
 
-# --- Requests (casework → intake's sync app) -------------------------------------------
-
-PUSH_ITEM = record({"receipt_id": hex_id, "envelope_id": hex_id,
-                    "kind": one_of(TO_TIPSTER_KINDS), "header": base64_bytes(MAX_HEADER),
-                    "body": base64_bytes(MAX_PUSH_BODY)})
-
-REQUESTS: dict[str, Check] = {
-    "pull": record({"batch": integer(1, MAX_ITEMS)}),
-    "fetch": record({"envelope_id": hex_id}),
-    "ack": record({"envelope_ids": array(hex_id, MAX_ITEMS)}),
-    "push": record({"items": array(PUSH_ITEM, MAX_ITEMS)}),
-}
-
-# --- Responses (intake's sync app → casework) ------------------------------------------
-
-# The kind is checked structurally only: a well-formed item of a kind intake may not
-# send is refused by the import (and acknowledged there, so it cannot block the queue).
-PULL_ITEM = record({"envelope_id": hex_id, "receipt_id": hex_id, "kind": text(MAX_KIND),
-                    "header": base64_bytes(MAX_HEADER), "body_size": integer(0, 2**62),
-                    "tipster_public_key": hex_bytes(32, exact=32),
-                    "unit_id": text(MAX_UNIT_ID)})
-
-RESPONSES: dict[str, Check] = {
-    # Items are checked one by one (PULL_ITEM), so one bad item does not hold up the rest.
-    "pull": record({"items": array(lambda value, _where: value, MAX_ITEMS)}),
-    "fetch": record({"envelope_id": hex_id, "size": integer(0, 2**62),
-                     "sha256": sha256_hex}),
-    "ack": record({"deleted": integer(0, MAX_ITEMS)}),
-    "push": record({"stored": array(hex_id, MAX_ITEMS), "refused": array(hex_id, MAX_ITEMS)}),
-}
-
-# --- Air-gap bundles -------------------------------------------------------------------
-
-BUNDLE_ITEM = record({"envelope_id": hex_id, "receipt_id": hex_id, "kind": text(MAX_KIND),
-                      "header": hex_bytes(MAX_HEADER), "body": hex_bytes(MAX_BODY),
-                      "tipster_public_key": hex_bytes(32, exact=32),
-                      "unit_id": text(MAX_UNIT_ID)})
-BUNDLE_PUSH = record({"receipt_id": hex_id, "envelope_id": hex_id,
-                      "kind": one_of(TO_TIPSTER_KINDS), "header": hex_bytes(MAX_HEADER),
-                      "body": hex_bytes(MAX_PUSH_BODY)})
-
-BUNDLES: dict[str, Check] = {
-    # Intake lists every reply it holds for tipsters (it keeps no record of what casework
-    # was told): that list grows with the service, bounded in practice by the bundle size.
-    "bundle-to-casework": record({"items": array(BUNDLE_ITEM, MAX_ITEMS),
-                                  "tipster_envelopes": array(hex_id, MAX_LISTED_REPLIES)}),
-    "bundle-to-intake": record({"acks": array(hex_id, MAX_ITEMS),
-                                "pushes": array(BUNDLE_PUSH, MAX_ITEMS)}),
-}
-
-
 def validate(schema: Check, value: object, where: str = "body") -> dict[str, Any]:
-    """``value`` checked against ``schema`` (converted: base64 and hex become bytes)."""
+    """``value`` checked against ``schema`` (converted: base64 becomes bytes, items objects)."""
     result: dict[str, Any] = schema(value, where)
     return result

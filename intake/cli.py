@@ -9,15 +9,13 @@ from flask import Flask
 from sqlalchemy import select
 
 import crypto
-from common.bundles import BundleRefused, read_bundle, write_bundle
+from common.bundles import BundleRefused, read_to_intake, write_to_casework
+from common.contract import Audience, BundledTipsterItem
 from common.sync_schema import MAX_ITEMS
 
+from .bridge.outbox import PushRefused, accept_for_tipster, acknowledge, outbox
 from .models import StoredEnvelope, SyncState
-from .outbox import PushRefused, accept_for_tipster, acknowledge, outbox
 from .services import current
-
-TO_CASEWORK = "bundle-to-casework"
-TO_INTAKE = "bundle-to-intake"
 
 
 def register(app: Flask) -> None:
@@ -58,19 +56,13 @@ def register_bundles(app: Flask) -> None:
         """Write waiting envelopes for casework to a bundle (sealed to casework, signed)."""
         signing, casework = _keys()
         intake = current()
-        items = []
         # Casework refuses a bundle of more items than the schema allows (MAX_ITEMS).
-        for item in outbox(intake, max(1, min(batch, MAX_ITEMS))):
-            items.append({"envelope_id": item.envelope_id, "receipt_id": item.receipt_id,
-                          "kind": item.kind, "header": item.header.hex(),
-                          "body": item.body_path.read_bytes().hex(),
-                          "tipster_public_key": item.tipster_public_key.hex(),
-                          "unit_id": item.unit_id})
+        items = [BundledTipsterItem(item.item(), item.body_path.read_bytes())
+                 for item in outbox(intake, max(1, min(batch, MAX_ITEMS)))]
         with intake.db.session() as session:
             delivered = list(session.scalars(select(StoredEnvelope.id).where(
-                StoredEnvelope.audience == "tipster")))
-        out.write_bytes(write_bundle(signing, casework, TO_CASEWORK,
-                                     {"items": items, "tipster_envelopes": delivered}))
+                StoredEnvelope.audience == Audience.TIPSTER)))
+        out.write_bytes(write_to_casework(signing, casework, items, delivered))
         click.echo(f"{len(items)} envelopes written to {out}")
 
     @bridge.command("import")
@@ -81,17 +73,15 @@ def register_bundles(app: Flask) -> None:
         signing, casework = _keys()
         intake = current()
         try:
-            payload = read_bundle(source.read_bytes(), signing, casework, TO_INTAKE)
+            payload = read_to_intake(source.read_bytes(), signing, casework)
         except BundleRefused as exc:
             raise click.ClickException(str(exc)) from exc
-        # read_bundle checked the whole payload's shape: nothing below meets a bad field.
-        deleted = acknowledge(intake, payload["acks"])
+        # The whole payload's shape was checked: nothing below meets a bad field.
+        deleted = acknowledge(intake, payload.acks)
         stored = refused = 0
-        for item in payload["pushes"]:
+        for item in payload.pushes:
             try:
-                accept_for_tipster(intake, item["receipt_id"], envelope_id=item["envelope_id"],
-                                   kind=item["kind"], header=bytes.fromhex(item["header"]),
-                                   body=bytes.fromhex(item["body"]))
+                accept_for_tipster(intake, item)
                 stored += 1
             except PushRefused as exc:
                 # One unstorable reply (e.g. for a receipt deleted here) must not stop the

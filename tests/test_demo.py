@@ -28,7 +28,7 @@ def test_demo_set_up_keeps_the_contract(tmp_path: Path, monkeypatch: pytest.Monk
 
     from casework import create_app as create_casework
     from intake import create_app as create_intake
-    from intake.sync import create_app as create_sync
+    from intake.bridge.sync import create_app as create_sync
 
     assert create_intake().test_client().get("/").status_code == 200
     create_sync()

@@ -13,7 +13,7 @@ from flask import Flask
 import crypto
 from casework.bridge import CycleReport, IntakeClient, run_cycle
 from common.serve import build_server
-from intake.sync import create_app as create_sync_app
+from intake.bridge.sync import create_app as create_sync_app
 from tests.casework.conftest import (  # noqa: F401 (fixtures)
     casework,
     casework_config,

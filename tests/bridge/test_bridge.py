@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import func, select
 
 import crypto
-from casework import bridge as bridge_module
-from casework.bridge import BridgeError
+from casework.bridge import BridgeError, IntakeClient
+from casework.bridge import cycle as bridge_module
 from casework.models import Case, CaseEnvelope
 from intake.models import StoredEnvelope
 from tests.casework.conftest import services
@@ -73,7 +73,7 @@ def test_a_crash_at_any_step_loses_nothing_and_duplicates_nothing(
 
     with monkeypatch.context() as patch:
         if step in ("pull", "fetch", "ack", "push"):
-            patch.setattr(bridge_module.IntakeClient, step, crash)
+            patch.setattr(IntakeClient, step, crash)
         else:
             patch.setattr(bridge_module, step, crash)
         with pytest.raises(Crash):
@@ -199,7 +199,7 @@ def test_an_oversized_body_waits_at_intake_without_holding_up_the_rest(
 ) -> None:
     submit(bridged.linked.intake.test_client(), category="ethics",
            files=[(io.BytesIO(b"x" * 200_000), "big.bin")])
-    monkeypatch.setattr(bridge_module, "MAX_BODY", 100_000)
+    monkeypatch.setattr("casework.bridge.client.MAX_BODY", 100_000)
     report = bridged.cycle()
     assert report.imported == 1  # the report came; the big file did not
     assert _counts(bridged) == (1, 2, 1)

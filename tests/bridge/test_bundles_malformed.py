@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 import crypto
 from common.bundles import BundleRefused, read_bundle, write_bundle
+from common.contract import b64
 from intake.models import StoredEnvelope
 from tests.intake.conftest import submit
 
@@ -21,16 +22,19 @@ from .test_bundles import _air_gap, _cli
 
 INTAKE, CASEWORK = crypto.SigningKey.generate(), crypto.SigningKey.generate()
 GOOD_ITEM = {"envelope_id": "a" * 32, "receipt_id": "b" * 32, "kind": "report",
-             "header": "00", "body": "00", "tipster_public_key": "cc" * 32, "unit_id": "etik"}
+             "header": "AA==", "body": "AA==", "tipster_public_key": b64(b"\xcc" * 32),
+             "unit_id": "etik"}
 GOOD_PUSH = {"receipt_id": "b" * 32, "envelope_id": "a" * 32, "kind": "message",
-             "header": "00", "body": "00"}
+             "header": "AA==", "body": "AA=="}
 
 TO_CASEWORK: list[Any] = [
     [], "items", None, {}, {"items": []}, {"items": {}, "tipster_envelopes": []},
     {"items": [], "tipster_envelopes": [], "more": 1},
-    {"items": [{**GOOD_ITEM, "body": "not hex"}], "tipster_envelopes": []},
+    {"items": [{**GOOD_ITEM, "body": "not base64"}], "tipster_envelopes": []},
+    {"items": [{**GOOD_ITEM, "body": "00"}], "tipster_envelopes": []},  # hex: the old form
     {"items": [{**GOOD_ITEM, "envelope_id": "../../etc"}], "tipster_envelopes": []},
-    {"items": [{**GOOD_ITEM, "tipster_public_key": "cc"}], "tipster_envelopes": []},
+    {"items": [{**GOOD_ITEM, "tipster_public_key": b64(b"\xcc")}], "tipster_envelopes": []},
+    {"items": [{**GOOD_ITEM, "extra": 1}], "tipster_envelopes": []},
     {"items": [{k: v for k, v in GOOD_ITEM.items() if k != "unit_id"}],
      "tipster_envelopes": []},
     {"items": [], "tipster_envelopes": ["a" * 32 + "\n"]},
@@ -39,8 +43,19 @@ TO_CASEWORK: list[Any] = [
 TO_INTAKE: list[Any] = [
     {"acks": "all", "pushes": []}, {"acks": [], "pushes": [{**GOOD_PUSH, "kind": "note"}]},
     {"acks": ["a" * 32, "bad"], "pushes": []}, {"acks": [], "pushes": [{"receipt_id": 1}]},
-    {"acks": [], "pushes": [{**GOOD_PUSH, "header": "zz"}]}, {"pushes": []},
+    {"acks": [], "pushes": [{**GOOD_PUSH, "header": "!!"}]}, {"pushes": []},
 ]
+
+
+def test_the_good_items_the_malformed_ones_derive_from_are_read() -> None:
+    bundle = write_bundle(INTAKE, CASEWORK.verify_key, "bundle-to-casework",
+                          {"items": [GOOD_ITEM], "tipster_envelopes": ["c" * 32]})
+    assert read_bundle(bundle, CASEWORK, INTAKE.verify_key, "bundle-to-casework") == {
+        "items": [GOOD_ITEM], "tipster_envelopes": ["c" * 32]}
+    bundle = write_bundle(CASEWORK, INTAKE.verify_key, "bundle-to-intake",
+                          {"acks": ["c" * 32], "pushes": [GOOD_PUSH]})
+    assert read_bundle(bundle, INTAKE, CASEWORK.verify_key, "bundle-to-intake") == {
+        "acks": ["c" * 32], "pushes": [GOOD_PUSH]}
 
 
 @pytest.mark.parametrize("payload", TO_CASEWORK)
@@ -60,7 +75,7 @@ def test_a_malformed_bundle_for_intake_is_refused_whole(payload: object) -> None
 def test_a_deeply_nested_bundle_is_refused_not_a_crash() -> None:
     sealed = crypto.seal_bytes(b"[" * 200_000, [CASEWORK.verify_key.box_public_key()],
                                routing={"kind": "bundle-to-casework"})
-    body = ('{"header": "' + sealed.header.hex() + '", "body": "' + sealed.body.hex()
+    body = ('{"header": "' + b64(sealed.header) + '", "body": "' + b64(sealed.body)
             + '"}').encode()
     bundle = crypto.sign_document(INTAKE, purpose="bundle-to-casework", body=body)
     with pytest.raises(BundleRefused, match="malformed"):

@@ -23,8 +23,8 @@ from flask import Flask, Response, request
 from sqlalchemy import func, select
 
 import crypto
-from casework import intake_import
 from casework.bridge import BridgeError, IntakeClient, run_cycle
+from casework.bridge import imports as intake_import
 from casework.models import Case, CaseEnvelope, Stage
 from common.serve import build_server
 from intake.models import ReceiptRecord, StoredEnvelope
@@ -349,7 +349,7 @@ def _client(b: Bridged, evil: EvilIntake) -> IntakeClient:
 
 ITEM = {"envelope_id": "a" * 32, "receipt_id": "b" * 32, "kind": "report",
         "header": base64.b64encode(b"h").decode(), "body_size": 1,
-        "tipster_public_key": "cc" * 32, "unit_id": "etik"}
+        "tipster_public_key": base64.b64encode(b"\xcc" * 32).decode(), "unit_id": "etik"}
 MALFORMED_PULLS = [b"[]", b"null", b'"items"', b"{}", b'{"items": {}}', b'{"items": 5}',
                    b'{"items": [], "more": 1}', b"[" * 50_000, b"\xff", b'{"items": NaN}']
 
@@ -372,7 +372,8 @@ def test_more_items_than_asked_for_are_refused_whole(bridged: Bridged,
 
 @pytest.mark.parametrize("change", [
     {"header": "!!"}, {"envelope_id": "A" * 32}, {"envelope_id": "a" * 32 + "\n"},
-    {"tipster_public_key": "cc"}, {"body_size": -1}, {"kind": ["report"]}, {"unit_id": ""},
+    {"tipster_public_key": base64.b64encode(b"\xcc" * 31).decode()},
+    {"tipster_public_key": "cc" * 32}, {"body_size": -1}, {"kind": ["report"]}, {"unit_id": ""},
     {"extra": 1}])
 def test_a_malformed_pull_item_is_skipped_and_the_cycle_completes(
         bridged: Bridged, evil: EvilIntake, change: dict[str, object],

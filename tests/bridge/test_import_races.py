@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 import crypto
-from casework.intake_import import Incoming, import_from_intake
+from casework.bridge.imports import Incoming, import_from_intake
 from casework.models import CaseEnvelope
-from intake.outbox import outbox
+from intake.bridge.outbox import outbox
 from tests.casework.conftest import services
 from tests.casework.linked import Linked
 from tests.intake.conftest import csrf_token, sign_in, submit
@@ -62,7 +62,8 @@ def test_two_imports_of_the_same_envelope_at_once_keep_its_body(
 
 def test_two_pushes_of_the_same_reply_at_once_store_it_once_without_an_error(
         linked: Linked, monkeypatch: pytest.MonkeyPatch) -> None:
-    from intake import outbox as outbox_module
+    from common.contract import EnvelopeKind, ReplyItem
+    from intake.bridge import outbox as outbox_module
     from intake.models import StoredEnvelope
     from intake.sealing import PendingEnvelopes
 
@@ -80,20 +81,20 @@ def test_two_pushes_of_the_same_reply_at_once_store_it_once_without_an_error(
         body = source.read()
     with intake.db.session() as session:
         session.query(StoredEnvelope).filter(StoredEnvelope.id == envelope_id).delete()
+    item = ReplyItem(receipt_id=receipt_id, envelope_id=envelope_id, kind=EnvelopeKind.MESSAGE,
+                     header=header, body=body)
     store_sealed = PendingEnvelopes.store_sealed
     other: list[object] = []
 
     def the_other_push_commits_meanwhile(self: Any, *args: Any, **kwargs: Any) -> str:
         if not other:
             other.append("started")
-            outbox_module.accept_for_tipster(intake, receipt_id, envelope_id=envelope_id,
-                                             kind="message", header=header, body=body)
+            outbox_module.accept_for_tipster(intake, item)
         return store_sealed(self, *args, **kwargs)
 
     monkeypatch.setattr(PendingEnvelopes, "store_sealed",
                         the_other_push_commits_meanwhile)
-    outbox_module.accept_for_tipster(intake, receipt_id, envelope_id=envelope_id,
-                                     kind="message", header=header, body=body)
+    outbox_module.accept_for_tipster(intake, item)
     monkeypatch.undo()
     sign_in(tipster, receipt)
     assert tipster.get("/dialogue").get_data(as_text=True).count("Tack för din rapport") == 1

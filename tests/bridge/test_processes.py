@@ -76,7 +76,7 @@ def _serve_intake(instance: Path, public_port: int, sync_port: int) -> None:
     """Process A: intake's public app and its sync app (internal interface)."""
     from common.serve import build_server
     from intake import IntakeConfig, create_app
-    from intake.sync import create_app as create_sync
+    from intake.bridge.sync import create_app as create_sync
 
     config = IntakeConfig.from_instance(instance)
     public = build_server(create_app(config), "127.0.0.1", public_port)
@@ -552,7 +552,7 @@ def test_a_stopped_sync_app_fails_the_job_cleanly_and_the_next_delivers(world: W
     assert job.get_status() == JobStatus.FAILED
     result = job.latest_result()
     assert result is not None and result.exc_string is not None
-    assert "casework.bridge.BridgeError: intake is unreachable for pull" in result.exc_string
+    assert "casework.bridge.client.BridgeError: intake is unreachable for pull" in result.exc_string
     assert world.casework_envelopes() == [] and world.cases() == []
 
     world.start("intake")  # the same ports, the same database and storage
@@ -641,7 +641,7 @@ def test_a_crash_after_sealing_the_acknowledgement_leaves_no_orphan_body(
     bridged: Bridged, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Deterministic, in one process: the same window that a SIGKILL of the worker can hit.
-    from casework import intake_import
+    from casework.bridge import pushes as intake_import
 
     submit(bridged.linked.intake.test_client(), category="ethics")
     sealed = intake_import.seal_for_tipster

@@ -144,7 +144,7 @@ def test_xss_from_the_tipster_and_in_staff_markup_is_neutralised(linked: Linked)
 def test_inbox_pages_with_a_keyset_cursor(linked: Linked) -> None:
     import datetime as dt
 
-    from casework.intake_import import new_reference
+    from casework.bridge.imports import new_reference
     from casework.models import User
     from casework.models.cases import CaseReader
 

@@ -160,7 +160,7 @@ def test_imported_follow_up_sealed_to_an_excluded_reviewer_is_trimmed(
     follow-up only with the entries of the report's readers."""
     import io
 
-    from casework.intake_import import Incoming, import_envelopes
+    from casework.bridge.imports import Incoming, import_envelopes
 
     erik, eva = linked.staff["erik"].key, linked.staff["eva"].key
     assert erik is not None and eva is not None

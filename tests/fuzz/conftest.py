@@ -23,10 +23,10 @@ from casework.models import Case as CaseRow
 from casework.models import CaseEnvelope, Membership, Role, User
 from casework.sessions import close_session, open_session
 from intake import forms as intake_forms
+from intake.bridge.sync import create_app as create_sync_app
 from intake.dialogue import sign_in as tipster_sign_in
 from intake.dialogue import sign_out as tipster_sign_out
 from intake.models import StoredEnvelope
-from intake.sync import create_app as create_sync_app
 from tests.casework.conftest import (  # noqa: F401 (fixtures)
     Staff,
     casework,

@@ -236,7 +236,7 @@ def test_sync_app_slash_redirect_with_control_characters_in_the_query_is_not_a_5
     import secrets
     from dataclasses import replace
 
-    from intake.sync import create_app as create_sync_app
+    from intake.bridge.sync import create_app as create_sync_app
 
     sync = create_sync_app(replace(intake_config, sync_signing_seed=secrets.token_bytes(32)))
     for method, path in (("POST", "/v1//pull"), ("GET", "/static//x")):

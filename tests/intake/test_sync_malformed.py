@@ -23,9 +23,9 @@ from sqlalchemy import select
 import crypto
 from common.serve import build_server
 from intake import IntakeConfig
+from intake.bridge.sync import MAX_REQUEST
+from intake.bridge.sync import create_app as create_sync_app
 from intake.models import StoredEnvelope
-from intake.sync import MAX_REQUEST
-from intake.sync import create_app as create_sync_app
 
 from .conftest import People, sign_in, submit
 

@@ -1,8 +1,9 @@
 """What intake holds for casework, and what casework sends back: the intake side of sync.
 
-The sync app (``intake/sync.py``) wraps these functions in signed pull/ack/push messages;
-the tests' in-process bridge (``scripts/local_bridge.py``) calls them directly. Nothing
-here decrypts anything.
+The sync app (``intake/bridge/sync.py``) wraps these functions in signed pull/ack/push
+messages, the bundle commands (``intake/cli.py``) in air-gap files, and the tests'
+in-process bridge (``scripts/local_bridge.py``) calls them directly. What crosses is
+always the contract's items (``common.contract``). Nothing here decrypts anything.
 """
 
 from __future__ import annotations
@@ -16,12 +17,12 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
 import crypto
+from common.contract import TO_TIPSTER_KINDS, Audience, EnvelopeKind, ReplyItem, TipsterItem
 from common.db import Database
 from common.storage import EnvelopeStore, is_envelope_id
-from common.sync_schema import TO_TIPSTER_KINDS
 
-from .models import ReceiptRecord, StoredEnvelope
-from .sealing import PendingEnvelopes
+from ..models import ReceiptRecord, StoredEnvelope
+from ..sealing import PendingEnvelopes
 
 
 class Holdings(Protocol):
@@ -50,6 +51,12 @@ class OutboundEnvelope:
     unit_id: str
     body_size: int
 
+    def item(self) -> TipsterItem:
+        """What casework is told of it (the body travels separately, or in a bundle)."""
+        return TipsterItem(envelope_id=self.envelope_id, receipt_id=self.receipt_id,
+                           kind=self.kind, header=self.header, body_size=self.body_size,
+                           tipster_public_key=self.tipster_public_key, unit_id=self.unit_id)
+
 
 class PushRefused(Exception):
     """Casework pushed something intake will never store; the message says why (no content)."""
@@ -61,8 +68,8 @@ def outbox(intake: Holdings, limit: int = 100) -> Iterator[OutboundEnvelope]:
         rows = session.execute(
             select(StoredEnvelope, ReceiptRecord)
             .join(ReceiptRecord, StoredEnvelope.receipt_id == ReceiptRecord.id)
-            .where(StoredEnvelope.audience == "casework")
-            .order_by(StoredEnvelope.receipt_id, StoredEnvelope.kind != "report")
+            .where(StoredEnvelope.audience == Audience.CASEWORK)
+            .order_by(StoredEnvelope.receipt_id, StoredEnvelope.kind != EnvelopeKind.REPORT)
             .limit(limit)
         ).all()
     for envelope, receipt in rows:
@@ -86,7 +93,7 @@ def acknowledge(intake: Holdings, envelope_ids: Sequence[str]) -> int:
         return 0
     with intake.db.session() as session:
         doomed = list(session.scalars(select(StoredEnvelope.id).where(
-            StoredEnvelope.id.in_(ids), StoredEnvelope.audience == "casework")))
+            StoredEnvelope.id.in_(ids), StoredEnvelope.audience == Audience.CASEWORK)))
         if doomed:
             session.execute(delete(StoredEnvelope).where(StoredEnvelope.id.in_(doomed)))
     # Bodies go only after the rows' deletion is committed: a crash in between leaves an
@@ -96,14 +103,14 @@ def acknowledge(intake: Holdings, envelope_ids: Sequence[str]) -> int:
     return len(doomed)
 
 
-def accept_for_tipster(intake: Holdings, receipt_id: str, *, envelope_id: str, kind: str,
-                       header: bytes, body: bytes) -> None:
+def accept_for_tipster(intake: Holdings, item: ReplyItem) -> None:
     """Store an envelope that casework sealed to the tipster key (reply or status).
 
     Idempotent: pushing the same envelope twice stores it once. Raises
     :class:`PushRefused` for what can never be stored (an unknown receipt, a kind casework
     does not send, parts that do not belong together).
     """
+    receipt_id, envelope_id, kind = item.receipt_id, item.envelope_id, item.kind
     if kind not in TO_TIPSTER_KINDS or not is_envelope_id(envelope_id):
         raise PushRefused("not a kind or id casework sends")
     try:
@@ -114,9 +121,10 @@ def accept_for_tipster(intake: Holdings, receipt_id: str, *, envelope_id: str, k
                 return
             pending = PendingEnvelopes(intake.store)
             try:
-                pending.store_sealed(session, receipt_id=receipt_id, audience="tipster",
-                                     kind=kind, envelope_id=envelope_id, header=header,
-                                     body=body)
+                pending.store_sealed(session, receipt_id=receipt_id,
+                                     audience=Audience.TIPSTER, kind=kind,
+                                     envelope_id=envelope_id, header=item.header,
+                                     body=item.body)
                 pending.commit_all()
             except crypto.CryptoError as exc:
                 pending.rollback()

@@ -1,9 +1,12 @@
-"""Taking envelopes from intake into cases, and handing replies back.
+"""Taking envelopes from intake into cases, trusting intake for delivery only.
 
-This is casework's side of the bridge: ``casework/bridge.py`` feeds it verified messages
-from intake's sync app (and ``bridge import`` the air-gap bundles). Import is idempotent:
-an envelope seen twice is stored once, so at-least-once delivery never duplicates
-anything.
+``casework/bridge/cycle.py`` feeds it the items of intake's sync app, and
+``casework/bridge/bundles.py`` those of air-gap bundles. Import is idempotent: an
+envelope seen twice is stored once, so at-least-once delivery never duplicates anything.
+
+Each item is imported in a transaction of its own, on purpose (not one unit of work for
+the whole import): one refused or failing item must not roll back the others, which are
+then acknowledged to intake.
 """
 
 from __future__ import annotations
@@ -20,15 +23,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import crypto
-from common.contract import EnvelopeKind
+from common.contract import FROM_TIPSTER_KINDS, Category, EnvelopeKind, TipsterItem
 from common.storage import is_envelope_id
-from common.sync_schema import FROM_TIPSTER_KINDS, MAX_BODY
-from common.vocabulary import CATEGORY_CODES
+from common.sync_schema import MAX_BODY
 
-from .models import Case, CaseEnvelope, Stage, Unit
-from .readers import reader_keys
-from .sealing import seal_item
-from .services import Casework
+from ..models import Case, CaseEnvelope, Unit
+from ..services import Casework
+from . import pushes
 
 log = logging.getLogger("lykta.casework.import")
 _REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
@@ -36,7 +37,7 @@ _REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 
 @dataclass(frozen=True)
 class Incoming:
-    """One envelope from intake (what the bridge's pull response will carry)."""
+    """One envelope from intake, its body fetched (or unbundled) into a file."""
 
     envelope_id: str
     receipt_id: str
@@ -46,16 +47,11 @@ class Incoming:
     tipster_public_key: bytes
     unit_id: str
 
-
-@dataclass(frozen=True)
-class Outgoing:
-    """A sealed envelope for the tipster, waiting to be pushed to intake."""
-
-    envelope_id: str
-    receipt_id: str
-    kind: str
-    header: bytes
-    body: bytes
+    @classmethod
+    def of(cls, item: TipsterItem, body_path: Path) -> Incoming:
+        """An item as the contract carries it, with its body at ``body_path``."""
+        return cls(item.envelope_id, item.receipt_id, item.kind, item.header, body_path,
+                   item.tipster_public_key, item.unit_id)
 
 
 def new_reference() -> str:
@@ -69,7 +65,7 @@ MAX_DOCUMENT_BODY = 8 * 1024 * 1024
 MAX_FILE_BODY = MAX_BODY
 # Kinds a case holds once: a second one is forged (it would reset the stage, re-send the
 # acknowledgement, or swap the sealed identity).
-ONCE_PER_CASE = frozenset({"report", "identity"})
+ONCE_PER_CASE = frozenset({EnvelopeKind.REPORT, EnvelopeKind.IDENTITY})
 
 
 class Refused(Exception):
@@ -155,7 +151,7 @@ def _import_one(casework: Casework, item: Incoming) -> bool:
             case = session.scalar(select(Case).where(
                 Case.intake_receipt_id == item.receipt_id))
             if case is None:
-                if item.kind != "report":
+                if item.kind != EnvelopeKind.REPORT:
                     raise Held("its report has not been imported yet")
                 case = _new_case(session, item, routing)
             else:
@@ -171,9 +167,9 @@ def _import_one(casework: Casework, item: Incoming) -> bool:
             # whose committed row names this very body (same id, same bytes).
             casework.store.commit(incoming, item.envelope_id)
             placed = True
-            if item.kind == "report":
+            if item.kind == EnvelopeKind.REPORT:
                 session.flush()
-                _acknowledge_automatically(casework, session, case)
+                pushes.acknowledge_automatically(casework, session, case)
     except (Refused, Held):
         raise
     except Exception:
@@ -222,7 +218,7 @@ def _check_item(item: Incoming) -> Mapping[str, str]:
     if len(item.tipster_public_key) != 32:
         raise Refused("the tipster key is malformed")
     size = item.body_path.stat().st_size
-    if size > (MAX_FILE_BODY if item.kind == "file" else MAX_DOCUMENT_BODY):
+    if size > (MAX_FILE_BODY if item.kind == EnvelopeKind.FILE else MAX_DOCUMENT_BODY):
         raise Refused(f"the body is too large for a {item.kind}")
     try:
         with item.body_path.open("rb") as body:
@@ -237,8 +233,8 @@ def _check_item(item: Incoming) -> Mapping[str, str]:
     # reader will find on opening it. They must agree with what intake declared.
     if routing.get("kind") != item.kind:
         raise Refused("the body's routing disagrees with the declared kind")
-    if item.kind == "report":
-        if routing.get("category") not in CATEGORY_CODES:
+    if item.kind == EnvelopeKind.REPORT:
+        if routing.get("category") not in set(Category):
             raise Refused("a category not in the fixed list")
         if routing.get("unit") != item.unit_id:
             raise Refused("the body's routing disagrees with the declared unit")
@@ -265,49 +261,3 @@ def _new_case(session: Session, item: Incoming, routing: Mapping[str, str]) -> C
     session.add(case)
     session.flush()
     return case
-
-
-def _acknowledge_automatically(casework: Casework, session: Session, case: Case) -> None:
-    """The automatic reply on arrival: it is the legal acknowledgement (within 7 days)."""
-    config = casework.config
-    text = f"{config.acknowledgement_sv}\n\n{config.acknowledgement_en}"
-    # The reply also carries the new stage, so the tipster's status changes with it.
-    seal_for_tipster(casework, session, case, kind=EnvelopeKind.MESSAGE,
-                     payload={"type": "message", "author": "reviewer", "text": text,
-                              "automatic": True, "stage": Stage.ACKNOWLEDGED.value})
-    case.acknowledged_on = dt.datetime.now(dt.UTC).date()
-    case.stage = Stage.ACKNOWLEDGED.value
-
-
-def seal_for_tipster(casework: Casework, session: Session, case: Case, *, kind: EnvelopeKind,
-                     payload: dict[str, object], author_id: str | None = None) -> str:
-    """Seal a reply or status to the tipster and the case's readers; queue it for push."""
-    recipients = [crypto.PublicKey(case.tipster_public_key),
-                  *reader_keys(session, casework.config, case)]
-    return seal_item(casework, session, case, kind=kind, document=payload,
-                     recipients=recipients, author_id=author_id, for_tipster=True)
-
-
-def pending_pushes(casework: Casework, limit: int | None = None) -> list[Outgoing]:
-    """Replies and status updates not yet confirmed delivered to intake, oldest first."""
-    with casework.db.session() as session:
-        query = (select(CaseEnvelope, Case.intake_receipt_id)
-                 .join(Case, CaseEnvelope.case_id == Case.id)
-                 .where(CaseEnvelope.delivered.is_(False))
-                 .order_by(CaseEnvelope.created_at, CaseEnvelope.id))
-        rows = session.execute(query if limit is None else query.limit(limit)).all()
-        out = []
-        for envelope, receipt_id in rows:
-            with casework.store.open(envelope.id) as body:
-                out.append(Outgoing(envelope.id, receipt_id, envelope.kind, envelope.header,
-                                    body.read()))
-    return out
-
-
-def mark_delivered(casework: Casework, envelope_ids: Iterable[str]) -> None:
-    """Intake confirmed it stored these."""
-    with casework.db.session() as session:
-        for envelope_id in envelope_ids:
-            envelope = session.get(CaseEnvelope, envelope_id)
-            if envelope is not None:
-                envelope.delivered = True

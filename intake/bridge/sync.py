@@ -1,13 +1,14 @@
 """The bridge's intake side: a separate WSGI app for the internal interface only.
 
-``intake.sync:create_app`` serves signed requests from casework (pull, fetch, ack, push)
-and signs every response. The public intake app never routes here. Casework initiates
+``intake.bridge.sync:create_app`` serves signed requests from casework (pull, fetch, ack,
+push) and signs every response. The public intake app never routes here. Casework initiates
 every connection; intake never connects to casework.
 
 Every request must verify under the pinned casework key, carry the purpose of its route,
 be within the clock-skew window and have an unseen nonce (kept in the database, so all
 workers share it and restarts do not reopen a replay window). Refusals are logged with
-the reason only, never content.
+the reason only, never content. What crosses is the contract's items in their one wire
+form (``common.contract``): the same as in the air-gap bundles.
 """
 
 from __future__ import annotations
@@ -26,18 +27,18 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
 import crypto
+from common.contract import REQUESTS, Audience, ReplyItem, SyncPurpose
 from common.startup import exclusive
 from common.storage import EnvelopeStore
-from common.sync_schema import REQUESTS, Malformed, parse_json, validate
+from common.sync_schema import Malformed, parse_json, validate
 
-from . import db as db_module
-from . import migrate
-from .config import IntakeConfig
-from .models import StoredEnvelope, SyncNonce, SyncState
+from .. import db as db_module
+from .. import migrate
+from ..config import IntakeConfig
+from ..models import StoredEnvelope, SyncNonce, SyncState
 from .outbox import PushRefused, accept_for_tipster, acknowledge, outbox
 
 log = logging.getLogger("lykta.intake.sync")
-PURPOSES = ("pull", "fetch", "ack", "push")
 MAX_REQUEST = 20 * 1024 * 1024
 SIGNATURE_HEADER = "Lykta-Signed"
 
@@ -67,9 +68,9 @@ class _Holdings:
     store: EnvelopeStore
 
 
-def _signed(key: crypto.SigningKey, purpose: str, body: bytes, request_nonce: bytes,
+def _signed(key: crypto.SigningKey, purpose: SyncPurpose, body: bytes, request_nonce: bytes,
             status: int = 200) -> Response:
-    message = crypto.sign_message(key, purpose=f"{purpose}-response", body=body,
+    message = crypto.sign_message(key, purpose=purpose.response, body=body,
                                   in_reply_to=request_nonce)
     return Response(message, status=status, mimetype="application/octet-stream")
 
@@ -77,7 +78,7 @@ def _signed(key: crypto.SigningKey, purpose: str, body: bytes, request_nonce: by
 def create_app(config: IntakeConfig | None = None) -> Flask:
     """The sync app. Refuses to start without intake's signing key."""
     if config is None:
-        from . import default_instance
+        from .. import default_instance
 
         config = IntakeConfig.from_instance(default_instance())
     if config.sync_signing_seed is None:
@@ -100,8 +101,11 @@ def create_app(config: IntakeConfig | None = None) -> Flask:
 
     @app.post("/v1/<purpose>")
     def handle(purpose: str) -> Response:
-        if purpose not in PURPOSES:
+        if purpose not in set(SyncPurpose):
             return Response("unknown purpose\n", status=404, mimetype="text/plain")
+        return _answer(SyncPurpose(purpose))
+
+    def _answer(purpose: SyncPurpose) -> Response:
         try:
             message = crypto.verify_message(casework_key, request.get_data(), purpose=purpose,
                                             replay_cache=replay_cache)
@@ -121,8 +125,8 @@ def create_app(config: IntakeConfig | None = None) -> Flask:
             # The whole message is checked before anything acts on it: a signature says
             # who sent it, not that it is well formed (all or nothing, never half applied).
             body = validate(REQUESTS[purpose], parse_json(message.body))
-            if purpose in ("ack", "push"):
-                count = len(body["envelope_ids" if purpose == "ack" else "items"])
+            if purpose in (SyncPurpose.ACK, SyncPurpose.PUSH):
+                count = len(body["envelope_ids" if purpose == SyncPurpose.ACK else "items"])
                 if count > config.sync_batch_limit:
                     raise Malformed(f"more than {config.sync_batch_limit} items")
         except Malformed as exc:
@@ -131,35 +135,31 @@ def create_app(config: IntakeConfig | None = None) -> Flask:
             log.warning("sync request refused: malformed %s body (%s)", purpose, exc)
             return _signed(signing_key, purpose, json.dumps({"error": str(exc)}).encode(),
                            message.nonce, status=400)
-        if purpose == "pull":
+        if purpose == SyncPurpose.PULL:
             limit = min(int(body["batch"]), config.sync_batch_limit)
-            items = [{"envelope_id": o.envelope_id, "receipt_id": o.receipt_id, "kind": o.kind,
-                      "header": base64.b64encode(o.header).decode(),
-                      "body_size": o.body_size,
-                      "tipster_public_key": o.tipster_public_key.hex(), "unit_id": o.unit_id}
-                     for o in outbox(intake, limit)]
+            items = [o.item().to_wire() for o in outbox(intake, limit)]
             return _signed(signing_key, purpose, json.dumps({"items": items}).encode(),
                            message.nonce)
-        if purpose == "fetch":
+        if purpose == SyncPurpose.FETCH:
             return _fetch(intake, signing_key, body["envelope_id"], message.nonce)
-        if purpose == "ack":
+        if purpose == SyncPurpose.ACK:
             deleted = acknowledge(intake, body["envelope_ids"])
             return _signed(signing_key, purpose, json.dumps({"deleted": deleted}).encode(),
                            message.nonce)
         stored, refused = [], []
+        item: ReplyItem
         for item in body["items"]:
             try:
-                if len(item["body"]) > config.sync_max_push_bytes:
+                if len(item.body) > config.sync_max_push_bytes:
                     raise PushRefused("the body is over the push limit")
-                accept_for_tipster(intake, item["receipt_id"], envelope_id=item["envelope_id"],
-                                   kind=item["kind"], header=item["header"], body=item["body"])
+                accept_for_tipster(intake, item)
             except PushRefused as exc:
                 # Refused for good (an unknown receipt, parts that do not belong together,
                 # too large): said so, so casework stops pushing it, and logged by reason.
                 log.warning("push item refused: %s", exc)
-                refused.append(item["envelope_id"])
+                refused.append(item.envelope_id)
             else:
-                stored.append(item["envelope_id"])
+                stored.append(item.envelope_id)
         return _signed(signing_key, purpose,
                        json.dumps({"stored": stored, "refused": refused}).encode(),
                        message.nonce)
@@ -186,7 +186,7 @@ def _fetch(intake: _Holdings, key: crypto.SigningKey, envelope_id: str, nonce: b
     """Stream one body; its digest and size travel in a signed header, not in memory."""
     with intake.db.session() as session:
         envelope = session.scalar(select(StoredEnvelope).where(
-            StoredEnvelope.id == envelope_id, StoredEnvelope.audience == "casework"))
+            StoredEnvelope.id == envelope_id, StoredEnvelope.audience == Audience.CASEWORK))
     if envelope is None:
         return Response("no such envelope\n", status=404, mimetype="text/plain")
     digest, size = hashlib.sha256(), 0
@@ -200,7 +200,8 @@ def _fetch(intake: _Holdings, key: crypto.SigningKey, envelope_id: str, nonce: b
         # problem, not casework's; it stays listed until someone looks.
         log.error("sync: an envelope's body is missing from the store")
         return Response("no such envelope\n", status=404, mimetype="text/plain")
-    signed = crypto.sign_message(key, purpose="fetch-response", in_reply_to=nonce, body=json.dumps(
+    signed = crypto.sign_message(key, purpose=SyncPurpose.FETCH.response, in_reply_to=nonce,
+                                 body=json.dumps(
         {"envelope_id": envelope.id, "size": size, "sha256": digest.hexdigest()}).encode())
 
     def stream() -> Any:

@@ -1,0 +1,129 @@
+"""One bridge cycle: pull → fetch → import (commit) → ack → push → mark delivered.
+
+Import is idempotent and acknowledgement comes only after the envelopes are committed
+here, so a crash at any step loses nothing and duplicates nothing (delivery is
+at-least-once; duplicates are recognised by envelope id). Intake is trusted for delivery
+only (threat-model.md, 6.11): every answer is checked against its schema before it is
+used (``casework/bridge/client.py``), every item is parsed as the contract's
+:class:`~common.contract.TipsterItem`, and every item is imported as the tipster's,
+whatever it claims (``casework/bridge/imports.py``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import secrets
+from dataclasses import dataclass
+
+import crypto
+from common.contract import TipsterItem
+from common.sync_schema import Malformed
+
+from ..models import BridgeState
+from ..models.base import utcnow
+from ..services import Casework
+from .client import BridgeError, IntakeClient
+from .imports import Incoming, import_from_intake
+from .pushes import mark_delivered, pending_pushes
+
+log = logging.getLogger("lykta.casework.bridge")
+
+
+@dataclass(frozen=True)
+class CycleReport:
+    """What one cycle did."""
+
+    imported: int
+    acknowledged: int
+    pushed: int
+
+
+def client_for(casework: Casework) -> IntakeClient:
+    """The client configured in casework.json (URL, pinned intake key, our signing key)."""
+    config = casework.config
+    if not config.intake_sync_url or not config.intake_verify_key:
+        raise BridgeError("casework.json has no intake_sync_url / intake_verify_key")
+    seed = config.signing_key_path.read_bytes()
+    return IntakeClient(config.intake_sync_url, crypto.SigningKey.from_seed(seed),
+                        crypto.VerifyKey(config.intake_verify_key))
+
+
+def run_cycle(casework: Casework, client: IntakeClient, batch: int = 50) -> CycleReport:
+    """Pull → fetch → import (commit) → ack → push → mark delivered.
+
+    Nothing intake answers can crash the cycle half way: a malformed answer as a whole
+    is a :class:`BridgeError` before anything is changed (the next cycle retries), and one
+    malformed or unfetchable item is logged, counted and skipped without holding up the
+    rest. Acknowledgement always follows the import's commit, so nothing is lost.
+    """
+    items = client.pull(batch)
+    spool = casework.store.incoming_dir
+    fetched: list[Incoming] = []
+    skipped = 0
+    try:
+        for raw in items:
+            try:
+                item = TipsterItem.from_wire(raw, "pull item")
+            except Malformed as exc:
+                # Not acknowledged: an honest intake never sends it, and without a valid id
+                # there is nothing to acknowledge; logged by field, never by value.
+                log.warning("bridge: skipped a malformed item: %s", exc)
+                skipped += 1
+                continue
+            path = spool / f"fetch-{secrets.token_hex(8)}"
+            try:
+                client.fetch(item.envelope_id, path)
+            except BridgeError as exc:
+                # Skipped, not acknowledged: it waits at intake (too large: for an operator;
+                # anything else: for the next cycle), and the rest of the batch goes on.
+                log.warning("bridge: %s", exc)
+                path.unlink(missing_ok=True)
+                skipped += 1
+                continue
+            fetched.append(Incoming.of(item, path))
+        outcome = import_from_intake(casework, fetched)
+    finally:
+        for incoming in fetched:
+            incoming.body_path.unlink(missing_ok=True)
+    if skipped:
+        log.warning("bridge: skipped %d of %d items in this pull", skipped, len(items))
+    stored = outcome.acknowledge
+    acknowledged = client.ack(stored) if stored else 0
+    delivered = 0
+    # In batches: intake refuses a push of more items than its batch limit, and bodies
+    # are held in memory only one batch at a time.
+    while outgoing := pending_pushes(casework, limit=batch):
+        done, refused = client.push(outgoing)
+        if refused:
+            # Intake will never store these (its receipt is gone, say): stop pushing them
+            # rather than send them in every cycle. Logged by count.
+            log.warning("bridge: intake refused %d replies for good", len(refused))
+        mark_delivered(casework, [*done, *refused])
+        delivered += len(done)
+        if len(done) + len(refused) < len(outgoing):
+            break  # intake stored only part: the rest waits for the next cycle
+    with casework.db.session() as session:
+        state = session.get(BridgeState, "last_success")
+        if state is None:
+            session.add(BridgeState(name="last_success", at=utcnow()))
+        else:
+            state.at = utcnow()
+    return CycleReport(len(stored), acknowledged, delivered)
+
+
+def last_success(casework: Casework) -> dt.datetime | None:
+    """When a cycle last completed (None: never)."""
+    with casework.db.session() as session:
+        state = session.get(BridgeState, "last_success")
+        return state.at if state else None
+
+
+def sync_is_stale(casework: Casework, now: dt.datetime | None = None) -> bool:
+    """True when a bridge is configured and has not completed a cycle for too long."""
+    if not casework.config.intake_sync_url:
+        return False
+    last = last_success(casework)
+    current = now or utcnow()
+    limit = dt.timedelta(seconds=casework.config.sync_warn_after_seconds)
+    return last is None or current - last > limit

@@ -1,0 +1,71 @@
+"""What casework hands back to intake for the tipster: sealed replies and status updates.
+
+A reply or status is sealed to the tipster key and the case's readers, kept with
+``delivered`` false, and pushed (over HTTP by ``casework/bridge/cycle.py``, or in an
+air-gap bundle by ``casework/bridge/bundles.py``) as the contract's
+:class:`~common.contract.ReplyItem` until intake confirms it stored it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+import crypto
+from common.contract import Author, DialogueMessage, EnvelopeKind, ReplyItem, Stage
+
+from ..models import Case, CaseEnvelope
+from ..readers import reader_keys
+from ..sealing import seal_item
+from ..services import Casework
+
+
+def acknowledge_automatically(casework: Casework, session: Session, case: Case) -> None:
+    """The automatic reply on arrival: it is the legal acknowledgement (within 7 days)."""
+    config = casework.config
+    text = f"{config.acknowledgement_sv}\n\n{config.acknowledgement_en}"
+    # The reply also carries the new stage, so the tipster's status changes with it.
+    reply = DialogueMessage(author=Author.REVIEWER, text=text, automatic=True,
+                            stage=Stage.ACKNOWLEDGED)
+    seal_for_tipster(casework, session, case, kind=EnvelopeKind.MESSAGE,
+                     payload=reply.to_json())
+    case.acknowledged_on = dt.datetime.now(dt.UTC).date()
+    case.stage = Stage.ACKNOWLEDGED.value
+
+
+def seal_for_tipster(casework: Casework, session: Session, case: Case, *, kind: EnvelopeKind,
+                     payload: dict[str, object], author_id: str | None = None) -> str:
+    """Seal a reply or status to the tipster and the case's readers; queue it for push."""
+    recipients = [crypto.PublicKey(case.tipster_public_key),
+                  *reader_keys(session, casework.config, case)]
+    return seal_item(casework, session, case, kind=kind, document=payload,
+                     recipients=recipients, author_id=author_id, for_tipster=True)
+
+
+def pending_pushes(casework: Casework, limit: int | None = None) -> list[ReplyItem]:
+    """Replies and status updates not yet confirmed delivered to intake, oldest first."""
+    with casework.db.session() as session:
+        query = (select(CaseEnvelope, Case.intake_receipt_id)
+                 .join(Case, CaseEnvelope.case_id == Case.id)
+                 .where(CaseEnvelope.delivered.is_(False))
+                 .order_by(CaseEnvelope.created_at, CaseEnvelope.id))
+        rows = session.execute(query if limit is None else query.limit(limit)).all()
+        out = []
+        for envelope, receipt_id in rows:
+            with casework.store.open(envelope.id) as body:
+                out.append(ReplyItem(receipt_id=receipt_id, envelope_id=envelope.id,
+                                     kind=EnvelopeKind(envelope.kind), header=envelope.header,
+                                     body=body.read()))
+    return out
+
+
+def mark_delivered(casework: Casework, envelope_ids: Iterable[str]) -> None:
+    """Intake confirmed it stored these."""
+    with casework.db.session() as session:
+        for envelope_id in envelope_ids:
+            envelope = session.get(CaseEnvelope, envelope_id)
+            if envelope is not None:
+                envelope.delivered = True
