@@ -1,90 +1,30 @@
-"""Building and signing the recipient directory that intake needs.
+"""The recipient directory that intake needs, from casework's database.
 
 ``flask --app casework directory export`` calls it with the approved keys of the
 casework users; only keys approved by a second administrator after a reset are listed.
+The document's format (building, signing, and intake's parsing) is ``common.directory``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 import crypto
+from common.contract import Category
+from common.directory import Listed, UnitEntry, build_directory, sign_directory
 
 from .models import DirectoryExport, Role, Unit, User
 from .models.accounts import KEY_HOLDING_ROLES
 
-PURPOSE = "recipient-directory"
-FORMAT = "lykta-recipient-directory/1"
-
-
-@dataclass(frozen=True)
-class Listed:
-    """A person to list: display name and public key."""
-
-    name: str
-    public_key: crypto.PublicKey
-
-    def as_json(self) -> dict[str, str]:
-        """The JSON form used in the directory."""
-        return {"key_id": self.public_key.key_id_hex, "name": self.name,
-                "public_key": self.public_key.raw.hex()}
-
-
-@dataclass(frozen=True)
-class UnitEntry:
-    """A unit to list."""
-
-    id: str
-    names: Mapping[str, str]
-    reviewers: Iterable[Listed]
-    alternate_unit: str | None = None
-
-
-def build_directory(
-    *,
-    serial: int,
-    units: Iterable[UnitEntry],
-    routes: Mapping[str, str],
-    escrow: crypto.PublicKey,
-    custodians: Iterable[Listed],
-    valid_for: dt.timedelta = dt.timedelta(days=30),
-    now: dt.datetime | None = None,
-) -> bytes:
-    """The canonical JSON body of a directory."""
-    issued = now or dt.datetime.now(dt.UTC)
-    document = {
-        "format": FORMAT,
-        "serial": serial,
-        "issued_at": issued.isoformat(timespec="seconds"),
-        "expires_at": (issued + valid_for).isoformat(timespec="seconds"),
-        "escrow": {"public_key": escrow.raw.hex()},
-        "custodians": [c.as_json() for c in custodians],
-        "units": [
-            {"id": u.id, "name": dict(u.names), "alternate_unit": u.alternate_unit,
-             "reviewers": [r.as_json() for r in u.reviewers]}
-            for u in units
-        ],
-        "routes": dict(routes),
-    }
-    return json.dumps(document, sort_keys=True, ensure_ascii=False).encode("utf-8")
-
-
-def sign_directory(body: bytes, key: crypto.SigningKey) -> bytes:
-    """Sign a directory body with casework's Ed25519 key."""
-    return crypto.sign_document(key, purpose=PURPOSE, body=body)
-
-
 # Which unit receives which report category (policy sections 3 and 9). Casework owns
 # routing; intake only follows what the signed directory says.
-DEFAULT_ROUTES = {
-    "corruption": "akt", "procurement": "akt", "funds": "akt",
-    "bias": "etik", "ethics": "etik", "retaliation": "etik", "other": "etik",
+DEFAULT_ROUTES: dict[str, str] = {
+    Category.CORRUPTION: "akt", Category.PROCUREMENT: "akt", Category.FUNDS: "akt",
+    Category.BIAS: "etik", Category.ETHICS: "etik", Category.RETALIATION: "etik",
+    Category.OTHER: "etik",
 }
 
 

@@ -12,7 +12,7 @@ from flask import Flask
 
 import crypto
 from casework.models import Role
-from intake.directory import verify_directory
+from common.directory import verify_directory
 
 from .conftest import Staff
 

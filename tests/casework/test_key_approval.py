@@ -16,7 +16,7 @@ from flask import Flask
 
 import crypto
 from casework.models import Role
-from intake.directory import verify_directory
+from common.directory import verify_directory
 
 from .accounts_support import finish_enrolling, start_enrolling, user
 from .conftest import Staff, csrf, log_in, services

@@ -13,7 +13,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 import crypto
-from casework.directory import Listed, UnitEntry, build_directory, sign_directory
+from common.directory import Listed, UnitEntry, build_directory, sign_directory
 from intake import IntakeConfig, create_app
 from intake.categories import CATEGORIES
 

@@ -70,7 +70,7 @@ def test_rollback_to_an_older_directory_is_refused(
 def test_directory_with_a_mismatched_key_id_is_refused(
     intake_config: IntakeConfig, people: People
 ) -> None:
-    from casework.directory import sign_directory
+    from common.directory import sign_directory
 
     body = crypto.verify_document(people.casework_key.verify_key, people.directory(),
                                   purpose="recipient-directory").body
