@@ -23,26 +23,32 @@ help:
 	@echo "make mutation    mutation testing of crypto/ with mutmut (slow; MUTATE='crypto.kdf.*' for one module)"
 	@echo "make demo-reset  delete all demo state under instance/"
 
-# The dependencies come from the lock file only, each checked against its pinned hashes;
-# the project itself is then installed on top, without resolving anything again.
+# The dependencies (and the build backend) come from the lock file only, each checked
+# against its pinned hashes; the project itself is then installed on top with that backend,
+# without resolving or downloading anything again.
 $(STAMP): pyproject.toml $(LOCK)
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Lykta needs Python 3.11 or newer"'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes -r $(LOCK)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps \
+	  --no-build-isolation -e .
 	touch $(STAMP)
 
 install: $(STAMP)
 
-# Re-resolve the runtime and `test` dependencies to their newest releases within
-# pyproject.toml's bounds, for the platform we run on (Linux x86_64, CPython 3.11), with
-# the hashes of every file of each pinned release. uv is installed here only.
+# Re-resolve the runtime and `test` dependencies and the build backend ([build-system]
+# requires, read from pyproject.toml) to their newest releases within pyproject.toml's
+# bounds, for the platform we run on (Linux x86_64, CPython 3.11), with the hashes of
+# every file of each pinned release. uv is installed here only. The optional `mutation`
+# extra is not locked (`make mutation` installs it on top).
 lock:
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check 'uv>=0.5'
 	mkdir -p $(dir $(LOCK))
-	$(BIN)/uv pip compile pyproject.toml --extra test --generate-hashes --upgrade --quiet \
+	$(BIN)/python -c 'import tomllib; print("\n".join(tomllib.load(open("pyproject.toml", \
+	  "rb"))["build-system"]["requires"]))' | \
+	$(BIN)/uv pip compile pyproject.toml - --extra test --generate-hashes --upgrade --quiet \
 	  --python-version 3.11 --python-platform x86_64-unknown-linux-gnu \
 	  --custom-compile-command 'make lock' -o $(LOCK)
 
