@@ -156,7 +156,7 @@ def upgrade_instance() -> None:
 
 def serve_intake() -> None:
     """Process 1: the public intake app on :8080 and its sync app on :8090 (internal)."""
-    from intake.sync import create_app as create_sync
+    from intake.bridge.sync import create_app as create_sync
 
     try:
         intake = create_intake()
