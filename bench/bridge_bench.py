@@ -24,8 +24,7 @@ asserts a time limit: the numbers are for people to read. Progress goes to stder
 from __future__ import annotations
 
 import argparse
-import base64
-import datetime as dt
+import functools
 import hashlib
 import json
 import os
@@ -46,22 +45,17 @@ from typing import Any
 from unittest import mock
 
 import crypto
-from bench import bridge_code
+from bench import bridge_code, harness
 from bench.harness import (
     GIB,
     HOST,
     KIB,
     MB,
     MIB,
-    REPO_ROOT,
-    LoadMeter,
     Run,
-    code_fingerprint,
-    failure_lines,
     fmt_ms,
     fmt_size,
     free_port,
-    machine_lines,
     md_table,
     memory_kib,
     reset_peak,
@@ -69,7 +63,7 @@ from bench.harness import (
     version,
     versions,
 )
-from tests.support.casework import add_default_units, enrol
+from tests.support.instance import write_instance
 from tests.support.processes import process_tree
 
 ARGON2 = crypto.INSECURE_FAST  # staff enrolment only; nothing timed derives a key
@@ -87,13 +81,13 @@ class BenchError(RuntimeError):
 
 
 def bridge_machine() -> list[str]:
-    return machine_lines([
+    return harness.machine_lines([
         ["gunicorn / Flask / Werkzeug", versions("gunicorn", "flask", "werkzeug")],
         ["SQLAlchemy / SQLite library", f"{version('sqlalchemy')} / {sqlite3.sqlite_version}"],
         ["PyNaCl", version("PyNaCl")],
         ["Storage", f"temporary folder {tempfile.gettempdir()} "
                     f"({_filesystem(Path(tempfile.gettempdir()))})"],
-    ], code_fingerprint(bridge_code.CODE, bridge_code.CODE_LABEL))
+    ], harness.code_fingerprint(bridge_code.CODE, bridge_code.CODE_LABEL))
 
 
 def _filesystem(path: Path) -> str:
@@ -182,41 +176,8 @@ class Instance:
 
 
 def make_instance(root: Path) -> Instance:
-    from casework import CaseworkConfig, create_app
-    from casework.directory import export_directory
-    from casework.models import Role
-    from casework.services import EXTENSION
-
-    root.mkdir(parents=True)
-    signing = crypto.SigningKey.generate()
-    (root / "casework-signing.seed").write_bytes(signing.seed())
-    escrow = crypto.generate_escrow_key()
-    intake_seed = secrets.token_bytes(32)
-    (root / "casework.json").write_text(json.dumps({
-        "secret_key": base64.b64encode(secrets.token_bytes(32)).decode(),
-        "argon2": ARGON2.to_dict(),
-        "escrow_public_key": escrow.public_key.raw.hex(),
-        "intake_verify_key": crypto.SigningKey.from_seed(intake_seed).verify_key.raw.hex(),
-    }))
-    app = create_app(CaseworkConfig.from_instance(root))
-    services = app.extensions[EXTENSION]
-    add_default_units(app)
-    keys = {staff.username: staff.key for staff in (
-        enrol(app, "eva", Role.REVIEWER, "etik"), enrol(app, "anna", Role.REVIEWER, "akt"),
-        enrol(app, "cecilia", Role.CUSTODIAN, "kof"))}
-    with services.db.session() as db:
-        document = export_directory(db, signing_key=signing, escrow=escrow.public_key,
-                                    valid_for=dt.timedelta(days=30))
-    services.db.engine.dispose()
-    (root / "directory.signed").write_bytes(document)
-    (root / "intake.json").write_text(json.dumps({
-        "secret_key": base64.b64encode(secrets.token_bytes(32)).decode(),
-        "instance_salt": base64.b64encode(crypto.new_instance_salt()).decode(),
-        "casework_verify_key": base64.b64encode(signing.verify_key.raw).decode(),
-        "argon2": ARGON2.to_dict(),
-        "sync_signing_seed": base64.b64encode(intake_seed).decode(),
-    }))
-    eva = keys["eva"]
+    staff, escrow = write_instance(root, ARGON2)
+    eva = staff["eva"].key
     if eva is None:
         raise BenchError("eva has no key after enrolment")
     return Instance(root, eva.public_key, escrow.public_key)
@@ -291,7 +252,7 @@ def serve(instance: Instance, kind: str, log: Path) -> Iterator[Server]:
     else:
         argv = [sys.executable, "-m", "bench.bridge_bench", "--serve-werkzeug", str(port)]
     with log.open("ab") as out:
-        process = subprocess.Popen(argv, cwd=REPO_ROOT, env=env, stdin=subprocess.DEVNULL,
+        process = subprocess.Popen(argv, cwd=harness.REPO_ROOT, env=env, stdin=subprocess.DEVNULL,
                                    stdout=out, stderr=subprocess.STDOUT)
     server = Server(kind, process, f"http://{HOST}:{port}")
     try:
@@ -482,7 +443,7 @@ def rss_child(root: Path, max_body: int | None) -> dict[str, Any]:
     argv = [sys.executable, "-m", "bench.bridge_bench", "--rss-probe", str(root)]
     if max_body is not None:
         argv += ["--rss-max-body", str(max_body)]
-    out = subprocess.run(argv, cwd=REPO_ROOT, capture_output=True, text=True, check=False,
+    out = subprocess.run(argv, cwd=harness.REPO_ROOT, capture_output=True, text=True, check=False,
                          timeout=600)
     if out.returncode != 0:
         raise BenchError(f"RSS probe failed: {out.stderr.strip()[-800:]}")
@@ -599,24 +560,24 @@ def main(argv: list[str] | None = None) -> int:
     report_rounds, file_rounds = (1, 1) if run.quick else (5, 3)
     report_batch, file_batch = (5, 2) if run.quick else (50, 10)
     out = [*run.heading("Lykta bridge benchmarks"), *bridge_machine(), ""]
-    work = Path(tempfile.mkdtemp(prefix="lykta-bench-bridge-"))
-    try:
-        rows: list[Row] = []
-        with LoadMeter() as load:
+    rows: list[Row] = []
+
+    def throughput(instance: Instance, server: str) -> list[str]:
+        run.progress(f"1. {fmt_size(REPORT_BYTES)} reports, sync app on {server}")
+        rows.append(bench_reports(instance, server, report_rounds, report_batch))
+        run.progress(f"1. files, sync app on {server}")
+        rows.append(bench_files(instance, server, file_rounds, file_batch,
+                                MIB if run.quick else FILE_BYTES))
+        return []
+
+    with run.workdir() as work:
+        with harness.LoadMeter() as load:
             # A quick run serves the sync app once, on Werkzeug: gunicorn serves it in 2.
             for server in ("werkzeug",) if run.quick else ("gunicorn", "werkzeug"):
                 instance = make_instance(work / f"throughput-{server}")
                 with serve(instance, server, work / f"{server}.log"):
-                    run.progress(f"1. {fmt_size(REPORT_BYTES)} reports, sync app on {server}")
-                    try:
-                        rows.append(bench_reports(instance, server, report_rounds,
-                                                  report_batch))
-                        run.progress(f"1. files, sync app on {server}")
-                        rows.append(bench_files(instance, server, file_rounds, file_batch,
-                                                MIB if run.quick else FILE_BYTES))
-                    except Exception as exc:  # report it, keep the other sections
-                        run.progress(f"   failed: {exc!r}")
-                        out += failure_lines(f"Throughput on {server}", exc)
+                    out += run.attempt(f"Throughput on {server}",
+                                       functools.partial(throughput, instance, server))
                 shutil.rmtree(work / f"throughput-{server}", ignore_errors=True)
         if rows:
             out += throughput_lines(rows, {"reports": report_rounds, "files": file_rounds})
@@ -624,16 +585,10 @@ def main(argv: list[str] | None = None) -> int:
 
         big = 4 * MIB if run.quick else BIG_BYTES
         run.progress(f"2. peak memory, one {fmt_size(big)} envelope")
-        with LoadMeter() as load:
-            try:
-                out += bench_memory(work / "memory", run.progress, big)
-            except Exception as exc:  # report it, keep the file
-                run.progress(f"   failed: {exc!r}")
-                out += ["## 2. Peak memory", "", *failure_lines("Peak memory", exc)]
-        shutil.rmtree(work / "memory", ignore_errors=True)
+        with harness.LoadMeter() as load:
+            out += run.attempt("Peak memory", functools.partial(
+                bench_memory, work / "memory", run.progress, big), heading="## 2. Peak memory")
         out += ["", load.line(), ""]
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
     run.write(out)
     return 0
 

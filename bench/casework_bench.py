@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import functools
 import html
 import io
 import json
@@ -30,7 +31,6 @@ import sqlite3
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,18 +43,14 @@ from sqlalchemy import event, insert, select
 from sqlalchemy.engine import Engine
 
 import crypto
+from bench import harness
 from bench.bridge_code import new_reference
 from bench.harness import (
     MIB,
-    REPO_ROOT,
     DiscardSink,
-    LoadMeter,
     Run,
-    code_fingerprint,
-    failure_lines,
     fmt_ms,
     fmt_size,
-    machine_lines,
     md_table,
     memory_kib,
     p50_p95,
@@ -112,7 +108,7 @@ class BenchError(RuntimeError):
 
 
 def casework_machine() -> list[str]:
-    return machine_lines([
+    return harness.machine_lines([
         ["Flask / Werkzeug", versions("flask", "werkzeug")],
         ["SQLAlchemy", version("sqlalchemy")],
         ["SQLite library", sqlite3.sqlite_version],
@@ -120,7 +116,7 @@ def casework_machine() -> list[str]:
         ["PyNaCl", version("PyNaCl")],
         ["Argon2 (not measured)", f"crypto.INSECURE_FAST: t={ARGON2.time_cost}, "
                                   f"m={ARGON2.memory_kib} KiB, p={ARGON2.parallelism}"],
-    ], code_fingerprint(["casework/**/*.py", "casework/templates/*", "common/*.py",
+    ], harness.code_fingerprint(["casework/**/*.py", "casework/templates/*", "common/*.py",
                          "crypto/*.py"], "casework/, common/, crypto/"))
 
 
@@ -614,7 +610,7 @@ def rss_child(mode: str, root: Path, cookie: str, case_path: str, file_path: str
         [sys.executable, "-m", "bench.casework_bench", "--rss-probe", mode,
          "--rss-dir", str(root), "--rss-cookie", cookie, "--rss-page", case_path,
          "--rss-file", file_path],
-        cwd=REPO_ROOT, capture_output=True, text=True, check=False, timeout=300)
+        cwd=harness.REPO_ROOT, capture_output=True, text=True, check=False, timeout=300)
     if out.returncode != 0:
         raise BenchError(f"RSS probe {mode} failed: {out.stderr.strip()[-500:]}")
     result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
@@ -867,40 +863,37 @@ def main(argv: list[str] | None = None) -> int:
     sizes = (150, 300) if run.quick else SIZES
     reps, walks, depth = (2, 1, 2) if run.quick else (30, 3, 20)
     out = [*run.heading("Lykta casework benchmarks"), *casework_machine(), ""]
-    work = Path(tempfile.mkdtemp(prefix="lykta-bench-casework-"))
-    try:
-        results: list[InboxResult] = []
-        with LoadMeter() as load:
+    results: list[InboxResult] = []
+
+    def inbox(n: int, work: Path) -> list[str]:
+        results.append(bench_inbox(n, work, reps, walks, depth))
+        return []
+
+    def open_case(work: Path) -> list[str]:
+        if run.quick:
+            return bench_open_case(work, page_reps=2, download_reps=2, scrub_reps=1,
+                                   with_jpeg=not args.no_jpeg, file_bytes=MIB,
+                                   photo=(600, 400), scrub_probe=False).lines
+        return bench_open_case(work, page_reps=15, download_reps=10, scrub_reps=5,
+                               with_jpeg=not args.no_jpeg).lines
+
+    with run.workdir() as work:
+        with harness.LoadMeter() as load:
             for n in sizes:
                 run.progress(f"1. inbox at {n:,} cases")
-                try:
-                    results.append(bench_inbox(n, work / f"inbox-{n}", reps, walks, depth))
-                except Exception as exc:  # report it, keep the other sections
-                    run.progress(f"   failed: {exc!r}")
-                    out += failure_lines(f"Inbox at {n:,} cases", exc)
-                shutil.rmtree(work / f"inbox-{n}", ignore_errors=True)
+                out += run.attempt(f"Inbox at {n:,} cases",
+                                   functools.partial(inbox, n, work / f"{n}"))
+                shutil.rmtree(work / f"{n}", ignore_errors=True)
         if results:
             out += [*inbox_lines(results, reps, walks, depth), ""]
             out += [*inbox_notes(results), ""]
         out += [load.line(), ""]
 
         run.progress("2. opening a case with a 10 MiB attachment")
-        with LoadMeter() as load:
-            try:
-                opened = (bench_open_case(work / "open", page_reps=2, download_reps=2,
-                                          scrub_reps=1, with_jpeg=not args.no_jpeg,
-                                          file_bytes=MIB, photo=(600, 400), scrub_probe=False)
-                          if run.quick
-                          else bench_open_case(work / "open", page_reps=15, download_reps=10,
-                                               scrub_reps=5, with_jpeg=not args.no_jpeg))
-                out += opened.lines
-            except Exception as exc:  # report it, keep the file
-                run.progress(f"   failed: {exc!r}")
-                out += ["## 2. Opening a case with a 10 MiB attachment", "",
-                        *failure_lines("Opening a case", exc)]
+        with harness.LoadMeter() as load:
+            out += run.attempt("Opening a case", functools.partial(open_case, work / "open"),
+                               heading="## 2. Opening a case with a 10 MiB attachment")
         out += ["", load.line(), ""]
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
     run.write(out)
     return 0
 

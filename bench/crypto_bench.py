@@ -31,19 +31,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import crypto
+from bench import harness
 from bench.harness import (
     KIB,
     MB,
     MIB,
-    REPO_ROOT,
     DiscardSink,
-    LoadMeter,
     Run,
-    code_fingerprint,
     failure_lines,
     fmt_ms,
     fmt_size,
-    machine_lines,
     md_table,
     memory_kib,
     version,
@@ -94,13 +91,13 @@ def crypto_machine() -> list[str]:
     if gpg:
         out = subprocess.run([gpg, "--version"], capture_output=True, text=True, check=False)
         gpg_version = out.stdout.splitlines()[0] if out.stdout else "unknown"
-    return machine_lines([
+    return harness.machine_lines([
         ["PyNaCl", f"{version('PyNaCl')} (bundled libsodium; PyNaCl does not "
                    "expose its version string)"],
         ["argon2-cffi", f"{version('argon2-cffi')} (bindings {version('argon2-cffi-bindings')})"],
         ["cryptography", version("cryptography")],
         ["gpg", gpg_version],
-    ], code_fingerprint(["crypto/*.py"], "crypto/*.py"))
+    ], harness.code_fingerprint(["crypto/*.py"], "crypto/*.py"))
 
 
 # --------------------------------------------------------------------------- 1. throughput
@@ -312,7 +309,7 @@ def _time_gpg(gpg: str, home: str, sizes: list[int], reps: int) -> dict[str, lis
     return samples
 
 
-def bench_vs_gpg(sizes: list[int], gpg_reps: int) -> tuple[list[str], LoadMeter]:
+def bench_vs_gpg(sizes: list[int], gpg_reps: int) -> tuple[list[str], harness.LoadMeter]:
     lines = [
         "## 2. Sealing one report to one recipient: crypto.seal_bytes vs gpg --encrypt",
         "",
@@ -326,7 +323,7 @@ def bench_vs_gpg(sizes: list[int], gpg_reps: int) -> tuple[list[str], LoadMeter]
     gpg = shutil.which("gpg")
     if not gpg:
         print("gpg is not installed (not on PATH): skipping the gpg comparison.", flush=True)
-        with LoadMeter() as load:
+        with harness.LoadMeter() as load:
             ours = _time_ours(sizes)
         lines.append("**gpg is not installed (not on PATH): comparison skipped.**")
         lines.append("")
@@ -336,7 +333,7 @@ def bench_vs_gpg(sizes: list[int], gpg_reps: int) -> tuple[list[str], LoadMeter]
         return lines, load
 
     home = tempfile.mkdtemp(prefix="lykta-bench-gnupg-")
-    load = LoadMeter()
+    load = harness.LoadMeter()
     try:
         os.chmod(home, 0o700)
         # Key generation runs inside gpg-agent (not our child): keep it out of the load
@@ -548,7 +545,7 @@ def bench_memory(size: int) -> list[str]:
             out = subprocess.run(
                 [sys.executable, "-m", "bench.crypto_bench", "--rss-probe", mode,
                  "--rss-dir", workdir, "--rss-size", str(size)],
-                cwd=REPO_ROOT, capture_output=True, text=True, check=True,
+                cwd=harness.REPO_ROOT, capture_output=True, text=True, check=True,
             )
             probe = json.loads(out.stdout.strip().splitlines()[-1])
             growth = probe["after_kib"] - probe["before_kib"]
@@ -584,7 +581,7 @@ def main(argv: list[str] | None = None) -> int:
     big = MIB if run.quick else 256 * MIB
     out = [*run.heading("Lykta crypto benchmarks"), *crypto_machine(), ""]
     run.progress("1. envelope throughput")
-    with LoadMeter() as load:
+    with harness.LoadMeter() as load:
         rows, notes = bench_throughput([(64 * KIB, 2, 1), (big, 2, 1)] if run.quick
                                        else [(MIB, 15, 16), (big, 5, 1)])
     out += [*throughput_lines(rows, notes), "", load.line(), ""]
@@ -593,7 +590,7 @@ def main(argv: list[str] | None = None) -> int:
                                  gpg_reps=1 if run.quick else 15)
     out += [*section, "", load.line(), ""]
     run.progress("3. receipt derivation")
-    with LoadMeter() as load:
+    with harness.LoadMeter() as load:
         section = (bench_receipts(reps=2, per_thread=1, thread_reps=1,
                                   params=crypto.INSECURE_FAST) if run.quick
                    else bench_receipts(reps=5, per_thread=2, thread_reps=3))

@@ -21,6 +21,7 @@ another folder. A ``--quick`` run (tiny sizes, see ``bench.quick``) never writes
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import hashlib
 import os
@@ -29,9 +30,10 @@ import resource
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import traceback
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from importlib import metadata
 from pathlib import Path
 
@@ -324,6 +326,24 @@ class Run:
             out += ["**Quick smoke run (`--quick`): tiny sizes and cheap settings. It checks "
                     "that the benchmark runs; its numbers mean nothing.**", ""]
         return out
+
+    def attempt(self, what: str, section: Callable[[], list[str]], heading: str = ""
+                ) -> list[str]:
+        """The lines ``section()`` returns or, if it raises, the failure (after ``heading``)
+        with its traceback, so that the other sections still run and are written."""
+        try:
+            return section()
+        except Exception as exc:  # report it, keep the other sections
+            self.progress(f"   failed: {exc!r}")
+            return [*([heading, ""] if heading else []), *failure_lines(what, exc)]
+
+    @contextlib.contextmanager
+    def workdir(self) -> Iterator[Path]:
+        """A private temporary folder for the run, deleted afterwards."""
+        with tempfile.TemporaryDirectory(prefix=f"lykta-bench-{self.name}-",
+                                         ignore_cleanup_errors=True) as work:
+            os.chmod(work, 0o700)
+            yield Path(work)
 
     def write(self, lines: list[str], partial: bool = False) -> Path | None:
         """Print the report and write it (atomically) to the result file; return its path.

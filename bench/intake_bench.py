@@ -40,19 +40,17 @@ from http.cookies import SimpleCookie
 from pathlib import Path
 
 import crypto
+from bench import harness
 from bench.harness import (
     HOST,
     KIB,
     MIB,
-    REPO_ROOT,
     Run,
-    code_fingerprint,
     fmt_ms,
     fmt_signed_ms,
     fmt_size,
     free_port,
     machine_busy,
-    machine_lines,
     md_table,
     own_cpu,
     p50_p95,
@@ -61,7 +59,7 @@ from bench.harness import (
     version,
     versions,
 )
-from casework.directory import Listed, UnitEntry, build_directory, sign_directory
+from common.directory import Listed, UnitEntry, build_directory, sign_directory
 from intake.categories import CATEGORIES
 from tests.support.processes import process_tree
 
@@ -204,7 +202,7 @@ class Server:
     def start(self, timeout: float = 60.0) -> None:
         env = {**os.environ, "LYKTA_INSTANCE": str(self.instance)}
         with open(self.log_path, "wb") as log:
-            self.proc = subprocess.Popen(self.command, cwd=REPO_ROOT, env=env,
+            self.proc = subprocess.Popen(self.command, cwd=harness.REPO_ROOT, env=env,
                                          stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -400,30 +398,45 @@ def _timed(browser: Browser, result: RunResult, lock: threading.Lock, kind: str,
     return (status, body, location) if ok else None
 
 
+def _form_token(browser: Browser, result: RunResult, lock: threading.Lock, path: str
+                ) -> bytes | None:
+    """Open a new connection and GET the form at ``path``: its CSRF token, or None."""
+    browser.open()
+    got = _timed(browser, result, lock, f"GET {path}", lambda: browser.request("GET", path),
+                 lambda s, b, _loc: s == 200 and CSRF.search(b) is not None)
+    token = CSRF.search(got[1]) if got else None
+    return token.group(1) if token else None
+
+
+def _post_form(browser: Browser, result: RunResult, lock: threading.Lock, path: str,
+               parts: list[bytes], content_type: str,
+               check: Callable[[int, bytes, str], bool]) -> tuple[int, bytes, str] | None:
+    """POST the form on the same connection, then close it: the answer if ``check`` passed."""
+    got = _timed(browser, result, lock, f"POST {path}",
+                 lambda: browser.request("POST", path, parts, content_type), check)
+    browser.close()
+    return got
+
+
 def report_cycle(file: tuple[str, bytes] | None) -> Callable[..., None]:
     what = (WHAT * (TEXT_BYTES // len(WHAT) + 1))[:TEXT_BYTES].encode()
 
     def cycle(browser: Browser, result: RunResult, lock: threading.Lock) -> None:
-        browser.open()
-        got = _timed(browser, result, lock, "GET /submit",
-                     lambda: browser.request("GET", "/submit"),
-                     lambda s, b, _loc: s == 200 and CSRF.search(b) is not None)
-        if got is None:
+        token = _form_token(browser, result, lock, "/submit")
+        if token is None:
             return
-        token = CSRF.search(got[1]).group(1)  # type: ignore[union-attr]
         fields = [("csrf_token", token), ("category", b"ethics"), ("agency", b"Skatteverket"),
                   ("agency_other", b""), ("what", what), ("when", b"Spring 2026"),
                   ("who", b"Head of unit"), ("identity", b"anonymous"), ("name", b""),
                   ("contact", b"")]
         parts, content_type = multipart(fields, file)
-        got = _timed(browser, result, lock, "POST /submit",
-                     lambda: browser.request("POST", "/submit", parts, content_type),
-                     lambda s, b, _loc: s == 200 and RECEIPT.search(b) is not None)
-        browser.close()
-        if got is not None:
+        got = _post_form(browser, result, lock, "/submit", parts, content_type,
+                         lambda s, b, _loc: s == 200 and RECEIPT.search(b) is not None)
+        receipt = RECEIPT.search(got[1]) if got else None
+        if receipt:
             with lock:
                 result.cycles.append(time.perf_counter())
-                result.receipts.append(RECEIPT.search(got[1]).group(1).decode())  # type: ignore[union-attr]
+                result.receipts.append(receipt.group(1).decode())
 
     return cycle
 
@@ -434,19 +447,13 @@ def login_cycle(receipts: Iterator[str]) -> Callable[..., None]:
     def cycle(browser: Browser, result: RunResult, lock: threading.Lock) -> None:
         with pick:
             receipt = next(receipts)
-        browser.open()
-        got = _timed(browser, result, lock, "GET /login",
-                     lambda: browser.request("GET", "/login"),
-                     lambda s, b, _loc: s == 200 and CSRF.search(b) is not None)
-        if got is None:
+        token = _form_token(browser, result, lock, "/login")
+        if token is None:
             return
-        token = CSRF.search(got[1]).group(1)  # type: ignore[union-attr]
-        body = (b"csrf_token=" + token + b"&receipt=" + receipt.encode())
-        got = _timed(browser, result, lock, "POST /login",
-                     lambda: browser.request("POST", "/login", [body],
-                                             "application/x-www-form-urlencoded"),
-                     lambda s, _b, loc: s == 302 and loc.endswith("/dialogue"))
-        browser.close()
+        got = _post_form(browser, result, lock, "/login",
+                         [b"csrf_token=" + token + b"&receipt=" + receipt.encode()],
+                         "application/x-www-form-urlencoded",
+                         lambda s, _b, loc: s == 302 and loc.endswith("/dialogue"))
         if got is not None:
             with lock:
                 result.cycles.append(time.perf_counter())
@@ -523,12 +530,12 @@ def run_argon2(threads: int, warmup: float, duration: float, server: Server | No
 
 
 def intake_machine() -> list[str]:
-    return machine_lines([
+    return harness.machine_lines([
         ["gunicorn / Flask / Werkzeug", versions("gunicorn", "Flask", "Werkzeug")],
         ["SQLAlchemy / SQLite", f"{version('SQLAlchemy')} / {sqlite3.sqlite_version}"],
         ["argon2-cffi / PyNaCl", f"{version('argon2-cffi')} (bindings "
                                  f"{version('argon2-cffi-bindings')}) / {version('PyNaCl')}"],
-    ], code_fingerprint(["crypto/*.py", "intake/**/*.py", "intake/templates/*.html"],
+    ], harness.code_fingerprint(["crypto/*.py", "intake/**/*.py", "intake/templates/*.html"],
                         "crypto/*.py, intake/**/*.py, intake/templates"))
 
 

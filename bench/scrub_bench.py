@@ -27,22 +27,18 @@ import resource
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from bench import harness
 from bench.harness import (
     MIB,
-    REPO_ROOT,
-    LoadMeter,
     Run,
-    code_fingerprint,
     fmt_ms,
     fmt_size,
-    machine_lines,
     md_table,
     versions,
 )
@@ -207,7 +203,7 @@ def probe(path: Path, reps: int) -> None:
 def run_probe(path: Path, reps: int) -> dict[str, Any]:
     done = subprocess.run([sys.executable, "-m", "bench.scrub_bench", "--probe", str(path),
                            "--reps", str(reps)], capture_output=True, text=True,
-                          cwd=REPO_ROOT, check=True)
+                          cwd=harness.REPO_ROOT, check=True)
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     return result
 
@@ -224,10 +220,10 @@ def scrub_machine() -> list[str]:
               f"wall {p.wall_seconds:g} s; {p.max_pixels / 1e6:g} M pixels; zip "
               f"{p.max_unpacked_bytes // MIB} MiB, ratio {p.max_ratio}; PDF object streams "
               f"{p.max_object_stream_bytes // MIB} MiB, {p.max_pdf_objects:,} objects")
-    return machine_lines([
+    return harness.machine_lines([
         ["Pillow / pikepdf (qpdf)", versions("pillow", "pikepdf")],
         ["Limits (production, `casework.scrub_limits.PRODUCTION`)", limits],
-    ], code_fingerprint(["casework/scrub*.py"], "casework/scrub*.py"))
+    ], harness.code_fingerprint(["casework/scrub*.py"], "casework/scrub*.py"))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -246,14 +242,13 @@ def main(argv: list[str] | None = None) -> int:
     rows, notes = [], []
     baseline: float | None = None
     baseline_mib: float | None = None
-    with tempfile.TemporaryDirectory(prefix="scrub-bench-") as work, LoadMeter() as load:
-        os.chmod(work, 0o700)
+    with run.workdir() as work, harness.LoadMeter() as load:
         for name, description, build, hostile in QUICK_CLASSES if run.quick else CLASSES:
             if wanted and name not in wanted:
                 continue
             run.progress(f"{name}: building")
             data = build()
-            path = Path(work) / f"{name}.{_extension(name)}"
+            path = work / f"{name}.{_extension(name)}"
             path.write_bytes(data)
             del data
             run.progress(f"{name}: {fmt_size(path.stat().st_size)}, scrubbing x{reps}")
