@@ -1,10 +1,12 @@
 """Language choice for casework: Swedish by default, English one click away (a cookie).
 
-Role, stage, category and agency values stay codes in the database; only their labels
-are translated, through the dictionaries below (exposed to templates as ``role_label``,
-``stage_label``, ``category_label``, ``agency_label`` and ``unit_label``). The English
-labels of roles and stages read as the raw values did before; category labels are the
-ones intake shows the tipster.
+Role, stage, category, outcome and agency values stay codes in the database; only their
+labels are translated, through the dictionaries below (exposed to templates as
+``role_label``, ``stage_label``, ``category_label``, ``outcome_label``, ``agency_label``
+and ``unit_label``). Stages, categories and outcomes are keyed by the contract's enums
+(``common.contract``); tests check every member has a label in both languages and no
+label names a code the contract lacks. The English labels of roles and stages read as
+the raw values did before; category labels are the ones intake shows the tipster.
 """
 
 from __future__ import annotations
@@ -14,15 +16,16 @@ from flask_babel import Babel, get_locale
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 
+from common.contract import Category, Outcome, Stage
 from common.i18n import LANG_COOKIE, LANGUAGES
 from common.i18n import init_babel as init_common_babel
 from common.vocabulary import agency_label as vocabulary_agency_label
 
-from .models import Role, Stage, Unit
+from .models import Role, Unit
 
-__all__ = ["CATEGORY_LABELS", "LANGUAGES", "LANG_COOKIE", "ROLE_LABELS", "STAGE_LABELS",
-           "agency_label", "category_label", "init_babel", "role_label", "stage_label",
-           "unit_label"]
+__all__ = ["CATEGORY_LABELS", "LANGUAGES", "LANG_COOKIE", "OUTCOME_LABELS", "ROLE_LABELS",
+           "STAGE_LABELS", "agency_label", "category_label", "init_babel", "outcome_label",
+           "role_label", "stage_label", "unit_label"]
 
 ROLE_LABELS: dict[str, LazyString] = {
     Role.ADMINISTRATOR: _l("administrator"),
@@ -41,17 +44,24 @@ STAGE_LABELS: dict[str, LazyString] = {
     Stage.CONCLUDED: _l("concluded"),
 }
 
-# The codes are common.vocabulary.CATEGORY_CODES (tests check both lists agree); the
-# English texts are intake's, so staff and tipster name a category alike. Casework keeps
-# its own copy because each app has its own catalogue (and casework never imports intake).
+# The English texts are intake's, so staff and tipster name a category alike. Casework
+# keeps its own copy because each app has its own catalogue (and never imports intake).
 CATEGORY_LABELS: dict[str, LazyString] = {
-    "corruption": _l("Corruption or bribery"),
-    "procurement": _l("Favouritism in public procurement"),
-    "bias": _l("Political or ideological bias in casework"),
-    "ethics": _l("Breach of ethics rules"),
-    "funds": _l("Misuse of public funds"),
-    "retaliation": _l("Retaliation against someone who reported"),
-    "other": _l("Something else"),
+    Category.CORRUPTION: _l("Corruption or bribery"),
+    Category.PROCUREMENT: _l("Favouritism in public procurement"),
+    Category.BIAS: _l("Political or ideological bias in casework"),
+    Category.ETHICS: _l("Breach of ethics rules"),
+    Category.FUNDS: _l("Misuse of public funds"),
+    Category.RETALIATION: _l("Retaliation against someone who reported"),
+    Category.OTHER: _l("Something else"),
+}
+
+OUTCOME_LABELS: dict[str, LazyString] = {
+    Outcome.SUBSTANTIATED: _l("substantiated"),
+    Outcome.NOT_SUBSTANTIATED: _l("not substantiated"),
+    Outcome.REFERRED: _l("referred"),
+    Outcome.DISMISSED: _l("dismissed"),
+    Outcome.CLOSED_WITHOUT_FOLLOW_UP: _l("closed without follow-up"),
 }
 
 
@@ -75,6 +85,11 @@ def category_label(category: str) -> str:
     return str(CATEGORY_LABELS.get(category, category))
 
 
+def outcome_label(outcome: str) -> str:
+    """The label of an outcome value in the current language (the value itself if unknown)."""
+    return str(OUTCOME_LABELS.get(outcome, outcome))
+
+
 def agency_label(code: str | None) -> str:
     """The name of an agency code in the current language (a dash when none is recorded)."""
     return "\N{EN DASH}" if not code else vocabulary_agency_label(code, _language())
@@ -90,5 +105,5 @@ def unit_label(unit: Unit | None, fallback: str = "") -> str:
 def init_babel(app: Flask) -> Babel:
     """The shared language choice, plus the label functions for templates."""
     return init_common_babel(app, role_label=role_label, stage_label=stage_label,
-                             category_label=category_label, agency_label=agency_label,
-                             unit_label=unit_label)
+                             category_label=category_label, outcome_label=outcome_label,
+                             agency_label=agency_label, unit_label=unit_label)

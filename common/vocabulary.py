@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
-CATEGORY_CODES = ("corruption", "procurement", "bias", "ethics", "funds", "retaliation",
-                  "other")
+from .contract import Category
+
+# The categories are the contract's enum (one definition); their codes, in its order.
+CATEGORY_CODES = tuple(category.value for category in Category)
 
 OTHER_AGENCY = "other"
 

@@ -1,24 +1,39 @@
-"""What can be reported (policy section 3 and 9), with labels for both languages."""
+"""What can be reported (policy section 3 and 9), and where a case stands, in both languages.
+
+Keyed by the contract's enums (``common.contract``): the codes are the contract's, the
+labels intake's own (its catalogue). Tests check every member has a label, in Swedish
+and English, and that no label names a code the contract lacks.
+"""
 
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 
-CATEGORIES = {
-    "corruption": _l("Corruption or bribery"),
-    "procurement": _l("Favouritism in public procurement"),
-    "bias": _l("Political or ideological bias in casework"),
-    "ethics": _l("Breach of ethics rules"),
-    "funds": _l("Misuse of public funds"),
-    "retaliation": _l("Retaliation against someone who reported"),
-    "other": _l("Something else"),
+from common.contract import Category, Outcome, Stage
+
+CATEGORIES: dict[str, LazyString] = {
+    Category.CORRUPTION: _l("Corruption or bribery"),
+    Category.PROCUREMENT: _l("Favouritism in public procurement"),
+    Category.BIAS: _l("Political or ideological bias in casework"),
+    Category.ETHICS: _l("Breach of ethics rules"),
+    Category.FUNDS: _l("Misuse of public funds"),
+    Category.RETALIATION: _l("Retaliation against someone who reported"),
+    Category.OTHER: _l("Something else"),
 }
 
-STAGES = {
-    "received": _l("Received"),
-    "acknowledged": _l("Acknowledged"),
-    "assessed": _l("Assessed"),
-    "investigating": _l("Under investigation"),
-    "concluded": _l("Concluded"),
-    "escalated": _l("Passed to another body"),
+STAGES: dict[str, LazyString] = {
+    Stage.RECEIVED: _l("Received"),
+    Stage.ACKNOWLEDGED: _l("Acknowledged"),
+    Stage.ASSESSED: _l("Assessed"),
+    Stage.INVESTIGATING: _l("Under investigation"),
+    Stage.CONCLUDED: _l("Concluded"),
+}
+
+OUTCOMES: dict[str, LazyString] = {
+    Outcome.SUBSTANTIATED: _l("Substantiated"),
+    Outcome.NOT_SUBSTANTIATED: _l("Not substantiated"),
+    Outcome.REFERRED: _l("Referred to another body"),
+    Outcome.DISMISSED: _l("Dismissed"),
+    Outcome.CLOSED_WITHOUT_FOLLOW_UP: _l("Closed without follow-up"),
 }

@@ -1,4 +1,4 @@
-"""Casework database models, grouped by domain."""
+"""Casework database models, grouped by domain (``Stage`` is the contract's)."""
 
 from .accounts import Membership, Role, StaffSession, Unit, User
 from .base import Base

@@ -4,22 +4,16 @@ metadata (unit, category, agency, dates, stage) that statistics and the inbox ne
 from __future__ import annotations
 
 import datetime as dt
-from enum import StrEnum
 
 from sqlalchemy import Date, DateTime, ForeignKey, Index, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from common.contract import Stage
+
 from .base import Base, random_id, utcnow
 
-
-class Stage(StrEnum):
-    """ISO 37002 stages."""
-
-    RECEIVED = "received"
-    ACKNOWLEDGED = "acknowledged"
-    ASSESSED = "assessed"
-    INVESTIGATING = "investigating"
-    CONCLUDED = "concluded"
+__all__ = ["ACKNOWLEDGE_WITHIN", "FEEDBACK_WITHIN", "Assignment", "Case", "CaseEnvelope",
+           "CaseReader", "Stage"]  # Stage: the contract's (ISO 37002), re-exported
 
 
 # Legal deadlines (EU 2019/1937, Swedish Act 2021:890).
