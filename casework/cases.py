@@ -32,15 +32,16 @@ from .case_view import (
 )
 from .errors import NotPermitted
 from .events import NoteAdded, ReplySent
-from .models import Assignment, Case, Stage, User
+from .models import Assignment, Case, Role, Stage, Unit, User
 from .models.cases import CaseReader
 from .readers import READING_ROLES, reader_keys, report_content_key
 from .sealing import seal_item
 from .services import Casework
 
 __all__ = ["ALLOWED_TAGS", "MAX_SHOWN_BYTES", "MAX_TEXT", "PAGE_SIZE", "READING_ROLES",
-           "CaseView", "InboxPage", "add_note", "assign", "assignable", "assignment_choices",
-           "clean_markup", "excluded_key_ids", "inbox", "open_case", "plaintext_of", "reply"]
+           "CasePage", "CaseView", "InboxPage", "add_note", "assign", "assignable",
+           "assignment_choices", "case_page", "clean_markup", "excluded_key_ids", "inbox",
+           "open_case", "plaintext_of", "reply"]
 
 PAGE_SIZE = 50
 MAX_TEXT = 20_000
@@ -102,6 +103,30 @@ def inbox(session: Session, user: User, *, unit: str | None = None, stage: str |
     rows = rows[:PAGE_SIZE]
     next_cursor = f"{rows[-1].received_on.isoformat()}_{rows[-1].id}" if more else None
     return InboxPage(rows, next_cursor, dt.datetime.now(dt.UTC).date())
+
+
+@dataclass
+class CasePage:
+    """What the case page shows: the decrypted case, its unit, and (for a lead of the
+    unit) whom it may be given to."""
+
+    view: CaseView
+    unit: Unit | None
+    assignable: list[User] | None  # None: not a lead of the case's unit
+
+
+def case_page(casework: Casework, session: Session, user: User,
+              key: crypto.PrivateKey | None, case_id: str) -> CasePage:
+    """Open a case for its page (see :func:`open_case`).
+
+    A lead of the case's unit is offered the people it may be given to: never one the
+    tipster left out of the report.
+    """
+    view = open_case(casework, session, user, key, case_id)
+    people = None
+    if view.case.unit_id in user.units_with(Role.UNIT_LEAD):
+        people = assignable(session, view.case, excluded_key_ids(view.report))
+    return CasePage(view, session.get(Unit, view.case.unit_id), people)
 
 
 def _verified_recipients(casework: Casework, session: Session, user: User,

@@ -14,16 +14,14 @@ from ..cases import (
     READING_ROLES,
     add_note,
     assign,
-    assignable,
     assignment_choices,
-    excluded_key_ids,
+    case_page,
     inbox,
-    open_case,
     plaintext_of,
     reply,
 )
 from ..forms import ActionForm, AssignForm, NoteForm, ReplyForm
-from ..models import Role, Stage, Unit
+from ..models import Stage, Unit
 from ..services import current, current_unit
 from ..web import signed_in
 
@@ -52,21 +50,16 @@ def index() -> str:
 def show(case_id: str) -> str:
     """A decrypted case: report, files, dialogue, notes."""
     person = signed_in()
-    services = current()
-    db = current_unit().session
-    user = person.user
-    view = open_case(services, db, user, person.key, case_id)
+    page = case_page(current(), current_unit().session, person.user, person.key, case_id)
     assign_form = None
-    if view.case.unit_id in user.units_with(Role.UNIT_LEAD):
+    if page.assignable is not None:
         assign_form = AssignForm()
-        # Never offered: the people the tipster left out of the report.
-        assign_form.person.choices = [
-            SelectChoice(p.id, p.display_name)
-            for p in assignable(db, view.case, excluded_key_ids(view.report))]
+        assign_form.person.choices = [SelectChoice(p.id, p.display_name)
+                                      for p in page.assignable]
     # Prefixes keep the two text areas' ids (and labels) apart on one page.
-    return render_template("case.html", view=view, reply_form=ReplyForm(prefix="reply"),
+    return render_template("case.html", view=page.view, reply_form=ReplyForm(prefix="reply"),
                            note_form=NoteForm(prefix="note"), action=ActionForm(),
-                           assign_form=assign_form, unit=db.get(Unit, view.case.unit_id))
+                           assign_form=assign_form, unit=page.unit)
 
 
 def assign_view(case_id: str) -> Response:
