@@ -59,12 +59,11 @@ from bench.harness import (
     md_table,
     memory_kib,
     reset_peak,
-    stop,
     version,
     versions,
 )
 from tests.support.instance import write_instance
-from tests.support.processes import process_tree
+from tests.support.processes import process_tree, stop
 
 ARGON2 = crypto.INSECURE_FAST  # staff enrolment only; nothing timed derives a key
 BLOCK = 64 * KIB

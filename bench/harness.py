@@ -9,9 +9,10 @@ what they measured, and how they write it down:
 - the load: ``LoadMeter`` (how much CPU *other* processes took during a section);
 - the numbers: ``pct``, ``p50_p95``, ``fmt_ms``, ``fmt_signed_ms``, ``fmt_size``,
   ``md_table``;
-- memory and processes: ``memory_kib``, ``reset_peak``, ``free_port``, ``stop``;
-- the result file: ``Run`` (progress lines with the elapsed time, the ``--results`` and
-  ``--quick`` options every benchmark takes, and the one place a result file is written).
+- memory and ports: ``memory_kib``, ``reset_peak``, ``free_port``;
+- the run: ``Run`` (the ``--results`` and ``--quick`` options every benchmark takes,
+  progress lines with the elapsed time, a private work folder, sections that fail
+  reported without stopping the others, and the one place a result file is written).
 
 Results go to ``bench/results/`` unless ``--results DIR`` or ``LYKTA_BENCH_RESULTS`` names
 another folder. A ``--quick`` run (tiny sizes, see ``bench.quick``) never writes into
@@ -28,7 +29,6 @@ import os
 import platform
 import resource
 import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -275,17 +275,6 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((HOST, 0))
         return int(sock.getsockname()[1])
-
-
-def stop(process: subprocess.Popen[bytes] | None) -> None:
-    """Stop a server process this bench started (gunicorn's master stops its workers)."""
-    if process is not None and process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=15)
 
 
 # --------------------------------------------------------------------------- the run

@@ -54,14 +54,13 @@ from bench.harness import (
     md_table,
     own_cpu,
     p50_p95,
-    stop,
     usable_cores,
     version,
     versions,
 )
 from common.directory import Listed, UnitEntry, build_directory, sign_directory
 from intake.categories import CATEGORIES
-from tests.support.processes import process_tree
+from tests.support.processes import process_tree, stop
 
 WORKERS = 2
 THREADS = 4

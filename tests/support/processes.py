@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
 
 
@@ -23,3 +24,15 @@ def process_tree(root: int) -> list[int]:
         tree.append(pid)
         todo.extend(children.get(pid, []))
     return tree
+
+
+def stop(process: subprocess.Popen[bytes] | None, timeout: float = 15.0) -> None:
+    """Stop a process this run started: terminate, then kill if it does not exit within
+    ``timeout`` seconds (a gunicorn master stops its workers)."""
+    if process is not None and process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=timeout)
