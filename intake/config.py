@@ -88,8 +88,9 @@ class IntakeConfig:
                      "max_request_bytes", "sync_batch_limit", "sync_max_push_bytes"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1")
-        if not 0 < self.argon2_wait_seconds <= 3600:
-            raise ConfigError("argon2_wait_seconds must be above 0 and at most 3600")
+        # 0: a sign-in that finds every slot taken is refused at once (503), no queueing.
+        if not 0 <= self.argon2_wait_seconds <= 3600:
+            raise ConfigError("argon2_wait_seconds must be between 0 and 3600")
         if not 0 <= self.login_floor_seconds <= 60:
             raise ConfigError("login_floor_seconds must be between 0 and 60")
         if not 0 < self.max_file_bytes <= self.max_request_bytes:

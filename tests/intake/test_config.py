@@ -115,7 +115,8 @@ def test_a_wrong_type_is_refused_by_name(tmp_path: Path, key: str, value: Any) -
 
 
 @pytest.mark.parametrize(("key", "value"), [
-    ("argon2_concurrency", 0), ("argon2_wait_seconds", 0), ("login_floor_seconds", -1),
+    ("argon2_concurrency", 0), ("argon2_wait_seconds", -0.5),
+    ("argon2_wait_seconds", 3601), ("login_floor_seconds", -1),
     ("max_file_bytes", 0), ("max_file_bytes", 600 * 1024 * 1024), ("max_files", 0),
     ("max_request_bytes", 0), ("max_text_chars", 0), ("session_idle_seconds", 0),
     ("session_absolute_seconds", 60), ("csrf_seconds", 0), ("onion_address", "example.com"),
