@@ -172,8 +172,17 @@ class CaseOpened(DomainEvent):
 
 @dataclass(frozen=True)
 class ItemImported(DomainEvent):
-    """A later item of a case (a follow-up, a file) came over the bridge."""
+    """An item of a case (the report, a follow-up, a file) came over the bridge;
+    ``kind`` is its :class:`common.contract.EnvelopeKind` value."""
 
     case_id: str
     envelope_id: str
     kind: str
+
+
+@dataclass(frozen=True)
+class AcknowledgedAutomatically(DomainEvent):
+    """The automatic acknowledgement of a new case was sealed for the tipster."""
+
+    case_id: str
+    envelope_id: str

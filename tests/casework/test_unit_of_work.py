@@ -3,7 +3,7 @@ subscriber that fails inside the transaction takes the action back with it."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -12,6 +12,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 import casework.cases
+import casework.sealing
 from casework.events import ReplySent
 from casework.readers import ReadersTampered
 from common.unit_of_work import DomainEvent, Phase
@@ -45,9 +46,11 @@ def _commits(linked: Linked) -> Iterator[list[int]]:
 def test_a_request_is_one_transaction(linked: Linked, case_id: str) -> None:
     eva = _reviewer(linked, "eva")
     token = csrf(eva, f"/cases/{case_id}")
-    for action in (lambda: eva.get(f"/cases/{case_id}").status_code,
-                   lambda: post_text(eva, case_id, "reply", "Which year?", token),
-                   lambda: post_text(eva, case_id, "note", "Check the files.", token)):
+    actions: list[Callable[[], int]] = [
+        lambda: eva.get(f"/cases/{case_id}").status_code,
+        lambda: post_text(eva, case_id, "reply", "Which year?", token),
+        lambda: post_text(eva, case_id, "note", "Check the files.", token)]
+    for action in actions:
         with _commits(linked) as counted:
             assert action() in (200, 302)
         # The session resumed, the case read or sealed to, and the session's last use:
@@ -85,7 +88,7 @@ def test_a_domain_error_after_sealing_removes_the_body(linked: Linked, case_id: 
     eva = _reviewer(linked, "eva")
     token = csrf(eva, f"/cases/{case_id}")
     sealed: list[str] = []
-    real_seal = casework.cases.seal_item
+    real_seal = casework.sealing.seal_item
 
     def seal_then_refuse(*args: Any, **kwargs: Any) -> str:
         sealed.append(real_seal(*args, **kwargs))
