@@ -10,9 +10,11 @@ and :func:`sweep_expired_sessions` removes the ones nobody presents again.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from dataclasses import dataclass
 
 from sqlalchemy import delete, event, or_, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 import crypto
@@ -24,6 +26,8 @@ from .errors import SessionExpired
 from .events import SignedIn, SignedOut
 from .models import StaffSession, User
 from .models.base import utcnow
+
+log = logging.getLogger("lykta.casework.sessions")
 
 
 @dataclass(frozen=True)
@@ -104,8 +108,8 @@ def _resume(session: Session, config: CaseworkConfig, session_id: str,
             return SessionExpired()
     # Written when the transaction commits, not now: the request's unit then takes the
     # database's write lock as late as it can (never across an administrator's Argon2
-    # hashing in create-user, say), and a refused request (4xx, rolled back) does not
-    # count as activity.
+    # hashing in create-user, say). A refused request still counts as activity: when the
+    # unit rolls back, the touch is written on its own (see _touch_after_rollback).
     session.info[_TOUCH] = (row.id, now)
     return Current(row.id, user, key)
 
@@ -124,8 +128,25 @@ def _touch_on_commit(session: Session) -> None:
 
 
 @event.listens_for(Session, "after_rollback")
-def _forget_touch(session: Session) -> None:
-    session.info.pop(_TOUCH, None)
+def _touch_after_rollback(session: Session) -> None:
+    """A request answered 4xx (its unit rolled back) was still the holder's activity.
+
+    Written in a short transaction of its own, on purpose, as before the unit of work:
+    the rollback has released the database, so this neither waits for it nor undoes
+    anything of the refused action.
+    """
+    touched: tuple[str, dt.datetime] | None = session.info.pop(_TOUCH, None)
+    bind = session.get_bind() if touched is not None else None
+    if touched is None or bind is None:
+        return
+    session_id, now = touched
+    try:
+        with bind.engine.begin() as connection:
+            connection.execute(update(StaffSession).where(StaffSession.id == session_id)
+                               .values(last_seen_at=now))
+    except SQLAlchemyError as exc:
+        # Only the type, as everywhere; the next request touches it again.
+        log.warning("a session's last use was not recorded: %s", type(exc).__name__)
 
 
 def sweep_expired_sessions(session: Session, config: CaseworkConfig) -> int:

@@ -3,17 +3,20 @@ subscriber that fails inside the transaction takes the action back with it."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session
 
 import casework.cases
 import casework.sealing
 from casework.events import ReplySent
+from casework.models import StaffSession
+from casework.models.base import utcnow
 from casework.readers import ReadersTampered
 from common.unit_of_work import DomainEvent, Phase
 
@@ -122,3 +125,16 @@ def test_a_failing_subscriber_takes_the_reply_back(linked: Linked, case_id: str)
     # A note (no failing subscriber for it) goes through as before.
     assert post_text(eva, case_id, "note", "Check the files.", token) == 302
     assert len(snapshot(linked.casework).rows) == len(before.rows) + 1
+
+
+def test_a_refused_request_still_counts_as_activity(linked: Linked, case_id: str) -> None:
+    stina = _reviewer(linked, "stina")
+    db = services(linked.casework).db
+    for path, status in ((f"/cases/{case_id}", 403), ("/", 200)):
+        earlier = utcnow() - dt.timedelta(minutes=5)
+        with db.session() as session:
+            session.execute(update(StaffSession).values(last_seen_at=earlier))
+        assert stina.get(path).status_code == status
+        with db.session() as session:
+            (seen,) = session.scalars(select(StaffSession.last_seen_at))
+        assert seen > earlier  # the idle limit counts from this request, refused or not
