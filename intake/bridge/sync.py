@@ -98,6 +98,11 @@ def create_app(config: IntakeConfig | None = None) -> Flask:
     replay_cache = DatabaseReplayCache(database)
 
     intake = _Holdings(database, store)  # the bridge never seals: no directory, no keys
+    # No unit of work per request here (common/unit_of_work.py), on purpose: a request's
+    # nonce and the time of the last verified request must be committed even when the
+    # request is then refused (a 400), an ack deletes bodies only after its rows' deletion
+    # is committed, and each pushed item is stored in a transaction of its own, so one
+    # refused or racing item does not roll back the others it was pushed with.
 
     @app.post("/v1/<purpose>")
     def handle(purpose: str) -> Response:
