@@ -177,7 +177,7 @@ def test_both_sides_show_the_last_sync_and_casework_warns_when_stale(
     from tests.casework.conftest import log_in
 
     casework_app = bridged.linked.casework
-    services(casework_app).config = replace(  # type: ignore[misc]
+    services(casework_app).config = replace(
         services(casework_app).config, intake_sync_url=bridged.url,
         intake_verify_key=bridged.intake_key.verify_key.raw, sync_warn_after_seconds=60)
     eva = casework_app.test_client()

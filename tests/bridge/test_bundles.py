@@ -20,7 +20,7 @@ from .test_bridge import _counts
 def _air_gap(bridged: Bridged) -> None:
     """Give casework the intake key it pins (no URL: nothing connects)."""
     casework = services(bridged.linked.casework)
-    casework.config = replace(casework.config,  # type: ignore[misc]
+    casework.config = replace(casework.config,
                               intake_verify_key=bridged.intake_key.verify_key.raw)
     intake = bridged.linked.intake.extensions["lykta.intake"]
     intake.config = replace(intake.config, sync_signing_seed=bridged.intake_key.seed())

@@ -23,7 +23,8 @@ from common.directory import (
 CASEWORK = crypto.SigningKey.generate()
 EVA, ANNA, CECILIA = (crypto.PrivateKey.generate().public_key for _ in range(3))
 ESCROW = crypto.generate_escrow_key().public_key
-ROUTES: dict[str, str] = {Category.CORRUPTION: "akt", Category.ETHICS: "etik", Category.OTHER: "etik"}
+ROUTES: dict[str, str] = {Category.CORRUPTION: "akt", Category.ETHICS: "etik",
+                          Category.OTHER: "etik"}
 
 
 def _body(**changes: object) -> bytes:
