@@ -23,8 +23,7 @@ from flask import Flask, Response, request
 from sqlalchemy import func, select
 
 import crypto
-from casework.bridge import BridgeError, IntakeClient, run_cycle
-from casework.bridge import imports as intake_import
+from casework.bridge import BridgeError, IntakeClient, imports, run_cycle
 from casework.models import Case, CaseEnvelope, Stage
 from common.serve import build_server
 from intake.models import ReceiptRecord, StoredEnvelope
@@ -289,7 +288,7 @@ def test_an_envelope_replayed_under_another_receipt_is_refused(bridged: Bridged)
 def test_an_oversized_report_body_is_refused(bridged: Bridged,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
     submit(bridged.linked.intake.test_client(), category="ethics")
-    monkeypatch.setattr(intake_import, "MAX_DOCUMENT_BODY", 100)
+    monkeypatch.setattr(imports, "MAX_DOCUMENT_BODY", 100)
     bridged.cycle()
     assert _cases(bridged) == 0 and _waiting(bridged) == set()
 

@@ -641,10 +641,10 @@ def test_a_crash_after_sealing_the_acknowledgement_leaves_no_orphan_body(
     bridged: Bridged, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Deterministic, in one process: the same window that a SIGKILL of the worker can hit.
-    from casework.bridge import pushes as intake_import
+    from casework.bridge import pushes
 
     submit(bridged.linked.intake.test_client(), category="ethics")
-    sealed = intake_import.seal_for_tipster
+    sealed = pushes.seal_for_tipster
 
     class Crash(Exception):
         pass
@@ -654,7 +654,7 @@ def test_a_crash_after_sealing_the_acknowledgement_leaves_no_orphan_body(
         raise Crash("the process dies before the database commit")
 
     with monkeypatch.context() as patch:
-        patch.setattr(intake_import, "seal_for_tipster", seal_then_crash)
+        patch.setattr(pushes, "seal_for_tipster", seal_then_crash)
         with pytest.raises(Crash):
             bridged.cycle()
     bridged.cycle()
