@@ -16,6 +16,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from common.assets import register_assets
+from common.directory import DirectoryRefused
 from common.http import install_security_headers
 from common.i18n import init_babel
 from common.request_guard import install_request_guard
@@ -26,7 +27,6 @@ from common.unit_of_work import Dispatcher, UnitOfWork, install
 from . import cli, errors, migrate
 from . import db as db_module
 from .config import IntakeConfig
-from .directory import DirectoryRefused
 from .gate import Argon2Gate
 from .models import StoredEnvelope
 from .services import EXTENSION, Intake, record_directory

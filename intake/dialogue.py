@@ -20,10 +20,10 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 import crypto
+from common.directory import DirectoryRefused
 from common.storage import EnvelopeStore
 from common.unit_of_work import emit_on
 
-from .directory import DirectoryRefused
 from .errors import (
     MalformedReceiptCode,
     ReceiptCodeTypo,

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 import crypto
+from common.directory import DirectoryRefused, Person, Unit
 from common.unit_of_work import emit_on
 
-from .directory import DirectoryRefused, Person, Unit
 from .errors import EveryoneExcluded, ServiceUnavailable
 from .events import ReportSubmitted
 from .models import ReceiptRecord, today

@@ -59,15 +59,20 @@ def place_envelope(session: Session, store: EnvelopeStore, incoming: Path, *,
                    audience: str, kind: str) -> str:
     """Move a complete body into place and add its row; both go if ``session`` rolls back.
 
-    If the body cannot be moved, the incoming file is removed and nothing is recorded.
+    If the row or the body cannot be placed, the incoming file is removed and nothing is
+    recorded.
     """
+    session.add(StoredEnvelope(id=envelope_id, receipt_id=receipt_id, audience=audience,
+                               kind=kind, header=header, body_size=body_size))
     try:
+        # The row first: an id that is already stored (two pushes of the same reply at
+        # once, from two casework workers) fails here, before this body is moved over
+        # the one the other row names; the rollback then removes nothing of theirs.
+        session.flush()
         commit_in_transaction(session, store, incoming, envelope_id)
     except BaseException:
         store.discard(incoming)
         raise
-    session.add(StoredEnvelope(id=envelope_id, receipt_id=receipt_id, audience=audience,
-                               kind=kind, header=header, body_size=body_size))
     return envelope_id
 
 
@@ -158,77 +163,6 @@ def _written_body(store: EnvelopeStore, envelope_id: str, header: bytes,
         store.discard(incoming)
         raise
     return incoming
-
-
-# --- Legacy: bodies moved by hand before the commit -------------------------------------
-
-class PendingEnvelopes:
-    """Envelopes written for one request, kept only if the whole request succeeds.
-
-    Superseded by the functions above, which tie the bodies to the session's outcome.
-    Kept, with its old behaviour, for the bridge's ``accept_for_tipster`` and the bridge
-    tests until they switch to :func:`store_sealed`: here bodies stay in ``incoming/``
-    until :meth:`commit_all` (called just before the database commit) and only
-    :meth:`rollback` removes them, so a commit that fails on a duplicate id (two pushes
-    of the same reply at once) leaves the body, which the other push's row names.
-    """
-
-    def __init__(self, store: EnvelopeStore) -> None:
-        self._store = store
-        self._incoming: list[tuple[Path, str]] = []
-        self._committed: list[str] = []
-
-    def seal_json(self, session: Session, *, receipt_id: str, audience: str, kind: str,
-                  payload: dict[str, Any], recipients: Sequence[crypto.PublicKey],
-                  routing: dict[str, str] | None = None) -> str:
-        """Seal a JSON document to ``recipients`` and record it; return the envelope id."""
-        incoming, sealed = _seal_json_body(self._store, kind, payload, recipients, routing)
-        return self._record(session, incoming, sealed.envelope_id.hex(), sealed.header,
-                            sealed.body_size, receipt_id, audience, kind)
-
-    def adopt_uploads(self, session: Session, *, receipt_id: str, uploads: Sequence[Upload],
-                      spool_key: crypto.PrivateKey | None,
-                      recipients: Sequence[crypto.PublicKey]) -> list[dict[str, Any]]:
-        """Adopt every upload of a request; return what the report lists about each."""
-        if uploads and spool_key is None:
-            raise ValueError("uploads arrived without the request's spool key")
-        listed = []
-        for upload in uploads:
-            assert spool_key is not None  # noqa: S101 (checked above; narrows the type)
-            sealed, header = _readdressed(upload, spool_key, recipients)
-            upload.spool.committed = True  # from here on, commit_all/rollback own the file
-            envelope_id = self._record(session, upload.spool.path, sealed.envelope_id.hex(),
-                                       header, sealed.body_size, receipt_id, "casework",
-                                       "file")
-            listed.append(_listing(upload, envelope_id))
-        return listed
-
-    def store_sealed(self, session: Session, *, receipt_id: str, audience: str, kind: str,
-                     envelope_id: str, header: bytes, body: bytes) -> str:
-        """Record an envelope sealed elsewhere (by casework) and write its body."""
-        incoming = _written_body(self._store, envelope_id, header, body)
-        return self._record(session, incoming, envelope_id, header, len(body), receipt_id,
-                            audience, kind)
-
-    def _record(self, session: Session, path: Path, hex_id: str, header: bytes,
-                body_size: int, receipt_id: str, audience: str, kind: str) -> str:
-        self._incoming.append((path, hex_id))
-        session.add(StoredEnvelope(id=hex_id, receipt_id=receipt_id, audience=audience,
-                                   kind=kind, header=header, body_size=body_size))
-        return hex_id
-
-    def commit_all(self) -> None:
-        """Move every body into place (call before the database commit)."""
-        for path, hex_id in self._incoming:
-            self._store.commit(path, hex_id)
-            self._committed.append(hex_id)
-
-    def rollback(self) -> None:
-        """Remove everything this request wrote (the database commit failed)."""
-        for path, _hex_id in self._incoming:
-            self._store.discard(path)
-        for hex_id in self._committed:
-            self._store.delete(hex_id)
 
 
 def readers_with_escrow(readers: Iterable[crypto.PublicKey],

@@ -9,12 +9,12 @@ from flask import current_app
 from sqlalchemy.orm import Session
 
 import crypto
+from common.directory import DirectoryRefused, RecipientDirectory, verify_directory
 from common.storage import EnvelopeStore
 from common.unit_of_work import Dispatcher, UnitOfWork
 
 from .config import IntakeConfig
 from .db import Database
-from .directory import DirectoryRefused, RecipientDirectory, verify_directory
 from .gate import Argon2Gate
 from .models import DirectoryState
 

@@ -22,7 +22,7 @@ from common.db import Database
 from common.storage import EnvelopeStore, is_envelope_id
 
 from ..models import ReceiptRecord, StoredEnvelope
-from ..sealing import PendingEnvelopes
+from ..sealing import store_sealed
 
 
 class Holdings(Protocol):
@@ -119,19 +119,12 @@ def accept_for_tipster(intake: Holdings, item: ReplyItem) -> None:
                 raise PushRefused("unknown receipt")
             if session.get(StoredEnvelope, envelope_id) is not None:
                 return
-            pending = PendingEnvelopes(intake.store)
             try:
-                pending.store_sealed(session, receipt_id=receipt_id,
-                                     audience=Audience.TIPSTER, kind=kind,
-                                     envelope_id=envelope_id, header=item.header,
-                                     body=item.body)
-                pending.commit_all()
+                store_sealed(session, intake.store, receipt_id=receipt_id,
+                             audience=Audience.TIPSTER, kind=kind, envelope_id=envelope_id,
+                             header=item.header, body=item.body)
             except crypto.CryptoError as exc:
-                pending.rollback()
                 raise PushRefused("the envelope's parts do not belong together") from exc
-            except BaseException:
-                pending.rollback()
-                raise
     except IntegrityError:
         # Two pushes of the same reply at once (two casework workers): the other one's row
         # is committed and names the same body (same id, same bytes), which stays. The

@@ -27,7 +27,7 @@ from casework.bridge import BridgeError, IntakeClient, imports, run_cycle
 from casework.models import Case, CaseEnvelope, Stage
 from common.serve import build_server
 from intake.models import ReceiptRecord, StoredEnvelope
-from intake.sealing import PendingEnvelopes, readers_with_escrow
+from intake.sealing import readers_with_escrow, seal_json, store_sealed
 from intake.services import Intake
 from tests.casework.conftest import services
 from tests.intake.conftest import submit
@@ -51,14 +51,12 @@ def _forge(b: Bridged, receipt_id: str, kind: str, *, routing: dict[str, str] | 
     """
     intake = _intake(b)
     readers = [p.public_key for p in intake.directory.all_reviewers()]
-    pending = PendingEnvelopes(intake.store)
     with intake.db.session() as session:
-        envelope_id = pending.seal_json(
-            session, receipt_id=receipt_id, audience="casework", kind=kind,
+        envelope_id = seal_json(
+            session, intake.store, receipt_id=receipt_id, audience="casework", kind=kind,
             recipients=readers_with_escrow(readers, intake.directory.escrow),
             routing=routing,
             payload=payload or {"type": kind, "author": "reviewer", "text": MARKER})
-        pending.commit_all()
     return envelope_id
 
 
@@ -272,11 +270,9 @@ def test_an_envelope_replayed_under_another_receipt_is_refused(bridged: Bridged)
     _forge(bridged, second, "report", routing={"category": "ethics", "unit": "etik"})
     bridged.cycle()
     assert _cases(bridged) == 2
-    pending = PendingEnvelopes(intake.store)
     with intake.db.session() as session:
-        pending.store_sealed(session, receipt_id=second, audience="casework", kind="file",
-                             envelope_id=report.id, header=header, body=body)
-        pending.commit_all()
+        store_sealed(session, intake.store, receipt_id=second, audience="casework",
+                     kind="file", envelope_id=report.id, header=header, body=body)
     bridged.cycle()
     assert [row.kind for row in _rows(bridged, id=report.id)] == ["report"]
     with services(bridged.linked.casework).db.session() as session:

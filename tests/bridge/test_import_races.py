@@ -65,7 +65,6 @@ def test_two_pushes_of_the_same_reply_at_once_store_it_once_without_an_error(
     from common.contract import EnvelopeKind, ReplyItem
     from intake.bridge import outbox as outbox_module
     from intake.models import StoredEnvelope
-    from intake.sealing import PendingEnvelopes
 
     tipster = linked.intake.test_client()
     receipt = submit(tipster, category="ethics")
@@ -83,17 +82,16 @@ def test_two_pushes_of_the_same_reply_at_once_store_it_once_without_an_error(
         session.query(StoredEnvelope).filter(StoredEnvelope.id == envelope_id).delete()
     item = ReplyItem(receipt_id=receipt_id, envelope_id=envelope_id, kind=EnvelopeKind.MESSAGE,
                      header=header, body=body)
-    store_sealed = PendingEnvelopes.store_sealed
+    store_sealed = outbox_module.store_sealed
     other: list[object] = []
 
-    def the_other_push_commits_meanwhile(self: Any, *args: Any, **kwargs: Any) -> str:
+    def the_other_push_commits_meanwhile(*args: Any, **kwargs: Any) -> str:
         if not other:
             other.append("started")
             outbox_module.accept_for_tipster(intake, item)
-        return store_sealed(self, *args, **kwargs)
+        return store_sealed(*args, **kwargs)
 
-    monkeypatch.setattr(PendingEnvelopes, "store_sealed",
-                        the_other_push_commits_meanwhile)
+    monkeypatch.setattr(outbox_module, "store_sealed", the_other_push_commits_meanwhile)
     outbox_module.accept_for_tipster(intake, item)
     monkeypatch.undo()
     sign_in(tipster, receipt)
