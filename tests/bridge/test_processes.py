@@ -18,9 +18,7 @@ Run as a module, this file is also the entry point of the served processes
 
 from __future__ import annotations
 
-import base64
 import contextlib
-import datetime as dt
 import http.client
 import json
 import os
@@ -50,12 +48,13 @@ from casework.jobs import QUEUE_NAME, enqueue_sync
 from casework.models import CaseEnvelope
 from tests.casework.conftest import services
 from tests.intake.conftest import submit
+from tests.support.casework import PASSWORD, Staff
+from tests.support.instance import write_instance
+from tests.support.processes import process_tree, stop
 
 from .conftest import Bridged
 
 REPO = Path(__file__).resolve().parents[2]
-CHEAP_ARGON2 = {"t": 1, "m": 8, "p": 1}
-PASSWORD = "correct horse battery staple"
 WAIT = 30.0  # seconds: the bound on every single wait below
 CSRF = re.compile(r'name="([\w-]*csrf_token)"[^>]*value="([^"]+)"')
 RECEIPT = re.compile(r'id="receipt-code">([0-9A-Z-]+)<')
@@ -122,25 +121,6 @@ def _wait_for(what: str, check: Callable[[], Any], timeout: float = WAIT,
         time.sleep(interval)
 
 
-def _process_tree(root: int) -> list[int]:
-    """``root`` and all its descendants (from /proc), parents first."""
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{entry}/stat").read_text()
-        except OSError:
-            continue
-        children.setdefault(int(stat.rsplit(")", 1)[1].split()[1]), []).append(int(entry))
-    tree, todo = [], [root]
-    while todo:
-        pid = todo.pop(0)
-        tree.append(pid)
-        todo.extend(children.get(pid, []))
-    return tree
-
-
 def _gone(pid: int) -> bool:
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
@@ -151,7 +131,7 @@ def _gone(pid: int) -> bool:
 
 def _kill_tree(root: int) -> None:
     """SIGSTOP a process and its descendants (nothing new can fork), then SIGKILL them."""
-    tree = _process_tree(root)
+    tree = process_tree(root)
     for sig in (signal.SIGSTOP, signal.SIGKILL):
         for pid in tree:
             with contextlib.suppress(ProcessLookupError):
@@ -214,12 +194,6 @@ class Browser:
         parts.append(f"--{boundary}--\r\n".encode())
         return self.request("POST", path, b"".join(parts),
                             {"Content-Type": f"multipart/form-data; boundary={boundary}"})
-
-
-@dataclass
-class Staff:
-    username: str
-    totp_secret: str
 
 
 @dataclass
@@ -292,7 +266,7 @@ class World:
     def stop_intake(self) -> None:
         """Stop process A the ordinary way (SIGTERM)."""
         assert self.intake_process is not None
-        self.stop(self.intake_process)
+        stop(self.intake_process, timeout=10)
         self.intake_process = None
 
     def kill_worker(self) -> None:
@@ -302,16 +276,6 @@ class World:
         _kill_tree(self.worker_process.pid)
         self.worker_process.wait(timeout=WAIT)
         self.worker_process = None
-
-    @staticmethod
-    def stop(process: subprocess.Popen[bytes]) -> None:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
 
     def stop_all(self) -> None:
         for worker in self.workers:
@@ -438,59 +402,10 @@ class World:
 def _make_instance(root: Path, redis_url: str) -> Staff:
     """Both apps' configuration files in one folder, as the demo lays them out, but with
     cheap Argon2 (and the casework side enrolled in-process, once, before any server)."""
-    from casework import CaseworkConfig, create_app
-    from casework.accounts import complete_enrolment, create_user
-    from casework.cli import DEFAULT_UNITS
-    from casework.directory import export_directory
-    from casework.models import Role, Unit
-
-    root.mkdir(parents=True)
-    signing = crypto.SigningKey.generate()
-    (root / "casework-signing.seed").write_bytes(signing.seed())
-    escrow = crypto.generate_escrow_key()
-    intake_seed = secrets.token_bytes(32)
-    (root / "casework.json").write_text(json.dumps({
-        "secret_key": base64.b64encode(secrets.token_bytes(32)).decode(),
-        "argon2": CHEAP_ARGON2,
-        "escrow_public_key": escrow.public_key.raw.hex(),
-        "intake_verify_key": crypto.SigningKey.from_seed(intake_seed).verify_key.raw.hex(),
-        "redis_url": redis_url,
-    }))
-    app = create_app(CaseworkConfig.from_instance(root))
-    services = app.extensions["lykta.casework"]
-    with services.db.session() as db:
-        for unit_id, sv, en, alternate, receives in DEFAULT_UNITS:
-            db.add(Unit(id=unit_id, name_sv=sv, name_en=en, alternate_unit_id=alternate,
-                        receives_reports=receives))
-    eva = None
-    for username, role, unit in (("eva", Role.REVIEWER, "etik"),
-                                 ("anna", Role.REVIEWER, "akt"),
-                                 ("cecilia", Role.CUSTODIAN, "kof")):
-        secret = pyotp.random_base32(32)
-        with services.db.session() as db:
-            user, _ = create_user(db, services.config, username=username,
-                                  display_name=username.title(), unit_id=unit, role=role)
-            user.totp_secret, user_id = secret, user.id
-        complete_enrolment(services.db, services.config, user_id=user_id,
-                           code=pyotp.TOTP(secret).at(time.time() - 30), new_password=PASSWORD)
-        if username == "eva":
-            eva = Staff(username, secret)
-    with services.db.session() as db:
-        document = export_directory(db, signing_key=signing, escrow=escrow.public_key,
-                                    valid_for=dt.timedelta(days=30))
-    services.db.engine.dispose()
-    (root / "directory.signed").write_bytes(document)
-    (root / "intake.json").write_text(json.dumps({
-        "secret_key": base64.b64encode(secrets.token_bytes(32)).decode(),
-        "instance_salt": base64.b64encode(crypto.new_instance_salt()).decode(),
-        "casework_verify_key": base64.b64encode(signing.verify_key.raw).decode(),
-        "argon2": CHEAP_ARGON2,
-        "login_floor_seconds": 0,
-        "max_file_bytes": 32 * 1024 * 1024,
-        "sync_signing_seed": base64.b64encode(intake_seed).decode(),
-    }))
-    assert eva is not None
-    return eva
+    staff, _ = write_instance(root, crypto.INSECURE_FAST, casework={"redis_url": redis_url},
+                              intake={"login_floor_seconds": 0,
+                                      "max_file_bytes": 32 * 1024 * 1024})
+    return staff["eva"]
 
 
 @pytest.fixture
