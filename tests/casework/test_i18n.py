@@ -10,44 +10,20 @@ cookie, see ``conftest.py``); the tests here start from the Swedish default.
 
 from __future__ import annotations
 
-import re
-from collections import Counter
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
-from babel.messages.catalog import Catalog
-from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
-from babel.messages.frontend import parse_mapping_cfg
-from babel.messages.mofile import read_mo
-from babel.messages.pofile import read_po
 from flask import Flask
 from flask.testing import FlaskClient
 
 from casework.i18n import LANG_COOKIE, ROLE_LABELS, STAGE_LABELS
 from casework.models import Role, Stage
 from common.i18n import is_local_path
+from tests.support.i18n import LOCALES, Catalogues
 
 from .conftest import Staff, log_in
 
-ROOT = Path(__file__).resolve().parents[2]
-TRANSLATIONS = ROOT / "casework" / "translations"
-LOCALES = ("sv", "en")
-PLACEHOLDER = re.compile(r"%\((\w+)\)[sdifr]")
-
-
-def catalog_path(locale: str, suffix: str = ".po") -> Path:
-    return TRANSLATIONS / locale / "LC_MESSAGES" / f"messages{suffix}"
-
-
-def load(locale: str) -> Catalog:
-    with catalog_path(locale).open("rb") as f:
-        return read_po(f, locale)
-
-
-def msgid(message: object) -> str:
-    """The singular msgid of a message (plural messages come as tuples)."""
-    return message[0] if isinstance(message, tuple) else str(message)
+CATALOGUES = Catalogues("casework")
 
 
 def swedish_client(app: Flask) -> FlaskClient:
@@ -60,11 +36,7 @@ def swedish_client(app: Flask) -> FlaskClient:
 @pytest.fixture(scope="module")
 def in_code() -> set[str]:
     """Every msgid in the casework code, extracted fresh with babel.cfg (as pybabel does)."""
-    with (ROOT / "babel.cfg").open() as f:
-        method_map, options_map = parse_mapping_cfg(f)
-    keywords = {**DEFAULT_KEYWORDS, "_l": None, "lazy_gettext": None}
-    return {msgid(message) for _file, _line, message, _comments, _context
-            in extract_from_dir(ROOT / "casework", method_map, options_map, keywords=keywords)}
+    return CATALOGUES.in_code()
 
 
 def test_extraction_reaches_python_views_and_templates(in_code: set[str]) -> None:
@@ -78,51 +50,27 @@ def test_extraction_reaches_python_views_and_templates(in_code: set[str]) -> Non
 
 
 def test_every_swedish_entry_is_translated_and_not_fuzzy() -> None:
-    catalog = load("sv")
-    assert not catalog.fuzzy, "the sv catalogue header is marked fuzzy"
-    entries = [m for m in catalog if m.id]
-    assert entries
-    untranslated = [m.id for m in entries if not m.string or not str(m.string).strip()]
-    fuzzy = [m.id for m in entries if m.fuzzy]
-    assert not untranslated, f"untranslated in sv: {untranslated}"
-    assert not fuzzy, f"fuzzy in sv: {fuzzy}"
+    CATALOGUES.assert_swedish_translated_and_not_fuzzy()
 
 
 def test_english_catalogue_has_nothing_fuzzy() -> None:
-    catalog = load("en")
-    assert not catalog.fuzzy
-    assert not [m.id for m in catalog if m.id and m.fuzzy]
+    CATALOGUES.assert_english_not_fuzzy()
 
 
 @pytest.mark.parametrize("locale", LOCALES)
 def test_no_string_in_the_code_is_missing_from_the_catalogue(in_code: set[str],
                                                              locale: str) -> None:
-    missing = sorted(in_code - {msgid(m.id) for m in load(locale) if m.id})
-    assert not missing, (f"strings missing from the {locale} catalogue (run "
-                         f"scripts/translations.py update and translate them): {missing}")
+    CATALOGUES.assert_nothing_missing(in_code, locale)
 
 
 @pytest.mark.parametrize("locale", LOCALES)
 def test_committed_mo_matches_its_po(locale: str) -> None:
-    # Compared as translations, not bytes: the .mo header names the Babel version that
-    # wrote it, and a newer Babel must not fail the suite on its own.
-    with catalog_path(locale, ".mo").open("rb") as file:
-        compiled = {m.id: m.string for m in read_mo(file) if m.id}
-    expected = {m.id: m.string for m in load(locale) if m.id and m.string}
-    assert {k: v for k, v in compiled.items() if v} == expected, (
-        f"{locale}/messages.mo is out of date: run scripts/translations.py update")
+    CATALOGUES.assert_mo_matches_po(locale)
 
 
 @pytest.mark.parametrize("locale", LOCALES)
 def test_translations_keep_exactly_the_placeholders(locale: str) -> None:
-    for message in load(locale):
-        if not message.id or not message.string:
-            continue
-        source, translation = msgid(message.id), msgid(message.string)
-        assert Counter(PLACEHOLDER.findall(translation)) == \
-            Counter(PLACEHOLDER.findall(source)), message.id
-        # Jinja's newstyle gettext always applies %-formatting: a lone % would break it.
-        assert "%" not in PLACEHOLDER.sub("", translation).replace("%%", ""), message.id
+    CATALOGUES.assert_placeholders_kept(locale)
 
 
 def test_every_role_and_stage_has_a_label() -> None:
