@@ -49,3 +49,33 @@ def test_every_public_crypto_function_has_a_docstring() -> None:
             if public and ast.get_docstring(node) is None:
                 missing.append(f"{path.name}:{node.name}")
     assert missing == []
+
+
+# The two apps meet only in common/ (the contract, the directory's format, plumbing):
+# intake learns nothing of casework beyond common/contract.py, and the reverse. A module
+# of common/ importing either app would smuggle one into the other.
+APART = {"intake": {"casework"}, "casework": {"intake"}, "common": {"intake", "casework"},
+         "crypto": {"intake", "casework", "common"}}
+
+
+def test_the_apps_meet_only_in_common() -> None:
+    offenders = []
+    for package, forbidden in APART.items():
+        for path in (ROOT / package).rglob("*.py"):
+            if _imported_modules(path) & forbidden:
+                offenders.append(str(path.relative_to(ROOT)))
+    assert offenders == []
+
+
+def test_the_apps_share_their_vocabulary_through_the_contract() -> None:
+    # The check above has something to look at: both apps import the contract.
+    for package in ("intake", "casework"):
+        users = [path for path in (ROOT / package).rglob("*.py")
+                 if "common.contract" in path.read_text()]
+        assert users, f"{package} does not use common/contract.py"
+
+
+def test_the_separation_check_sees_an_offender(tmp_path: Path) -> None:
+    module = tmp_path / "leak.py"
+    module.write_text("from casework.models import Case\n")
+    assert _imported_modules(module) & APART["intake"]
