@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 from casework.accounts import create_user
 from casework.models import Role, StaffSession, User
 
-from .conftest import csrf, services
+from .conftest import Staff, csrf, log_in, services
 
 DATABASES = ["sqlite", "postgresql"]
 
@@ -34,6 +34,19 @@ def post_login(client: FlaskClient, username: str, password: str, code: str) -> 
     return client.post("/login", data={"csrf_token": csrf(client, "/login"),
                                        "username": username, "password": password,
                                        "code": code}).status_code
+
+
+def signed_in(app: Flask, staff: Staff) -> FlaskClient:
+    """A new client on which ``staff`` has signed in through the form."""
+    client = app.test_client()
+    log_in(app, client, staff)
+    return client
+
+
+def session_rows(app: Flask) -> list[StaffSession]:
+    """The staff sessions stored now."""
+    with services(app).db.session() as db:
+        return list(db.scalars(select(StaffSession)))
 
 
 def new_person(app: Flask, username: str = "new", role: Role = Role.REVIEWER) -> str:

@@ -10,7 +10,7 @@ from flask import Flask
 
 from casework.models import Role
 
-from .accounts_support import expire_sessions
+from .accounts_support import expire_sessions, signed_in
 from .conftest import Staff, csrf, log_in
 
 
@@ -26,8 +26,7 @@ def test_an_ended_session_says_signed_out_and_links_to_sign_in(
     casework: Flask, enrol: Callable[..., Staff]
 ) -> None:
     eva = enrol("eva", Role.REVIEWER)
-    client = casework.test_client()
-    log_in(casework, client, eva)
+    client = signed_in(casework, eva)
     expire_sessions(casework)
     response = client.get("/")
     page = response.get_data(as_text=True)
@@ -45,8 +44,7 @@ def test_after_signing_out_the_start_page_says_signed_out(
     casework: Flask, enrol: Callable[..., Staff]
 ) -> None:
     eva = enrol("eva", Role.REVIEWER)
-    client = casework.test_client()
-    log_in(casework, client, eva)
+    client = signed_in(casework, eva)
     client.post("/logout", data={"csrf_token": csrf(client, "/")})
     response = client.get("/")
     page = response.get_data(as_text=True)

@@ -18,8 +18,8 @@ import crypto
 from casework.models import Role
 from common.directory import verify_directory
 
-from .accounts_support import finish_enrolling, start_enrolling, user
-from .conftest import Staff, csrf, log_in, services
+from .accounts_support import finish_enrolling, signed_in, start_enrolling, user
+from .conftest import Staff, csrf, services
 
 
 @pytest.fixture(autouse=True)
@@ -29,8 +29,7 @@ def akt_reviewer(enrol: Callable[..., Staff]) -> Staff:
 
 
 def reset_in_the_browser(app: Flask, admin: Staff, username: str) -> str:
-    client = app.test_client()
-    log_in(app, client, admin)
+    client = signed_in(app, admin)
     response = client.post(f"/admin/users/{username}/reset",
                            data={"csrf_token": csrf(client, "/admin/users")},
                            follow_redirects=True)
@@ -70,8 +69,7 @@ def test_key_enrolled_after_an_admin_reset_is_not_published_until_another_admin_
     assert rogue is not None and rogue != eva.key.public_key.raw
     assert published_reviewers(casework, tmp_path) == [eva.key.public_key.key_id_hex]
     # The waiting key is visible to every administrator, not only in the database.
-    admin_client = casework.test_client()
-    log_in(casework, admin_client, enrol("carl", Role.ADMINISTRATOR, "kof"))
+    admin_client = signed_in(casework, enrol("carl", Role.ADMINISTRATOR, "kof"))
     waiting = admin_client.get("/admin/directory").get_data(as_text=True)
     assert '<ul id="awaiting-approval"><li>eva</li></ul>' in waiting
     # The administrator who reset the password cannot approve it herself...

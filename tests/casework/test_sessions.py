@@ -6,18 +6,13 @@ import datetime as dt
 from collections.abc import Callable
 
 from flask import Flask
-from sqlalchemy import select, update
+from sqlalchemy import update
 
 from casework.models import Role, StaffSession
 from casework.models.accounts import Enrolment
 
-from .accounts_support import expire_sessions, user
-from .conftest import Staff, csrf, log_in, services
-
-
-def session_rows(app: Flask) -> list[StaffSession]:
-    with services(app).db.session() as db:
-        return list(db.scalars(select(StaffSession)))
+from .accounts_support import expire_sessions, session_rows, signed_in, user
+from .conftest import Staff, csrf, services
 
 
 def test_administrators_password_reset_closes_the_users_sessions(
@@ -25,11 +20,9 @@ def test_administrators_password_reset_closes_the_users_sessions(
 ) -> None:
     admin = enrol("admin", Role.ADMINISTRATOR, "kof")
     eva = enrol("eva", Role.REVIEWER)
-    victim = casework.test_client()
-    log_in(casework, victim, eva)
+    victim = signed_in(casework, eva)
     assert victim.get("/").status_code == 200
-    operator = casework.test_client()
-    log_in(casework, operator, admin)
+    operator = signed_in(casework, admin)
     response = operator.post("/admin/users/eva/reset",
                              data={"csrf_token": csrf(operator, "/admin/users")})
     assert response.status_code == 302
@@ -42,8 +35,7 @@ def test_command_line_password_reset_closes_the_users_sessions(
     casework: Flask, enrol: Callable[..., Staff]
 ) -> None:
     eva = enrol("eva", Role.REVIEWER)
-    client = casework.test_client()
-    log_in(casework, client, eva)
+    client = signed_in(casework, eva)
     result = casework.test_cli_runner().invoke(args=["users", "reset-password", "eva"])
     assert result.exit_code == 0 and "sessions are closed" in result.output
     assert session_rows(casework) == []
@@ -54,8 +46,7 @@ def test_expired_session_row_and_locked_key_are_deleted_when_presented(
     casework: Flask, enrol: Callable[..., Staff]
 ) -> None:
     eva = enrol("eva", Role.REVIEWER)
-    client = casework.test_client()
-    log_in(casework, client, eva)
+    client = signed_in(casework, eva)
     expire_sessions(casework)
     assert client.get("/").status_code == 401
     # Before: the delete was rolled back with the raised SessionExpired.
@@ -66,10 +57,9 @@ def test_expired_sessions_nobody_presents_are_swept_at_the_next_sign_in(
     casework: Flask, enrol: Callable[..., Staff]
 ) -> None:
     eva = enrol("eva", Role.REVIEWER)
-    log_in(casework, casework.test_client(), eva)  # then the browser is simply closed
+    signed_in(casework, eva)  # then the browser is simply closed
     expire_sessions(casework)
-    fresh = casework.test_client()
-    log_in(casework, fresh, eva)
+    fresh = signed_in(casework, eva)
     assert len(session_rows(casework)) == 1
     assert fresh.get("/").status_code == 200
 
@@ -78,7 +68,7 @@ def test_expired_sessions_are_swept_at_start_up(
     casework: Flask, enrol: Callable[..., Staff], make_casework: Callable[..., Flask]
 ) -> None:
     eva = enrol("eva", Role.REVIEWER)
-    log_in(casework, casework.test_client(), eva)
+    signed_in(casework, eva)
     expire_sessions(casework)
     make_casework()  # a restart
     assert session_rows(casework) == []
@@ -88,9 +78,8 @@ def test_sessions_sweep_command_deletes_expired_sessions_and_enrolments(
     casework: Flask, enrol: Callable[..., Staff]
 ) -> None:
     eva = enrol("eva", Role.REVIEWER)
-    log_in(casework, casework.test_client(), eva)
-    live = casework.test_client()
-    log_in(casework, live, eva)
+    signed_in(casework, eva)
+    live = signed_in(casework, eva)
     with services(casework).db.session() as db:
         first = min(session_rows(casework), key=lambda r: r.created_at)
         db.execute(update(StaffSession).where(StaffSession.id == first.id)

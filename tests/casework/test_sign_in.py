@@ -20,21 +20,15 @@ import crypto
 from casework.accounts import create_user
 from casework.models import Role, StaffSession, User
 
+from .accounts_support import post_login, session_rows, signed_in
 from .conftest import PASSWORD, Staff, csrf, log_in, services
-
-
-def attempt(client: FlaskClient, username: str, password: str, code: str) -> int:
-    return client.post("/login", data={"csrf_token": csrf(client, "/login"),
-                                       "username": username, "password": password,
-                                       "code": code}).status_code
 
 
 def test_reviewer_signs_in_and_their_key_is_unlocked(
     casework: Flask, enrol: Callable[..., Staff]
 ) -> None:
     eva = enrol("eva", Role.REVIEWER)
-    client = casework.test_client()
-    log_in(casework, client, eva)
+    client = signed_in(casework, eva)
     page = client.get("/").get_data(as_text=True)
     assert "Your decryption key is unlocked" in page
 
@@ -43,8 +37,7 @@ def test_administrator_has_no_key_to_unlock(casework: Flask,
                                             enrol: Callable[..., Staff]) -> None:
     admin = enrol("admin", Role.ADMINISTRATOR)
     assert admin.key is None
-    client = casework.test_client()
-    log_in(casework, client, admin)
+    client = signed_in(casework, admin)
     assert "reads no content" in client.get("/").get_data(as_text=True)
 
 
@@ -66,8 +59,8 @@ def test_a_used_totp_code_cannot_be_replayed(casework: Flask,
                                              enrol: Callable[..., Staff]) -> None:
     eva = enrol("eva", Role.REVIEWER)
     code = eva.code(casework)
-    assert attempt(casework.test_client(), eva.username, eva.password, code) == 302
-    assert attempt(casework.test_client(), eva.username, eva.password, code) == 401
+    assert post_login(casework.test_client(), eva.username, eva.password, code) == 302
+    assert post_login(casework.test_client(), eva.username, eva.password, code) == 401
 
 
 def test_brute_force_locks_the_account_with_back_off(
@@ -76,15 +69,15 @@ def test_brute_force_locks_the_account_with_back_off(
     eva = enrol("eva", Role.REVIEWER)
     client = casework.test_client()
     for _ in range(5):
-        assert attempt(client, eva.username, "wrong password!", "") == 401
+        assert post_login(client, eva.username, "wrong password!", "") == 401
     # Locked now: even the right password is refused, without being checked.
-    assert attempt(client, eva.username, eva.password, eva.code(casework)) == 429
+    assert post_login(client, eva.username, eva.password, eva.code(casework)) == 429
     with services(casework).db.session() as db:
         user = db.scalar(select(User).where(User.username == "eva"))
         assert user is not None and user.locked_until is not None
         first_lock = user.locked_until
         user.locked_until = dt.datetime(2000, 1, 1)  # let the lock pass
-    assert attempt(client, eva.username, "wrong again!!", "") == 401
+    assert post_login(client, eva.username, "wrong again!!", "") == 401
     with services(casework).db.session() as db:
         user = db.scalar(select(User).where(User.username == "eva"))
         assert user is not None and user.locked_until is not None
@@ -133,8 +126,7 @@ def test_session_store_alone_and_cookie_alone_decrypt_nothing(
     casework: Flask, enrol: Callable[..., Staff]
 ) -> None:
     eva = enrol("eva", Role.REVIEWER)
-    client = casework.test_client()
-    log_in(casework, client, eva)
+    client = signed_in(casework, eva)
     secret = base64.b64decode(_session_cookie(client)["staff"]["secret"])
     with services(casework).db.session() as db:
         (row,) = db.scalars(select(StaffSession))
@@ -152,13 +144,11 @@ def test_session_store_alone_and_cookie_alone_decrypt_nothing(
 def test_sign_out_destroys_the_session_and_its_key(casework: Flask,
                                                    enrol: Callable[..., Staff]) -> None:
     eva = enrol("eva", Role.REVIEWER)
-    client = casework.test_client()
-    log_in(casework, client, eva)
+    client = signed_in(casework, eva)
     saved = client.get_cookie("lykta_casework")
     assert saved is not None
     client.post("/logout", data={"csrf_token": csrf(client, "/")})
-    with services(casework).db.session() as db:
-        assert list(db.scalars(select(StaffSession))) == []
+    assert session_rows(casework) == []
     client.set_cookie("lykta_casework", saved.value)  # replay the old cookie
     assert client.get("/").status_code == 401
 
@@ -168,8 +158,7 @@ def test_idle_and_absolute_timeouts_end_the_session(
     casework: Flask, enrol: Callable[..., Staff], field: str
 ) -> None:
     eva = enrol("eva", Role.REVIEWER)
-    client = casework.test_client()
-    log_in(casework, client, eva)
+    client = signed_in(casework, eva)
     assert client.get("/").status_code == 200
     with services(casework).db.session() as db:
         (row,) = db.scalars(select(StaffSession))
@@ -201,7 +190,7 @@ def test_unknown_users_cost_a_password_check_too(casework: Flask,
         return original(encoded, password)
 
     monkeypatch.setattr(crypto, "verify_password", counting)
-    attempt(casework.test_client(), "nobody", "some password", "123456")
+    post_login(casework.test_client(), "nobody", "some password", "123456")
     assert calls == ["some password"]
 
 
