@@ -6,6 +6,7 @@ from __future__ import annotations
 import secrets
 
 import pytest
+from flask.testing import FlaskClient
 from sqlalchemy import select
 
 import crypto
@@ -26,6 +27,14 @@ def _append_forged_entry(header: bytes, key: crypto.PublicKey) -> bytes:
     return RecipientHeader(parsed.envelope_id, (*parsed.entries, junk)).to_bytes()
 
 
+def _forge_report_header(linked: Linked, case_id: str, key: crypto.PublicKey) -> None:
+    """Append a forged entry for ``key`` to the stored header of the case's report."""
+    with services(linked.casework).db.session() as db:
+        report = db.scalars(select(CaseEnvelope).where(CaseEnvelope.case_id == case_id,
+                                                       CaseEnvelope.kind == "report")).one()
+        report.header = _append_forged_entry(report.header, key)
+
+
 def _plant_attacker(linked: Linked, case_id: str) -> crypto.PrivateKey:
     """The database attacker: a user row with their key, appended to the report header."""
     attacker = crypto.PrivateKey.generate()
@@ -34,16 +43,35 @@ def _plant_attacker(linked: Linked, case_id: str) -> crypto.PrivateKey:
                     public_key=attacker.public_key.raw)
         user.memberships.append(Membership(unit_id="etik", role=Role.REVIEWER.value))
         db.add(user)
-        report = db.scalars(select(CaseEnvelope).where(CaseEnvelope.case_id == case_id,
-                                                       CaseEnvelope.kind == "report")).one()
-        report.header = _append_forged_entry(report.header, attacker.public_key)
+    _forge_report_header(linked, case_id, attacker.public_key)
     return attacker
+
+
+def _new_case(linked: Linked, category: str = "ethics", **fields: object) -> str:
+    """A report submitted to intake and synced to casework; its case id."""
+    submit(linked.intake.test_client(), category=category, **fields)
+    linked.sync()
+    return _case_id(linked)
+
+
+def _opened(linked: Linked, username: str, case_id: str) -> tuple[FlaskClient, str]:
+    """A reviewer signed in who has opened the case (which tags its reader list); the
+    client and a CSRF token."""
+    client = _reviewer(linked, username)
+    assert client.get(f"/cases/{case_id}").status_code == 200
+    return client, csrf(client, "/cases/")
 
 
 def _notes(linked: Linked, case_id: str) -> list[CaseEnvelope]:
     with services(linked.casework).db.session() as db:
         return list(db.scalars(select(CaseEnvelope).where(CaseEnvelope.case_id == case_id,
                                                           CaseEnvelope.kind == "note")))
+
+
+def _sealed_by_casework(linked: Linked, case_id: str) -> list[CaseEnvelope]:
+    with services(linked.casework).db.session() as db:
+        return list(db.scalars(select(CaseEnvelope).where(
+            CaseEnvelope.case_id == case_id, CaseEnvelope.origin == "casework")))
 
 
 def _opens_any(key: crypto.PrivateKey, envelopes: list[CaseEnvelope]) -> bool:
@@ -57,21 +85,14 @@ def _opens_any(key: crypto.PrivateKey, envelopes: list[CaseEnvelope]) -> bool:
 
 
 def test_appended_attacker_key_gets_no_new_note(linked: Linked) -> None:
-    submit(linked.intake.test_client(), category="ethics")
-    linked.sync()
-    case_id = _case_id(linked)
-    eva = _reviewer(linked, "eva")
-    assert eva.get(f"/cases/{case_id}").status_code == 200  # the list gets its tag
-    token = csrf(eva, "/cases/")
+    case_id = _new_case(linked)
+    eva, token = _opened(linked, "eva", case_id)  # the list gets its tag
     attacker = _plant_attacker(linked, case_id)
     response = eva.post(f"/cases/{case_id}/notes",
                         data={"csrf_token": token, "note-text": "Interview the head of unit."})
     assert response.status_code == 409  # refused: the list does not match its tag
     assert _notes(linked, case_id) == []
-    with services(linked.casework).db.session() as db:
-        sealed = list(db.scalars(select(CaseEnvelope).where(
-            CaseEnvelope.case_id == case_id, CaseEnvelope.origin == "casework")))
-    assert not _opens_any(attacker, sealed)  # not the acknowledgement either
+    assert not _opens_any(attacker, _sealed_by_casework(linked, case_id))  # nor the ack
 
 
 def test_appended_excluded_reviewer_key_before_anyone_opened_gets_no_note(
@@ -80,14 +101,8 @@ def test_appended_excluded_reviewer_key_before_anyone_opened_gets_no_note(
     the first tag is refused if the header holds a key the tipster excluded."""
     erik_key = linked.staff["erik"].key
     assert erik_key is not None
-    submit(linked.intake.test_client(), category="ethics",
-           excluded=[erik_key.public_key.key_id_hex])
-    linked.sync()
-    case_id = _case_id(linked)
-    with services(linked.casework).db.session() as db:
-        report = db.scalars(select(CaseEnvelope).where(CaseEnvelope.case_id == case_id,
-                                                       CaseEnvelope.kind == "report")).one()
-        report.header = _append_forged_entry(report.header, erik_key.public_key)
+    case_id = _new_case(linked, excluded=[erik_key.public_key.key_id_hex])
+    _forge_report_header(linked, case_id, erik_key.public_key)
     eva = _reviewer(linked, "eva")
     response = eva.post(f"/cases/{case_id}/notes",
                         data={"csrf_token": csrf(eva, "/cases/"), "note-text": "Hello."})
@@ -98,9 +113,7 @@ def test_appended_excluded_reviewer_key_before_anyone_opened_gets_no_note(
 def test_appended_attacker_key_before_anyone_opened_gets_no_note(linked: Linked) -> None:
     """No trust on first use: intake lists the readers inside the sealed report, so a key
     appended before the first reader opens the case is refused at the first tag."""
-    submit(linked.intake.test_client(), category="ethics")
-    linked.sync()
-    case_id = _case_id(linked)
+    case_id = _new_case(linked)
     attacker = _plant_attacker(linked, case_id)
     eva = _reviewer(linked, "eva")
     eva.get(f"/cases/{case_id}")  # reading is unharmed; the list is just not tagged
@@ -110,9 +123,7 @@ def test_appended_attacker_key_before_anyone_opened_gets_no_note(linked: Linked)
     assert _notes(linked, case_id) == []
     with services(linked.casework).db.session() as db:
         assert db.get(Case, case_id).readers_tag is None  # type: ignore[union-attr]
-        sealed = list(db.scalars(select(CaseEnvelope).where(
-            CaseEnvelope.case_id == case_id, CaseEnvelope.origin == "casework")))
-    assert not _opens_any(attacker, sealed)
+    assert not _opens_any(attacker, _sealed_by_casework(linked, case_id))
 
 
 def test_first_tag_refuses_a_key_outside_the_readers_the_report_lists(
@@ -121,9 +132,7 @@ def test_first_tag_refuses_a_key_outside_the_readers_the_report_lists(
     that list is refused at the first tag (the domain function itself)."""
     from casework.readers import ReadersTampered, establish_tag, report_content_key
 
-    submit(linked.intake.test_client(), category="ethics")
-    linked.sync()
-    case_id = _case_id(linked)
+    case_id = _new_case(linked)
     _plant_attacker(linked, case_id)
     eva = linked.staff["eva"].key
     assert eva is not None
@@ -137,12 +146,8 @@ def test_first_tag_refuses_a_key_outside_the_readers_the_report_lists(
 
 
 def test_appended_attacker_key_gets_no_reply(linked: Linked) -> None:
-    submit(linked.intake.test_client(), category="ethics")
-    linked.sync()
-    case_id = _case_id(linked)
-    eva = _reviewer(linked, "eva")
-    eva.get(f"/cases/{case_id}")
-    token = csrf(eva, "/cases/")
+    case_id = _new_case(linked)
+    eva, token = _opened(linked, "eva", case_id)
     attacker = _plant_attacker(linked, case_id)
     response = eva.post(f"/cases/{case_id}/reply",
                         data={"csrf_token": token, "reply-text": "Which year?"})
@@ -154,12 +159,8 @@ def test_appended_attacker_key_gets_no_reply(linked: Linked) -> None:
 
 
 def test_swapped_tipster_key_gets_no_reply(linked: Linked) -> None:
-    submit(linked.intake.test_client(), category="ethics")
-    linked.sync()
-    case_id = _case_id(linked)
-    eva = _reviewer(linked, "eva")
-    eva.get(f"/cases/{case_id}")
-    token = csrf(eva, "/cases/")
+    case_id = _new_case(linked)
+    eva, token = _opened(linked, "eva", case_id)
     attacker = crypto.PrivateKey.generate()
     with services(linked.casework).db.session() as db:
         case = db.get(Case, case_id)
@@ -172,12 +173,8 @@ def test_swapped_tipster_key_gets_no_reply(linked: Linked) -> None:
 
 def test_the_refusal_is_logged_without_content(linked: Linked,
                                                caplog: pytest.LogCaptureFixture) -> None:
-    submit(linked.intake.test_client(), category="ethics")
-    linked.sync()
-    case_id = _case_id(linked)
-    eva = _reviewer(linked, "eva")
-    eva.get(f"/cases/{case_id}")
-    token = csrf(eva, "/cases/")
+    case_id = _new_case(linked)
+    eva, token = _opened(linked, "eva", case_id)
     _plant_attacker(linked, case_id)
     eva.post(f"/cases/{case_id}/notes", data={"csrf_token": token,
                                               "note-text": "MARKER-7781 interview"})
@@ -185,9 +182,7 @@ def test_the_refusal_is_logged_without_content(linked: Linked,
 
 
 def test_a_legitimate_assignment_keeps_notes_working(linked: Linked) -> None:
-    submit(linked.intake.test_client(), category="corruption")
-    linked.sync()
-    case_id = _case_id(linked)
+    case_id = _new_case(linked, "corruption")
     lena = _reviewer(linked, "lena")
     page = lena.get(f"/cases/{case_id}").get_data(as_text=True)
     assert "Anna" in page
