@@ -37,6 +37,15 @@ def reset_in_the_browser(app: Flask, admin: Staff, username: str) -> str:
     return page.split("(shown once): ")[1].split("<")[0].strip()
 
 
+def reenrol_after_reset(app: Flask, admin: Staff, username: str, new_password: str,
+                        previous_password: str = "") -> None:
+    """``admin`` resets the password in the browser; then whoever holds the one-time
+    password enrols with ``new_password`` (and ``previous_password``, if they know it)."""
+    temporary = reset_in_the_browser(app, admin, username)
+    client, secret = start_enrolling(app, username, temporary)
+    assert finish_enrolling(client, secret, new_password, previous_password) == 302
+
+
 def published_reviewers(app: Flask, tmp_path: Path) -> list[str]:
     signing = crypto.SigningKey.generate()
     escrow = crypto.generate_escrow_key()
@@ -61,10 +70,8 @@ def test_key_enrolled_after_an_admin_reset_is_not_published_until_another_admin_
     enrol("bertil", Role.ADMINISTRATOR, "kof")
     eva = enrol("eva", Role.REVIEWER)
     assert eva.key is not None
-    temporary = reset_in_the_browser(casework, astrid, "eva")
-    # Astrid now enrols as Eva, without Eva's previous password: a new key pair.
-    client, secret = start_enrolling(casework, "eva", temporary)
-    assert finish_enrolling(client, secret, "astrid knows this one") == 302
+    # Astrid resets and enrols as Eva, without Eva's previous password: a new key pair.
+    reenrol_after_reset(casework, astrid, "eva", "astrid knows this one")
     rogue = user(casework, "eva").public_key
     assert rogue is not None and rogue != eva.key.public_key.raw
     assert published_reviewers(casework, tmp_path) == [eva.key.public_key.key_id_hex]
@@ -92,9 +99,7 @@ def test_keeping_the_key_with_the_previous_password_needs_no_approval(
     astrid = enrol("astrid", Role.ADMINISTRATOR, "kof")
     eva = enrol("eva", Role.REVIEWER)
     assert eva.key is not None
-    temporary = reset_in_the_browser(casework, astrid, "eva")
-    client, secret = start_enrolling(casework, "eva", temporary)
-    assert finish_enrolling(client, secret, "eva's new passphrase", eva.password) == 302
+    reenrol_after_reset(casework, astrid, "eva", "eva's new passphrase", eva.password)
     assert user(casework, "eva").key_reset_by is None
     assert published_reviewers(casework, tmp_path) == [eva.key.public_key.key_id_hex]
 
@@ -105,9 +110,7 @@ def test_a_pending_key_is_not_given_old_cases_by_escrow_or_by_rotation(
     astrid = enrol("astrid", Role.ADMINISTRATOR, "kof")
     eva = enrol("eva", Role.REVIEWER)
     assert eva.key is not None
-    temporary = reset_in_the_browser(casework, astrid, "eva")
-    client, secret = start_enrolling(casework, "eva", temporary)
-    assert finish_enrolling(client, secret, "astrid knows this one") == 302
+    reenrol_after_reset(casework, astrid, "eva", "astrid knows this one")
     escrow_file = tmp_path / "escrow.key"
     escrow_file.write_bytes(crypto.wrap_private_key(crypto.generate_escrow_key(), "kof escrow",
                                                     crypto.INSECURE_FAST))
