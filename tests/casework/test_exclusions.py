@@ -41,6 +41,18 @@ def _corruption_report_excluding_anna(linked: Linked) -> str:
     return _case_id(linked)
 
 
+def _domain_assignment_is_refused(linked: Linked, case_id: str, lead: str,
+                                 person: str) -> None:
+    """``lead`` assigns ``person`` with the domain function itself (no form, no view): it
+    raises InvalidInput, and whatever it wrote before raising is committed to be checked."""
+    app = linked.casework
+    with app.app_context(), services(app).db.session() as db:
+        acting = db.scalars(select(User).where(User.username == lead)).one()
+        with pytest.raises(InvalidInput):
+            assign(services(app), db, acting, linked.staff[lead].key, case_id,
+                   _user_id(linked, person))
+
+
 def _headers_hold(linked: Linked, case_id: str, key_id: bytes) -> bool:
     with services(linked.casework).db.session() as db:
         return any(key_id in crypto.header_key_ids(e.header)
@@ -66,12 +78,7 @@ def test_excluded_reviewer_posted_directly_is_refused(linked: Linked) -> None:
 
 def test_excluded_reviewer_assigned_in_the_domain_layer_is_refused(linked: Linked) -> None:
     case_id = _corruption_report_excluding_anna(linked)
-    app = linked.casework
-    with app.app_context(), services(app).db.session() as db:
-        lena = db.scalars(select(User).where(User.username == "lena")).one()
-        with pytest.raises(InvalidInput):
-            assign(services(app), db, lena, linked.staff["lena"].key, case_id,
-                   _user_id(linked, "anna"))
+    _domain_assignment_is_refused(linked, case_id, "lena", "anna")
     assert not _headers_hold(linked, case_id, _key_id(linked, "anna"))
 
 
@@ -101,12 +108,7 @@ def test_a_key_awaiting_approval_is_not_given_a_case(linked: Linked) -> None:
         anna.public_key = pending.raw  # approved_public_key stays the published one
     lena = _reviewer(linked, "lena")
     assert _user_id(linked, "anna") not in lena.get(f"/cases/{case_id}").get_data(as_text=True)
-    app = linked.casework
-    with app.app_context(), services(app).db.session() as db:
-        lead = db.scalars(select(User).where(User.username == "lena")).one()
-        with pytest.raises(InvalidInput):
-            assign(services(app), db, lead, linked.staff["lena"].key, case_id,
-                   _user_id(linked, "anna"))
+    _domain_assignment_is_refused(linked, case_id, "lena", "anna")
     assert not _headers_hold(linked, case_id, pending.key_id)
 
 
