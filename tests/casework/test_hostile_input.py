@@ -9,6 +9,7 @@ from flask import Flask
 from sqlalchemy import event
 
 from casework.models import Role
+from tests.support.casework import enrol as enrol_in
 
 from .accounts_support import DATABASES, app_on, post_login, user
 from .conftest import Staff, csrf, services
@@ -22,21 +23,7 @@ def app(request: pytest.FixtureRequest, make_casework: Callable[..., Flask]) -> 
 @pytest.fixture
 def eva(app: Flask) -> Staff:
     # The enrol fixture is bound to the SQLite app; enrol on this app the same way.
-    import pyotp
-
-    from casework.accounts import complete_enrolment, create_user
-
-    from .accounts_support import fresh_code
-    from .conftest import PASSWORD
-
-    with services(app).db.session() as db:
-        person, _ = create_user(db, services(app).config, username="eva", display_name="Eva",
-                                unit_id="etik", role=Role.REVIEWER)
-        person.totp_secret, user_id = pyotp.random_base32(32), person.id
-        secret = person.totp_secret
-    key = complete_enrolment(services(app).db, services(app).config, user_id=user_id,
-                             code=fresh_code(secret, 0), new_password=PASSWORD)
-    return Staff("eva", PASSWORD, secret, key)
+    return enrol_in(app, "eva", Role.REVIEWER)
 
 
 # Arabic-Indic, fullwidth, ASCII with one fullwidth six, extended Arabic-Indic digits

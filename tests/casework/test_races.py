@@ -19,9 +19,10 @@ from casework.errors import AccountLocked, CaseworkError, InvalidCredentials
 from casework.models import Role, StaffSession, User
 from casework.models.accounts import SignInThrottle
 from casework.sessions import open_session
+from tests.support.casework import enrol as enrol_in
 
 from .accounts_support import DATABASES, app_on, fresh_code, user
-from .conftest import PASSWORD, Staff, services
+from .conftest import PASSWORD, services
 
 
 def in_parallel(count: int, action: Callable[[], object]) -> list[object]:
@@ -44,19 +45,8 @@ def app(request: pytest.FixtureRequest, make_casework: Callable[..., Flask]) -> 
     return app_on(request, make_casework, request.param)
 
 
-def enrolled(app: Flask, username: str) -> Staff:
-    with services(app).db.session() as db:
-        person, _ = create_user(db, services(app).config, username=username,
-                                display_name=username, unit_id="etik", role=Role.REVIEWER)
-        person.totp_secret, user_id = pyotp.random_base32(32), person.id
-        secret = person.totp_secret
-    key = complete_enrolment(services(app).db, services(app).config, user_id=user_id,
-                             code=fresh_code(secret, 0), new_password=PASSWORD)
-    return Staff(username, PASSWORD, secret, key)
-
-
 def test_parallel_wrong_passwords_all_count_and_lock_the_account(app: Flask) -> None:
-    enrolled(app, "eva")
+    enrol_in(app, "eva", Role.REVIEWER)
     config = services(app).config
     results = in_parallel(30, lambda: verify_sign_in(
         services(app).db, config, username="eva", password="wrong password!", code=""))
@@ -86,7 +76,7 @@ def test_parallel_guesses_at_an_unknown_name_count_like_those_at_an_account(
 
 
 def test_one_totp_code_posted_in_parallel_opens_one_session(app: Flask) -> None:
-    eva = enrolled(app, "eva")
+    eva = enrol_in(app, "eva", Role.REVIEWER)
     code = fresh_code(eva.totp_secret, user(app, "eva").totp_last_step)
     config = services(app).db, services(app).config
 
