@@ -170,25 +170,28 @@ def _slow_upload_while_scanning(app: Flask, spool_dirs: list[Path]) -> list[str]
     return found
 
 
+@pytest.fixture
+def spool(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The system's temporary folder for this test (where Python spools temporary files)."""
+    folder = tmp_path / "system-tmp"
+    folder.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    return folder
+
+
 def test_a_slow_large_upload_never_touches_the_disk_in_plaintext(
-    make_app: Callable[..., Flask], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    make_app: Callable[..., Flask], tmp_path: Path, spool: Path
 ) -> None:
-    spool = tmp_path / "system-tmp"
-    spool.mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(spool))
     app = make_app(max_file_bytes=8 * 1024 * 1024)
     found = _slow_upload_while_scanning(app, [spool, tmp_path])
     assert found == []
 
 
 def test_the_scan_would_see_werkzeugs_default_plaintext_spooling(
-    make_app: Callable[..., Flask], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    make_app: Callable[..., Flask], spool: Path
 ) -> None:
     # Control: with Werkzeug's default request class, the same upload is spooled to a
     # plaintext temporary file, and the scan above finds it. This keeps the test honest.
-    spool = tmp_path / "system-tmp"
-    spool.mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(spool))
     app = make_app(max_file_bytes=8 * 1024 * 1024)
     app.request_class = Request
     found = _slow_upload_while_scanning(app, [spool])
