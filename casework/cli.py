@@ -1,4 +1,13 @@
-"""``flask --app casework ...``: first administrator, key ceremonies, directory export."""
+"""``flask --app casework ...``: first administrator, key ceremonies, directory export.
+
+Each command that touches the database runs in one unit of work (``services.unit()``),
+so the events its domain functions emit (:mod:`casework.events`) reach the app's
+dispatcher, the audit log among its subscribers, when the command's transaction commits.
+A refused command (a domain exception, a ``click.ClickException`` raised inside the unit)
+rolls back: it changes nothing and emits nothing. The bridge commands are the exception:
+a cycle or a bundle import commits each item in a unit of its own, and acknowledges only
+what has committed (``casework/bridge/``).
+"""
 
 from __future__ import annotations
 
@@ -10,16 +19,17 @@ from pathlib import Path
 import click
 from flask import Flask
 from flask_babel import force_locale
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 import crypto
 
 from .accounts import approve_key, create_user, reset_password, rotate_key
 from .directory import DirectoryNotReady, export_directory
 from .errors import CaseworkError
+from .events import DirectoryExported
 from .housekeeping import sweep
 from .key_recovery import readdress_cases_to
-from .models import Role, Unit
+from .models import DirectoryExport, Role, Unit
 from .services import current
 
 
@@ -62,7 +72,8 @@ def register(app: Flask) -> None:
     @units.command("init")
     def units_init() -> None:
         """Create the default units (Etikkommittén, Antikorruptionsteamet, KOF)."""
-        with current().db.session() as db:
+        with current().unit() as work:
+            db = work.session
             for unit_id, sv, en, alternate, receives in DEFAULT_UNITS:
                 if db.get(Unit, unit_id) is None:
                     db.add(Unit(id=unit_id, name_sv=sv, name_en=en,
@@ -79,7 +90,8 @@ def register(app: Flask) -> None:
     def units_add(unit_id: str, name_sv: str, name_en: str, alternate: str | None,
                   no_reports: bool) -> None:
         """Add a unit (then create its people and export a new directory)."""
-        with current().db.session() as db:
+        with current().unit() as work:
+            db = work.session
             if db.get(Unit, unit_id) is not None:
                 raise click.ClickException(f"the unit {unit_id!r} exists")
             if alternate is not None and db.get(Unit, alternate) is None:
@@ -101,8 +113,8 @@ def register(app: Flask) -> None:
         """Create an account; prints a one-time password (TOTP is set up at first sign-in)."""
         services = current()
         try:
-            with services.db.session() as db:
-                _, password = create_user(db, services.config, username=username,
+            with services.unit() as work:
+                _, password = create_user(work.session, services.config, username=username,
                                           display_name=display_name, unit_id=unit_id,
                                           role=Role(role))
         except CaseworkError as exc:
@@ -124,8 +136,8 @@ def register(app: Flask) -> None:
         # Without --by, the operating-system account is recorded (informational).
         resetter = by or f"cli:{getpass.getuser()}"
         try:
-            with services.db.session() as db:
-                password = reset_password(db, services.config, username, by=resetter)
+            with services.unit() as work:
+                password = reset_password(work.session, services.config, username, by=resetter)
         except CaseworkError as exc:
             raise click.ClickException(_english(exc)) from exc
         click.echo(f"Their sessions are closed. One-time password for {username}: {password}")
@@ -177,8 +189,8 @@ def register(app: Flask) -> None:
         """Give a person a new key pair (then export a new directory)."""
         services = current()
         try:
-            with services.db.session() as db:
-                public = rotate_key(db, services.config, username, password)
+            with services.unit() as work:
+                public = rotate_key(work.session, services.config, username, password)
         except CaseworkError as exc:
             raise click.ClickException(_english(exc)) from exc
         click.echo(f"New key id for {username}: {public.key_id_hex}")
@@ -192,8 +204,8 @@ def register(app: Flask) -> None:
         """Publish a key made after a password reset (a second administrator's approval)."""
         services = current()
         try:
-            with services.db.session() as db:
-                public = approve_key(db, username, by=by)
+            with services.unit() as work:
+                public = approve_key(work.session, username, by=by)
         except CaseworkError as exc:
             raise click.ClickException(_english(exc)) from exc
         click.echo(f"Approved key {public.key_id_hex} of {username}.")
@@ -213,8 +225,8 @@ def register(app: Flask) -> None:
             raise click.ClickException("the escrow key does not open with that passphrase") \
                 from exc
         try:
-            with current().db.session() as db:
-                count = readdress_cases_to(db, username, escrow)
+            with current().unit() as work:
+                count = readdress_cases_to(work.session, username, escrow)
         except CaseworkError as exc:
             raise click.ClickException(_english(exc)) from exc
         click.echo(f"Added {username}'s current key to {count.envelopes} envelopes.")
@@ -236,10 +248,14 @@ def register(app: Flask) -> None:
         escrow = (crypto.PublicKey(config.escrow_public_key)
                   if config.escrow_public_key else None)
         try:
-            with services.db.session() as db:
+            with services.unit() as work:
                 document = export_directory(
-                    db, signing_key=load_signing_key(config.signing_key_path), escrow=escrow,
-                    valid_for=dt.timedelta(days=config.directory_valid_days))
+                    work.session, signing_key=load_signing_key(config.signing_key_path),
+                    escrow=escrow, valid_for=dt.timedelta(days=config.directory_valid_days))
+                # The serial export_directory has just recorded (the highest, in this
+                # transaction).
+                serial = work.session.scalar(select(func.max(DirectoryExport.serial)))
+                work.emit(DirectoryExported(int(serial or 0)))
         except DirectoryNotReady as exc:
             raise click.ClickException(str(exc)) from exc
         out.write_bytes(document)
@@ -331,14 +347,16 @@ def register(app: Flask) -> None:
         from .bridge import last_success, sync_is_stale
 
         services = current()
-        last = last_success(services)
+        with services.unit() as work:
+            last = last_success(services, work.session)
+            stale = sync_is_stale(services, session=work.session)
         click.echo(f"last successful sync: {last.isoformat() + ' UTC' if last else 'never'}")
-        if sync_is_stale(services):
+        if stale:
             click.echo("WARNING: older than the configured limit")
 
     @app.cli.command("units-list")
     def units_list() -> None:
         """List units."""
-        with current().db.session() as db:
-            for unit in db.scalars(select(Unit)):
+        with current().unit() as work:
+            for unit in work.session.scalars(select(Unit)):
                 click.echo(f"{unit.id}\t{unit.name_sv}\t{unit.name_en}")

@@ -186,3 +186,13 @@ class AcknowledgedAutomatically(DomainEvent):
 
     case_id: str
     envelope_id: str
+
+
+# --- the command line (casework/cli.py) -----------------------------------------------
+
+
+@dataclass(frozen=True)
+class DirectoryExported(DomainEvent):
+    """A new recipient directory was signed and recorded under ``serial`` (for intake)."""
+
+    serial: int

@@ -1,4 +1,10 @@
-"""``flask --app intake ...``: the operator's view of the bridge."""
+"""``flask --app intake ...``: the operator's view of the bridge.
+
+What a command reads here it reads in a unit of work (``Intake.unit()``), like a request.
+The bundle import hands casework's acknowledgements and replies to the same functions as
+the sync app (``intake/bridge/outbox.py``), each in a transaction of its own: one reply
+intake refuses must not undo the others, and none of them is a domain event of intake's.
+"""
 
 from __future__ import annotations
 
@@ -28,8 +34,8 @@ def register(app: Flask) -> None:
     @bridge.command("status")
     def status() -> None:
         """When casework last made a verified sync request."""
-        with current().db.session() as session:
-            state = session.get(SyncState, "last_request")
+        with current().unit() as unit:
+            state = unit.session.get(SyncState, "last_request")
             click.echo("last verified sync request: "
                        f"{state.at.isoformat() + ' UTC' if state else 'never'}")
 
@@ -59,8 +65,8 @@ def register_bundles(app: Flask) -> None:
         # Casework refuses a bundle of more items than the schema allows (MAX_ITEMS).
         items = [BundledTipsterItem(item.item(), item.body_path.read_bytes())
                  for item in outbox(intake, max(1, min(batch, MAX_ITEMS)))]
-        with intake.db.session() as session:
-            delivered = list(session.scalars(select(StoredEnvelope.id).where(
+        with intake.unit() as unit:
+            delivered = list(unit.session.scalars(select(StoredEnvelope.id).where(
                 StoredEnvelope.audience == Audience.TIPSTER)))
         out.write_bytes(write_to_casework(signing, casework, items, delivered))
         click.echo(f"{len(items)} envelopes written to {out}")

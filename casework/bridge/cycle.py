@@ -16,6 +16,8 @@ import logging
 import secrets
 from dataclasses import dataclass
 
+from sqlalchemy.orm import Session
+
 import crypto
 from common.contract import TipsterItem
 from common.sync_schema import Malformed
@@ -103,27 +105,44 @@ def run_cycle(casework: Casework, client: IntakeClient, batch: int = 50) -> Cycl
         delivered += len(done)
         if len(done) + len(refused) < len(outgoing):
             break  # intake stored only part: the rest waits for the next cycle
-    with casework.db.session() as session:
-        state = session.get(BridgeState, "last_success")
+    # A unit of its own, emitting nothing: the bridge's health (shown on the home page and
+    # by `bridge status`) is bookkeeping, not a domain fact; what the cycle did is told by
+    # each item's unit (CaseOpened, ItemImported, AcknowledgedAutomatically).
+    with casework.unit() as unit:
+        state = unit.session.get(BridgeState, "last_success")
         if state is None:
-            session.add(BridgeState(name="last_success", at=utcnow()))
+            unit.session.add(BridgeState(name="last_success", at=utcnow()))
         else:
             state.at = utcnow()
     return CycleReport(len(stored), acknowledged, delivered)
 
 
-def last_success(casework: Casework) -> dt.datetime | None:
-    """When a cycle last completed (None: never)."""
-    with casework.db.session() as session:
-        state = session.get(BridgeState, "last_success")
-        return state.at if state else None
+def last_success(casework: Casework, session: Session | None = None) -> dt.datetime | None:
+    """When a cycle last completed (None: never).
+
+    Read in ``session`` (the request's, or a command's unit of work); without one, in a
+    unit of its own that only reads.
+    """
+    if session is None:
+        with casework.unit() as unit:
+            return _last_success(unit.session)
+    return _last_success(session)
 
 
-def sync_is_stale(casework: Casework, now: dt.datetime | None = None) -> bool:
-    """True when a bridge is configured and has not completed a cycle for too long."""
+def _last_success(session: Session) -> dt.datetime | None:
+    state = session.get(BridgeState, "last_success")
+    return state.at if state else None
+
+
+def sync_is_stale(casework: Casework, now: dt.datetime | None = None, *,
+                  session: Session | None = None) -> bool:
+    """True when a bridge is configured and has not completed a cycle for too long.
+
+    ``session`` as for :func:`last_success`.
+    """
     if not casework.config.intake_sync_url:
         return False
-    last = last_success(casework)
+    last = last_success(casework, session)
     current = now or utcnow()
     limit = dt.timedelta(seconds=casework.config.sync_warn_after_seconds)
     return last is None or current - last > limit

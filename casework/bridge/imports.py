@@ -4,9 +4,11 @@
 ``casework/bridge/bundles.py`` those of air-gap bundles. Import is idempotent: an
 envelope seen twice is stored once, so at-least-once delivery never duplicates anything.
 
-Each item is imported in a transaction of its own, on purpose (not one unit of work for
-the whole import): one refused or failing item must not roll back the others, which are
-then acknowledged to intake.
+Each item is imported in a unit of work of its own, on purpose (not one unit for the
+whole import): one refused or failing item must not roll back the others, which are then
+acknowledged to intake. Each item's unit emits what it did (:class:`CaseOpened`,
+:class:`ItemImported`, :class:`AcknowledgedAutomatically`); its subscribers hear of it when
+that item commits, and a refused, held or failed item emits nothing.
 """
 
 from __future__ import annotations
@@ -26,7 +28,9 @@ import crypto
 from common.contract import FROM_TIPSTER_KINDS, Category, EnvelopeKind, TipsterItem
 from common.storage import is_envelope_id
 from common.sync_schema import MAX_BODY
+from common.unit_of_work import emit_on
 
+from ..events import CaseOpened, ItemImported
 from ..models import Case, CaseEnvelope, Unit
 from ..services import Casework
 from . import pushes
@@ -142,7 +146,10 @@ def _import_one(casework: Casework, item: Incoming) -> bool:
         raise Refused("an id is malformed")
     placed, incoming = False, None
     try:
-        with casework.db.session() as session:
+        # A unit of work of its own (see the module's docstring): committed when the block
+        # ends without an exception (a redelivery commits nothing), rolled back otherwise.
+        with casework.unit() as unit:
+            session = unit.session
             existing = session.get(CaseEnvelope, item.envelope_id)
             if existing is not None:
                 _check_redelivery(session, existing, item)
@@ -167,18 +174,23 @@ def _import_one(casework: Casework, item: Incoming) -> bool:
             # whose committed row names this very body (same id, same bytes).
             casework.store.commit(incoming, item.envelope_id)
             placed = True
+            emit_on(session, ItemImported(case.id, item.envelope_id, item.kind))
             if item.kind == EnvelopeKind.REPORT:
                 session.flush()
                 pushes.acknowledge_automatically(casework, session, case)
     except (Refused, Held):
         raise
-    except Exception:
+    except Exception as exc:
         if incoming is not None and not placed:
             casework.store.discard(incoming)
         if placed and not _row_exists(casework, item.envelope_id):
             casework.store.delete(item.envelope_id)
         elif placed:
-            # Another worker imported it first (two cycles at once, rq): nothing lost.
+            # Another worker imported it first (two cycles at once, rq): nothing lost. (Or
+            # this unit committed and an after-commit subscriber failed: the row is there
+            # all the same, so the item is acknowledged like a redelivery.)
+            log.info("an import found its envelope committed after all (%s)",
+                     type(exc).__name__)
             return False
         raise
     return True
@@ -260,4 +272,5 @@ def _new_case(session: Session, item: Incoming, routing: Mapping[str, str]) -> C
                 intake_receipt_id=item.receipt_id)
     session.add(case)
     session.flush()
+    emit_on(session, CaseOpened(case.id, unit.id))
     return case

@@ -4,6 +4,10 @@ A reply or status is sealed to the tipster key and the case's readers, kept with
 ``delivered`` false, and pushed (over HTTP by ``casework/bridge/cycle.py``, or in an
 air-gap bundle by ``casework/bridge/bundles.py``) as the contract's
 :class:`~common.contract.ReplyItem` until intake confirms it stored it.
+
+Each function here that touches the database runs in a unit of work of its own
+(``casework.unit()``); only the automatic acknowledgement is a domain fact
+(:class:`~casework.events.AcknowledgedAutomatically`, emitted in the import's unit).
 """
 
 from __future__ import annotations
@@ -16,7 +20,9 @@ from sqlalchemy.orm import Session
 
 import crypto
 from common.contract import Author, DialogueMessage, EnvelopeKind, ReplyItem, Stage
+from common.unit_of_work import emit_on
 
+from ..events import AcknowledgedAutomatically
 from ..models import Case, CaseEnvelope
 from ..readers import reader_keys
 from ..sealing import seal_item
@@ -30,10 +36,11 @@ def acknowledge_automatically(casework: Casework, session: Session, case: Case) 
     # The reply also carries the new stage, so the tipster's status changes with it.
     reply = DialogueMessage(author=Author.REVIEWER, text=text, automatic=True,
                             stage=Stage.ACKNOWLEDGED)
-    seal_for_tipster(casework, session, case, kind=EnvelopeKind.MESSAGE,
-                     payload=reply.to_json())
+    envelope_id = seal_for_tipster(casework, session, case, kind=EnvelopeKind.MESSAGE,
+                                   payload=reply.to_json())
     case.acknowledged_on = dt.datetime.now(dt.UTC).date()
     case.stage = Stage.ACKNOWLEDGED.value
+    emit_on(session, AcknowledgedAutomatically(case.id, envelope_id))
 
 
 def seal_for_tipster(casework: Casework, session: Session, case: Case, *, kind: EnvelopeKind,
@@ -47,7 +54,9 @@ def seal_for_tipster(casework: Casework, session: Session, case: Case, *, kind: 
 
 def pending_pushes(casework: Casework, limit: int | None = None) -> list[ReplyItem]:
     """Replies and status updates not yet confirmed delivered to intake, oldest first."""
-    with casework.db.session() as session:
+    # A unit of its own that only reads (it commits nothing and emits nothing).
+    with casework.unit() as unit:
+        session = unit.session
         query = (select(CaseEnvelope, Case.intake_receipt_id)
                  .join(Case, CaseEnvelope.case_id == Case.id)
                  .where(CaseEnvelope.delivered.is_(False))
@@ -64,7 +73,12 @@ def pending_pushes(casework: Casework, limit: int | None = None) -> list[ReplyIt
 
 def mark_delivered(casework: Casework, envelope_ids: Iterable[str]) -> None:
     """Intake confirmed it stored these."""
-    with casework.db.session() as session:
+    # A unit of its own, emitting nothing: delivery is the bridge's bookkeeping, not a
+    # domain fact: the reply was recorded when it was sealed (ReplySent, or
+    # AcknowledgedAutomatically), and intake's confirmation is retried and idempotent (a
+    # replayed bundle confirms again), so an event here would audit nothing new.
+    with casework.unit() as unit:
+        session = unit.session
         for envelope_id in envelope_ids:
             envelope = session.get(CaseEnvelope, envelope_id)
             if envelope is not None:
