@@ -8,26 +8,24 @@ default is written once, on the field (or, for the fields that code must always 
 into the config, refusing unknown names, wrong types and out-of-range values with a
 :class:`ConfigError` that names the setting. In the file, paths are relative to the
 instance folder, ``secret_key`` is base64, the two public keys are hex, and ``argon2`` is
-``{"t": passes, "m": KiB, "p": lanes}``.
+``{"t": passes, "m": KiB, "p": lanes}``. The mechanism (reading the file, the builder, the
+parsers, ConfigError itself) is :mod:`common.settings`, shared with intake; here: the
+dataclass, its defaults and ranges, and its tables.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import crypto
+from common import settings
+from common.settings import ConfigError as ConfigError  # re-exported: `except ConfigError`
+from common.settings import Parser
 
 CONFIG_FILE = "casework.json"
-
-
-class ConfigError(Exception):
-    """The configuration is missing something or holds an invalid value."""
 
 
 @dataclass(frozen=True)
@@ -123,16 +121,7 @@ class CaseworkConfig:
     @classmethod
     def from_instance(cls, instance_path: Path) -> CaseworkConfig:
         """Load ``casework.json`` from an instance folder."""
-        path = instance_path / CONFIG_FILE
-        try:
-            raw = json.loads(path.read_text())
-        except FileNotFoundError as exc:
-            raise ConfigError(f"{path} not found: run `make demo` (or write the file)") from exc
-        except ValueError as exc:
-            raise ConfigError(f"{path} is not valid JSON") from exc
-        if not isinstance(raw, dict):
-            raise ConfigError(f"{path} must hold a JSON object")
-        return cls.from_dict(raw, instance_path)
+        return cls.from_dict(settings.read_object(instance_path / CONFIG_FILE), instance_path)
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any], instance_path: Path) -> CaseworkConfig:
@@ -141,89 +130,13 @@ class CaseworkConfig:
         a later layer (environment variables) only has to produce such a mapping and
         merge it over the file's.
         """
-        unknown = sorted(set(raw) - set(FILE_KEYS.values()))
-        if unknown:
-            raise ConfigError(f"unknown setting(s) in casework configuration: "
-                              f"{', '.join(unknown)} (known: "
-                              f"{', '.join(sorted(FILE_KEYS.values()))})")
-        values: dict[str, Any] = {"instance_path": instance_path}
-        for item in fields(cls):
-            if item.name == "instance_path":
-                continue
-            key = FILE_KEYS[item.name]
-            if key in raw:
-                values[item.name] = _PARSERS[item.name](key, raw[key], instance_path)
-            elif item.name in FILE_DEFAULTS:
-                values[item.name] = FILE_DEFAULTS[item.name](instance_path)
-            elif item.name in _REQUIRED:
-                raise ConfigError(f"{key} is missing from the casework configuration")
-        return cls(**values)
-
-
-# --- reading settings from the file ----------------------------------------------------
-
-Parser = Callable[[str, Any, Path], Any]
-
-
-def _integer(key: str, value: Any, _: Path) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ConfigError(f"{key} must be a whole number, not {value!r}")
-    return value
-
-
-def _boolean(key: str, value: Any, _: Path) -> bool:
-    if not isinstance(value, bool):
-        raise ConfigError(f"{key} must be true or false, not {value!r}")
-    return value
-
-
-def _text(key: str, value: Any, _: Path) -> str:
-    if not isinstance(value, str) or not value:
-        raise ConfigError(f"{key} must be a non-empty string, not {value!r}")
-    return value
-
-
-def _path(key: str, value: Any, instance_path: Path) -> Path:
-    return instance_path / _text(key, value, instance_path)
-
-
-def _base64(key: str, value: Any, instance_path: Path) -> bytes:
-    try:
-        return base64.b64decode(_text(key, value, instance_path), validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise ConfigError(f"{key} must be base64") from exc
-
-
-def _hex(key: str, value: Any, instance_path: Path) -> bytes:
-    try:
-        return bytes.fromhex(_text(key, value, instance_path))
-    except ValueError as exc:
-        raise ConfigError(f"{key} must be hexadecimal") from exc
-
-
-def _argon2(key: str, value: Any, _: Path) -> crypto.Argon2Params:
-    if not isinstance(value, dict) or set(value) != {"t", "m", "p"} or not all(
-            isinstance(v, int) and not isinstance(v, bool) for v in value.values()):
-        raise ConfigError(f'{key} must be {{"t": passes, "m": KiB, "p": lanes}} with whole '
-                          f"numbers, not {value!r}")
-    try:
-        return crypto.Argon2Params.from_dict(value)
-    except crypto.CryptoError as exc:
-        raise ConfigError(f"{key}: {exc.__cause__ or exc}") from exc
-
-
-def _optional(parse: Parser) -> Parser:
-    """null (or an empty string, as older files wrote) leaves the setting unset."""
-    def parse_optional(key: str, value: Any, instance_path: Path) -> Any:
-        return None if value is None or value == "" else parse(key, value, instance_path)
-    return parse_optional
+        return settings.build(cls, raw, instance_path, keys=FILE_KEYS, parsers=_PARSERS,
+                              defaults=FILE_DEFAULTS, required=_REQUIRED, app="casework")
 
 
 # Each field's name in the file (its own name unless listed here).
-FILE_KEYS: dict[str, str] = {f.name: f.name for f in fields(CaseworkConfig)} | {
-    "signing_key_path": "signing_key", "totp_key_path": "totp_key",
-    "storage_path": "storage"}
-del FILE_KEYS["instance_path"]  # the folder the file is in
+FILE_KEYS = settings.file_keys(CaseworkConfig, {
+    "signing_key_path": "signing_key", "totp_key_path": "totp_key", "storage_path": "storage"})
 
 # Defaults of the fields that code must pass, for a file that leaves them out.
 FILE_DEFAULTS: dict[str, Callable[[Path], Any]] = {
@@ -233,27 +146,27 @@ FILE_DEFAULTS: dict[str, Callable[[Path], Any]] = {
 _REQUIRED = ("secret_key",)
 
 _PARSERS: dict[str, Parser] = {
-    "database_url": _text,
-    "secret_key": _base64,
-    "signing_key_path": _path,
-    "argon2": _argon2,
-    "session_idle_seconds": _integer,
-    "session_absolute_seconds": _integer,
-    "lockout_threshold": _integer,
-    "lockout_base_seconds": _integer,
-    "lockout_max_seconds": _integer,
-    "failure_memory_seconds": _integer,
-    "enrolment_seconds": _integer,
-    "https": _boolean,
-    "totp_issuer": _text,
-    "directory_valid_days": _integer,
-    "escrow_public_key": _optional(_hex),
-    "storage_path": _optional(_path),
-    "totp_key_path": _optional(_path),
-    "intake_sync_url": _optional(_text),
-    "intake_verify_key": _optional(_hex),
-    "sync_warn_after_seconds": _integer,
-    "redis_url": _optional(_text),
-    "acknowledgement_sv": _text,
-    "acknowledgement_en": _text,
+    "database_url": settings.text,
+    "secret_key": settings.base64_bytes,
+    "signing_key_path": settings.path,
+    "argon2": settings.argon2,
+    "session_idle_seconds": settings.integer,
+    "session_absolute_seconds": settings.integer,
+    "lockout_threshold": settings.integer,
+    "lockout_base_seconds": settings.integer,
+    "lockout_max_seconds": settings.integer,
+    "failure_memory_seconds": settings.integer,
+    "enrolment_seconds": settings.integer,
+    "https": settings.boolean,
+    "totp_issuer": settings.text,
+    "directory_valid_days": settings.integer,
+    "escrow_public_key": settings.optional(settings.hex_bytes),
+    "storage_path": settings.optional(settings.path),
+    "totp_key_path": settings.optional(settings.path),
+    "intake_sync_url": settings.optional(settings.text),
+    "intake_verify_key": settings.optional(settings.hex_bytes),
+    "sync_warn_after_seconds": settings.integer,
+    "redis_url": settings.optional(settings.text),
+    "acknowledgement_sv": settings.text,
+    "acknowledgement_en": settings.text,
 }

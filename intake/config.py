@@ -7,21 +7,22 @@ Every field can be set in the file, under the name in :data:`FILE_KEYS` (the fie
 name but for the two paths). Each default is written once, on the field (or, for the
 fields that code must always pass, in :data:`FILE_DEFAULTS`); :meth:`IntakeConfig.from_dict`
 turns a mapping of file values into the config, refusing unknown names, wrong types and
-out-of-range values with a :class:`ConfigError` that names the setting.
+out-of-range values with a :class:`ConfigError` that names the setting. The mechanism (reading
+the file, the builder, the parsers, ConfigError itself) is :mod:`common.settings`, shared
+with casework; here: the dataclass, its defaults and ranges, and its tables.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
-import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import crypto
+from common import settings
+from common.settings import ConfigError as ConfigError  # re-exported: `except ConfigError`
+from common.settings import Parser
 
 CONFIG_FILE = "intake.json"
 DEFAULT_AGENCIES = (
@@ -34,10 +35,6 @@ DEFAULT_AGENCIES = (
     "Skatteverket",
     "Trafikverket",
 )
-
-
-class ConfigError(Exception):
-    """The configuration is missing something or holds an invalid value."""
 
 
 @dataclass(frozen=True)
@@ -112,18 +109,7 @@ class IntakeConfig:
     @classmethod
     def from_instance(cls, instance_path: Path) -> IntakeConfig:
         """Load ``intake.json`` from an instance folder (paths in it are relative to it)."""
-        path = instance_path / CONFIG_FILE
-        try:
-            raw = json.loads(path.read_text())
-        except FileNotFoundError as exc:
-            raise ConfigError(
-                f"{path} not found: run `make demo` (or write the file) first"
-            ) from exc
-        except ValueError as exc:
-            raise ConfigError(f"{path} is not valid JSON") from exc
-        if not isinstance(raw, dict):
-            raise ConfigError(f"{path} must hold a JSON object")
-        return cls.from_dict(raw, instance_path)
+        return cls.from_dict(settings.read_object(instance_path / CONFIG_FILE), instance_path)
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any], instance_path: Path) -> IntakeConfig:
@@ -132,94 +118,13 @@ class IntakeConfig:
         defaults. This is the one way in from outside code: a later layer (environment
         variables) only has to produce such a mapping and merge it over the file's.
         """
-        unknown = sorted(set(raw) - set(FILE_KEYS.values()))
-        if unknown:
-            raise ConfigError(f"unknown setting(s) in intake configuration: "
-                              f"{', '.join(unknown)} (known: "
-                              f"{', '.join(sorted(FILE_KEYS.values()))})")
-        values: dict[str, Any] = {"instance_path": instance_path}
-        for item in fields(cls):
-            if item.name == "instance_path":
-                continue
-            key = FILE_KEYS[item.name]
-            if key in raw:
-                values[item.name] = _PARSERS[item.name](key, raw[key], instance_path)
-            elif item.name in FILE_DEFAULTS:
-                values[item.name] = FILE_DEFAULTS[item.name](instance_path)
-            elif item.name in _REQUIRED:
-                raise ConfigError(f"{key} is missing from the intake configuration")
-        return cls(**values)
-
-
-# --- reading settings from the file ----------------------------------------------------
-
-Parser = Callable[[str, Any, Path], Any]
-
-
-def _integer(key: str, value: Any, _: Path) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ConfigError(f"{key} must be a whole number, not {value!r}")
-    return value
-
-
-def _number(key: str, value: Any, _: Path) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) \
-            or not math.isfinite(value):
-        raise ConfigError(f"{key} must be a number, not {value!r}")
-    return float(value)
-
-
-def _boolean(key: str, value: Any, _: Path) -> bool:
-    if not isinstance(value, bool):
-        raise ConfigError(f"{key} must be true or false, not {value!r}")
-    return value
-
-
-def _text(key: str, value: Any, _: Path) -> str:
-    if not isinstance(value, str) or not value:
-        raise ConfigError(f"{key} must be a non-empty string, not {value!r}")
-    return value
-
-
-def _path(key: str, value: Any, instance_path: Path) -> Path:
-    return instance_path / _text(key, value, instance_path)
-
-
-def _base64(key: str, value: Any, instance_path: Path) -> bytes:
-    try:
-        return base64.b64decode(_text(key, value, instance_path), validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise ConfigError(f"{key} must be base64") from exc
-
-
-def _argon2(key: str, value: Any, _: Path) -> crypto.Argon2Params:
-    if not isinstance(value, dict) or set(value) != {"t", "m", "p"} or not all(
-            isinstance(v, int) and not isinstance(v, bool) for v in value.values()):
-        raise ConfigError(f'{key} must be {{"t": passes, "m": KiB, "p": lanes}} with whole '
-                          f"numbers, not {value!r}")
-    try:
-        return crypto.Argon2Params.from_dict(value)
-    except crypto.CryptoError as exc:
-        raise ConfigError(f"{key}: {exc.__cause__ or exc}") from exc
-
-
-def _names(key: str, value: Any, _: Path) -> tuple[str, ...]:
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ConfigError(f"{key} must be a list of strings, not {value!r}")
-    return tuple(value)
-
-
-def _optional(parse: Parser) -> Parser:
-    """null (or an empty string, as older files wrote) leaves the setting unset."""
-    def parse_optional(key: str, value: Any, instance_path: Path) -> Any:
-        return None if value is None or value == "" else parse(key, value, instance_path)
-    return parse_optional
+        return settings.build(cls, raw, instance_path, keys=FILE_KEYS, parsers=_PARSERS,
+                              defaults=FILE_DEFAULTS, required=_REQUIRED, app="intake")
 
 
 # Each field's name in the file (its own name unless listed here).
-FILE_KEYS: dict[str, str] = {f.name: f.name for f in fields(IntakeConfig)} | {
-    "storage_path": "storage", "directory_path": "directory"}
-del FILE_KEYS["instance_path"]  # the folder the file is in
+FILE_KEYS = settings.file_keys(IntakeConfig, {"storage_path": "storage",
+                                              "directory_path": "directory"})
 
 # Defaults of the fields that code must pass, for a file that leaves them out.
 FILE_DEFAULTS: dict[str, Callable[[Path], Any]] = {
@@ -230,28 +135,28 @@ FILE_DEFAULTS: dict[str, Callable[[Path], Any]] = {
 _REQUIRED = ("secret_key", "casework_verify_key", "instance_salt")
 
 _PARSERS: dict[str, Parser] = {
-    "database_url": _text,
-    "storage_path": _path,
-    "secret_key": _base64,
-    "casework_verify_key": _base64,
-    "directory_path": _path,
-    "instance_salt": _base64,
-    "argon2": _argon2,
-    "argon2_concurrency": _integer,
-    "argon2_wait_seconds": _number,
-    "login_floor_seconds": _number,
-    "max_file_bytes": _integer,
-    "max_files": _integer,
-    "max_request_bytes": _integer,
-    "max_text_chars": _integer,
-    "session_idle_seconds": _integer,
-    "session_absolute_seconds": _integer,
-    "csrf_seconds": _integer,
-    "onion_address": _optional(_text),
-    "https": _boolean,
-    "agencies": _names,
-    "default_locale": _text,
-    "sync_signing_seed": _optional(_base64),
-    "sync_batch_limit": _integer,
-    "sync_max_push_bytes": _integer,
+    "database_url": settings.text,
+    "storage_path": settings.path,
+    "secret_key": settings.base64_bytes,
+    "casework_verify_key": settings.base64_bytes,
+    "directory_path": settings.path,
+    "instance_salt": settings.base64_bytes,
+    "argon2": settings.argon2,
+    "argon2_concurrency": settings.integer,
+    "argon2_wait_seconds": settings.number,
+    "login_floor_seconds": settings.number,
+    "max_file_bytes": settings.integer,
+    "max_files": settings.integer,
+    "max_request_bytes": settings.integer,
+    "max_text_chars": settings.integer,
+    "session_idle_seconds": settings.integer,
+    "session_absolute_seconds": settings.integer,
+    "csrf_seconds": settings.integer,
+    "onion_address": settings.optional(settings.text),
+    "https": settings.boolean,
+    "agencies": settings.names,
+    "default_locale": settings.text,
+    "sync_signing_seed": settings.optional(settings.base64_bytes),
+    "sync_batch_limit": settings.integer,
+    "sync_max_push_bytes": settings.integer,
 }
