@@ -210,3 +210,8 @@ def mistyped_receipt() -> str:
     """A receipt code whose last check character disagrees with the rest."""
     code = crypto.generate_receipt()
     return code[:-1] + ("0" if code[-1] != "0" else "1")
+
+
+# What a tipster may type instead of their receipt code, by the sign-in error it must
+# get: each has a page of its own (the journey checks them, the accessibility scan too).
+WRONG_RECEIPTS = {"malformed": "hello", "typo": mistyped_receipt(), "unknown": unknown_receipt()}

@@ -20,14 +20,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import (
-    Tab,
-    fill_report,
-    mistyped_receipt,
-    send_report,
-    type_receipt,
-    unknown_receipt,
-)
+from .conftest import WRONG_RECEIPTS, Tab, fill_report, send_report, type_receipt
 
 TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 
@@ -65,10 +58,10 @@ def _post_empty_report(tab: Tab, _open: Callable[..., Tab]) -> None:
     expect(tab.page.get_by_role("alert")).to_be_visible()
 
 
-def _receipt(tab: Tab, _open: Callable[..., Tab]) -> None:
+def _receipt(tab: Tab, _open: Callable[..., Tab]) -> str:
     tab.goto("/submit")
     fill_report(tab, secrets.token_hex(4))
-    send_report(tab)
+    return send_report(tab)
 
 
 def _login_with(typed: str) -> Reach:
@@ -82,9 +75,7 @@ def _signed_in(tab: Tab, open_tab: Callable[..., Tab]) -> None:
     """Report and sign in without JavaScript, then carry the cookies over."""
     plain = open_tab(javascript=False)
     plain.context.add_cookies(tab.context.cookies())  # the language choice
-    plain.goto("/submit")
-    fill_report(plain, secrets.token_hex(4))
-    receipt = send_report(plain)
+    receipt = _receipt(plain, open_tab)
     plain.goto("/login")
     assert type_receipt(plain, receipt) == 302
     tab.context.add_cookies(plain.context.cookies())
@@ -119,9 +110,7 @@ PAGES: dict[str, Reach] = {
     "receipt": _receipt,
     "login": lambda tab, _: tab.goto("/login"),
     "login-empty": _login_with(""),
-    "login-malformed": _login_with("hello"),
-    "login-typo": _login_with(mistyped_receipt()),
-    "login-unknown": _login_with(unknown_receipt()),
+    **{f"login-{name}": _login_with(typed) for name, typed in WRONG_RECEIPTS.items()},
     "dialogue": _signed_in,
     "dialogue-after-message": _dialogue_after_message,
     "dialogue-empty-message": _dialogue_empty_message,
