@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from casework.bridge import last_success, sync_is_stale
 from casework.bridge.imports import Incoming, import_from_intake
 from casework.events import AcknowledgedAutomatically, CaseOpened, ItemImported
 from casework.models import Case, CaseEnvelope
@@ -171,3 +173,35 @@ def test_an_in_transaction_subscriber_that_fails_keeps_its_item_at_intake(
     [case_id] = heard.cases_seen[-1]
     assert heard.after == [ItemImported(case_id, file_id, "file")]
     assert (casework.store.root / file_id).exists()
+
+
+def test_an_air_gap_bundle_tells_the_same_and_a_replay_tells_nothing(
+        bridged: Bridged, tmp_path: Path) -> None:
+    from .test_bundles import _air_gap, _cli
+
+    _air_gap(bridged)
+    submit(bridged.linked.intake.test_client(), category="ethics")
+    out, answer = tmp_path / "to-casework.bundle", tmp_path / "to-intake.bundle"
+    _cli(bridged.linked.intake, "bridge", "export", "--out", str(out))
+    heard = listen(bridged.linked.casework)
+    _cli(bridged.linked.casework, "bridge", "import", "--in", str(out), "--reply", str(answer))
+    assert [type(e) for e in heard.after] == [CaseOpened, ItemImported,
+                                              AcknowledgedAutomatically]
+    assert heard.before == heard.after
+    heard.after.clear()
+    heard.before.clear()
+    _cli(bridged.linked.casework, "bridge", "import", "--in", str(out), "--reply", str(answer))
+    assert heard.after == [] and heard.before == []
+
+
+def test_bridge_status_reads_in_a_unit_and_tells_nothing(bridged: Bridged) -> None:
+    heard = listen(bridged.linked.casework)
+    casework = services(bridged.linked.casework)
+    assert last_success(casework) is None
+    bridged.cycle()
+    with casework.unit() as unit:
+        assert last_success(casework, unit.session) is not None
+        assert not sync_is_stale(casework, session=unit.session)
+    result = bridged.linked.casework.test_cli_runner().invoke(args=["bridge", "status"])
+    assert result.exit_code == 0 and "last successful sync: never" not in result.output
+    assert heard.after == [] and heard.before == []
