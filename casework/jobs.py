@@ -5,6 +5,11 @@ seconds) and any number of ``rq worker lykta`` processes on any machines that re
 casework database and Redis. The embedded default has no Redis: the same job runs in a
 thread of the scheduling process. Concurrent cycles are safe: import is idempotent and
 acknowledgement follows the commit.
+
+A cycle is not one unit of work but one per step (``casework/bridge/``): each imported
+item commits in a unit of its own and its events (``CaseOpened``, ``ItemImported``,
+``AcknowledgedAutomatically``) reach the app's dispatcher when it does; the
+acknowledgement to intake follows those commits, never precedes them.
 """
 
 from __future__ import annotations

@@ -3,7 +3,8 @@
 The same exchange as the HTTP cycle, as files (``common/bundles.py``): intake's bundle
 carries its waiting envelopes (the contract's items, with their bodies) and the list of
 replies it holds; the answer carries acknowledgements and the replies waiting here.
-Every item goes through the same import as over HTTP; replaying a bundle is harmless.
+Every item goes through the same import as over HTTP (a unit of work per item, with the
+same events); replaying a bundle is harmless, and tells nothing again.
 """
 
 from __future__ import annotations
