@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from pathlib import Path
 
 from redis import Redis
 from rq import Queue, SimpleWorker
@@ -16,20 +17,26 @@ from .conftest import Bridged
 from .test_bridge import _counts
 
 
-def test_an_rq_worker_runs_the_sync_cycle(bridged: Bridged, redis_url: str) -> None:
-    casework_app = bridged.linked.casework
-    config = services(casework_app).config
+def write_casework_json(bridged: Bridged, **settings: object) -> Path:
+    """Write the casework app's configuration into its instance folder, as the job reads
+    it there (``settings`` added); return the folder."""
+    config = services(bridged.linked.casework).config
     (config.instance_path / "casework.json").write_text(json.dumps({
         "database_url": config.database_url,
         "secret_key": base64.b64encode(config.secret_key).decode(),
         "escrow_public_key": (config.escrow_public_key or b"").hex(),
         "intake_sync_url": bridged.url,
         "intake_verify_key": bridged.intake_key.verify_key.raw.hex(),
-        "redis_url": redis_url,
-        "argon2": {"t": 1, "m": 8, "p": 1},
+        **settings,
     }))
+    return config.instance_path
+
+
+def test_an_rq_worker_runs_the_sync_cycle(bridged: Bridged, redis_url: str) -> None:
+    instance = write_casework_json(bridged, redis_url=redis_url,
+                                   argon2={"t": 1, "m": 8, "p": 1})
     submit(bridged.linked.intake.test_client(), category="ethics")
-    job_id = enqueue_sync(redis_url, config.instance_path)
+    job_id = enqueue_sync(redis_url, instance)
     connection = Redis.from_url(redis_url)
     queue = Queue(QUEUE_NAME, connection=connection)
     assert queue.count == 1
@@ -41,14 +48,6 @@ def test_an_rq_worker_runs_the_sync_cycle(bridged: Bridged, redis_url: str) -> N
 
 
 def test_without_redis_the_cycle_runs_in_process(bridged: Bridged) -> None:
-    casework_app = bridged.linked.casework
-    config = services(casework_app).config
-    (config.instance_path / "casework.json").write_text(json.dumps({
-        "database_url": config.database_url,
-        "secret_key": base64.b64encode(config.secret_key).decode(),
-        "escrow_public_key": (config.escrow_public_key or b"").hex(),
-        "intake_sync_url": bridged.url,
-        "intake_verify_key": bridged.intake_key.verify_key.raw.hex(),
-    }))
+    instance = write_casework_json(bridged)
     submit(bridged.linked.intake.test_client(), category="ethics")
-    assert "'imported': 1" in enqueue_sync(None, config.instance_path)
+    assert "'imported': 1" in enqueue_sync(None, instance)
