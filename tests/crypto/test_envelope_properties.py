@@ -67,6 +67,11 @@ def plaintext_of(size: int, seed: int) -> bytes:
     return random.Random(seed).randbytes(size)
 
 
+# Plaintexts of any size the strategies above draw, and of more than one chunk.
+plaintexts = st.builds(plaintext_of, sizes, seeds)
+multi_chunk_plaintexts = st.builds(plaintext_of, multi_chunk_sizes, seeds)
+
+
 def seal(
     plaintext: bytes, keys: list[PrivateKey], routing: Mapping[str, str] | None = None
 ) -> Envelope:
@@ -166,59 +171,55 @@ def with_entry(header: bytes, index: int, replace: Callable[[bytes], bytes]) -> 
 
 
 @PROPERTIES
-@given(size=sizes, seed=seeds, count=st.integers(1, MAX_RECIPIENTS), routing=routings)
+@given(plaintext=plaintexts, count=st.integers(1, MAX_RECIPIENTS), routing=routings)
 def test_every_recipient_opens_any_plaintext_and_routing_round_trips(
     make_key: Callable[[], PrivateKey],
-    size: int,
-    seed: int,
+    plaintext: bytes,
     count: int,
     routing: dict[str, str],
 ) -> None:
     keys = [make_key() for _ in range(count)]
-    plaintext = plaintext_of(size, seed)
     envelope = seal(plaintext, keys, routing)
 
     assert crypto.header_key_ids(envelope.header) == tuple(k.key_id for k in keys)
     for key in keys:
         opened_plaintext, opened = crypto.open_bytes(envelope, key)
         assert opened_plaintext == plaintext
-        assert opened.plaintext_size == size
+        assert opened.plaintext_size == len(plaintext)
         assert dict(opened.routing) == routing
         assert opened.envelope_id == envelope.envelope_id
     assert_rejected(envelope, make_key(), UnknownRecipient)
 
 
 @FEW
-@given(size=sizes, seed=seeds)
+@given(plaintext=plaintexts)
 def test_streaming_round_trip_reports_the_sizes_written(
-    reviewers: list[PrivateKey], size: int, seed: int
+    reviewers: list[PrivateKey], plaintext: bytes
 ) -> None:
-    plaintext = plaintext_of(size, seed)
     body = io.BytesIO()
     sealed = crypto.seal_stream(
         io.BytesIO(plaintext), body, [k.public_key for k in reviewers], chunk_size=CHUNK
     )
-    assert sealed.plaintext_size == size
+    assert sealed.plaintext_size == len(plaintext)
     assert sealed.body_size == len(body.getvalue())
     out = io.BytesIO()
     opened = crypto.open_stream(sealed.header, io.BytesIO(body.getvalue()), out, reviewers[0])
     assert out.getvalue() == plaintext
-    assert opened.plaintext_size == size
+    assert opened.plaintext_size == len(plaintext)
 
 
 # --- bit flips in the body --------------------------------------------------------------
 
 
 @PROPERTIES
-@given(size=sizes, seed=seeds, routing=routings, data=st.data())
+@given(plaintext=plaintexts, routing=routings, data=st.data())
 def test_every_single_bit_flip_in_the_body_is_rejected(
     reviewers: list[PrivateKey],
-    size: int,
-    seed: int,
+    plaintext: bytes,
     routing: dict[str, str],
     data: st.DataObject,
 ) -> None:
-    envelope = seal(plaintext_of(size, seed), reviewers, routing)
+    envelope = seal(plaintext, reviewers, routing)
     bit = data.draw(st.integers(0, 8 * len(envelope.body) - 1), label="bit")
     tampered = Envelope(envelope.header, flip_bit(envelope.body, bit))
     for key in reviewers:
@@ -257,16 +258,14 @@ def _check_header_flip(
 
 
 @PROPERTIES
-@given(count=st.integers(1, MAX_RECIPIENTS), size=sizes, seed=seeds, data=st.data())
+@given(count=st.integers(1, MAX_RECIPIENTS), plaintext=plaintexts, data=st.data())
 def test_a_single_bit_flip_in_the_header_never_yields_wrong_plaintext(
     make_key: Callable[[], PrivateKey],
     count: int,
-    size: int,
-    seed: int,
+    plaintext: bytes,
     data: st.DataObject,
 ) -> None:
     keys = [make_key() for _ in range(count)]
-    plaintext = plaintext_of(size, seed)
     envelope = seal(plaintext, keys)
     bit = data.draw(st.integers(0, 8 * len(envelope.header) - 1), label="bit")
     _check_header_flip(envelope, keys, plaintext, bit)
@@ -285,11 +284,11 @@ def test_every_single_bit_flip_in_a_header_only_affects_its_own_recipient_exhaus
 
 
 @PROPERTIES
-@given(size=sizes, seed=seeds, data=st.data())
+@given(plaintext=plaintexts, data=st.data())
 def test_any_truncation_of_the_body_is_rejected(
-    reviewers: list[PrivateKey], size: int, seed: int, data: st.DataObject
+    reviewers: list[PrivateKey], plaintext: bytes, data: st.DataObject
 ) -> None:
-    envelope = seal(plaintext_of(size, seed), reviewers[:1])
+    envelope = seal(plaintext, reviewers[:1])
     cut = data.draw(st.integers(0, len(envelope.body) - 1), label="kept bytes")
     assert_rejected(Envelope(envelope.header, envelope.body[:cut]), reviewers[0], TamperedEnvelope)
 
@@ -307,21 +306,21 @@ def test_every_truncation_of_a_multi_chunk_body_is_rejected(
 
 
 @PROPERTIES
-@given(size=sizes, seed=seeds, suffix=st.binary(min_size=1, max_size=CHUNK + 64))
+@given(plaintext=plaintexts, suffix=st.binary(min_size=1, max_size=CHUNK + 64))
 def test_any_extension_of_the_body_is_rejected(
-    reviewers: list[PrivateKey], size: int, seed: int, suffix: bytes
+    reviewers: list[PrivateKey], plaintext: bytes, suffix: bytes
 ) -> None:
-    envelope = seal(plaintext_of(size, seed), reviewers[:1])
+    envelope = seal(plaintext, reviewers[:1])
     extended = Envelope(envelope.header, envelope.body + suffix)
     assert_rejected(extended, reviewers[0], TamperedEnvelope)
 
 
 @FEW
-@given(size=sizes, seed=seeds, data=st.data())
+@given(plaintext=plaintexts, data=st.data())
 def test_appending_a_valid_frame_from_the_same_body_is_rejected(
-    reviewers: list[PrivateKey], size: int, seed: int, data: st.DataObject
+    reviewers: list[PrivateKey], plaintext: bytes, data: st.DataObject
 ) -> None:
-    envelope = seal(plaintext_of(size, seed), reviewers[:1])
+    envelope = seal(plaintext, reviewers[:1])
     preamble, frames = split_body(envelope.body)
     extra = data.draw(st.sampled_from(frames), label="appended frame")
     extended = Envelope(envelope.header, join_body(preamble, [*frames, extra]))
@@ -332,11 +331,10 @@ def test_appending_a_valid_frame_from_the_same_body_is_rejected(
 
 
 @PROPERTIES
-@given(size=multi_chunk_sizes, seed=seeds, data=st.data())
+@given(plaintext=multi_chunk_plaintexts, data=st.data())
 def test_any_reordering_of_chunks_is_rejected(
-    reviewers: list[PrivateKey], size: int, seed: int, data: st.DataObject
+    reviewers: list[PrivateKey], plaintext: bytes, data: st.DataObject
 ) -> None:
-    plaintext = plaintext_of(size, seed)
     envelope = seal(plaintext, reviewers[:1])
     preamble, frames = split_body(envelope.body)
     assert join_body(preamble, frames) == envelope.body
@@ -347,11 +345,11 @@ def test_any_reordering_of_chunks_is_rejected(
 
 
 @PROPERTIES
-@given(size=sizes, seed=seeds, data=st.data())
+@given(plaintext=plaintexts, data=st.data())
 def test_dropping_any_chunk_is_rejected(
-    reviewers: list[PrivateKey], size: int, seed: int, data: st.DataObject
+    reviewers: list[PrivateKey], plaintext: bytes, data: st.DataObject
 ) -> None:
-    envelope = seal(plaintext_of(size, seed), reviewers[:1])
+    envelope = seal(plaintext, reviewers[:1])
     preamble, frames = split_body(envelope.body)
     drop = data.draw(st.integers(0, len(frames) - 1), label="dropped frame")
     shortened = Envelope(envelope.header, join_body(preamble, frames[:drop] + frames[drop + 1 :]))
@@ -359,11 +357,11 @@ def test_dropping_any_chunk_is_rejected(
 
 
 @PROPERTIES
-@given(size=sizes, seed=seeds, data=st.data())
+@given(plaintext=plaintexts, data=st.data())
 def test_duplicating_any_chunk_anywhere_is_rejected(
-    reviewers: list[PrivateKey], size: int, seed: int, data: st.DataObject
+    reviewers: list[PrivateKey], plaintext: bytes, data: st.DataObject
 ) -> None:
-    envelope = seal(plaintext_of(size, seed), reviewers[:1])
+    envelope = seal(plaintext, reviewers[:1])
     preamble, frames = split_body(envelope.body)
     source = data.draw(st.integers(0, len(frames) - 1), label="duplicated frame")
     at = data.draw(st.integers(0, len(frames)), label="inserted at")
@@ -410,17 +408,15 @@ def test_the_header_of_one_envelope_does_not_open_the_body_of_another(
 
 
 @PROPERTIES
-@given(size=multi_chunk_sizes, seed=seeds, routing=routings, data=st.data())
+@given(plaintext=multi_chunk_plaintexts, routing=routings, data=st.data())
 def test_a_chunk_spliced_in_from_another_envelope_is_rejected(
     reviewers: list[PrivateKey],
-    size: int,
-    seed: int,
+    plaintext: bytes,
     routing: dict[str, str],
     data: st.DataObject,
 ) -> None:
     # Same recipients, same routing, same plaintext length (same frame sizes), and even
     # the same plaintext: only the content key and envelope id differ.
-    plaintext = plaintext_of(size, seed)
     a = seal(plaintext, reviewers, routing)
     b = seal(plaintext, reviewers, routing)
     preamble_a, frames_a = split_body(a.body)
@@ -458,11 +454,10 @@ def test_the_preamble_of_another_envelope_is_rejected(reviewers: list[PrivateKey
 
 
 @PROPERTIES
-@given(size=sizes, seed=seeds, data=st.data())
+@given(plaintext=plaintexts, data=st.data())
 def test_a_recipient_entry_copied_from_another_envelope_is_rejected(
-    reviewers: list[PrivateKey], size: int, seed: int, data: st.DataObject
+    reviewers: list[PrivateKey], plaintext: bytes, data: st.DataObject
 ) -> None:
-    plaintext = plaintext_of(size, seed)
     a = seal(plaintext, reviewers)
     b = seal(plaintext, reviewers)
     victim = data.draw(st.integers(0, len(reviewers) - 1), label="recipient")
@@ -486,16 +481,14 @@ def test_a_recipient_entry_copied_from_another_envelope_is_rejected(
 
 
 @PROPERTIES
-@given(count=st.integers(2, MAX_RECIPIENTS), size=sizes, seed=seeds, data=st.data())
+@given(count=st.integers(2, MAX_RECIPIENTS), plaintext=plaintexts, data=st.data())
 def test_a_corrupted_recipient_entry_locks_out_only_its_own_recipient(
     make_key: Callable[[], PrivateKey],
     count: int,
-    size: int,
-    seed: int,
+    plaintext: bytes,
     data: st.DataObject,
 ) -> None:
     keys = [make_key() for _ in range(count)]
-    plaintext = plaintext_of(size, seed)
     envelope = seal(plaintext, keys)
     victim = data.draw(st.integers(0, count - 1), label="recipient")
     sealed_bits = 8 * len(parse_header(envelope.header).entries[victim].sealed)
@@ -514,16 +507,14 @@ def test_a_corrupted_recipient_entry_locks_out_only_its_own_recipient(
 
 
 @PROPERTIES
-@given(routing=routings, edited=routings, size=sizes, seed=seeds)
+@given(routing=routings, edited=routings, plaintext=plaintexts)
 def test_editing_the_routing_fields_is_rejected(
     reviewers: list[PrivateKey],
     routing: dict[str, str],
     edited: dict[str, str],
-    size: int,
-    seed: int,
+    plaintext: bytes,
 ) -> None:
     assume(edited != routing)
-    plaintext = plaintext_of(size, seed)
     envelope = seal(plaintext, reviewers, routing)
     assert with_routing(envelope.body, routing) == envelope.body
     reencoded = io.BytesIO(with_routing(envelope.body, edited))
@@ -565,11 +556,10 @@ def test_non_canonical_or_malformed_routing_fields_are_rejected(
 
 
 @FEW
-@given(size=sizes, seed=seeds)
+@given(plaintext=plaintexts)
 def test_an_added_recipient_opens_and_a_removed_one_is_unknown(
-    reviewers: list[PrivateKey], make_key: Callable[[], PrivateKey], size: int, seed: int
+    reviewers: list[PrivateKey], make_key: Callable[[], PrivateKey], plaintext: bytes
 ) -> None:
-    plaintext = plaintext_of(size, seed)
     envelope = seal(plaintext, reviewers)
     newcomer = make_key()
     assert_rejected(envelope, newcomer, UnknownRecipient)
@@ -591,16 +581,14 @@ def test_an_added_recipient_opens_and_a_removed_one_is_unknown(
 
 
 @FEW
-@given(size=sizes, seed=seeds, routing=routings, data=st.data())
+@given(plaintext=plaintexts, routing=routings, data=st.data())
 def test_rekey_to_a_smaller_set_revokes_the_old_content_key(
     make_key: Callable[[], PrivateKey],
-    size: int,
-    seed: int,
+    plaintext: bytes,
     routing: dict[str, str],
     data: st.DataObject,
 ) -> None:
     keys = [make_key() for _ in range(4)]
-    plaintext = plaintext_of(size, seed)
     old = seal(plaintext, keys, routing)
     kept = data.draw(
         st.lists(st.sampled_from(keys), min_size=1, max_size=3, unique_by=lambda k: k.key_id),
@@ -617,7 +605,7 @@ def test_rekey_to_a_smaller_set_revokes_the_old_content_key(
     )
     new = Envelope(rekeyed.header, new_body.getvalue())
     assert rekeyed.envelope_id == old.envelope_id == new.envelope_id
-    assert rekeyed.plaintext_size == size
+    assert rekeyed.plaintext_size == len(plaintext)
     assert rekeyed.body_size == len(new.body)
     assert len(new.body) == len(old.body)  # same envelope id, routing and padded length
     assert new.body != old.body
