@@ -87,17 +87,10 @@ def test_swapped_key_id_is_detected(
         crypto.unwrap_private_key(bytes(wrapped), "pass")
 
 
-@pytest.mark.parametrize(
-    ("t", "m", "p"), [(0, 64, 1), (17, 64, 1), (1, 4, 1), (1, 2**20 + 1, 1), (1, 64, 17)]
-)
-def test_out_of_range_stored_parameters_are_refused(
-    reviewers: list[PrivateKey], argon2_params: Argon2Params, t: int, m: int, p: int
-) -> None:
+def test_out_of_range_stored_parameters_are_refused(out_of_range_wrapped_key: bytes) -> None:
     # A tampered record must not be able to make us allocate gigabytes (DoS).
-    wrapped = bytearray(crypto.wrap_private_key(reviewers[0], "pass", argon2_params))
-    wrapped[5:14] = t.to_bytes(4, "big") + m.to_bytes(4, "big") + p.to_bytes(1, "big")
     with pytest.raises(crypto.WrongPassphrase):
-        crypto.unwrap_private_key(bytes(wrapped), "pass")
+        crypto.unwrap_private_key(out_of_range_wrapped_key, "pass")
 
 
 @pytest.mark.parametrize("bad", [b"", b"x" * 117, b"x" * 119])

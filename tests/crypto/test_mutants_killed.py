@@ -68,16 +68,11 @@ def test_malformed_stored_parameters_are_refused(raw: object) -> None:
         Argon2Params.from_dict(raw)  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize(
-    ("t", "m", "p"), [(17, 64, 1), (1, 2**20 + 1, 1), (1, 64, 17), (0, 64, 1), (1, 4, 1)]
-)
 def test_out_of_range_stored_parameters_are_refused_before_any_derivation(
-    reviewers: list[PrivateKey], argon2_params: Argon2Params, t: int, m: int, p: int
+    out_of_range_wrapped_key: bytes,
 ) -> None:
-    wrapped = bytearray(crypto.wrap_private_key(reviewers[0], "pass", argon2_params))
-    wrapped[5:14] = t.to_bytes(4, "big") + m.to_bytes(4, "big") + p.to_bytes(1, "big")
     with pytest.raises(crypto.WrongPassphrase):
-        crypto.inspect_wrapped_key(bytes(wrapped))
+        crypto.inspect_wrapped_key(out_of_range_wrapped_key)
 
 
 def test_salts_of_eight_bytes_are_the_shortest_accepted(argon2_params: Argon2Params) -> None:
