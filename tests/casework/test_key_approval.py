@@ -28,6 +28,18 @@ def akt_reviewer(enrol: Callable[..., Staff]) -> Staff:
     return enrol("anna", Role.REVIEWER, "akt")
 
 
+@pytest.fixture
+def astrid(enrol: Callable[..., Staff]) -> Staff:
+    """An administrator, who resets Eva's password."""
+    return enrol("astrid", Role.ADMINISTRATOR, "kof")
+
+
+@pytest.fixture
+def eva(enrol: Callable[..., Staff]) -> Staff:
+    """A reviewer of etik, with her key published."""
+    return enrol("eva", Role.REVIEWER)
+
+
 def reset_in_the_browser(app: Flask, admin: Staff, username: str) -> str:
     client = signed_in(app, admin)
     response = client.post(f"/admin/users/{username}/reset",
@@ -64,11 +76,9 @@ def run(app: Flask, *args: str) -> tuple[int, str]:
 
 
 def test_key_enrolled_after_an_admin_reset_is_not_published_until_another_admin_approves(
-    casework: Flask, enrol: Callable[..., Staff], tmp_path: Path
+    casework: Flask, enrol: Callable[..., Staff], astrid: Staff, eva: Staff, tmp_path: Path
 ) -> None:
-    astrid = enrol("astrid", Role.ADMINISTRATOR, "kof")
     enrol("bertil", Role.ADMINISTRATOR, "kof")
-    eva = enrol("eva", Role.REVIEWER)
     assert eva.key is not None
     # Astrid resets and enrols as Eva, without Eva's previous password: a new key pair.
     reenrol_after_reset(casework, astrid, "eva", "astrid knows this one")
@@ -94,10 +104,8 @@ def test_key_enrolled_after_an_admin_reset_is_not_published_until_another_admin_
 
 
 def test_keeping_the_key_with_the_previous_password_needs_no_approval(
-    casework: Flask, enrol: Callable[..., Staff], tmp_path: Path
+    casework: Flask, astrid: Staff, eva: Staff, tmp_path: Path
 ) -> None:
-    astrid = enrol("astrid", Role.ADMINISTRATOR, "kof")
-    eva = enrol("eva", Role.REVIEWER)
     assert eva.key is not None
     reenrol_after_reset(casework, astrid, "eva", "eva's new passphrase", eva.password)
     assert user(casework, "eva").key_reset_by is None
@@ -105,10 +113,8 @@ def test_keeping_the_key_with_the_previous_password_needs_no_approval(
 
 
 def test_a_pending_key_is_not_given_old_cases_by_escrow_or_by_rotation(
-    casework: Flask, enrol: Callable[..., Staff], tmp_path: Path
+    casework: Flask, astrid: Staff, eva: Staff, tmp_path: Path
 ) -> None:
-    astrid = enrol("astrid", Role.ADMINISTRATOR, "kof")
-    eva = enrol("eva", Role.REVIEWER)
     assert eva.key is not None
     reenrol_after_reset(casework, astrid, "eva", "astrid knows this one")
     escrow_file = tmp_path / "escrow.key"
