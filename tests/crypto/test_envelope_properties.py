@@ -72,6 +72,12 @@ plaintexts = st.builds(plaintext_of, sizes, seeds)
 multi_chunk_plaintexts = st.builds(plaintext_of, multi_chunk_sizes, seeds)
 
 
+def key_sets(least: int = 1) -> st.SearchStrategy[list[PrivateKey]]:
+    """Lists of ``least`` to MAX_RECIPIENTS fresh recipient key pairs."""
+    return st.integers(least, MAX_RECIPIENTS).map(
+        lambda count: [PrivateKey.generate() for _ in range(count)])
+
+
 def seal(
     plaintext: bytes, keys: list[PrivateKey], routing: Mapping[str, str] | None = None
 ) -> Envelope:
@@ -171,14 +177,13 @@ def with_entry(header: bytes, index: int, replace: Callable[[bytes], bytes]) -> 
 
 
 @PROPERTIES
-@given(plaintext=plaintexts, count=st.integers(1, MAX_RECIPIENTS), routing=routings)
+@given(plaintext=plaintexts, keys=key_sets(), routing=routings)
 def test_every_recipient_opens_any_plaintext_and_routing_round_trips(
     make_key: Callable[[], PrivateKey],
     plaintext: bytes,
-    count: int,
+    keys: list[PrivateKey],
     routing: dict[str, str],
 ) -> None:
-    keys = [make_key() for _ in range(count)]
     envelope = seal(plaintext, keys, routing)
 
     assert crypto.header_key_ids(envelope.header) == tuple(k.key_id for k in keys)
@@ -258,14 +263,12 @@ def _check_header_flip(
 
 
 @PROPERTIES
-@given(count=st.integers(1, MAX_RECIPIENTS), plaintext=plaintexts, data=st.data())
+@given(keys=key_sets(), plaintext=plaintexts, data=st.data())
 def test_a_single_bit_flip_in_the_header_never_yields_wrong_plaintext(
-    make_key: Callable[[], PrivateKey],
-    count: int,
+    keys: list[PrivateKey],
     plaintext: bytes,
     data: st.DataObject,
 ) -> None:
-    keys = [make_key() for _ in range(count)]
     envelope = seal(plaintext, keys)
     bit = data.draw(st.integers(0, 8 * len(envelope.header) - 1), label="bit")
     _check_header_flip(envelope, keys, plaintext, bit)
@@ -481,16 +484,14 @@ def test_a_recipient_entry_copied_from_another_envelope_is_rejected(
 
 
 @PROPERTIES
-@given(count=st.integers(2, MAX_RECIPIENTS), plaintext=plaintexts, data=st.data())
+@given(keys=key_sets(least=2), plaintext=plaintexts, data=st.data())
 def test_a_corrupted_recipient_entry_locks_out_only_its_own_recipient(
-    make_key: Callable[[], PrivateKey],
-    count: int,
+    keys: list[PrivateKey],
     plaintext: bytes,
     data: st.DataObject,
 ) -> None:
-    keys = [make_key() for _ in range(count)]
     envelope = seal(plaintext, keys)
-    victim = data.draw(st.integers(0, count - 1), label="recipient")
+    victim = data.draw(st.integers(0, len(keys) - 1), label="recipient")
     sealed_bits = 8 * len(parse_header(envelope.header).entries[victim].sealed)
     bit = data.draw(st.integers(0, sealed_bits - 1), label="bit")
 
