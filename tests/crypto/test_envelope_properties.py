@@ -139,6 +139,18 @@ def join_body(preamble: bytes, frames: list[bytes]) -> bytes:
     return preamble + b"".join(frames)
 
 
+def sealed_frames(plaintext: bytes, key: PrivateKey) -> tuple[Envelope, bytes, list[bytes]]:
+    """An envelope sealed to ``key`` alone, and its body's preamble and frames."""
+    envelope = seal(plaintext, [key])
+    preamble, frames = split_body(envelope.body)
+    return envelope, preamble, frames
+
+
+def with_frames(envelope: Envelope, preamble: bytes, frames: list[bytes]) -> Envelope:
+    """``envelope`` with its body reassembled from ``preamble`` and ``frames``."""
+    return Envelope(envelope.header, join_body(preamble, frames))
+
+
 def with_routing(body: bytes, routing: Mapping[str, str]) -> bytes:
     """The body with its routing fields replaced by ``routing``, canonically encoded."""
     (old_len,) = struct.unpack_from(">H", body, _ROUTING_LEN_AT)
@@ -323,10 +335,9 @@ def test_any_extension_of_the_body_is_rejected(
 def test_appending_a_valid_frame_from_the_same_body_is_rejected(
     reviewers: list[PrivateKey], plaintext: bytes, data: st.DataObject
 ) -> None:
-    envelope = seal(plaintext, reviewers[:1])
-    preamble, frames = split_body(envelope.body)
+    envelope, preamble, frames = sealed_frames(plaintext, reviewers[0])
     extra = data.draw(st.sampled_from(frames), label="appended frame")
-    extended = Envelope(envelope.header, join_body(preamble, [*frames, extra]))
+    extended = with_frames(envelope, preamble, [*frames, extra])
     assert_rejected(extended, reviewers[0], TamperedEnvelope)
 
 
@@ -338,12 +349,11 @@ def test_appending_a_valid_frame_from_the_same_body_is_rejected(
 def test_any_reordering_of_chunks_is_rejected(
     reviewers: list[PrivateKey], plaintext: bytes, data: st.DataObject
 ) -> None:
-    envelope = seal(plaintext, reviewers[:1])
-    preamble, frames = split_body(envelope.body)
+    envelope, preamble, frames = sealed_frames(plaintext, reviewers[0])
     assert join_body(preamble, frames) == envelope.body
     order = data.draw(st.permutations(range(len(frames))), label="order")
     assume(order != list(range(len(frames))))
-    reordered = Envelope(envelope.header, join_body(preamble, [frames[i] for i in order]))
+    reordered = with_frames(envelope, preamble, [frames[i] for i in order])
     assert_rejected(reordered, reviewers[0], TamperedEnvelope)
 
 
@@ -352,10 +362,9 @@ def test_any_reordering_of_chunks_is_rejected(
 def test_dropping_any_chunk_is_rejected(
     reviewers: list[PrivateKey], plaintext: bytes, data: st.DataObject
 ) -> None:
-    envelope = seal(plaintext, reviewers[:1])
-    preamble, frames = split_body(envelope.body)
+    envelope, preamble, frames = sealed_frames(plaintext, reviewers[0])
     drop = data.draw(st.integers(0, len(frames) - 1), label="dropped frame")
-    shortened = Envelope(envelope.header, join_body(preamble, frames[:drop] + frames[drop + 1 :]))
+    shortened = with_frames(envelope, preamble, frames[:drop] + frames[drop + 1 :])
     assert_rejected(shortened, reviewers[0], TamperedEnvelope)
 
 
@@ -364,35 +373,30 @@ def test_dropping_any_chunk_is_rejected(
 def test_duplicating_any_chunk_anywhere_is_rejected(
     reviewers: list[PrivateKey], plaintext: bytes, data: st.DataObject
 ) -> None:
-    envelope = seal(plaintext, reviewers[:1])
-    preamble, frames = split_body(envelope.body)
+    envelope, preamble, frames = sealed_frames(plaintext, reviewers[0])
     source = data.draw(st.integers(0, len(frames) - 1), label="duplicated frame")
     at = data.draw(st.integers(0, len(frames)), label="inserted at")
-    duplicated = [*frames[:at], frames[source], *frames[at:]]
-    assert_rejected(
-        Envelope(envelope.header, join_body(preamble, duplicated)), reviewers[0], TamperedEnvelope
-    )
+    duplicated = with_frames(envelope, preamble, [*frames[:at], frames[source], *frames[at:]])
+    assert_rejected(duplicated, reviewers[0], TamperedEnvelope)
 
 
 def test_chunk_surgery_is_rejected_exhaustively_on_a_several_chunk_body(
     reviewers: list[PrivateKey],
 ) -> None:
-    plaintext = plaintext_of(3 * CHUNK + 10, seed=2)
-    envelope = seal(plaintext, reviewers[:1])
-    preamble, frames = split_body(envelope.body)
-    assert len(frames) >= 5  # 3 DATA, BOUNDARY, padding, FINAL
     key = reviewers[0]
+    envelope, preamble, frames = sealed_frames(plaintext_of(3 * CHUNK + 10, seed=2), key)
+    assert len(frames) >= 5  # 3 DATA, BOUNDARY, padding, FINAL
     for i in range(len(frames)):
         dropped = frames[:i] + frames[i + 1 :]
-        assert_rejected(Envelope(envelope.header, join_body(preamble, dropped)), key)
+        assert_rejected(with_frames(envelope, preamble, dropped), key)
         for j in range(len(frames)):
             if i != j:
                 swapped = list(frames)
                 swapped[i], swapped[j] = swapped[j], swapped[i]
-                assert_rejected(Envelope(envelope.header, join_body(preamble, swapped)), key)
+                assert_rejected(with_frames(envelope, preamble, swapped), key)
         for at in range(len(frames) + 1):
             duplicated = [*frames[:at], frames[i], *frames[at:]]
-            assert_rejected(Envelope(envelope.header, join_body(preamble, duplicated)), key)
+            assert_rejected(with_frames(envelope, preamble, duplicated), key)
 
 
 # --- mixing two envelopes ---------------------------------------------------------------
