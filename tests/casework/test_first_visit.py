@@ -6,12 +6,19 @@ import re
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
+import pytest
 from flask import Flask
 
 from casework.models import Role
 
 from .accounts_support import expire_sessions, signed_in
 from .conftest import Staff, csrf, log_in
+
+
+@pytest.fixture
+def eva(enrol: Callable[..., Staff]) -> Staff:
+    """A reviewer, enrolled."""
+    return enrol("eva", Role.REVIEWER)
 
 
 def test_a_first_visit_without_a_session_shows_the_sign_in_form(casework: Flask) -> None:
@@ -23,9 +30,8 @@ def test_a_first_visit_without_a_session_shows_the_sign_in_form(casework: Flask)
 
 
 def test_an_ended_session_says_signed_out_and_links_to_sign_in(
-    casework: Flask, enrol: Callable[..., Staff]
+    casework: Flask, eva: Staff
 ) -> None:
-    eva = enrol("eva", Role.REVIEWER)
     client = signed_in(casework, eva)
     expire_sessions(casework)
     response = client.get("/")
@@ -41,9 +47,8 @@ def test_an_ended_session_says_signed_out_and_links_to_sign_in(
 
 
 def test_after_signing_out_the_start_page_says_signed_out(
-    casework: Flask, enrol: Callable[..., Staff]
+    casework: Flask, eva: Staff
 ) -> None:
-    eva = enrol("eva", Role.REVIEWER)
     client = signed_in(casework, eva)
     client.post("/logout", data={"csrf_token": csrf(client, "/")})
     response = client.get("/")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 
+import pytest
 from flask import Flask
 from sqlalchemy import update
 
@@ -15,11 +16,16 @@ from .accounts_support import expire_sessions, session_rows, signed_in, user
 from .conftest import Staff, csrf, services
 
 
+@pytest.fixture
+def eva(enrol: Callable[..., Staff]) -> Staff:
+    """A reviewer, enrolled."""
+    return enrol("eva", Role.REVIEWER)
+
+
 def test_administrators_password_reset_closes_the_users_sessions(
-    casework: Flask, enrol: Callable[..., Staff]
+    casework: Flask, enrol: Callable[..., Staff], eva: Staff
 ) -> None:
     admin = enrol("admin", Role.ADMINISTRATOR, "kof")
-    eva = enrol("eva", Role.REVIEWER)
     victim = signed_in(casework, eva)
     assert victim.get("/").status_code == 200
     operator = signed_in(casework, admin)
@@ -32,9 +38,8 @@ def test_administrators_password_reset_closes_the_users_sessions(
 
 
 def test_command_line_password_reset_closes_the_users_sessions(
-    casework: Flask, enrol: Callable[..., Staff]
+    casework: Flask, eva: Staff
 ) -> None:
-    eva = enrol("eva", Role.REVIEWER)
     client = signed_in(casework, eva)
     result = casework.test_cli_runner().invoke(args=["users", "reset-password", "eva"])
     assert result.exit_code == 0 and "sessions are closed" in result.output
@@ -43,9 +48,8 @@ def test_command_line_password_reset_closes_the_users_sessions(
 
 
 def test_expired_session_row_and_locked_key_are_deleted_when_presented(
-    casework: Flask, enrol: Callable[..., Staff]
+    casework: Flask, eva: Staff
 ) -> None:
-    eva = enrol("eva", Role.REVIEWER)
     client = signed_in(casework, eva)
     expire_sessions(casework)
     assert client.get("/").status_code == 401
@@ -54,9 +58,8 @@ def test_expired_session_row_and_locked_key_are_deleted_when_presented(
 
 
 def test_expired_sessions_nobody_presents_are_swept_at_the_next_sign_in(
-    casework: Flask, enrol: Callable[..., Staff]
+    casework: Flask, eva: Staff
 ) -> None:
-    eva = enrol("eva", Role.REVIEWER)
     signed_in(casework, eva)  # then the browser is simply closed
     expire_sessions(casework)
     fresh = signed_in(casework, eva)
@@ -65,9 +68,8 @@ def test_expired_sessions_nobody_presents_are_swept_at_the_next_sign_in(
 
 
 def test_expired_sessions_are_swept_at_start_up(
-    casework: Flask, enrol: Callable[..., Staff], make_casework: Callable[..., Flask]
+    casework: Flask, eva: Staff, make_casework: Callable[..., Flask]
 ) -> None:
-    eva = enrol("eva", Role.REVIEWER)
     signed_in(casework, eva)
     expire_sessions(casework)
     make_casework()  # a restart
@@ -75,9 +77,8 @@ def test_expired_sessions_are_swept_at_start_up(
 
 
 def test_sessions_sweep_command_deletes_expired_sessions_and_enrolments(
-    casework: Flask, enrol: Callable[..., Staff]
+    casework: Flask, eva: Staff
 ) -> None:
-    eva = enrol("eva", Role.REVIEWER)
     signed_in(casework, eva)
     live = signed_in(casework, eva)
     with services(casework).db.session() as db:
