@@ -19,17 +19,16 @@ from pathlib import Path
 import click
 from flask import Flask
 from flask_babel import force_locale
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 import crypto
 
 from .accounts import approve_key, create_user, reset_password, rotate_key
 from .directory import DirectoryNotReady, export_directory
 from .errors import CaseworkError
-from .events import DirectoryExported
 from .housekeeping import sweep
 from .key_recovery import readdress_cases_to
-from .models import DirectoryExport, Role, Unit
+from .models import Role, Unit
 from .services import current
 
 
@@ -150,7 +149,8 @@ def register(app: Flask) -> None:
     def sessions_sweep() -> None:
         """Delete expired sessions (and their locked keys), enrolments and counters."""
         services = current()
-        swept = sweep(services.db, services.config)
+        with services.unit() as work:
+            swept = sweep(work.session, services.config)
         click.echo(f"Deleted {swept.sessions} expired sessions, {swept.enrolments} expired "
                    f"enrolments and {swept.unknown_names} old failure counters.")
 
@@ -252,10 +252,6 @@ def register(app: Flask) -> None:
                 document = export_directory(
                     work.session, signing_key=load_signing_key(config.signing_key_path),
                     escrow=escrow, valid_for=dt.timedelta(days=config.directory_valid_days))
-                # The serial export_directory has just recorded (the highest, in this
-                # transaction).
-                serial = work.session.scalar(select(func.max(DirectoryExport.serial)))
-                work.emit(DirectoryExported(int(serial or 0)))
         except DirectoryNotReady as exc:
             raise click.ClickException(str(exc)) from exc
         out.write_bytes(document)
@@ -348,8 +344,8 @@ def register(app: Flask) -> None:
 
         services = current()
         with services.unit() as work:
-            last = last_success(services, work.session)
-            stale = sync_is_stale(services, session=work.session)
+            last = last_success(work.session)
+            stale = sync_is_stale(services, work.session)
         click.echo(f"last successful sync: {last.isoformat() + ' UTC' if last else 'never'}")
         if stale:
             click.echo("WARNING: older than the configured limit")

@@ -15,7 +15,9 @@ from sqlalchemy.orm import Session
 import crypto
 from common.contract import Category
 from common.directory import Listed, UnitEntry, build_directory, sign_directory
+from common.unit_of_work import emit_on
 
+from .events import DirectoryExported
 from .models import DirectoryExport, Role, Unit, User
 from .models.accounts import KEY_HOLDING_ROLES
 
@@ -83,6 +85,7 @@ def export_directory(session: Session, *, signing_key: crypto.SigningKey,
         raise DirectoryNotReady(f"these units have no enrolled reviewer: {', '.join(empty)}")
     serial = (session.scalar(select(func.max(DirectoryExport.serial))) or 0) + 1
     session.add(DirectoryExport(serial=serial))
+    emit_on(session, DirectoryExported(serial))
     body = build_directory(serial=serial, units=units, routes=DEFAULT_ROUTES, escrow=escrow,
                            custodians=custodians, valid_for=valid_for)
     return sign_directory(body, signing_key)

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy.orm import Session
+
 from common.db import Database
 
 from . import lockout, totp
@@ -44,11 +46,10 @@ def _private_directory(path: Path) -> None:
     path.chmod(PRIVATE_DIRECTORY)
 
 
-def sweep(db: Database, config: CaseworkConfig) -> Swept:
+def sweep(session: Session, config: CaseworkConfig) -> Swept:
     """Delete expired sessions (and their locked keys), enrolments and old counters."""
-    with db.session() as session:
-        return Swept(sweep_expired_sessions(session, config), sweep_enrolments(session),
-                     lockout.forget_old_failures(session, config))
+    return Swept(sweep_expired_sessions(session, config), sweep_enrolments(session),
+                 lockout.forget_old_failures(session, config))
 
 
 def prepare(db: Database, config: CaseworkConfig) -> None:
@@ -56,4 +57,4 @@ def prepare(db: Database, config: CaseworkConfig) -> None:
     secure_instance(config)
     with db.session() as session:
         seal_plaintext_totp_secrets(session, config)
-    sweep(db, config)
+        sweep(session, config)

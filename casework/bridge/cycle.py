@@ -117,32 +117,18 @@ def run_cycle(casework: Casework, client: IntakeClient, batch: int = 50) -> Cycl
     return CycleReport(len(stored), acknowledged, delivered)
 
 
-def last_success(casework: Casework, session: Session | None = None) -> dt.datetime | None:
-    """When a cycle last completed (None: never).
-
-    Read in ``session`` (the request's, or a command's unit of work); without one, in a
-    unit of its own that only reads.
-    """
-    if session is None:
-        with casework.unit() as unit:
-            return _last_success(unit.session)
-    return _last_success(session)
-
-
-def _last_success(session: Session) -> dt.datetime | None:
+def last_success(session: Session) -> dt.datetime | None:
+    """When a cycle last completed (None: never), read in the caller's unit of work."""
     state = session.get(BridgeState, "last_success")
     return state.at if state else None
 
 
-def sync_is_stale(casework: Casework, now: dt.datetime | None = None, *,
-                  session: Session | None = None) -> bool:
-    """True when a bridge is configured and has not completed a cycle for too long.
-
-    ``session`` as for :func:`last_success`.
-    """
+def sync_is_stale(casework: Casework, session: Session,
+                  now: dt.datetime | None = None) -> bool:
+    """True when a bridge is configured and has not completed a cycle for too long."""
     if not casework.config.intake_sync_url:
         return False
-    last = last_success(casework, session)
+    last = last_success(session)
     current = now or utcnow()
     limit = dt.timedelta(seconds=casework.config.sync_warn_after_seconds)
     return last is None or current - last > limit

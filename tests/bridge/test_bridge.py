@@ -51,7 +51,8 @@ def test_report_crosses_the_bridge_and_the_reply_comes_back(bridged: Bridged) ->
     assert _counts(bridged) == (0, 3, 1)  # report, file, automatic acknowledgement
     sign_in(tipster, receipt)
     assert "Tack för din rapport" in tipster.get("/dialogue").get_data(as_text=True)
-    assert bridge_module.last_success(services(bridged.linked.casework)) is not None
+    with services(bridged.linked.casework).unit() as unit:
+        assert bridge_module.last_success(unit.session) is not None
 
 
 STEPS = ["pull", "fetch", "import_from_intake", "ack", "push", "mark_delivered"]

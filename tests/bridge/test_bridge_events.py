@@ -197,11 +197,12 @@ def test_an_air_gap_bundle_tells_the_same_and_a_replay_tells_nothing(
 def test_bridge_status_reads_in_a_unit_and_tells_nothing(bridged: Bridged) -> None:
     heard = listen(bridged.linked.casework)
     casework = services(bridged.linked.casework)
-    assert last_success(casework) is None
+    with casework.unit() as unit:
+        assert last_success(unit.session) is None
     bridged.cycle()
     with casework.unit() as unit:
-        assert last_success(casework, unit.session) is not None
-        assert not sync_is_stale(casework, session=unit.session)
+        assert last_success(unit.session) is not None
+        assert not sync_is_stale(casework, unit.session)
     result = bridged.linked.casework.test_cli_runner().invoke(args=["bridge", "status"])
     assert result.exit_code == 0 and "last successful sync: never" not in result.output
     assert heard.after == [] and heard.before == []
