@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 from common.db import Database
 
 from . import lockout, totp
-from .accounts import seal_plaintext_totp_secrets, sweep_enrolments
 from .config import CaseworkConfig
+from .enrolment import seal_plaintext_totp_secrets, sweep_enrolments
 from .sessions import sweep_expired_sessions
 
 # The instance folder holds the database (password hashes, wrapped keys, sealed TOTP

@@ -19,7 +19,11 @@ from sqlalchemy import case, delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from common.unit_of_work import emit_on
+
 from .config import CaseworkConfig
+from .errors import CaseworkError, InvalidCredentials
+from .events import RefusalReason, SignInRefused
 from .models.accounts import SignInThrottle, User
 from .models.base import utcnow
 
@@ -110,3 +114,10 @@ def forget_old_failures(session: Session, config: CaseworkConfig) -> int:
     result = session.connection().execute(
         delete(SignInThrottle).where(SignInThrottle.last_failed_at < forgotten))
     return result.rowcount
+
+
+def refuse(session: Session, config: CaseworkConfig, user_id: str) -> CaseworkError:
+    """Count a wrong password or code of an account, tell it, and give the error to raise."""
+    count_failure(session, config, user_id)
+    emit_on(session, SignInRefused(RefusalReason.CREDENTIALS, user_id))
+    return InvalidCredentials()

@@ -24,9 +24,10 @@ import pyotp
 import crypto
 from casework import CaseworkConfig
 from casework import create_app as create_casework
-from casework.accounts import complete_enrolment, create_user
+from casework.accounts import create_user
 from casework.cli import DEFAULT_UNITS
 from casework.directory import export_directory
+from casework.enrolment import complete_enrolment
 from casework.models import Role, Unit
 from casework.services import current as casework_services
 from common.serve import build_server

@@ -7,7 +7,8 @@ from markupsafe import Markup
 from werkzeug.wrappers import Response
 
 from .. import totp
-from ..accounts import finish_enrolment, sign_in, start_enrolment
+from ..authentication import sign_in
+from ..enrolment import finish_enrolment, start_enrolment
 from ..errors import SessionExpired
 from ..forms import EnrolForm, LoginForm
 from ..services import current, current_unit

@@ -184,7 +184,8 @@ def test_unit_lead_assigns_a_case_without_re_encrypting_anything(linked: Linked)
     store = services(linked.casework).store
     bodies_before = {p.name: p.read_bytes() for p in store.root.iterdir() if p.is_file()}
     # A reviewer who joins the unit later is not among the report's recipients...
-    from casework.accounts import complete_enrolment, create_user
+    from casework.accounts import create_user
+    from casework.enrolment import complete_enrolment
     from casework.models import Role
 
     config = services(linked.casework).config

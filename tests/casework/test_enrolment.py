@@ -10,7 +10,7 @@ from flask import Flask
 from sqlalchemy import select, update
 
 import crypto
-from casework.accounts import begin_enrolment
+from casework.enrolment import begin_enrolment
 from casework.models import Role
 from casework.models.accounts import Enrolment
 

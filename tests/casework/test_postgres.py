@@ -12,8 +12,9 @@ from flask import Flask
 from sqlalchemy import select
 
 import crypto
-from casework.accounts import complete_enrolment, create_user
+from casework.accounts import create_user
 from casework.directory import export_directory
+from casework.enrolment import complete_enrolment
 from casework.models import Case, Role
 from intake import IntakeConfig
 from intake import create_app as create_intake

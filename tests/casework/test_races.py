@@ -14,7 +14,9 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from casework.accounts import complete_enrolment, create_user, verify_sign_in
+from casework.accounts import create_user
+from casework.authentication import verify_sign_in
+from casework.enrolment import complete_enrolment
 from casework.errors import AccountLocked, CaseworkError, InvalidCredentials
 from casework.models import Role, StaffSession, User
 from casework.models.accounts import SignInThrottle

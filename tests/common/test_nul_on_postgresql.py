@@ -16,7 +16,8 @@ import pyotp
 from flask import Flask
 from flask.testing import FlaskClient
 
-from casework.accounts import complete_enrolment, create_user
+from casework.accounts import create_user
+from casework.enrolment import complete_enrolment
 from casework.models import Role
 
 # The casework app factory, on a database of this test's choosing.

@@ -18,7 +18,8 @@ from wtforms import Form  # type: ignore[import-untyped]
 from wtforms.fields.core import UnboundField  # type: ignore[import-untyped]
 
 from casework import forms as casework_forms
-from casework.accounts import begin_enrolment, create_user
+from casework.accounts import create_user
+from casework.enrolment import begin_enrolment
 from casework.models import Case as CaseRow
 from casework.models import CaseEnvelope, Membership, Role, User
 from casework.sessions import close_session, open_session

@@ -195,7 +195,8 @@ def test_session_shape_check() -> None:
 
 
 def test_non_ascii_digits_in_the_enrolment_code_are_refused_by_the_form(casework: Flask) -> None:  # noqa: F811
-    from casework.accounts import begin_enrolment, create_user
+    from casework.accounts import create_user
+    from casework.enrolment import begin_enrolment
     from casework.models import Role
     from tests.casework.conftest import services
 

@@ -17,9 +17,10 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 import crypto
-from casework.accounts import complete_enrolment, create_user
+from casework.accounts import create_user
 from casework.cli import DEFAULT_UNITS
 from casework.directory import export_directory
+from casework.enrolment import complete_enrolment
 from casework.models import Membership, Role, Unit, User
 from casework.services import EXTENSION, Casework
 from intake import IntakeConfig
