@@ -15,7 +15,7 @@ from sqlalchemy import exists, literal, select, tuple_
 from sqlalchemy.orm import Session
 
 import crypto
-from common.contract import Author, EnvelopeKind
+from common.contract import Author, DialogueMessage, EnvelopeKind
 from common.unit_of_work import emit_on
 
 from .assignment import assign, assignable, assignment_choices, excluded_key_ids
@@ -157,8 +157,7 @@ def reply(casework: Casework, session: Session, user: User, key: crypto.PrivateK
     # No name in the payload: the tipster's copy is the same envelope, and a stolen
     # receipt must not tell who handles the case. Readers see the author from the row.
     envelope_id = seal_item(casework, session, case, kind=EnvelopeKind.MESSAGE,
-                            document={"type": "message", "author": Author.REVIEWER.value,
-                                      "text": text},
+                            document=DialogueMessage(Author.REVIEWER, text).to_json(),
                             recipients=[crypto.PublicKey(case.tipster_public_key), *readers],
                             author_id=user.id, for_tipster=True)
     if case.feedback_on is None and case.stage != Stage.RECEIVED.value:

@@ -20,6 +20,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 import crypto
+from common.contract import Author, DialogueMessage, Stage, announced_stage, now_iso
 from common.directory import DirectoryRefused
 from common.storage import EnvelopeStore
 from common.unit_of_work import emit_on
@@ -167,11 +168,11 @@ def load_dialogue(session: Session, store: EnvelopeStore, record: ReceiptRecord,
             crypto.open_stream(envelope.header, body, out, key)
         items.append(json.loads(out.getvalue()))
     items.sort(key=lambda item: str(item.get("sent_at", "")))
-    stage = "received"
+    stage = Stage.RECEIVED
     for item in items:  # oldest first: the newest stage wins
-        if "stage" in item:
-            stage = str(item["stage"])
-    return Dialogue(stage=stage, items=[i for i in items if i.get("type") != "status"])
+        stage = announced_stage(item) or stage
+    return Dialogue(stage=stage.value,
+                    items=[i for i in items if i.get("type") != "status"])
 
 
 def send_message(intake: Intake, session: Session, record: ReceiptRecord, text: str,
@@ -190,7 +191,7 @@ def send_message(intake: Intake, session: Session, record: ReceiptRecord, text: 
         raise ServiceUnavailable() from exc
     recipients = readers_with_escrow([p.public_key for p in readers], intake.directory.escrow)
     tipster_key = crypto.PublicKey(record.tipster_public_key)
-    sent_at = dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
+    sent_at = now_iso()
     files = adopt_uploads(session, intake.store, receipt_id=record.id, uploads=uploads,
                           spool_key=spool_key, recipients=recipients)
     seal_json(session, intake.store, receipt_id=record.id, audience="casework",
@@ -199,6 +200,6 @@ def send_message(intake: Intake, session: Session, record: ReceiptRecord, text: 
                        "sent_at": sent_at})
     seal_json(session, intake.store, receipt_id=record.id, audience="tipster",
               kind="own-message", recipients=[tipster_key],
-              payload={"type": "message", "author": "tipster", "sent_at": sent_at,
-                       "text": text, "files": [f["filename"] for f in files]})
+              payload=DialogueMessage(Author.TIPSTER, text, sent_at=sent_at,
+                                      files=tuple(f["filename"] for f in files)).to_json())
     emit_on(session, FollowUpSent(receipt_id=record.id, files=len(files)))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -10,6 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 import crypto
+from common.contract import Category, DialogueReport
 from common.directory import DirectoryRefused, Person, Unit
 from common.unit_of_work import emit_on
 
@@ -140,17 +140,9 @@ def submit_report(intake: Intake, session: Session, report: ReportInput,
     # then reveals the dialogue, not the full report).
     seal_json(session, store, receipt_id=record.id, audience="tipster", kind="own-report",
               recipients=[keys.tipster_public_key],
-              payload={"type": "report", "author": "tipster",
-                       "sent_at": _now_iso(), "category": report.category,
-                       "agency": report.agency,
-                       "files": [a["filename"] for a in attachments],
-                       "confidential": report.confidential})
+              payload=DialogueReport(Category(report.category), report.agency,
+                                     files=tuple(a["filename"] for a in attachments),
+                                     confidential=report.confidential).to_json())
     emit_on(session, ReportSubmitted(receipt_id=record.id, unit_id=unit.id,
                                      category=report.category))
     return receipt
-
-
-def _now_iso() -> str:
-    # Precise time lives only inside sealed envelopes, for ordering the dialogue
-    # (microseconds: a report and a follow-up in the same second must still sort).
-    return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
