@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import crypto
+from common.contract import EnvelopeKind
 from common.unit_of_work import emit_on
 
 from .accounts import key_awaits_approval
@@ -90,7 +91,7 @@ def assign(casework: Casework, session: Session, lead: User, key: crypto.Private
     new_key = crypto.PublicKey(assignee.public_key)
     changed = 0
     for envelope in case.envelopes:
-        if envelope.kind == "identity":
+        if envelope.kind == EnvelopeKind.IDENTITY:
             continue
         try:
             content_key = crypto.open_content_key(envelope.header, key)

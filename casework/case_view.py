@@ -16,6 +16,7 @@ from markupsafe import Markup
 from sqlalchemy.orm import Session
 
 import crypto
+from common.contract import EnvelopeKind
 from common.unit_of_work import emit_on
 from common.vocabulary import agency_code
 
@@ -110,7 +111,7 @@ def _decrypt(casework: Casework, envelope: CaseEnvelope,
 def read_report(casework: Casework, case: Case,
                 content_key: crypto.ContentKey) -> dict[str, Any]:
     """The decrypted report (bounded in size)."""
-    report = next((e for e in case.envelopes if e.kind == "report"), None)
+    report = next((e for e in case.envelopes if e.kind == EnvelopeKind.REPORT), None)
     if report is None:
         raise NotPermitted()
     payload = json.loads(_decrypt(casework, report, content_key))
@@ -182,7 +183,7 @@ def _open_case(casework: Casework, session: Session, user: User,
     for envelope in case.envelopes:
         if envelope.kind in ("report", "identity"):
             continue
-        if envelope.kind == "file":
+        if envelope.kind == EnvelopeKind.FILE:
             view.files.append({"envelope_id": envelope.id, **names.get(envelope.id, {}),
                                "size": envelope.body_size})
             continue
@@ -206,7 +207,7 @@ def _add_item(casework: Casework, view: CaseView, envelope: CaseEnvelope,
         return
     if envelope.body_size > MAX_SHOWN_BYTES:
         item = _too_large(envelope, "tipster" if from_intake else staff, by)
-        (view.notes if envelope.kind == "note" and not from_intake
+        (view.notes if envelope.kind == EnvelopeKind.NOTE and not from_intake
          else view.dialogue).append(item)
         return
     try:
@@ -229,7 +230,7 @@ def _add_item(casework: Casework, view: CaseView, envelope: CaseEnvelope,
     text = str(payload.get("text", ""))
     item = {"author": staff, "by": by, "text": text, "html": clean_markup(text),
             "sent_at": str(payload.get("sent_at", "")), "envelope_id": envelope.id}
-    (view.notes if envelope.kind == "note" else view.dialogue).append(item)
+    (view.notes if envelope.kind == EnvelopeKind.NOTE else view.dialogue).append(item)
 
 
 def plaintext_of(casework: Casework, session: Session, user: User,
@@ -243,7 +244,7 @@ def plaintext_of(casework: Casework, session: Session, user: User,
     view = _open_case(casework, session, user, key, case_id)
     envelope = session.get(CaseEnvelope, envelope_id)
     if envelope is None or envelope.case_id != case_id or key is None \
-            or envelope.kind in NOT_DOWNLOADABLE or envelope.kind == "report":
+            or envelope.kind in NOT_DOWNLOADABLE or envelope.kind == EnvelopeKind.REPORT:
         raise NotPermitted()
     entry = next((f for f in view.files if f["envelope_id"] == envelope_id), None)
     if entry is None:

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import crypto
+from common.contract import EnvelopeKind
 from common.unit_of_work import emit_on
 
 from .accounts import key_awaits_approval
@@ -66,7 +67,7 @@ def readdress_cases_to(session: Session, username: str, escrow: crypto.PrivateKe
                 refused += 1
                 continue
         for envelope in case.envelopes:
-            if envelope.kind == "identity":
+            if envelope.kind == EnvelopeKind.IDENTITY:
                 continue  # identities stay with the custodians
             try:
                 key = crypto.open_content_key(envelope.header, escrow)

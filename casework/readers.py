@@ -24,6 +24,7 @@ from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import Session, UOWTransaction
 
 import crypto
+from common.contract import EnvelopeKind
 
 from .config import CaseworkConfig
 from .errors import CaseworkError, NotPermitted
@@ -45,7 +46,7 @@ class ReadersTampered(CaseworkError):
 
 def report_envelope(case: Case) -> CaseEnvelope | None:
     """The case's report envelope (its header is the reference list of readers)."""
-    return next((e for e in case.envelopes if e.kind == "report"), None)
+    return next((e for e in case.envelopes if e.kind == EnvelopeKind.REPORT), None)
 
 
 def _users_by_key_id(session: Session, key_ids: Iterable[bytes]) -> dict[bytes, User]:

@@ -20,7 +20,15 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 import crypto
-from common.contract import Author, DialogueMessage, Stage, announced_stage, now_iso
+from common.contract import (
+    Audience,
+    Author,
+    DialogueMessage,
+    EnvelopeKind,
+    Stage,
+    announced_stage,
+    now_iso,
+)
 from common.directory import DirectoryRefused
 from common.storage import EnvelopeStore
 from common.unit_of_work import emit_on
@@ -160,7 +168,7 @@ def load_dialogue(session: Session, store: EnvelopeStore, record: ReceiptRecord,
                   key: crypto.PrivateKey) -> Dialogue:
     """Decrypt everything sealed to the tipster for this receipt, oldest first."""
     envelopes = list(session.scalars(select(StoredEnvelope).where(
-        StoredEnvelope.receipt_id == record.id, StoredEnvelope.audience == "tipster")))
+        StoredEnvelope.receipt_id == record.id, StoredEnvelope.audience == Audience.TIPSTER)))
     items: list[dict[str, Any]] = []
     for envelope in envelopes:
         out = io.BytesIO()
@@ -194,12 +202,12 @@ def send_message(intake: Intake, session: Session, record: ReceiptRecord, text: 
     sent_at = now_iso()
     files = adopt_uploads(session, intake.store, receipt_id=record.id, uploads=uploads,
                           spool_key=spool_key, recipients=recipients)
-    seal_json(session, intake.store, receipt_id=record.id, audience="casework",
-              kind="message", recipients=recipients,
+    seal_json(session, intake.store, receipt_id=record.id, audience=Audience.CASEWORK,
+              kind=EnvelopeKind.MESSAGE, recipients=recipients,
               payload={"version": 1, "text": text, "attachments": files,
                        "sent_at": sent_at})
-    seal_json(session, intake.store, receipt_id=record.id, audience="tipster",
-              kind="own-message", recipients=[tipster_key],
+    seal_json(session, intake.store, receipt_id=record.id, audience=Audience.TIPSTER,
+              kind=EnvelopeKind.OWN_MESSAGE, recipients=[tipster_key],
               payload=DialogueMessage(Author.TIPSTER, text, sent_at=sent_at,
                                       files=tuple(f["filename"] for f in files)).to_json())
     emit_on(session, FollowUpSent(receipt_id=record.id, files=len(files)))

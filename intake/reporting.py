@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 import crypto
-from common.contract import Category, DialogueReport
+from common.contract import Audience, Category, DialogueReport, EnvelopeKind
 from common.directory import DirectoryRefused, Person, Unit
 from common.unit_of_work import emit_on
 
@@ -113,7 +113,8 @@ def submit_report(intake: Intake, session: Session, report: ReportInput,
     # The category travels in the (authenticated, unencrypted) routing fields so casework
     # can file the case before anyone decrypts it; the unit already says as much to
     # anyone holding the intake database.
-    seal_json(session, store, receipt_id=record.id, audience="casework", kind="report",
+    seal_json(session, store, receipt_id=record.id, audience=Audience.CASEWORK,
+              kind=EnvelopeKind.REPORT,
               recipients=recipients,
               routing={"category": report.category, "unit": unit.id},
               payload={
@@ -132,13 +133,14 @@ def submit_report(intake: Intake, session: Session, report: ReportInput,
         # The identity is sealed apart, to the custodians and escrow only: reviewers get
         # it after an approved identity request (casework II).
         custodians = [p.public_key for p in intake.directory.custodians]
-        seal_json(session, store, receipt_id=record.id, audience="casework",
-                  kind="identity",
+        seal_json(session, store, receipt_id=record.id, audience=Audience.CASEWORK,
+                  kind=EnvelopeKind.IDENTITY,
                   recipients=readers_with_escrow(custodians, intake.directory.escrow),
                   payload={"name": report.name, "contact": report.contact})
     # The tipster's own view of the report: what and when, not the text (a stolen receipt
     # then reveals the dialogue, not the full report).
-    seal_json(session, store, receipt_id=record.id, audience="tipster", kind="own-report",
+    seal_json(session, store, receipt_id=record.id, audience=Audience.TIPSTER,
+              kind=EnvelopeKind.OWN_REPORT,
               recipients=[keys.tipster_public_key],
               payload=DialogueReport(Category(report.category), report.agency,
                                      files=tuple(a["filename"] for a in attachments),

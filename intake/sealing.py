@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 import crypto
+from common.contract import Audience, EnvelopeKind
 from common.storage import EnvelopeStore, commit_in_transaction
 
 from .models import StoredEnvelope
@@ -102,7 +103,7 @@ def adopt_uploads(session: Session, store: EnvelopeStore, *, receipt_id: str,
         envelope_id = place_envelope(session, store, upload.spool.path,
                                      envelope_id=sealed.envelope_id.hex(), header=header,
                                      body_size=sealed.body_size, receipt_id=receipt_id,
-                                     audience="casework", kind="file")
+                                     audience=Audience.CASEWORK, kind=EnvelopeKind.FILE)
         upload.spool.committed = True  # moved into place: the session's outcome owns it
         listed.append(_listing(upload, envelope_id))
     return listed
