@@ -4,11 +4,9 @@ after that item (and only it) has committed; a refused or failed item tells noth
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -16,45 +14,15 @@ from casework.bridge import last_success, sync_is_stale
 from casework.bridge.imports import Incoming, import_from_intake
 from casework.events import AcknowledgedAutomatically, CaseOpened, ItemImported
 from casework.models import Case, CaseEnvelope
-from common.unit_of_work import DomainEvent, Phase
+from common.unit_of_work import Phase
 from intake.bridge.outbox import outbox
 from intake.models import StoredEnvelope
 from tests.casework.conftest import services
-from tests.casework.events_support import only_ids_and_codes
+from tests.casework.events_support import only_ids_and_codes, record
 from tests.intake.conftest import submit
 
 from .conftest import Bridged
 from .test_compromised_intake import _first_receipt, _forge
-
-
-@dataclass
-class Heard:
-    """Every event dispatched after its commit, with what another session saw then."""
-
-    after: list[DomainEvent] = field(default_factory=list)
-    before: list[DomainEvent] = field(default_factory=list)
-    # For each event: the case rows and envelope rows committed at that moment.
-    cases_seen: list[frozenset[str]] = field(default_factory=list)
-    rows_seen: list[frozenset[str]] = field(default_factory=list)
-
-
-def listen(app: Flask) -> Heard:
-    heard = Heard()
-    casework = services(app)
-
-    def before(_session: Session, event: DomainEvent) -> None:
-        heard.before.append(event)
-
-    def after(_session: Session, event: DomainEvent) -> None:
-        heard.after.append(event)
-        # Another connection sees a row only once its transaction has committed.
-        with casework.db.session() as other:
-            heard.cases_seen.append(frozenset(other.scalars(select(Case.id))))
-            heard.rows_seen.append(frozenset(other.scalars(select(CaseEnvelope.id))))
-
-    casework.dispatcher.subscribe(DomainEvent, before, phase=Phase.BEFORE_COMMIT)
-    casework.dispatcher.subscribe(DomainEvent, after, phase=Phase.AFTER_COMMIT)
-    return heard
 
 
 def waiting(b: Bridged) -> set[str]:
@@ -82,7 +50,7 @@ def report_with_a_file(b: Bridged) -> tuple[str, str]:
 def test_a_cycle_tells_of_the_case_each_item_and_the_acknowledgement_after_each_commit(
         bridged: Bridged) -> None:
     report_id, file_id = report_with_a_file(bridged)
-    heard = listen(bridged.linked.casework)
+    heard = record(bridged.linked.casework)
     report = bridged.cycle()
     assert (report.imported, report.acknowledged) == (2, 2)
     with services(bridged.linked.casework).db.session() as session:
@@ -113,7 +81,7 @@ def test_a_redelivery_tells_nothing(bridged: Bridged) -> None:
     items = [Incoming(o.envelope_id, o.receipt_id, o.kind, o.header, o.body_path,
                       o.tipster_public_key, o.unit_id) for o in outbox(intake)]
     casework = services(bridged.linked.casework)
-    heard = listen(bridged.linked.casework)
+    heard = record(bridged.linked.casework)
     first = import_from_intake(casework, items)
     assert first.imported == 1
     assert [type(e) for e in heard.after] == [CaseOpened, ItemImported,
@@ -128,7 +96,7 @@ def test_a_redelivery_tells_nothing(bridged: Bridged) -> None:
 def test_a_refused_item_tells_nothing(bridged: Bridged) -> None:
     submit(bridged.linked.intake.test_client(), category="ethics")
     bridged.cycle()
-    heard = listen(bridged.linked.casework)
+    heard = record(bridged.linked.casework)
     forged = _forge(bridged, _first_receipt(bridged), "note")
     bridged.cycle()
     with services(bridged.linked.casework).db.session() as session:
@@ -148,7 +116,7 @@ def test_an_in_transaction_subscriber_that_fails_keeps_its_item_at_intake(
             raise RuntimeError("the audit log is unavailable")
 
     casework.dispatcher.subscribe(ItemImported, refuse_files, phase=Phase.BEFORE_COMMIT)
-    heard = listen(bridged.linked.casework)
+    heard = record(bridged.linked.casework)
     with pytest.raises(RuntimeError):
         bridged.cycle()
     with casework.db.session() as session:
@@ -183,7 +151,7 @@ def test_an_air_gap_bundle_tells_the_same_and_a_replay_tells_nothing(
     submit(bridged.linked.intake.test_client(), category="ethics")
     out, answer = tmp_path / "to-casework.bundle", tmp_path / "to-intake.bundle"
     _cli(bridged.linked.intake, "bridge", "export", "--out", str(out))
-    heard = listen(bridged.linked.casework)
+    heard = record(bridged.linked.casework)
     _cli(bridged.linked.casework, "bridge", "import", "--in", str(out), "--reply", str(answer))
     assert [type(e) for e in heard.after] == [CaseOpened, ItemImported,
                                               AcknowledgedAutomatically]
@@ -195,7 +163,7 @@ def test_an_air_gap_bundle_tells_the_same_and_a_replay_tells_nothing(
 
 
 def test_bridge_status_reads_in_a_unit_and_tells_nothing(bridged: Bridged) -> None:
-    heard = listen(bridged.linked.casework)
+    heard = record(bridged.linked.casework)
     casework = services(bridged.linked.casework)
     with casework.unit() as unit:
         assert last_success(unit.session) is None

@@ -26,16 +26,26 @@ class Recorder:
 
     before: list[DomainEvent] = field(default_factory=list)
     after: list[DomainEvent] = field(default_factory=list)
-    # For each event heard after the commit: its envelope row, seen from a new session.
-    committed_rows: dict[str, bool] = field(default_factory=dict)
+    # For each event heard after the commit: the case ids and envelope ids that another
+    # connection saw at that moment (it sees a row only once its transaction committed).
+    cases_seen: list[frozenset[str]] = field(default_factory=list)
+    rows_seen: list[frozenset[str]] = field(default_factory=list)
 
     def of(self, kind: type[DomainEvent]) -> list[DomainEvent]:
         return [e for e in self.after if isinstance(e, kind)]
 
+    @property
+    def committed_rows(self) -> dict[str, bool]:
+        """For each event naming an envelope: was its row committed when it was heard?"""
+        return {event.envelope_id: event.envelope_id in rows
+                for event, rows in zip(self.after, self.rows_seen, strict=True)
+                if isinstance(getattr(event, "envelope_id", None), str)}
+
     def clear(self) -> None:
         self.before.clear()
         self.after.clear()
-        self.committed_rows.clear()
+        self.cases_seen.clear()
+        self.rows_seen.clear()
 
 
 def record(app: Flask) -> Recorder:
@@ -48,12 +58,9 @@ def record(app: Flask) -> Recorder:
 
     def after(_session: Session, event: DomainEvent) -> None:
         recorder.after.append(event)
-        envelope_id = getattr(event, "envelope_id", None)
-        if envelope_id is not None:
-            # Another connection sees the row only once the transaction has committed.
-            with casework.db.session() as other:
-                recorder.committed_rows[envelope_id] = \
-                    other.get(CaseEnvelope, envelope_id) is not None
+        with casework.db.session() as other:
+            recorder.cases_seen.append(frozenset(other.scalars(select(Case.id))))
+            recorder.rows_seen.append(frozenset(other.scalars(select(CaseEnvelope.id))))
 
     casework.dispatcher.subscribe(DomainEvent, before, phase=Phase.BEFORE_COMMIT)
     casework.dispatcher.subscribe(DomainEvent, after, phase=Phase.AFTER_COMMIT)
