@@ -145,3 +145,13 @@ def approve_key(session: Session, username: str, *, by: str) -> crypto.PublicKey
     user.key_reset_by = None
     emit_on(session, KeyApproved(user.id, approver.id))
     return crypto.PublicKey(user.public_key)
+
+
+def people(session: Session) -> list[User]:
+    """Everyone with an account, by user name (the administrator's list)."""
+    return list(session.scalars(select(User).order_by(User.username)))
+
+
+def units(session: Session) -> list[Unit]:
+    """Every unit, for choosing where a new person works."""
+    return list(session.scalars(select(Unit).order_by(Unit.id)))

@@ -58,6 +58,9 @@ class InboxPage:
     cases: list[Case]
     next_cursor: str | None
     today: dt.date
+    # The units the person reads in (for the filter), and every unit's row (for labels).
+    units: list[str]
+    unit_rows: dict[str, Unit]
 
 
 def inbox(session: Session, user: User, *, unit: str | None = None, stage: str | None = None,
@@ -102,7 +105,9 @@ def inbox(session: Session, user: User, *, unit: str | None = None, stage: str |
     more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]
     next_cursor = f"{rows[-1].received_on.isoformat()}_{rows[-1].id}" if more else None
-    return InboxPage(rows, next_cursor, dt.datetime.now(dt.UTC).date())
+    return InboxPage(rows, next_cursor, dt.datetime.now(dt.UTC).date(),
+                     sorted(user.units_with(*READING_ROLES)),
+                     {u.id: u for u in session.scalars(select(Unit))})
 
 
 @dataclass

@@ -5,14 +5,13 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from sqlalchemy import select
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
-from ..accounts import create_user, reset_password
+from ..accounts import create_user, people, reset_password, units
 from ..directory import directory_summary
 from ..forms import ActionForm, CreateUserForm
-from ..models import Role, Unit, User
+from ..models import Role, User
 from ..services import current, current_unit
 from ..web import signed_in
 
@@ -23,12 +22,12 @@ def _create_form() -> CreateUserForm:
     form = CreateUserForm()
     swedish = str(get_locale()) == "sv"
     form.unit.choices = [SelectChoice(u.id, u.name_sv if swedish else u.name_en)
-                         for u in current_unit().session.scalars(select(Unit))]
+                         for u in units(current_unit().session)]
     return form
 
 
 def _people() -> list[User]:
-    return list(current_unit().session.scalars(select(User).order_by(User.username)))
+    return people(current_unit().session)
 
 
 @bp.get("/users")

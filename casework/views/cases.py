@@ -6,12 +6,10 @@ from collections.abc import Callable, Iterator
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from sqlalchemy import select
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
 from ..cases import (
-    READING_ROLES,
     add_note,
     assign,
     assignment_choices,
@@ -21,7 +19,7 @@ from ..cases import (
     reply,
 )
 from ..forms import ActionForm, AssignForm, NoteForm, ReplyForm
-from ..models import Stage, Unit
+from ..models import Stage
 from ..services import current, current_unit
 from ..web import signed_in
 
@@ -40,10 +38,8 @@ def index() -> str:
                  sort=request.args.get("sort", "received"),
                  cursor=request.args.get("after") or None,
                  mine=request.args.get("mine") == "1")
-    units = sorted(user.units_with(*READING_ROLES))
-    unit_rows = {u.id: u for u in db.scalars(select(Unit))}
     return render_template("inbox.html", page=page, stages=[s.value for s in Stage],
-                           units=units, unit_rows=unit_rows, args=request.args)
+                           units=page.units, unit_rows=page.unit_rows, args=request.args)
 
 
 @bp.get("/<case_id>")
