@@ -11,6 +11,7 @@ what has committed (``casework/bridge/``).
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import getpass
 import os
@@ -167,7 +168,10 @@ def register(app: Flask) -> None:
         key = crypto.SigningKey.generate()
         _write_private(path, key.seed())
         click.echo(f"Signing key written to {path}.")
-        click.echo(f"Pin this verify key in intake: {key.verify_key.raw.hex()}")
+        # In the form intake.json reads it (base64): hex would decode as base64 too, to
+        # the wrong bytes, and fail with a message about the length.
+        pinned = base64.b64encode(key.verify_key.raw).decode("ascii")
+        click.echo(f"Pin this verify key in intake.json as casework_verify_key: {pinned}")
 
     @keys.command("escrow-init")
     @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,

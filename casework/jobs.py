@@ -15,7 +15,6 @@ acknowledgement to intake follows those commits, never precedes them.
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -26,12 +25,14 @@ log = logging.getLogger("lykta.casework.jobs")
 
 def sync_job(instance_path: str | None = None) -> dict[str, Any]:
     """One bridge cycle for the casework instance at ``instance_path`` (rq job)."""
-    from . import create_app
+    from . import create_app, default_instance
     from .bridge import BridgeError, client_for, run_cycle
     from .config import CaseworkConfig
     from .services import EXTENSION
 
-    path = Path(instance_path or os.environ.get("LYKTA_INSTANCE", "instance")).resolve()
+    # The same folder the apps use (LYKTA_INSTANCE, else the checkout's instance/), not
+    # one relative to wherever the worker happened to start.
+    path = Path(instance_path).resolve() if instance_path else default_instance()
     app = create_app(CaseworkConfig.from_instance(path))
     services = app.extensions[EXTENSION]
     try:

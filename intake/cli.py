@@ -39,6 +39,12 @@ def register(app: Flask) -> None:
             click.echo("last verified sync request: "
                        f"{state.at.isoformat() + ' UTC' if state else 'never'}")
 
+    @bridge.command("key")
+    def key() -> None:
+        """Print intake's verify key, for casework.json's intake_verify_key (hex)."""
+        signing, _casework = _keys()
+        click.echo(signing.verify_key.raw.hex())
+
     register_bundles(app)
 
 

@@ -57,7 +57,6 @@ class IntakeConfig:
     max_file_bytes: int = 50 * 1024 * 1024
     max_files: int = 10
     max_request_bytes: int = 520 * 1024 * 1024
-    max_text_chars: int = 20_000
     session_idle_seconds: int = 15 * 60
     # However active, a tipster session ends this long after sign-in: a cookie stolen or
     # left on a shared computer cannot be kept alive by use.
@@ -81,7 +80,7 @@ class IntakeConfig:
             raise ConfigError("instance_salt must be 16 bytes")
         if not self.database_url:
             raise ConfigError("database_url must not be empty")
-        for name in ("argon2_concurrency", "max_files", "max_text_chars", "csrf_seconds",
+        for name in ("argon2_concurrency", "max_files", "csrf_seconds",
                      "max_request_bytes", "sync_batch_limit", "sync_max_push_bytes"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1")
@@ -148,7 +147,6 @@ _PARSERS: dict[str, Parser] = {
     "max_file_bytes": settings.integer,
     "max_files": settings.integer,
     "max_request_bytes": settings.integer,
-    "max_text_chars": settings.integer,
     "session_idle_seconds": settings.integer,
     "session_absolute_seconds": settings.integer,
     "csrf_seconds": settings.integer,

@@ -6,10 +6,12 @@ import base64
 import json
 from pathlib import Path
 
+import pytest
 from redis import Redis
 from rq import Queue, SimpleWorker
 
-from casework.jobs import QUEUE_NAME, enqueue_sync
+from casework.config import ConfigError
+from casework.jobs import QUEUE_NAME, enqueue_sync, sync_job
 from tests.casework.conftest import services
 from tests.intake.conftest import submit
 
@@ -51,3 +53,12 @@ def test_without_redis_the_cycle_runs_in_process(bridged: Bridged) -> None:
     instance = write_casework_json(bridged)
     submit(bridged.linked.intake.test_client(), category="ethics")
     assert "'imported': 1" in enqueue_sync(None, instance)
+
+
+def test_a_job_without_an_instance_path_uses_the_apps_instance_folder(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Not a folder relative to wherever the worker started: LYKTA_INSTANCE, as the apps.
+    monkeypatch.setenv("LYKTA_INSTANCE", str(tmp_path / "elsewhere"))
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigError, match="elsewhere"):
+        sync_job()

@@ -12,6 +12,7 @@ from flask import Flask
 
 import crypto
 from casework.models import Role
+from common import settings
 from common.directory import verify_directory
 
 from .conftest import Staff
@@ -41,16 +42,19 @@ def test_directory_export_is_accepted_by_intake(
     escrow_hex = re.search(r'"escrow_public_key": "([0-9a-f]{64})"', output)
     assert escrow_hex
     assert oct(os.stat(tmp_path / "escrow.key").st_mode & 0o777) == "0o600"
-    verify_hex = re.search(r"verify key in intake: ([0-9a-f]{64})", run(
+    pinned = re.search(r"in intake.json as casework_verify_key: (\S+)", run(
         casework, "keys", "signing-init"))
-    assert verify_hex
+    assert pinned
+    # Printed as intake.json reads it: base64 of the 32-byte key (hex would be misread).
+    verify_key = settings.base64_bytes("casework_verify_key", pinned.group(1), tmp_path)
+    assert len(verify_key) == 32
     app = make_casework(escrow_public_key=bytes.fromhex(escrow_hex.group(1)))
     eva = enrol("eva", Role.REVIEWER, "etik")
     anna = enrol("anna", Role.REVIEWER, "akt")
     cecilia = enrol("cecilia", Role.CUSTODIAN, "kof")
     run(app, "directory", "export", "--out", str(tmp_path / "directory.signed"))
     directory = verify_directory((tmp_path / "directory.signed").read_bytes(),
-                                 crypto.VerifyKey(bytes.fromhex(verify_hex.group(1))))
+                                 crypto.VerifyKey(verify_key))
     assert eva.key and anna.key and cecilia.key
     assert [p.key_id for p in directory.units["etik"].reviewers] == [eva.key.public_key.key_id_hex]
     assert [p.key_id for p in directory.units["akt"].reviewers] == [anna.key.public_key.key_id_hex]
@@ -59,7 +63,7 @@ def test_directory_export_is_accepted_by_intake(
     # Each export gets a higher serial, so intake can refuse a rollback.
     run(app, "directory", "export", "--out", str(tmp_path / "second.signed"))
     second = verify_directory((tmp_path / "second.signed").read_bytes(),
-                              crypto.VerifyKey(bytes.fromhex(verify_hex.group(1))))
+                              crypto.VerifyKey(verify_key))
     assert second.serial == directory.serial + 1
 
 
