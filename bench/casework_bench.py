@@ -168,7 +168,7 @@ def get(client: FlaskClient, path: str) -> tuple[float, str]:
 
 
 def fill_cases(engine: Engine, n: int, reader_id: str, few_id: str,
-               lead_id: str) -> tuple[int, int, float]:
+               lead_id: str, both_id: str) -> tuple[int, int, float]:
     """Bulk-insert ``n`` cases (Core executemany); return (cases in etik, assigned, secs).
 
     ``reader_id`` is given ASSIGNED_SHARE of etik's cases, ``few_id`` FEW_ASSIGNED of them.
@@ -204,10 +204,12 @@ def fill_cases(engine: Engine, n: int, reader_id: str, few_id: str,
                 "tipster_public_key": bytes(32), "intake_receipt_id": secrets.token_hex(16),
                 "created_at": dt.datetime.combine(received, dt.time(12)),
             })
+            # The inbox lists what its report is sealed to (case_readers), as the flush
+            # listener records it for real cases: here, etik's reviewers on etik's cases,
+            # and the reviewer of both units on every case. The newcomer reads none.
+            readers.append({"case_id": case_id, "user_id": both_id})
             if unit == "etik":
                 etik_ids.append(case_id)
-                # The inbox lists what its report is sealed to (case_readers), as the
-                # flush listener records it for real cases: here, etik's reviewers.
                 readers += [{"case_id": case_id, "user_id": user_id}
                             for user_id in (reader_id, few_id, lead_id)]
                 if rng.random() < ASSIGNED_SHARE:
@@ -254,6 +256,7 @@ KINDS = {
     "mine": f"`?mine=1`, {ASSIGNED_SHARE:.0%} of the unit assigned",
     "mine_few": f"`?mine=1`, {FEW_ASSIGNED} cases assigned",
     "two_units": "First page, reader of 2 units",
+    "newcomer": "First page, a reviewer who reads none of the unit's cases",
 }
 
 
@@ -325,12 +328,13 @@ def bench_inbox(n: int, root: Path, reps: int, walks: int, depth: int) -> InboxR
     reader = enrol(app, "eva", Role.REVIEWER, "etik")
     few = enrol(app, "ulf", Role.REVIEWER, "etik")
     both = enrol(app, "bo", Role.REVIEWER, "etik", also=(("akt", Role.REVIEWER),))
+    newcomer = enrol(app, "nils", Role.REVIEWER, "etik")
     with cw.db.session() as db:
         lead, _ = create_user(db, cw.config, username="lena", display_name="Lena",
                               unit_id="etik", role=Role.UNIT_LEAD)
         lead_id = lead.id
     in_etik, assigned, fill_s = fill_cases(cw.db.engine, n, user_id(app, reader),
-                                           user_id(app, few), lead_id)
+                                           user_id(app, few), lead_id, user_id(app, both))
     db_path = root / "casework.sqlite"
     result = InboxResult(n, in_etik, assigned, fill_s, db_path.stat().st_size / MIB)
     # The cursor whose page holds the 50 oldest cases of etik (the end of the inbox).
@@ -343,7 +347,8 @@ def bench_inbox(n: int, root: Path, reps: int, walks: int, depth: int) -> InboxR
     result.last_page_depth = -(-in_etik // PAGE_SIZE)
 
     client = signed_in(app, reader)
-    clients = {"reader": client, "few": signed_in(app, few), "both": signed_in(app, both)}
+    clients = {"reader": client, "few": signed_in(app, few), "both": signed_in(app, both),
+               "newcomer": signed_in(app, newcomer)}
     requests = {  # kind: (who, path)
         "floor": ("reader", "/"), "first": ("reader", "/cases/"),
         "last": ("reader", f"/cases/?after={last_cursor}"),
@@ -351,6 +356,7 @@ def bench_inbox(n: int, root: Path, reps: int, walks: int, depth: int) -> InboxR
         "stage_rare": ("reader", "/cases/?stage=received"),
         "mine": ("reader", "/cases/?mine=1"), "mine_few": ("few", "/cases/?mine=1"),
         "two_units": ("both", "/cases/"),
+        "newcomer": ("newcomer", "/cases/"),
     }
     for who, path in requests.values():  # warm-up: templates, statement cache, page cache
         get(clients[who], path)
@@ -471,11 +477,11 @@ def inbox_lines(results: list[InboxResult], reps: int, walks: int, depth: int) -
     lines += ["", "Data set:", ""]
     lines += md_table(
         ["N", "Cases in etik", "Assigned (reviewer / few)", "Rows on page (first / stage / "
-         "received / mine / mine_few / 2-unit)", "Deep pages walked", "Last page is page",
+         "received / mine / mine_few / 2-unit / newcomer)", "Deep pages walked", "Last page is page",
          "Bulk insert", "SQLite file"],
         [[f"{r.n:,}", f"{r.in_etik:,}", f"{r.assigned} / {FEW_ASSIGNED}",
           " / ".join(str(r.rows.get(k, "-")) for k in ("first", "stage", "stage_rare", "mine",
-                                                       "mine_few", "two_units")),
+                                                       "mine_few", "two_units", "newcomer")),
           str(r.deep_pages), f"{r.last_page_depth:,}",
           f"{r.fill_s:.1f} s ({r.n / r.fill_s:,.0f} rows/s)", f"{r.db_mib:.1f} MiB"]
          for r in results])
@@ -514,6 +520,11 @@ MECHANISM = {
                   "which import acknowledges at once; here it is 2% of cases, spread over two "
                   "years",
     "two_units": "two `unit_id` values need a sort (`USE TEMP B-TREE FOR ORDER BY`)",
+    "newcomer": "the plan walks `ix_cases_unit_received` and probes `case_readers` for "
+                "every case of the unit; someone who reads none of them (a reviewer who "
+                "joined after the cases arrived, or one the tipsters excluded) makes it read "
+                "the whole unit to fill an empty page. An index on `case_readers` by person "
+                "and date would make it O(their own cases)",
     "stage": "the stage is checked per row; with 18% of cases in it a page needs ~280 rows",
     "first": "an index range in order, stopped after 51 rows",
 }
