@@ -477,8 +477,8 @@ def inbox_lines(results: list[InboxResult], reps: int, walks: int, depth: int) -
     lines += ["", "Data set:", ""]
     lines += md_table(
         ["N", "Cases in etik", "Assigned (reviewer / few)", "Rows on page (first / stage / "
-         "received / mine / mine_few / 2-unit / newcomer)", "Deep pages walked", "Last page is page",
-         "Bulk insert", "SQLite file"],
+         "received / mine / mine_few / 2-unit / newcomer)", "Deep pages walked",
+         "Last page is page", "Bulk insert", "SQLite file"],
         [[f"{r.n:,}", f"{r.in_etik:,}", f"{r.assigned} / {FEW_ASSIGNED}",
           " / ".join(str(r.rows.get(k, "-")) for k in ("first", "stage", "stage_rare", "mine",
                                                        "mine_few", "two_units", "newcomer")),
