@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import time
 from collections.abc import Callable
 
 import pyotp
@@ -14,6 +13,7 @@ from sqlalchemy import select, update
 
 from casework.accounts import create_user
 from casework.models import Role, StaffSession, User
+from tests.support.casework import fresh_step
 
 from .conftest import Staff, csrf, log_in, services
 
@@ -85,10 +85,7 @@ def user(app: Flask, username: str) -> User:
 
 def fresh_code(secret: str, last_step: int) -> str:
     """A valid code for a step after ``last_step`` (waits if needed)."""
-    step = max(last_step + 1, int(time.time()) // 30 - 1)
-    while step > int(time.time()) // 30 + 1:
-        time.sleep(1)
-    return pyotp.TOTP(secret).at(step * 30)
+    return pyotp.TOTP(secret).at(fresh_step(last_step) * 30)
 
 
 def expire_sessions(app: Flask) -> None:

@@ -59,10 +59,23 @@ class Staff:
             user = db.scalar(select(User).where(User.username == self.username))
             assert user is not None
             last = user.totp_last_step
-        step = max(last + 1, int(time.time()) // 30 - 1)
-        while step > int(time.time()) // 30 + 1:
-            time.sleep(1)
-        return pyotp.TOTP(self.totp_secret).at(step * 30)
+        return pyotp.TOTP(self.totp_secret).at(fresh_step(last) * 30)
+
+
+def fresh_step(last_step: int) -> int:
+    """A TOTP step after ``last_step`` that the app accepts now and for 5 s at least.
+
+    The app accepts the current step and one on either side. The step before the current
+    one leaves the most room for later sign-ins, but only while the current step has more
+    than 5 s to run: later, its end could pass before the code is checked (a loaded
+    machine), the previous step would leave the window, and a test would fail at random.
+    """
+    now = time.time()
+    current = int(now) // 30
+    step = max(last_step + 1, current - 1 if now % 30 < 25 else current)
+    while step > int(time.time()) // 30 + 1:
+        time.sleep(1)
+    return step
 
 
 def enrol(app: Flask, username: str, role: Role, unit: str = "etik",
@@ -77,9 +90,9 @@ def enrol(app: Flask, username: str, role: Role, unit: str = "etik",
             user.memberships.append(Membership(unit_id=other_unit, role=other_role.value))
         user.totp_secret = pyotp.random_base32(32)
         secret, user_id = user.totp_secret, user.id
-    step = int(time.time()) // 30 - 1
     key = complete_enrolment(services(app).db, config, user_id=user_id,
-                             code=pyotp.TOTP(secret).at(step * 30), new_password=PASSWORD)
+                             code=pyotp.TOTP(secret).at(fresh_step(0) * 30),
+                             new_password=PASSWORD)
     return Staff(username, PASSWORD, secret, key)
 
 
