@@ -90,9 +90,13 @@ def enrol(app: Flask, username: str, role: Role, unit: str = "etik",
             user.memberships.append(Membership(unit_id=other_unit, role=other_role.value))
         user.totp_secret = pyotp.random_base32(32)
         secret, user_id = user.totp_secret, user.id
+    # The step before the current one, checked at the moment it was chosen (``now``): the
+    # check cannot see a later step boundary, and the current step stays free for a first
+    # sign-in with an authenticator's code of the moment.
+    now = time.time()
     key = complete_enrolment(services(app).db, config, user_id=user_id,
-                             code=pyotp.TOTP(secret).at(fresh_step(0) * 30),
-                             new_password=PASSWORD)
+                             code=pyotp.TOTP(secret).at((int(now) // 30 - 1) * 30),
+                             new_password=PASSWORD, now=now)
     return Staff(username, PASSWORD, secret, key)
 
 
