@@ -68,7 +68,7 @@ def create_app(config: CaseworkConfig | None = None) -> Flask:
     app.extensions[EXTENSION] = services
     # One transaction per request (casework.services.current_unit): committed when the
     # answer is below 400, rolled back otherwise; its events are dispatched after that.
-    install_unit_of_work(app, database, services.dispatcher, store)
+    install_unit_of_work(app, database, services.dispatcher)
 
     from .views import admin, auth, cases, home, language
 

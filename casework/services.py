@@ -28,7 +28,7 @@ class Casework:
 
     def unit(self) -> UnitOfWork:
         """A unit of work of its own (a job, or the few records a refused request keeps)."""
-        return UnitOfWork(self.db, self.dispatcher, self.store)
+        return UnitOfWork(self.db, self.dispatcher)
 
 
 def current() -> Casework:

@@ -1,10 +1,13 @@
 """One unit of work per request and per job: one transaction, then its domain events.
 
-Every change either app makes passes through here. A view (or a job) opens one
-:class:`UnitOfWork`; the domain functions it calls take ``uow.session``, stage envelope
-bodies with :meth:`UnitOfWork.place_body` and record what happened with
-:meth:`UnitOfWork.emit`. When the request ends the unit commits once, or rolls back
-once, and only then are its events handed to the subscribers:
+Every change the two web apps, the CLI and the bridge's import make passes through here
+(intake's sync app is the one exception: see ``intake/bridge/sync.py``). A view or a job
+opens one :class:`UnitOfWork`; the domain functions it calls take ``uow.session``
+(envelope bodies they move into the store are tied to it by
+:func:`common.storage.commit_in_transaction`, so a rollback removes them) and record what
+happened with :func:`emit_on`. When the
+request ends the unit commits once, or rolls back once, and only then are its events
+handed to the subscribers:
 
 - ``BEFORE_COMMIT`` subscribers run inside the transaction, with the session, just
   before the commit: what they write (the audit log) commits or rolls back together with
@@ -27,7 +30,6 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -35,7 +37,6 @@ from flask import Flask, Response, g
 from sqlalchemy.orm import Session
 
 from .db import Database
-from .storage import EnvelopeStore, commit_in_transaction
 
 log = logging.getLogger("lykta.unit_of_work")
 _SESSION_KEY = "lykta_unit_of_work"
@@ -82,11 +83,8 @@ class Dispatcher:
 class UnitOfWork:
     """One transaction, the bodies it wrote, and the events it emitted."""
 
-    def __init__(self, db: Database, dispatcher: Dispatcher,
-                 store: EnvelopeStore | None = None) -> None:
-        self._db = db
+    def __init__(self, db: Database, dispatcher: Dispatcher) -> None:
         self._dispatcher = dispatcher
-        self._store = store
         self._events: list[DomainEvent] = []
         self.session: Session = db.sessions()
         self.session.begin()
@@ -97,12 +95,6 @@ class UnitOfWork:
     def emit(self, event: DomainEvent) -> None:
         """Record that something happened; subscribers hear of it at commit."""
         self._events.append(event)
-
-    def place_body(self, incoming: Path, envelope_id: str) -> None:
-        """Move a finished body into the store now; it is removed again on rollback."""
-        if self._store is None:
-            raise RuntimeError("this unit of work has no envelope store")
-        commit_in_transaction(self.session, self._store, incoming, envelope_id)
 
     def commit(self) -> None:
         """Run the in-transaction subscribers, commit, then the after-commit ones."""
@@ -170,8 +162,7 @@ def emit_on(session: Session, event: DomainEvent) -> None:
     unit.emit(event)
 
 
-def install(app: Flask, db: Database, dispatcher: Dispatcher,
-            store: EnvelopeStore | None = None) -> None:
+def install(app: Flask, db: Database, dispatcher: Dispatcher) -> None:
     """One unit of work per request: opened on first use, settled once when it ends.
 
     A response below 400 commits; anything else (a refusal, an error page, an exception
@@ -181,7 +172,7 @@ def install(app: Flask, db: Database, dispatcher: Dispatcher,
     def opener() -> UnitOfWork:
         unit: UnitOfWork | None = g.get(_G_KEY)
         if unit is None or not unit.open:
-            unit = UnitOfWork(db, dispatcher, store)
+            unit = UnitOfWork(db, dispatcher)
             setattr(g, _G_KEY, unit)
         return unit
 

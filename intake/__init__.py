@@ -78,7 +78,7 @@ def create_app(config: IntakeConfig | None = None, *, now: dt.datetime | None = 
         store = EnvelopeStore(config.storage_path)
         store.clean_incoming()
         # The start-up job is one transaction: the orphan sweep and the directory check.
-        with UnitOfWork(database, dispatcher, store) as unit:
+        with UnitOfWork(database, dispatcher) as unit:
             store.sweep(set(unit.session.scalars(select(StoredEnvelope.id))))
             directory = record_directory(unit.session, config, now=now)
     app.extensions[STORE] = store
@@ -89,7 +89,7 @@ def create_app(config: IntakeConfig | None = None, *, now: dt.datetime | None = 
     )
     # One unit of work per request: committed when the answer is below 400, rolled back
     # otherwise; its events reach ``dispatcher``'s subscribers only after the commit.
-    install(app, database, dispatcher, store)
+    install(app, database, dispatcher)
 
     from .views import dialogue, public, report
 

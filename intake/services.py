@@ -39,7 +39,7 @@ class Intake:
         For jobs, and for the few records that must not share the request's fate: the
         request's unit rolls back on any answer of 400 or more.
         """
-        return UnitOfWork(self.db, self.dispatcher, self.store)
+        return UnitOfWork(self.db, self.dispatcher)
 
 
 def current() -> Intake:

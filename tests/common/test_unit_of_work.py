@@ -12,7 +12,7 @@ from sqlalchemy import String, event, func, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from common.db import Database
-from common.storage import EnvelopeStore
+from common.storage import EnvelopeStore, commit_in_transaction
 from common.unit_of_work import (
     Dispatcher,
     DomainEvent,
@@ -72,7 +72,7 @@ def stage_body(unit: UnitOfWork, store: EnvelopeStore, envelope_id: str = BODY_I
     incoming, file = store.new_incoming()
     with file:
         file.write(b"ciphertext")
-    unit.place_body(incoming, envelope_id)
+    commit_in_transaction(unit.session, store, incoming, envelope_id)
 
 
 def make_thing(unit: UnitOfWork, store: EnvelopeStore, thing_id: str = "t1") -> None:
@@ -105,7 +105,7 @@ def recorded(db: Database) -> tuple[Dispatcher, Recorder]:
 def test_events_reach_after_commit_subscribers_only_once_the_change_is_committed(
         database: Database, store: EnvelopeStore) -> None:
     dispatcher, recorder = recorded(database)
-    with UnitOfWork(database, dispatcher, store) as unit:
+    with UnitOfWork(database, dispatcher) as unit:
         make_thing(unit, store)
         assert recorder.seen == []  # nothing is dispatched before the commit
     # Before the commit, another connection does not see the row yet; after, it does.
@@ -117,7 +117,7 @@ def test_events_reach_after_commit_subscribers_only_once_the_change_is_committed
 def test_a_rollback_keeps_no_row_no_body_and_dispatches_nothing(
         database: Database, store: EnvelopeStore) -> None:
     dispatcher, recorder = recorded(database)
-    with pytest.raises(RuntimeError), UnitOfWork(database, dispatcher, store) as unit:
+    with pytest.raises(RuntimeError), UnitOfWork(database, dispatcher) as unit:
         make_thing(unit, store)
         assert bodies(store) == [BODY_ID]  # placed at once...
         raise RuntimeError("the domain function failed after staging a body")
@@ -134,7 +134,7 @@ def test_a_failing_before_commit_subscriber_rolls_the_action_back(
         raise RuntimeError("the audit log could not be written")
 
     dispatcher.subscribe(ThingMade, refuse)
-    unit = UnitOfWork(database, dispatcher, store)
+    unit = UnitOfWork(database, dispatcher)
     make_thing(unit, store)
     with pytest.raises(RuntimeError):
         unit.commit()
@@ -154,7 +154,7 @@ def test_before_commit_subscribers_write_in_the_same_transaction(
     dispatcher.subscribe(ThingMade, audit)
     commits: list[object] = []
     event.listen(database.engine, "commit", commits.append)
-    with UnitOfWork(database, dispatcher, store) as unit:
+    with UnitOfWork(database, dispatcher) as unit:
         make_thing(unit, store)
     assert len(commits) == 1
     assert sorted(things(database)) == ["audit-t1", "t1"]
@@ -180,7 +180,7 @@ def test_emit_on_a_session_outside_any_unit_is_dropped(database: Database) -> No
 def request_app(database: Database, store: EnvelopeStore, dispatcher: Dispatcher) -> Flask:
     app = Flask(__name__)
     app.config["TESTING"] = True
-    install(app, database, dispatcher, store)
+    install(app, database, dispatcher)
 
     @app.post("/make/<int:status>")
     def make(status: int) -> tuple[str, int]:
