@@ -92,12 +92,31 @@ def build(cls: type[Config], raw: Mapping[str, Any], instance_path: Path, *,
 
 
 # --- the parsers ----------------------------------------------------------------------
+#
+# A refusal says what kind of JSON value came, never the value itself: the settings
+# include keys and secrets (``secret_key``, ``sync_signing_seed``, ``instance_salt``),
+# and start-up errors end up in logs and on terminals.
+
+
+def _kind(value: Any) -> str:
+    """The JSON kind of ``value``, for a message that must not repeat it."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "an empty string" if not value else "a string"
+    if isinstance(value, list):
+        return "a list"
+    return "an object" if isinstance(value, dict) else type(value).__name__
 
 
 def integer(key: str, value: Any, _: Path) -> int:
     """A whole number (not a boolean, not 2.0)."""
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ConfigError(f"{key} must be a whole number, not {value!r}")
+        raise ConfigError(f"{key} must be a whole number, not {_kind(value)}")
     return value
 
 
@@ -105,21 +124,21 @@ def number(key: str, value: Any, _: Path) -> float:
     """A finite number, whole or not (not a boolean)."""
     if isinstance(value, bool) or not isinstance(value, int | float) \
             or not math.isfinite(value):
-        raise ConfigError(f"{key} must be a number, not {value!r}")
+        raise ConfigError(f"{key} must be a number, not {_kind(value)}")
     return float(value)
 
 
 def boolean(key: str, value: Any, _: Path) -> bool:
     """true or false (not 0, 1 or "yes")."""
     if not isinstance(value, bool):
-        raise ConfigError(f"{key} must be true or false, not {value!r}")
+        raise ConfigError(f"{key} must be true or false, not {_kind(value)}")
     return value
 
 
 def text(key: str, value: Any, _: Path) -> str:
     """A non-empty string."""
     if not isinstance(value, str) or not value:
-        raise ConfigError(f"{key} must be a non-empty string, not {value!r}")
+        raise ConfigError(f"{key} must be a non-empty string, not {_kind(value)}")
     return value
 
 
@@ -149,7 +168,7 @@ def argon2(key: str, value: Any, _: Path) -> crypto.Argon2Params:
     if not isinstance(value, dict) or set(value) != {"t", "m", "p"} or not all(
             isinstance(v, int) and not isinstance(v, bool) for v in value.values()):
         raise ConfigError(f'{key} must be {{"t": passes, "m": KiB, "p": lanes}} with whole '
-                          f"numbers, not {value!r}")
+                          f"numbers, not {_kind(value)}")
     try:
         return crypto.Argon2Params.from_dict(value)
     except crypto.CryptoError as exc:
@@ -159,7 +178,7 @@ def argon2(key: str, value: Any, _: Path) -> crypto.Argon2Params:
 def names(key: str, value: Any, _: Path) -> tuple[str, ...]:
     """A list of strings, as a tuple (the app's validation judges the strings)."""
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ConfigError(f"{key} must be a list of strings, not {value!r}")
+        raise ConfigError(f"{key} must be a list of strings, not {_kind(value)}")
     return tuple(value)
 
 

@@ -44,12 +44,13 @@ def acknowledge_automatically(casework: Casework, session: Session, case: Case) 
 
 
 def seal_for_tipster(casework: Casework, session: Session, case: Case, *, kind: EnvelopeKind,
-                     payload: dict[str, object], author_id: str | None = None) -> str:
-    """Seal a reply or status to the tipster and the case's readers; queue it for push."""
+                     payload: dict[str, object]) -> str:
+    """Seal a message of casework's own (no staff author) to the tipster and the case's
+    readers; queue it for push."""
     recipients = [crypto.PublicKey(case.tipster_public_key),
                   *reader_keys(session, casework.config, case)]
     return seal_item(casework, session, case, kind=kind, document=payload,
-                     recipients=recipients, author_id=author_id, for_tipster=True)
+                     recipients=recipients, author_id=None, for_tipster=True)
 
 
 def pending_pushes(casework: Casework, limit: int | None = None) -> list[ReplyItem]:

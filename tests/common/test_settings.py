@@ -88,6 +88,22 @@ def test_a_parser_refuses_another_value_by_name(parse: Parser, value: Any) -> No
         parse("the_setting", value, INSTANCE)
 
 
+SECRET = "k3y-material-that-must-not-be-repeated"
+
+
+@pytest.mark.parametrize(("parse", "value"), [
+    (settings.integer, SECRET), (settings.number, SECRET), (settings.boolean, SECRET),
+    (settings.text, [SECRET]), (settings.base64_bytes, [SECRET]),
+    (settings.hex_bytes, {"seed": SECRET}), (settings.names, SECRET),
+    (settings.argon2, {"t": SECRET, "m": 8, "p": 1}), (settings.path, [SECRET]),
+])
+def test_a_refusal_never_repeats_the_value(parse: Parser, value: Any) -> None:
+    # Settings hold keys and secrets, and start-up errors reach logs and terminals.
+    with pytest.raises(ConfigError) as caught:
+        parse("secret_key", value, INSTANCE)
+    assert SECRET not in str(caught.value) and "secret_key" in str(caught.value)
+
+
 # --- the builder -------------------------------------------------------------------------
 
 
