@@ -48,13 +48,6 @@ def current() -> Intake:
     return intake
 
 
-def load_directory(config: IntakeConfig, db: Database,
-                   now: dt.datetime | None = None) -> RecipientDirectory:
-    """Verify the configured directory file in a transaction of its own (a start-up job)."""
-    with UnitOfWork(db, Dispatcher()) as unit:
-        return record_directory(unit.session, config, now=now)
-
-
 def record_directory(session: Session, config: IntakeConfig,
                      now: dt.datetime | None = None) -> RecipientDirectory:
     """Verify the configured directory file; remember its serial to refuse rollbacks."""

@@ -14,7 +14,7 @@ from casework.cases import assign
 from casework.directory import export_directory
 from casework.errors import InvalidInput
 from casework.models import Case, CaseEnvelope, User
-from intake.services import Intake, load_directory
+from intake.services import Intake, record_directory
 from tests.intake.conftest import csrf_token, sign_in, submit
 
 from .conftest import csrf, services
@@ -141,7 +141,8 @@ def test_follow_up_sealed_to_the_whole_unit_is_not_given_to_the_excluded_reviewe
                                     valid_for=dt.timedelta(days=30))
     intake: Intake = linked.intake.extensions["lykta.intake"]
     intake.config.directory_path.write_bytes(document)
-    intake.directory = load_directory(intake.config, intake.db)
+    with intake.unit() as unit:
+        intake.directory = record_directory(unit.session, intake.config)
     sign_in(tipster, receipt)
     tipster.post("/dialogue/message", data={"csrf_token": csrf_token(tipster, "/dialogue"),
                                             "text": "One more thing."},
