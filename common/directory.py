@@ -149,12 +149,7 @@ class RecipientDirectory:
         When the tipster excludes every reviewer of the receiving unit (the report is
         about that unit's own members), it goes to the unit's alternate unit instead.
         """
-        excluded_ids = set(excluded)
-        unit = self.unit_for(category)
-        readers = [p for p in unit.reviewers if p.key_id not in excluded_ids]
-        if not readers and unit.alternate_unit in self.units:
-            unit = self.units[unit.alternate_unit]
-            readers = [p for p in unit.reviewers if p.key_id not in excluded_ids]
+        unit, readers = self._readers_of(self.unit_for(category), set(excluded))
         if not readers:
             raise DirectoryRefused("no reviewer is left to receive this report")
         return unit, readers
@@ -173,13 +168,19 @@ class RecipientDirectory:
         readers = [p for p in self.all_reviewers() if p.key_id in wanted]
         unit = self.units.get(unit_id)
         if not readers and unit is not None:
-            readers = [p for p in unit.reviewers if p.key_id not in excluded_ids]
-            if not readers and unit.alternate_unit in self.units:
-                alternate = self.units[unit.alternate_unit]
-                readers = [p for p in alternate.reviewers if p.key_id not in excluded_ids]
+            _unit, readers = self._readers_of(unit, excluded_ids)
         if not readers:
             raise DirectoryRefused("no reviewer is left to receive this message")
         return readers
+
+    def _readers_of(self, unit: Unit, excluded_ids: set[str]) -> tuple[Unit, list[Person]]:
+        """``unit``'s reviewers minus the excluded; if none is left, its alternate unit's
+        (the report is about the unit's own members). Possibly no one."""
+        readers = [p for p in unit.reviewers if p.key_id not in excluded_ids]
+        if not readers and unit.alternate_unit in self.units:
+            unit = self.units[unit.alternate_unit]
+            readers = [p for p in unit.reviewers if p.key_id not in excluded_ids]
+        return unit, readers
 
 
 def _person(raw: dict[str, Any]) -> Person:
