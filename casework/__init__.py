@@ -70,13 +70,17 @@ def create_app(config: CaseworkConfig | None = None) -> Flask:
     # answer is below 400, rolled back otherwise; its events are dispatched after that.
     install_unit_of_work(app, database, services.dispatcher)
 
-    from .views import admin, auth, cases, home, language
+    from .views import admin, audit, auth, cases, conflicts, handling, home, language, workflow
 
     register_assets(app)
     app.register_blueprint(auth.bp)
     app.register_blueprint(home.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(cases.bp)
+    app.register_blueprint(workflow.bp)
+    app.register_blueprint(handling.bp)
+    app.register_blueprint(conflicts.bp)
+    app.register_blueprint(audit.bp)
     app.register_blueprint(language.bp)
     web.install(app)
     errors.register_error_handlers(app)

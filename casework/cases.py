@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 import bleach
 from flask_babel import lazy_gettext as _l
@@ -19,6 +20,7 @@ from common.contract import Author, DialogueMessage, EnvelopeKind
 from common.unit_of_work import emit_on
 
 from .assignment import assign, assignable, assignment_choices, excluded_key_ids
+from .case_sections import build_sections
 from .case_view import (
     ALLOWED_TAGS,
     MAX_SHOWN_BYTES,
@@ -118,6 +120,8 @@ class CasePage:
     view: CaseView
     unit: Unit | None
     assignable: list[User] | None  # None: not a lead of the case's unit
+    # What the page's further sections show (casework.case_sections), by name.
+    sections: dict[str, Any]
 
 
 def case_page(casework: Casework, session: Session, user: User,
@@ -131,7 +135,8 @@ def case_page(casework: Casework, session: Session, user: User,
     people = None
     if view.case.unit_id in user.units_with(Role.UNIT_LEAD):
         people = assignable(session, view.case, excluded_key_ids(view.report))
-    return CasePage(view, session.get(Unit, view.case.unit_id), people)
+    return CasePage(view, session.get(Unit, view.case.unit_id), people,
+                    build_sections(casework, session, user, key, view))
 
 
 def _verified_recipients(casework: Casework, session: Session, user: User,

@@ -64,6 +64,10 @@ def load_signing_key(path: Path) -> crypto.SigningKey:
 
 def register(app: Flask) -> None:
     """Attach the command groups to ``app``."""
+    from . import cli_audit, cli_cases
+
+    cli_audit.register(app)
+    cli_cases.register(app)
 
     @app.cli.group("units")
     def units() -> None:

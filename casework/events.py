@@ -72,6 +72,138 @@ class CaseAssigned(DomainEvent):
     envelopes_changed: int
 
 
+# --- the workflow: triage, stages, assignment, escalation, conflicts -----------------
+# Codes and ids only; a reason's free text is sealed (``reason_envelope_id`` points at it).
+
+
+@dataclass(frozen=True)
+class CaseTriaged(DomainEvent):
+    """A reader set the case's triage fields; ``changed`` names them (never values
+    that could be content: a typed "other" agency is sealed, only its code is here)."""
+
+    case_id: str
+    user_id: str
+    changed: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CasesLinked(DomainEvent):
+    """Two cases were linked (``kind``: a :class:`casework.models.LinkKind` value)."""
+
+    case_id: str
+    linked_case_id: str
+    kind: str
+    user_id: str
+
+
+@dataclass(frozen=True)
+class CasesUnlinked(DomainEvent):
+    """A link between two cases was removed."""
+
+    case_id: str
+    linked_case_id: str
+    user_id: str
+
+
+@dataclass(frozen=True)
+class CaseMerged(DomainEvent):
+    """A duplicate was merged into its primary case's timeline (envelopes kept)."""
+
+    case_id: str
+    into_case_id: str
+    user_id: str
+
+
+@dataclass(frozen=True)
+class StageChanged(DomainEvent):
+    """A case moved along the workflow graph; the tipster was told (``status_envelope_id``)."""
+
+    case_id: str
+    user_id: str
+    from_stage: str
+    to_stage: str
+    reason_code: str
+    outcome: str | None = None
+    reopened: bool = False
+    reason_envelope_id: str | None = None
+    status_envelope_id: str | None = None
+
+
+@dataclass(frozen=True)
+class FeedbackRecorded(DomainEvent):
+    """A reply was marked as the legal feedback to the tipster (Art. 9(1)(f))."""
+
+    case_id: str
+    envelope_id: str
+    user_id: str
+
+
+@dataclass(frozen=True)
+class CaseUnassigned(DomainEvent):
+    """A unit lead (``by``) took a case from a person (``user_id``)."""
+
+    case_id: str
+    user_id: str
+    by: str
+
+
+@dataclass(frozen=True)
+class CasesHandedOver(DomainEvent):
+    """A bulk handover of one person's cases to another; ``skipped`` were refused
+    (the receiver excluded by the tipster, or not able to read the case's unit)."""
+
+    from_user_id: str
+    to_user_id: str
+    by: str | None
+    handed_over: int
+    skipped: int
+
+
+@dataclass(frozen=True)
+class CaseEscalated(DomainEvent):
+    """A case was sent inside Lykta (``kind`` unit or kof) to unit ``destination``;
+    ``readers_added`` people of that unit became recipients."""
+
+    case_id: str
+    user_id: str
+    kind: str
+    destination: str
+    reason_code: str
+    readers_added: int
+    reason_envelope_id: str | None = None
+
+
+@dataclass(frozen=True)
+class CaseReferred(DomainEvent):
+    """A case was referred to an external authority (a code of the configured list)."""
+
+    case_id: str
+    user_id: str
+    authority: str
+    reason_code: str
+    reason_envelope_id: str | None = None
+    status_envelope_id: str | None = None
+
+
+@dataclass(frozen=True)
+class ConflictDeclared(DomainEvent):
+    """A reader declared a conflict of interest: refused from now on, rekey pending."""
+
+    case_id: str
+    user_id: str
+
+
+@dataclass(frozen=True)
+class CaseRekeyed(DomainEvent):
+    """A reader (``user_id``) rekeyed a case after a declared conflict: new content
+    keys, bodies re-encrypted; ``removed`` people lost their entries."""
+
+    case_id: str
+    user_id: str
+    envelopes: int
+    removed: int
+
+
 # --- accounts ------------------------------------------------------------------------
 
 

@@ -19,6 +19,7 @@ EVERYONE = frozenset(Role)
 ADMIN = frozenset({Role.ADMINISTRATOR})
 READERS = frozenset({Role.REVIEWER, Role.UNIT_LEAD})
 LEADS = frozenset({Role.UNIT_LEAD})
+AUDITORS = frozenset({Role.AUDITOR})
 
 PERMISSIONS: dict[str, frozenset[Role] | str] = {
     "static": PUBLIC,
@@ -38,6 +39,10 @@ PERMISSIONS: dict[str, frozenset[Role] | str] = {
     "cases.note": READERS,
     "cases.download": READERS,
     "cases.assign": LEADS,
+    # --- triage, stages, links, feedback (casework/views/workflow.py) ---
+    # --- assignment, handover, escalation, referral (casework/views/handling.py) ---
+    # --- conflicts of interest and rekeying (casework/views/conflicts.py) ---
+    # --- the audit log (casework/views/audit.py) ---
 }
 
 

@@ -70,6 +70,9 @@ class EnvelopeKind(StrEnum):
     IDENTITY = "identity"  # a confidential reporter's name and contact, for custodians
     MESSAGE = "message"  # a follow-up from the tipster, or a reply to the tipster
     NOTE = "note"  # an internal note: never leaves casework
+    # The free text of a workflow reason (a stage change, an escalation, a conflict):
+    # sealed to the case's readers, never leaves casework; the row keeps only a code.
+    REASON = "reason"
     STATUS = "status"  # a stage change told to the tipster
     OWN_REPORT = "own-report"  # the tipster's own copy of what they reported
     OWN_MESSAGE = "own-message"  # the tipster's own copy of a follow-up
@@ -313,14 +316,30 @@ class DialogueReport:
 
 @dataclass(frozen=True)
 class StatusUpdate:
-    """A stage change told to the tipster without a message."""
+    """A stage change told to the tipster without a message.
+
+    Intake renders it in plain language, in the tipster's language, from these codes
+    alone: the outcome of a concluded case, and the authority (a code from casework's
+    configured list, e.g. ``jo``) a case was referred to. No reviewer's text rides here.
+    """
 
     stage: Stage
     sent_at: str = field(default_factory=now_iso)
+    outcome: Outcome | None = None
+    referred_to: str | None = None
+    reopened: bool = False
 
     def to_json(self) -> dict[str, Any]:
         """The sealed JSON document."""
-        return {"type": "status", "stage": self.stage.value, "sent_at": self.sent_at}
+        document: dict[str, Any] = {"type": "status", "stage": self.stage.value,
+                                    "sent_at": self.sent_at}
+        if self.outcome is not None:
+            document["outcome"] = self.outcome.value
+        if self.referred_to is not None:
+            document["referred_to"] = self.referred_to
+        if self.reopened:
+            document["reopened"] = True
+        return document
 
 
 def announced_stage(document: Mapping[str, object]) -> Stage | None:

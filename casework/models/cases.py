@@ -46,6 +46,15 @@ class Case(Base):
     received_on: Mapped[dt.date] = mapped_column(Date)
     acknowledged_on: Mapped[dt.date | None] = mapped_column(Date, default=None)
     feedback_on: Mapped[dt.date | None] = mapped_column(Date, default=None)
+    # The workflow (casework.workflow): the outcome of a concluded case, when it was
+    # concluded, and how urgently it is worked (set at triage).
+    outcome: Mapped[str | None] = mapped_column(String(32), default=None)
+    concluded_on: Mapped[dt.date | None] = mapped_column(Date, default=None)
+    priority: Mapped[str] = mapped_column(String(16), default="normal",
+                                          server_default="normal")
+    # A duplicate merged into its primary case: the primary's timeline shows its items;
+    # both keep their own envelopes.
+    merged_into_id: Mapped[str | None] = mapped_column(ForeignKey("cases.id"), default=None)
     # Where replies go: the tipster key (replies are sealed to it) and intake's receipt id.
     tipster_public_key: Mapped[bytes] = mapped_column(LargeBinary(32))
     intake_receipt_id: Mapped[str] = mapped_column(String(32), unique=True)
@@ -56,7 +65,8 @@ class Case(Base):
     readers_tag: Mapped[bytes | None] = mapped_column(LargeBinary(32), default=None)
 
     envelopes: Mapped[list[CaseEnvelope]] = relationship(
-        back_populates="case", cascade="all, delete-orphan", order_by="CaseEnvelope.created_at"
+        back_populates="case", cascade="all, delete-orphan", order_by="CaseEnvelope.created_at",
+        foreign_keys="CaseEnvelope.case_id",
     )
 
     @property
@@ -89,8 +99,13 @@ class CaseEnvelope(Base):
     origin: Mapped[str] = mapped_column(String(16), default="casework",
                                         server_default="casework")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    # Bumped by each rekey (conflict of interest): the body is stored under a new name
+    # per generation, so a crash between the database commit and the file move never
+    # pairs a new header with an old body (casework.conflicts).
+    generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
-    case: Mapped[Case] = relationship(back_populates="envelopes")
+    case: Mapped[Case] = relationship(back_populates="envelopes",
+                                      foreign_keys=[case_id])
 
 
 class Assignment(Base):

@@ -55,7 +55,8 @@ def show(case_id: str) -> str:
     # Prefixes keep the two text areas' ids (and labels) apart on one page.
     return render_template("case.html", view=page.view, reply_form=ReplyForm(prefix="reply"),
                            note_form=NoteForm(prefix="note"), action=ActionForm(),
-                           assign_form=assign_form, unit=page.unit)
+                           assign_form=assign_form, unit=page.unit,
+                           sections=page.sections)
 
 
 def assign_view(case_id: str) -> Response:

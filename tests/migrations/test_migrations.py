@@ -153,7 +153,7 @@ def test_casework_constraint_names_follow_the_naming_convention(
     migrated_names: dict[str, dict[str, object]],
 ) -> None:
     names = migrated_names
-    assert names["cases"]["fk"] == ["fk_cases_unit_id_units"]
+    assert names["cases"]["fk"] == ["fk_cases_merged_into_id_cases", "fk_cases_unit_id_units"]
     assert names["cases"]["uq"] == ["uq_cases_intake_receipt_id", "uq_cases_reference"]
     assert names["cases"]["ix"] == ["ix_cases_stage", "ix_cases_tipster_public_key",
                                    "ix_cases_unit_received"]

@@ -1,0 +1,7 @@
+"""Routes of the audit section (filled in by issue 10's work)."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+bp = Blueprint("audit", __name__)
