@@ -63,7 +63,7 @@ def create_app(config: CaseworkConfig | None = None) -> Flask:
     with exclusive(config.instance_path, "casework-startup"):
         store.clean_incoming()
         with database.session() as db:
-            store.sweep(set(db.scalars(select(CaseEnvelope.id))))
+            store.sweep({e.body_name for e in db.scalars(select(CaseEnvelope))})
     services = Casework(config=config, db=database, store=store)
     app.extensions[EXTENSION] = services
     # One transaction per request (casework.services.current_unit): committed when the

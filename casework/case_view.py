@@ -13,6 +13,7 @@ import bleach
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 from markupsafe import Markup
+from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 import crypto
@@ -22,7 +23,7 @@ from common.vocabulary import agency_code
 
 from .errors import CaseworkError, InvalidInput, NotPermitted
 from .events import CaseRead, FileDownloaded
-from .models import Case, CaseEnvelope, User
+from .models import Case, CaseEnvelope, Conflict, Escalation, EscalationKind, User
 from .readers import (
     READING_ROLES,
     ReadersTampered,
@@ -89,7 +90,18 @@ def readable_case(session: Session, user: User, key: crypto.PrivateKey | None,
     case = session.get(Case, case_id)
     # Same answer for "no such case", "another unit's case" and "not a reader": ids
     # reveal nothing.
-    if case is None or key is None or case.unit_id not in user.units_with(*READING_ROLES):
+    units = user.units_with(*READING_ROLES)
+    if case is None or key is None:
+        raise NotPermitted()
+    if case.unit_id not in units and not session.scalar(select(exists().where(
+            Escalation.case_id == case.id,
+            Escalation.kind.in_((EscalationKind.UNIT.value, EscalationKind.KOF.value)),
+            Escalation.destination.in_(units)))):
+        raise NotPermitted()  # neither the case's unit nor one it was escalated to
+    if session.scalar(select(exists().where(Conflict.case_id == case.id,
+                                            Conflict.user_id == user.id))):
+        # A declared conflict of interest refuses at once and for good: before the case
+        # is rekeyed the declarer's key still opens it, so this check is what stops them.
         raise NotPermitted()
     report = report_envelope(case)
     if report is None or crypto.key_id_of(key.public_key.raw) \
@@ -103,7 +115,7 @@ def _decrypt(casework: Casework, envelope: CaseEnvelope,
     if envelope.body_size > MAX_SHOWN_BYTES:
         raise ItemTooLarge()  # checked before a byte is read, whatever the caller checked
     out = io.BytesIO()
-    with casework.store.open(envelope.id) as body:
+    with casework.store.open(envelope.body_name) as body:
         crypto.decrypt_body(body, out, content_key)
     return out.getvalue()
 
@@ -255,7 +267,7 @@ def plaintext_of(casework: Casework, session: Session, user: User,
         content_key = crypto.open_content_key(envelope.header, key)
     except crypto.UnknownRecipient as exc:
         raise NotPermitted() from exc
-    store, item_id = casework.store, envelope.id
+    store, item_id = casework.store, envelope.body_name
     emit_on(session, FileDownloaded(case_id, envelope_id, user.id))
 
     def stream() -> Iterator[bytes]:

@@ -65,7 +65,7 @@ def pending_pushes(casework: Casework, limit: int | None = None) -> list[ReplyIt
         rows = session.execute(query if limit is None else query.limit(limit)).all()
         out = []
         for envelope, receipt_id in rows:
-            with casework.store.open(envelope.id) as body:
+            with casework.store.open(envelope.body_name) as body:
                 out.append(ReplyItem(receipt_id=receipt_id, envelope_id=envelope.id,
                                      kind=EnvelopeKind(envelope.kind), header=envelope.header,
                                      body=body.read()))

@@ -4,6 +4,7 @@ metadata (unit, category, agency, dates, stage) that statistics and the inbox ne
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 
 from sqlalchemy import Date, DateTime, ForeignKey, Index, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -106,6 +107,19 @@ class CaseEnvelope(Base):
 
     case: Mapped[Case] = relationship(back_populates="envelopes",
                                       foreign_keys=[case_id])
+
+    @property
+    def body_name(self) -> str:
+        """The name of this generation's body in the envelope store (32 hex digits).
+
+        Generation 0 is the envelope id itself; a rekeyed body gets a name of its own,
+        derived from the id and the generation, so the old body stays in place until the
+        new header that needs the new body has committed.
+        """
+        if self.generation == 0:
+            return self.id
+        return hashlib.blake2b(f"{self.id}:{self.generation}".encode(),
+                               digest_size=16).hexdigest()
 
 
 class Assignment(Base):

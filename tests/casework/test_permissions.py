@@ -40,6 +40,10 @@ EXPECTED: dict[str, tuple[str, str, set[Role] | str]] = {
     "cases.note": ("POST", f"/cases/{'0' * 32}/notes", {L, R}),
     "cases.download": ("GET", f"/cases/{'0' * 32}/files/{'1' * 32}", {L, R}),
     "cases.assign": ("POST", f"/cases/{'0' * 32}/assign", {L}),
+    # --- triage, stages, links, feedback (casework/views/workflow.py) ---
+    # --- assignment, handover, escalation, referral (casework/views/handling.py) ---
+    # --- conflicts of interest and rekeying (casework/views/conflicts.py) ---
+    # --- the audit log (casework/views/audit.py) ---
 }
 
 
