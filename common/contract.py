@@ -319,14 +319,17 @@ class StatusUpdate:
     """A stage change told to the tipster without a message.
 
     Intake renders it in plain language, in the tipster's language, from these codes
-    alone: the outcome of a concluded case, and the authority (a code from casework's
-    configured list, e.g. ``jo``) a case was referred to. No reviewer's text rides here.
+    alone: the outcome of a concluded case, and the authority a case was referred to (a
+    code from casework's configured list, e.g. ``jo``, with the authority's public name
+    in Swedish and English: intake has no copy of that list). No reviewer's text rides
+    here.
     """
 
     stage: Stage
     sent_at: str = field(default_factory=now_iso)
     outcome: Outcome | None = None
     referred_to: str | None = None
+    referred_to_name: Mapping[str, str] | None = None  # {"sv": ..., "en": ...}
     reopened: bool = False
 
     def to_json(self) -> dict[str, Any]:
@@ -337,6 +340,8 @@ class StatusUpdate:
             document["outcome"] = self.outcome.value
         if self.referred_to is not None:
             document["referred_to"] = self.referred_to
+        if self.referred_to_name is not None:
+            document["referred_to_name"] = dict(self.referred_to_name)
         if self.reopened:
             document["reopened"] = True
         return document
