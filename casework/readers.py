@@ -84,10 +84,14 @@ def _sync_readers(session: Session, case_id: str, old: bytes | None, new: bytes)
     existing = {r.user_id: r for r in session.scalars(
         select(CaseReader).where(CaseReader.case_id == case_id))}
     pending = {(o.case_id, o.user_id) for o in session.new if isinstance(o, CaseReader)}
+    # The row copies the case's received_on (the inbox's index); the case may be new in
+    # this very flush, so it comes from the session, not from a query.
+    case = session.get(Case, case_id)
+    copied = {"received_on": case.received_on} if case is not None else {}
     for key_id, user in users.items():
         if key_id in new_ids:
             if user.id not in existing and (case_id, user.id) not in pending:
-                session.add(CaseReader(case_id=case_id, user_id=user.id))
+                session.add(CaseReader(case_id=case_id, user_id=user.id, **copied))
         elif user.id in existing:
             session.delete(existing[user.id])
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 
-from sqlalchemy import Date, DateTime, ForeignKey, Index, Integer, LargeBinary, String
+from sqlalchemy import Date, DateTime, ForeignKey, Index, Integer, LargeBinary, String, select
+from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from common.contract import Stage
@@ -29,7 +30,10 @@ class Case(Base):
     __table_args__ = (
         # The inbox is read per unit, newest first, in pages: keyset on (unit, received, id).
         Index("ix_cases_unit_received", "unit_id", "received_on", "id"),
-        Index("ix_cases_stage", "stage"),
+        # Stage and priority filters of the inbox walk these in date order (keyset), so a
+        # rare stage costs a page, not the unit (casework.inbox).
+        Index("ix_cases_stage_received", "stage", "received_on", "id"),
+        Index("ix_cases_priority_received", "priority", "received_on", "id"),
         # Import refuses a new receipt that reuses another case's tipster key (a forged
         # report from a compromised intake, aimed at an existing tipster's replies).
         Index("ix_cases_tipster_public_key", "tipster_public_key"),
@@ -122,13 +126,33 @@ class CaseEnvelope(Base):
                                digest_size=16).hexdigest()
 
 
+def _case_received_on(context: DefaultExecutionContext) -> dt.date | None:
+    """The case's ``received_on``, for a row that copies it (see :class:`CaseReader`).
+
+    A column default, so every path that adds a reader or an assignment (the flush
+    listener, the lead's form, a handover, a test's direct row) fills it; paths that have
+    the case at hand pass it and save the query.
+    """
+    case_id = context.get_current_parameters()["case_id"]
+    found: dt.date | None = context.connection.scalar(
+        select(Case.received_on).where(Case.id == case_id))
+    return found
+
+
 class Assignment(Base):
     """A case given to a person by a unit lead: their key is added to every envelope."""
 
     __tablename__ = "assignments"
+    __table_args__ = (
+        # The personal inbox (mine=1, assignee=): the person's assignments in date order.
+        Index("ix_assignments_user_received", "user_id", "received_on", "case_id"),
+    )
 
     case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), primary_key=True)
-    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), primary_key=True, index=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    # The case's received_on, copied (it never changes): the inbox pages through a
+    # person's assignments in date order without reading their cases.
+    received_on: Mapped[dt.date] = mapped_column(Date, default=_case_received_on)
     assigned_by: Mapped[str] = mapped_column(ForeignKey("users.id"))
     assigned_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
@@ -142,6 +166,13 @@ class CaseReader(Base):
     """
 
     __tablename__ = "case_readers"
+    __table_args__ = (
+        # The inbox pages through the person's own cases in date order (keyset), so its
+        # cost is a page, not the unit: a newcomer who reads nothing costs nothing.
+        Index("ix_case_readers_user_received", "user_id", "received_on", "case_id"),
+    )
 
     case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), primary_key=True)
-    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), primary_key=True, index=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    # The case's received_on, copied at insert (it never changes; see Assignment).
+    received_on: Mapped[dt.date] = mapped_column(Date, default=_case_received_on)
