@@ -24,7 +24,8 @@ SectionBuilder = Callable[[Casework, Session, User, crypto.PrivateKey | None, Ca
 
 def _builders() -> dict[str, SectionBuilder]:
     # Imported here: each section's module imports the case page's own modules.
-    return {}
+    from .timeline import case_timeline
+    return {"timeline": case_timeline}
 
 
 def build_sections(casework: Casework, session: Session, user: User,
