@@ -24,8 +24,9 @@ SectionBuilder = Callable[[Casework, Session, User, crypto.PrivateKey | None, Ca
 
 def _builders() -> dict[str, SectionBuilder]:
     # Imported here: each section's module imports the case page's own modules.
+    from .conflict_forms import build_section as conflict_section
     from .timeline import case_timeline
-    return {"timeline": case_timeline}
+    return {"conflict": conflict_section, "timeline": case_timeline}
 
 
 def build_sections(casework: Casework, session: Session, user: User,

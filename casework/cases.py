@@ -33,6 +33,7 @@ from .case_view import (
     refusal,
 )
 from .errors import NotPermitted
+from .conflicts import rekey_on_open
 from .events import NoteAdded, ReplySent
 from .models import Assignment, Case, Role, Stage, Unit, User
 from .models.cases import CaseReader
@@ -131,6 +132,8 @@ def case_page(casework: Casework, session: Session, user: User,
     A lead of the case's unit is offered the people it may be given to: never one the
     tipster left out of the report.
     """
+    # A declared conflict is rekeyed by the next reader who opens the case (if they can).
+    rekey_on_open(casework, session, user, key, case_id)
     view = open_case(casework, session, user, key, case_id)
     people = None
     if view.case.unit_id in user.units_with(Role.UNIT_LEAD):

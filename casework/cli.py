@@ -64,10 +64,11 @@ def load_signing_key(path: Path) -> crypto.SigningKey:
 
 def register(app: Flask) -> None:
     """Attach the command groups to ``app``."""
-    from . import cli_audit, cli_cases
+    from . import cli_audit, cli_cases, cli_conflicts
 
     cli_audit.register(app)
     cli_cases.register(app)
+    cli_conflicts.register(app)  # after cli_cases: it adds to the cases group
 
     @app.cli.group("units")
     def units() -> None:

@@ -42,6 +42,11 @@ PERMISSIONS: dict[str, frozenset[Role] | str] = {
     # --- triage, stages, links, feedback (casework/views/workflow.py) ---
     # --- assignment, handover, escalation, referral (casework/views/handling.py) ---
     # --- conflicts of interest and rekeying (casework/views/conflicts.py) ---
+    # Any reader declares a conflict or rekeys; the lead sees the flagged cases of the
+    # units they lead (ids, names and dates, never content).
+    "conflicts.declare": READERS,
+    "conflicts.rekey": READERS,
+    "conflicts.index": LEADS,
     # --- the audit log (casework/views/audit.py) ---
 }
 

@@ -7,10 +7,12 @@ body under a real envelope id; leftovers in ``incoming/`` are removed at start-u
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import secrets
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import BinaryIO
 
@@ -121,3 +123,39 @@ def _forget_staged(session: Session) -> None:
 def _remove_staged(session: Session) -> None:
     for store, envelope_id in session.info.pop(_STAGED, []):
         store.delete(envelope_id)
+
+
+# --- Bodies removed only once the transaction that replaces them has committed ----------
+#
+# A rekey (casework.conflicts) writes each envelope's new body under a new name and points
+# the row at it. The old body must outlive the transaction: deleted before the commit, a
+# rollback (or a crash) would leave a row whose body is gone. Deleted after it, a crash in
+# between leaves only an unnamed old body, which EnvelopeStore.sweep removes at start-up.
+
+_DOOMED = "lykta_bodies_to_delete"
+_log = logging.getLogger("lykta.storage")
+
+
+def delete_after_commit(session: Session, store: EnvelopeStore, names: Iterable[str]) -> None:
+    """Delete the bodies ``names`` from ``store`` once ``session`` commits; keep them if it
+    rolls back."""
+    for name in names:
+        if not is_envelope_id(name):
+            raise ValueError("invalid envelope id")
+        session.info.setdefault(_DOOMED, []).append((store, name))
+
+
+@event.listens_for(Session, "after_commit")
+def _delete_doomed(session: Session) -> None:
+    for store, name in session.info.pop(_DOOMED, []):
+        try:
+            store.delete(name)
+        except OSError as exc:
+            # The commit stands; the unnamed body is swept at the next start-up. Only the
+            # type: a path could name an envelope.
+            _log.warning("an old body could not be deleted: %s", type(exc).__name__)
+
+
+@event.listens_for(Session, "after_rollback")
+def _keep_doomed(session: Session) -> None:
+    session.info.pop(_DOOMED, None)

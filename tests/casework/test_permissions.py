@@ -43,6 +43,9 @@ EXPECTED: dict[str, tuple[str, str, set[Role] | str]] = {
     # --- triage, stages, links, feedback (casework/views/workflow.py) ---
     # --- assignment, handover, escalation, referral (casework/views/handling.py) ---
     # --- conflicts of interest and rekeying (casework/views/conflicts.py) ---
+    "conflicts.declare": ("POST", f"/conflicts/{'0' * 32}/declare", {L, R}),
+    "conflicts.rekey": ("POST", f"/conflicts/{'0' * 32}/rekey", {L, R}),
+    "conflicts.index": ("GET", "/conflicts/", {L}),
     # --- the audit log (casework/views/audit.py) ---
 }
 
