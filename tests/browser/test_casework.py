@@ -14,21 +14,15 @@ from __future__ import annotations
 
 import re
 import secrets
-import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
 
 import pyotp
 import pytest
-from flask import Flask
 from playwright.sync_api import Browser, Dialog, Locator, Page, expect
 
 from casework.accounts import create_user
 from casework.models import Role
-from common.serve import build_server
-from intake.services import Intake
 from tests.casework.conftest import (  # noqa: F401  (fixtures)
     Staff,
     casework,
@@ -42,49 +36,18 @@ from tests.casework.conftest import (  # noqa: F401  (fixtures)
 from tests.casework.linked import Linked, linked  # noqa: F401  (fixture)
 from tests.intake.conftest import submit
 
-from .conftest import LiveApp, Tab, fill_report, send_report, type_receipt
+# serving: journeys written against this module import it from here too.
+from .casework_sites import Sites, serving, serving_linked  # noqa: F401
+from .conftest import Tab, fill_report, send_report, type_receipt
 
 # Two ways to run script, should the sanitiser (casework) or the escaping (intake) fail.
 XSS = "<script>alert('xss-script')</script><img src=x onerror=\"alert('xss-img')\">"
 
 
-@contextmanager
-def serving(app: Flask, name: str) -> Iterator[str]:
-    """Serve ``app`` on a free port in a daemon thread; yield its base URL."""
-    server = build_server(app, "127.0.0.1", 0)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                              name=name, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
-
-
-@dataclass
-class Sites:
-    """The linked apps on real sockets, and what every browser context did."""
-
-    linked: Linked
-    intake: LiveApp
-    casework_url: str
-    requests: list[str] = field(default_factory=list)
-    dialogs: list[str] = field(default_factory=list)
-
-    def foreign_requests(self) -> list[str]:
-        origins = (self.intake.origin + "/", self.casework_url + "/")
-        return [url for url in self.requests if not url.startswith(origins)]
-
-
 @pytest.fixture
 def sites(linked: Linked) -> Iterator[Sites]:  # noqa: F811  (fixture)
-    intake_services: Intake = linked.intake.extensions["lykta.intake"]
-    with serving(linked.intake, "intake-live") as intake_url, \
-            serving(linked.casework, "casework-live") as casework_url:
-        yield Sites(linked, LiveApp(linked.intake, intake_url, intake_services.config),
-                    casework_url)
+    with serving_linked(linked) as served:
+        yield served
 
 
 @pytest.fixture

@@ -1,0 +1,366 @@
+"""axe-core on every casework page, for every role, in Swedish and English: WCAG 2.1 A/AA.
+
+One linked pair of apps serves the whole module (two synced reports: an ethics case read
+by the reviewer, a corruption case read by the unit lead). Each role signs in once, in its
+own browser context, and the pages it may GET are scanned in a loop, once per language
+(the ``lang`` cookie). Forms are found by their action and fields by their id, so the
+same steps hold in both languages.
+
+The list of pages is not written by hand: every GET endpoint of casework's url_map is
+visited by each role the permission table allows it to (``casework.permissions``), with
+its URL built from the values in ``ARGUMENTS`` (a case id is the role's synced case).
+On top come the states a plain GET does not reach (filters, flashed notices, form
+errors, the error pages). ``test_every_page_is_swept`` fails when an endpoint would be
+left out (nobody we sign in may GET it, or its URL needs a value ``ARGUMENTS`` lacks), so
+a page added later cannot ship without a scan.
+
+axe runs with JavaScript on and the CSP bypassed (casework's pages allow no script).
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from flask import url_for
+from playwright.sync_api import Browser, BrowserContext, Page, Response
+from sqlalchemy import select
+from werkzeug.routing import Rule
+
+from casework.accounts import create_user
+from casework.models import Case, Role
+from casework.permissions import PENDING, PERMISSIONS, PUBLIC
+from tests.intake.conftest import submit
+from tests.support.casework import Staff, services
+
+from .casework_sites import Sites, link_apps, serving_linked
+from .test_intake_accessibility import AXE_RUN, TAGS, render
+
+LANGUAGES = ["sv", "en"]
+
+# Who signs in, by the name the tests use for them: one account per role.
+ROSTER: dict[str, tuple[Role, str]] = {
+    "reviewer": (Role.REVIEWER, "etik"),
+    "unit_lead": (Role.UNIT_LEAD, "akt"),
+    "custodian": (Role.CUSTODIAN, "kof"),
+    "administrator": (Role.ADMINISTRATOR, "kof"),
+    "statistician": (Role.STATISTICIAN, "kof"),
+    "auditor": (Role.AUDITOR, "kof"),
+}
+# Not signed in, and signed in with a password but not enrolled yet.
+VISITOR, NEWCOMER = "visitor", "newcomer"
+ACCOUNTS = [VISITOR, NEWCOMER, *ROSTER]
+
+# GET endpoints that are no page: files, stylesheets, the language switch (a redirect).
+NOT_PAGES = {"static", "assets.static", "language.switch"}
+# Downloads answer with a file (Content-Disposition: attachment), never a page.
+DOWNLOADS = {"cases.download"}
+
+# The category each unit's synced case is reported under.
+CATEGORY_OF_UNIT = {"etik": "ethics", "akt": "corruption"}
+
+
+@dataclass
+class World:
+    """The served apps, the synced cases and a signed-in browser context per account."""
+
+    sites: Sites
+    case_of_unit: dict[str, str]
+    contexts: dict[str, BrowserContext] = field(default_factory=dict)
+
+    @property
+    def url(self) -> str:
+        return self.sites.casework_url
+
+    def case_for(self, account: str) -> str:
+        """The case this account reads (a reader's unit's), else the ethics case."""
+        unit = ROSTER[account][1] if account in ROSTER else "etik"
+        return self.case_of_unit.get(unit, self.case_of_unit["etik"])
+
+
+# How to fill each URL argument a GET endpoint may have, for a given account.
+ARGUMENTS: dict[str, Callable[[World, str], str]] = {
+    "case_id": lambda world, account: world.case_for(account),
+}
+
+
+def post_form(page: Page, form: str, fields: dict[str, str] | None = None) -> int:
+    """Fill ``fields`` (by id) of the form matching the CSS selector ``form``, submit it
+    with its own button, return the POST's status."""
+    scope = page.locator(form)
+    for name, value in (fields or {}).items():
+        scope.locator(f"#{name}").fill(value)
+    with page.expect_response(lambda r: r.request.method == "POST") as answer:
+        scope.locator("button[type=submit]").first.click()
+    page.wait_for_load_state()
+    return answer.value.status
+
+
+def go(page: Page, url: str) -> int:
+    response: Response | None = page.goto(url)
+    assert response is not None, url
+    return response.status
+
+
+def sign_in(page: Page, world: World, staff: Staff) -> int:
+    go(page, world.url + "/login")
+    return post_form(page, "form[action$='/login']", {
+        "username": staff.username, "password": staff.password,
+        "code": staff.code(world.sites.linked.casework)})
+
+
+# --- the sweep's plan ----------------------------------------------------------------
+
+
+def get_endpoints(world: World) -> dict[str, Rule]:
+    """Every endpoint casework answers a GET on, but for files and the language switch."""
+    app = world.sites.linked.casework
+    return {rule.endpoint: rule for rule in app.url_map.iter_rules()
+            if "GET" in (rule.methods or ()) and rule.endpoint not in NOT_PAGES | DOWNLOADS}
+
+
+def may_get(account: str, endpoint: str) -> bool:
+    rule = PERMISSIONS.get(endpoint)
+    if account == VISITOR:
+        return rule == PUBLIC
+    if account == NEWCOMER:
+        return rule == PENDING
+    return isinstance(rule, frozenset) and ROSTER[account][0] in rule
+
+
+def endpoint_url(world: World, account: str, rule: Rule) -> str | None:
+    """The URL of ``rule`` for ``account``, or None if an argument has no value."""
+    if not set(rule.arguments) <= set(ARGUMENTS):
+        return None
+    values = {name: ARGUMENTS[name](world, account) for name in rule.arguments}
+    with world.sites.linked.casework.test_request_context():
+        return world.url + url_for(rule.endpoint, **values)
+
+
+Reach = Callable[[Page, World], int]
+
+
+def get(path: str) -> Reach:
+    return lambda page, world: go(page, world.url + path)
+
+
+def case_path(account: str, suffix: str = "") -> Reach:
+    return lambda page, world: go(page, f"{world.url}/cases/{world.case_for(account)}{suffix}")
+
+
+def _without_csrf(page: Page, world: World) -> int:
+    """A form posted without its CSRF token: the app's 400 page."""
+    go(page, world.url + "/")
+    page.eval_on_selector("form[action$='/logout'] input[name=csrf_token]", "e => e.remove()")
+    return post_form(page, "form[action$='/logout']")
+
+
+def _forbidden(account: str) -> Reach:
+    """A page of another role: the 403 page."""
+    other = "/admin/users" if ROSTER[account][0] is not Role.ADMINISTRATOR else "/cases/"
+    return get(other)
+
+
+def _with_note(account: str) -> Reach:
+    def reach(page: Page, world: World) -> int:
+        case_path(account)(page, world)
+        return post_form(page, "form[action$='/notes']",
+                         {"note-text": f"A note {secrets.token_hex(3)}"})
+    return reach
+
+
+def _user_created(page: Page, world: World) -> int:
+    go(page, world.url + "/admin/users")
+    return post_form(page, "form[action$='/admin/users']", {
+        "username": f"new{secrets.token_hex(3)}", "display_name": "Ny Person"})
+
+
+def _user_form_errors(page: Page, world: World) -> int:
+    go(page, world.url + "/admin/users")
+    return post_form(page, "form[action$='/admin/users']", {"username": "Not Valid!"})
+
+
+def _login_errors(page: Page, world: World) -> int:
+    go(page, world.url + "/login")
+    return post_form(page, "form[action$='/login']")
+
+
+def _sign_in_failed(page: Page, world: World) -> int:
+    go(page, world.url + "/login")
+    return post_form(page, "form[action$='/login']", {
+        "username": "nobody", "password": "not the password", "code": "123456"})
+
+
+def _enrol_errors(page: Page, world: World) -> int:
+    go(page, world.url + "/enrol")
+    return post_form(page, "form[action$='/enrol']", {"code": "12"})
+
+
+def extra_states(account: str) -> dict[str, tuple[Reach, int]]:
+    """States of pages that a plain GET of an endpoint does not show: name -> (how, status)."""
+    if account == VISITOR:
+        return {"login-errors": (_login_errors, 400),
+                "sign-in-failed": (_sign_in_failed, 401),
+                "signed-out": (get("/cases/"), 401),
+                "not-found": (get("/no-such-page"), 404)}
+    if account == NEWCOMER:
+        return {"enrol-errors": (_enrol_errors, 400)}
+    states: dict[str, tuple[Reach, int]] = {
+        "forbidden": (_forbidden(account), 403),
+        "not-found": (get("/no-such-page"), 404),
+        "bad-request": (_without_csrf, 400),
+    }
+    role = ROSTER[account][0]
+    if role in (Role.REVIEWER, Role.UNIT_LEAD):
+        states |= {
+            "inbox-filtered": (get("/cases/?stage=received&sort=oldest&unit="
+                                   + ROSTER[account][1]), 200),
+            "inbox-empty": (get("/cases/?stage=concluded"), 200),
+            "inbox-mine": (get("/cases/?mine=1"), 200),
+            "case-after-note": (_with_note(account), 302),
+            "case-unknown": (get("/cases/" + "0" * 32), 403),  # unknown or not theirs: alike
+        }
+    if role is Role.ADMINISTRATOR:
+        states |= {"users-created": (_user_created, 302),
+                   "users-form-errors": (_user_form_errors, 400)}
+    return states
+
+
+def plan(world: World, account: str) -> dict[str, tuple[Reach, int]]:
+    """Every page ``account`` is shown: its GET endpoints, then the extra states."""
+    pages: dict[str, tuple[Reach, int]] = {}
+    for endpoint, rule in sorted(get_endpoints(world).items()):
+        if not may_get(account, endpoint):
+            continue
+        url = endpoint_url(world, account, rule)
+        if url is not None:
+            pages[endpoint] = ((lambda u: lambda page, _world: go(page, u))(url), 200)
+    return pages | extra_states(account)
+
+
+# --- fixtures --------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def world(browser: Browser, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    linked = link_apps(tmp_path_factory.mktemp("casework-a11y"), ROSTER)
+    client = linked.intake.test_client()
+    for category in CATEGORY_OF_UNIT.values():
+        submit(client, category=category)
+    assert linked.sync()[0] == len(CATEGORY_OF_UNIT)
+    with services(linked.casework).db.session() as db:
+        case_of_unit = {case.unit_id: case.id for case in db.scalars(select(Case))}
+    assert set(case_of_unit) == set(CATEGORY_OF_UNIT), case_of_unit
+
+    with serving_linked(linked) as sites:
+        built = World(sites, case_of_unit)
+        yield built
+        for context in built.contexts.values():
+            context.close()
+
+
+@pytest.fixture(scope="module")
+def open_context(browser: Browser, world: World) -> Callable[[str], BrowserContext]:
+    """The account's browser context, signed in (or enrolling) the first time it is asked."""
+
+    def open_for(account: str) -> BrowserContext:
+        if account in world.contexts:
+            return world.contexts[account]
+        context = browser.new_context(java_script_enabled=True, bypass_csp=True,
+                                      viewport={"width": 1000, "height": 900})
+        context.set_default_timeout(15_000)
+        context.on("request", lambda request: world.sites.requests.append(request.url))
+        context.on("dialog", lambda dialog: (world.sites.dialogs.append(dialog.message),
+                                             dialog.dismiss()))
+        page = context.new_page()
+        if account == NEWCOMER:
+            casework = world.sites.linked.casework
+            with services(casework).db.session() as db:
+                _, password = create_user(db, services(casework).config, username="nora",
+                                          display_name="Nora Ny", unit_id="etik",
+                                          role=Role.REVIEWER)
+            staff = Staff("nora", password, "", None)
+            go(page, world.url + "/login")
+            status = post_form(page, "form[action$='/login']",
+                               {"username": "nora", "password": password})
+            assert status == 302 and page.url == world.url + "/enrol", page.url
+        elif account != VISITOR:
+            staff = world.sites.linked.staff[account]
+            assert sign_in(page, world, staff) == 302, page.content()[:2000]
+        world.contexts[account] = context
+        return context
+
+    return open_for
+
+
+def scan(page: Page, axe_source: str) -> dict[str, Any]:
+    page.add_script_tag(content=axe_source)
+    result: dict[str, Any] = page.evaluate(AXE_RUN, TAGS)
+    assert result["passes"] > 0, f"axe checked nothing on {page.url}: is the page empty?"
+    return result
+
+
+# --- the tests -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+@pytest.mark.parametrize("account", ACCOUNTS)
+def test_every_page_has_no_wcag_violations(world: World, axe_source: str,
+                                           open_context: Callable[[str], BrowserContext],
+                                           account: str, lang: str) -> None:
+    context = open_context(account)
+    context.add_cookies([{"name": "lang", "value": lang, "url": world.url}])
+    page = context.pages[0]
+    failures: list[str] = []
+    scanned = []
+    for name, (reach, expected) in plan(world, account).items():
+        status = reach(page, world)
+        if status != expected:
+            failures.append(f"{name}: answered {status}, expected {expected} ({page.url})")
+            continue
+        if (shown := page.locator("html").get_attribute("lang")) != lang:
+            failures.append(f"{name}: the page is in {shown!r}, not {lang!r}")
+        result = scan(page, axe_source)
+        scanned.append(name)
+        if result["incomplete"]:  # "needs review": shown with -rP, not a failure
+            print(f"axe needs review on {name} ({lang}):\n{render(result['incomplete'])}")
+        if result["violations"]:
+            failures.append(f"{name} ({page.url}):\n{render(result['violations'])}")
+    print(f"{account} ({lang}) scanned: {', '.join(scanned)}")
+    assert not failures, f"axe-core as {account} in {lang}:\n" + "\n".join(failures)
+    assert world.sites.foreign_requests() == []
+    assert world.sites.dialogs == []
+
+
+def test_every_page_is_swept(world: World) -> None:
+    """Fail closed: each GET endpoint is scanned for some account, with a URL it can build."""
+    endpoints = get_endpoints(world)
+    swept = {endpoint for account in ACCOUNTS for endpoint in plan(world, account)}
+    missing = {}
+    for endpoint, rule in sorted(endpoints.items()):
+        if endpoint in swept:
+            continue
+        readers = [a for a in ACCOUNTS if may_get(a, endpoint)]
+        unknown = sorted(set(rule.arguments) - set(ARGUMENTS))
+        missing[endpoint] = (f"{rule.rule}: " + (f"no value in ARGUMENTS for {unknown}"
+                             if unknown else f"no account of ROSTER may GET it ({readers})"))
+    assert not missing, ("pages the accessibility sweep would not scan (add them, or list "
+                         f"a file download in DOWNLOADS): {missing}")
+    rules = {rule.endpoint for rule in world.sites.linked.casework.url_map.iter_rules()}
+    assert (NOT_PAGES | DOWNLOADS) <= rules, "a stale entry in NOT_PAGES or DOWNLOADS"
+    assert {role for role, _unit in ROSTER.values()} == set(Role)
+
+
+def test_the_scan_does_find_violations(world: World, axe_source: str,
+                                       open_context: Callable[[str], BrowserContext]) -> None:
+    """The harness itself: a casework page given an unlabelled field must fail the scan."""
+    page = open_context(VISITOR).pages[0]
+    assert go(page, world.url + "/login") == 200
+    page.eval_on_selector("main", "m => m.insertAdjacentHTML('beforeend', "
+                                  "'<input type=text id=unlabelled>')")
+    page.eval_on_selector("html", "h => h.removeAttribute('lang')")
+    found = {rule["id"] for rule in scan(page, axe_source)["violations"]}
+    assert {"label", "html-has-lang"} <= found, found
