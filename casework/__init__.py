@@ -23,6 +23,8 @@ from common.storage import EnvelopeStore
 from common.unit_of_work import install as install_unit_of_work
 
 from . import cli, errors, migrate, web
+from .audit import checkpoints as audit_checkpoints
+from .audit import record as audit_record
 from .config import CaseworkConfig
 from .i18n import init_babel
 from .models import CaseEnvelope
@@ -56,7 +58,9 @@ def create_app(config: CaseworkConfig | None = None) -> Flask:
     )
     CSRFProtect(app)
     init_babel(app)
-    database = Database(config.database_url)
+    # Casework appends every action to the audit chain: its SQLite transactions take the
+    # write lock at BEGIN (see common/db.py), so concurrent requests queue, never fork it.
+    database = Database(config.database_url, immediate_writes=True)
     with exclusive(config.instance_path, "casework-startup"):
         migrate.upgrade(config.database_url)
     store = EnvelopeStore(config.storage)
@@ -69,6 +73,11 @@ def create_app(config: CaseworkConfig | None = None) -> Flask:
     # One transaction per request (casework.services.current_unit): committed when the
     # answer is below 400, rolled back otherwise; its events are dispatched after that.
     install_unit_of_work(app, database, services.dispatcher)
+    # The audit log: every domain event becomes a chained entry in its action's
+    # transaction, and each such transaction signs a checkpoint with a key kept in a file,
+    # never in the database (created owner-only here at the first start).
+    audit_checkpoints.ensure_signing_key(config.audit_signing_key_file)
+    audit_record.install(services)
 
     from .views import admin, audit, auth, cases, conflicts, handling, home, language, workflow
 

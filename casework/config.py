@@ -15,6 +15,7 @@ dataclass, its defaults and ranges, and its tables.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,34 @@ from common.settings import ConfigError as ConfigError  # re-exported: `except C
 from common.settings import Parser
 
 CONFIG_FILE = "casework.json"
+
+
+@dataclass(frozen=True)
+class ReferralAuthority:
+    """An external authority a case may be referred to: a short code (stored in the
+    escalation row, counted by statistics, told to the tipster) and its public names."""
+
+    code: str
+    name_sv: str
+    name_en: str
+
+
+# Swedish authorities that take referrals of the kinds of report Lykta receives.
+DEFAULT_REFERRAL_AUTHORITIES: tuple[ReferralAuthority, ...] = (
+    ReferralAuthority("jo", "Justitieombudsmannen (JO)", "Parliamentary Ombudsmen (JO)"),
+    ReferralAuthority("riksrevisionen", "Riksrevisionen", "Swedish National Audit Office"),
+    ReferralAuthority("aklagarmyndigheten", "Åklagarmyndigheten",
+                      "Swedish Prosecution Authority"),
+    ReferralAuthority("ekobrottsmyndigheten", "Ekobrottsmyndigheten",
+                      "Swedish Economic Crime Authority"),
+    ReferralAuthority("arbetsmiljoverket", "Arbetsmiljöverket",
+                      "Swedish Work Environment Authority"),
+    ReferralAuthority("imy", "Integritetsskyddsmyndigheten (IMY)",
+                      "Swedish Authority for Privacy Protection (IMY)"),
+    ReferralAuthority("polisen", "Polismyndigheten", "Swedish Police Authority"),
+)
+# A code fits the escalation row's destination column and reads well in statistics.
+AUTHORITY_CODE = re.compile(r"[a-z0-9-]{1,32}")
 
 
 @dataclass(frozen=True)
@@ -59,6 +88,15 @@ class CaseworkConfig:
     # created (0600) at the first start. Never in the database: a copy of the database
     # alone must not give the second factor.
     totp_key_path: Path | None = None
+    # The Ed25519 key that signs the audit log's checkpoints. Default: audit-signing.seed
+    # in the instance folder, created (0600) at the first start. Never in the database:
+    # whoever can write the database must not be able to sign a rewritten chain. Better
+    # still on a mount the database's administrators cannot read (docs/audit.md).
+    audit_signing_key_path: Path | None = None
+    # The newest signed chain head, written after every commit that appended (default:
+    # audit-head.json in the instance folder): catches entries truncated together with
+    # their checkpoints.
+    audit_head_path: Path | None = None
     # The bridge: where intake's sync app listens (internal interface) and its pinned key.
     intake_sync_url: str | None = None
     intake_verify_key: bytes | None = None
@@ -74,11 +112,23 @@ class CaseworkConfig:
         "get feedback within three months at the latest. Sign in with your receipt code "
         "now and then to see questions and answers."
     )
+    # The external authorities a unit lead may refer a case to (casework.escalation).
+    referral_authorities: tuple[ReferralAuthority, ...] = DEFAULT_REFERRAL_AUTHORITIES
 
     @property
     def totp_key_file(self) -> Path:
         """Where the TOTP sealing key is kept."""
         return self.totp_key_path or self.instance_path / "totp.key"
+
+    @property
+    def audit_signing_key_file(self) -> Path:
+        """Where the audit log's checkpoint signing key is kept."""
+        return self.audit_signing_key_path or self.instance_path / "audit-signing.seed"
+
+    @property
+    def audit_head_file(self) -> Path:
+        """Where the newest signed head of the audit log is written."""
+        return self.audit_head_path or self.instance_path / "audit-head.json"
 
     @property
     def storage(self) -> Path:
@@ -117,6 +167,16 @@ class CaseworkConfig:
         for name in ("acknowledgement_sv", "acknowledgement_en"):
             if not getattr(self, name).strip():
                 raise ConfigError(f"{name} must not be empty")
+        codes = [a.code for a in self.referral_authorities]
+        if len(set(codes)) != len(codes) or not all(
+                AUTHORITY_CODE.fullmatch(a.code) and a.name_sv.strip() and a.name_en.strip()
+                for a in self.referral_authorities):
+            raise ConfigError("referral_authorities must have distinct codes of 1 to 32 "
+                              "lower-case letters, digits or hyphens, and non-empty names")
+
+    def referral_authority(self, code: str) -> ReferralAuthority | None:
+        """The configured authority with ``code``, if there is one."""
+        return next((a for a in self.referral_authorities if a.code == code), None)
 
     @classmethod
     def from_instance(cls, instance_path: Path) -> CaseworkConfig:
@@ -136,7 +196,8 @@ class CaseworkConfig:
 
 # Each field's name in the file (its own name unless listed here).
 FILE_KEYS = settings.file_keys(CaseworkConfig, {
-    "signing_key_path": "signing_key", "totp_key_path": "totp_key", "storage_path": "storage"})
+    "signing_key_path": "signing_key", "totp_key_path": "totp_key", "storage_path": "storage",
+    "audit_signing_key_path": "audit_signing_key", "audit_head_path": "audit_head"})
 
 # Defaults of the fields that code must pass, for a file that leaves them out.
 FILE_DEFAULTS: dict[str, Callable[[Path], Any]] = {
@@ -144,6 +205,20 @@ FILE_DEFAULTS: dict[str, Callable[[Path], Any]] = {
     "signing_key_path": lambda instance: instance / "casework-signing.seed",
 }
 _REQUIRED = ("secret_key",)
+
+
+def _authorities(key: str, value: Any, _: Path) -> tuple[ReferralAuthority, ...]:
+    """A list of ``{"code", "name_sv", "name_en"}`` objects with string values (the
+    dataclass judges the strings). The refusal names the setting, never a value."""
+    fields_ = {"code", "name_sv", "name_en"}
+    if not isinstance(value, list) or not all(
+            isinstance(item, dict) and set(item) == fields_
+            and all(isinstance(v, str) for v in item.values()) for item in value):
+        raise ConfigError(f'{key} must be a list of {{"code", "name_sv", "name_en"}} objects '
+                          "with text values")
+    return tuple(ReferralAuthority(item["code"], item["name_sv"], item["name_en"])
+                 for item in value)
+
 
 _PARSERS: dict[str, Parser] = {
     "database_url": settings.text,
@@ -163,10 +238,13 @@ _PARSERS: dict[str, Parser] = {
     "escrow_public_key": settings.optional(settings.hex_bytes),
     "storage_path": settings.optional(settings.path),
     "totp_key_path": settings.optional(settings.path),
+    "audit_signing_key_path": settings.optional(settings.path),
+    "audit_head_path": settings.optional(settings.path),
     "intake_sync_url": settings.optional(settings.text),
     "intake_verify_key": settings.optional(settings.hex_bytes),
     "sync_warn_after_seconds": settings.integer,
     "redis_url": settings.optional(settings.text),
     "acknowledgement_sv": settings.text,
     "acknowledgement_en": settings.text,
+    "referral_authorities": _authorities,
 }

@@ -76,6 +76,10 @@ def resume_session(session: Session, db: Database, config: CaseworkConfig, sessi
     """
     outcome = _resume(session, config, session_id, secret)
     if isinstance(outcome, _Ended):
+        # Release the request's transaction first: on SQLite it holds the write lock from
+        # its BEGIN (common/db.py, immediate writes), which the own transaction would wait
+        # for in vain. Only reads happened in it, and the request rolls back anyway.
+        session.rollback()
         with db.session() as own:
             close_session(own, session_id)
         raise SessionExpired()

@@ -8,19 +8,21 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 # A SQLite database holds password hashes, wrapped keys, sealed TOTP secrets and receipt
 # lookups: owner-only, like every other secret file of an instance.
 PRIVATE_FILE = 0o600
 SQLITE_COMPANIONS = ("-wal", "-shm", "-journal")
+SQLITE_BUSY_SECONDS = 30.0
+_BEGIN_OPTION = "lykta_sqlite_begin"
 
 
 class Database:
     """Engine and sessions of one app (no module-level globals)."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, immediate_writes: bool = False) -> None:
         if url.startswith("sqlite"):
             make_sqlite_file_private(url)
         # Bound parameters stay out of every exception message and log line: a failed
@@ -28,15 +30,29 @@ class Database:
         # and a commit that fails after the view (the unit of work commits in
         # after_request) is logged by Flask with its message, past the apps' own
         # type-only error logging.
-        self.engine: Engine = create_engine(url, hide_parameters=True)
+        sqlite_immediate = immediate_writes and url.startswith("sqlite")
+        # With immediate writes, a busy database makes a transaction wait (up to this
+        # long) at BEGIN instead of failing at once.
+        connect_args = {"timeout": SQLITE_BUSY_SECONDS} if sqlite_immediate else {}
+        self.engine: Engine = create_engine(url, hide_parameters=True,
+                                            connect_args=connect_args)
         if url.startswith("sqlite"):
             event.listen(self.engine, "connect", _sqlite_pragmas)
-        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # ``sessions`` (what a unit of work opens) and ``session()`` (a short transaction of
+        # one's own) are the same but for SQLite with immediate writes: see
+        # _begin_immediately for why units take the write lock at BEGIN and own
+        # transactions do not.
+        units = self.engine
+        if sqlite_immediate:
+            _begin_immediately(self.engine)
+            units = self.engine.execution_options(**{_BEGIN_OPTION: "BEGIN IMMEDIATE"})
+        self.sessions = sessionmaker(units, expire_on_commit=False)
+        self._own_sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @contextmanager
     def session(self) -> Iterator[Session]:
         """A session that commits on success and rolls back on any error."""
-        with self.sessions() as session, session.begin():
+        with self._own_sessions() as session, session.begin():
             yield session
 
 
@@ -59,6 +75,34 @@ def make_sqlite_file_private(url: str) -> None:
     for candidate in (path, *(Path(f"{path}{suffix}") for suffix in SQLITE_COMPANIONS)):
         if candidate.exists():
             candidate.chmod(PRIVATE_FILE)
+
+
+def _begin_immediately(engine: Engine) -> None:
+    """Units of work take SQLite's write lock at BEGIN (SQLAlchemy's pysqlite recipe).
+
+    In WAL mode a transaction that has read and then writes fails at once
+    (SQLITE_BUSY_SNAPSHOT) if another connection committed in between: waiting cannot
+    help, its snapshot is stale. Casework appends every action to the audit chain, whose
+    head is read and then extended, so two requests at once would otherwise fail or fork
+    the chain. Taking the lock at BEGIN serialises the units of work instead; the busy
+    timeout makes the second one wait. The driver's own transaction handling is turned
+    off, so that the BEGIN is the one emitted here.
+
+    A short transaction of one's own (:meth:`Database.session`) begins deferred: it
+    appends nothing to the chain, and it may be opened while a unit of the same thread
+    holds the lock (a read beside the request's unit, say), which BEGIN IMMEDIATE would
+    wait for in vain. Such a transaction must not write while its thread's unit holds the
+    lock.
+    """
+
+    @event.listens_for(engine, "connect")
+    def _no_driver_transactions(connection: object, _record: object) -> None:
+        connection.isolation_level = None  # type: ignore[attr-defined]
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection: Connection) -> None:
+        connection.exec_driver_sql(connection.get_execution_options().get(_BEGIN_OPTION,
+                                                                          "BEGIN"))
 
 
 def _sqlite_pragmas(connection: object, _record: object) -> None:

@@ -16,7 +16,7 @@ import pytest
 
 import crypto
 from casework import CaseworkConfig
-from casework.config import FILE_KEYS, ConfigError
+from casework.config import FILE_KEYS, ConfigError, ReferralAuthority
 from tests.common.test_settings import (
     assert_a_bad_file_is_refused,
     assert_every_field_is_read,
@@ -47,12 +47,16 @@ def every_setting(folder: Path) -> dict[str, tuple[Any, Any]]:
         "escrow_public_key": ("ab" * 32, b"\xab" * 32),
         "storage_path": ("/srv/bodies", Path("/srv/bodies")),
         "totp_key_path": ("keys/totp.key", folder / "keys" / "totp.key"),
+        "audit_signing_key_path": ("keys/audit.seed", folder / "keys" / "audit.seed"),
+        "audit_head_path": ("/srv/audit/head.json", Path("/srv/audit/head.json")),
         "intake_sync_url": ("http://10.0.0.2:8090", "http://10.0.0.2:8090"),
         "intake_verify_key": ("cd" * 32, b"\xcd" * 32),
         "sync_warn_after_seconds": (60, 60),
         "redis_url": ("redis://127.0.0.1:6379/0", "redis://127.0.0.1:6379/0"),
         "acknowledgement_sv": ("Tack.", "Tack."),
         "acknowledgement_en": ("Thanks.", "Thanks."),
+        "referral_authorities": ([{"code": "jo", "name_sv": "JO", "name_en": "The JO"}],
+                                 (ReferralAuthority("jo", "JO", "The JO"),)),
     }
 
 
