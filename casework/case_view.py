@@ -17,12 +17,13 @@ from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 import crypto
-from common.contract import EnvelopeKind
+from common.contract import EnvelopeKind, Outcome, Stage
 from common.unit_of_work import emit_on
 from common.vocabulary import agency_code
 
 from .errors import CaseworkError, InvalidInput, NotPermitted
 from .events import CaseRead, FileDownloaded
+from .i18n import StatusText
 from .models import Case, CaseEnvelope, Conflict, Escalation, EscalationKind, User
 from .readers import (
     READING_ROLES,
@@ -193,7 +194,9 @@ def _open_case(casework: Casework, session: Session, user: User,
     names = {a["envelope_id"]: a for a in _attachments(report)}
     authors = _authors(session, case)
     for envelope in case.envelopes:
-        if envelope.kind in ("report", "identity"):
+        # A reason's free text belongs to the timeline (casework.reasons.read_reason), not
+        # to the dialogue or the notes.
+        if envelope.kind in ("report", "identity", EnvelopeKind.REASON):
             continue
         if envelope.kind == EnvelopeKind.FILE:
             view.files.append({"envelope_id": envelope.id, **names.get(envelope.id, {}),
@@ -214,6 +217,9 @@ def _add_item(casework: Casework, view: CaseView, envelope: CaseEnvelope,
     """One message or note, placed by where it came from, never by what it claims."""
     from_intake = envelope.origin == "intake"
     staff, by = _staff_author(envelope, authors)
+    if not from_intake and staff == "automatic" and envelope.kind == EnvelopeKind.STATUS:
+        _add_status(casework, view, envelope, key)
+        return
     if not from_intake and staff == "automatic" and envelope.kind != "message":
         view.unreadable += 1  # a casework note without an author: not something we seal
         return
@@ -243,6 +249,38 @@ def _add_item(casework: Casework, view: CaseView, envelope: CaseEnvelope,
     item = {"author": staff, "by": by, "text": text, "html": clean_markup(text),
             "sent_at": str(payload.get("sent_at", "")), "envelope_id": envelope.id}
     (view.notes if envelope.kind == EnvelopeKind.NOTE else view.dialogue).append(item)
+
+
+def _add_status(casework: Casework, view: CaseView, envelope: CaseEnvelope,
+                key: crypto.PrivateKey | None) -> None:
+    """A status casework sealed for the tipster, shown as what the tipster was told.
+
+    Only the codes are read (stage, outcome, reopened, the referral's public name) and
+    put into words when the page is rendered; a payload without a known stage is counted
+    as unreadable rather than shown.
+    """
+    try:
+        assert key is not None  # noqa: S101 (open_case opened the report with it)
+        if envelope.body_size > MAX_SHOWN_BYTES:
+            raise ValueError("too large for a status")
+        payload = json.loads(_decrypt(casework, envelope, crypto.open_content_key(
+            envelope.header, key)))
+        if not isinstance(payload, dict) or payload.get("type") != "status":
+            raise ValueError("not a status")
+        stage = Stage(str(payload.get("stage")))
+        outcome = Outcome(str(payload["outcome"])) if payload.get("outcome") else None
+    except (crypto.DecryptionError, ValueError):
+        view.unreadable += 1
+        return
+    names = payload.get("referred_to_name")
+    referred = tuple((str(k), str(v)) for k, v in names.items()) \
+        if isinstance(names, dict) else ()
+    view.dialogue.append({
+        "author": "status", "by": None, "envelope_id": envelope.id,
+        "sent_at": str(payload.get("sent_at", "")), "stage": stage.value,
+        "outcome": outcome.value if outcome else None,
+        "text": StatusText(stage.value, outcome.value if outcome else None,
+                           payload.get("reopened") is True, referred)})
 
 
 def plaintext_of(casework: Casework, session: Session, user: User,

@@ -34,8 +34,8 @@ from .case_view import (
 )
 from .errors import NotPermitted
 from .conflicts import rekey_on_open
-from .events import NoteAdded, ReplySent
-from .models import Assignment, Case, Role, Stage, Unit, User
+from .events import FeedbackRecorded, NoteAdded, ReplySent
+from .models import Assignment, Case, Role, Unit, User
 from .models.cases import CaseReader
 from .readers import READING_ROLES, reader_keys, report_content_key
 from .sealing import seal_item
@@ -159,8 +159,14 @@ def _verified_recipients(casework: Casework, session: Session, user: User,
 
 
 def reply(casework: Casework, session: Session, user: User, key: crypto.PrivateKey | None,
-          case_id: str, text: str) -> str:
-    """Seal a reply to the tipster (and the case's readers); it is pushed to intake."""
+          case_id: str, text: str, feedback: bool = False) -> str:
+    """Seal a reply to the tipster (and the case's readers); it is pushed to intake.
+
+    ``feedback`` marks the reply as the legal feedback to the tipster (EU 2019/1937 Art.
+    9(1)(f)): the first such reply records the feedback date; every marked reply is
+    recorded as an event. Only the reader decides what counts as feedback: a question
+    back to the tipster does not.
+    """
     case, readers = _verified_recipients(casework, session, user, key, case_id)
     # The tipster reads replies as plain text (intake escapes everything), so markup is
     # stripped here: what the reviewer sees in the dialogue is what the tipster gets.
@@ -173,9 +179,11 @@ def reply(casework: Casework, session: Session, user: User, key: crypto.PrivateK
                             document=DialogueMessage(Author.REVIEWER, text).to_json(),
                             recipients=[crypto.PublicKey(case.tipster_public_key), *readers],
                             author_id=user.id, for_tipster=True)
-    if case.feedback_on is None and case.stage != Stage.RECEIVED.value:
-        case.feedback_on = dt.datetime.now(dt.UTC).date()
     emit_on(session, ReplySent(case.id, envelope_id, user.id))
+    if feedback:
+        if case.feedback_on is None:
+            case.feedback_on = dt.datetime.now(dt.UTC).date()
+        emit_on(session, FeedbackRecorded(case.id, envelope_id, user.id))
     return envelope_id
 
 

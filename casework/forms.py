@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, PasswordField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length, Regexp
 
@@ -60,6 +60,10 @@ class ReplyForm(FlaskForm):
                          validators=[DataRequired(), Length(max=20_000)],
                          description=_l("Sealed to the tipster's receipt key and sent as "
                                         "plain text (any markup is removed)."))
+    feedback = BooleanField(_l("This reply is the feedback to the tipster"),
+                            description=_l("Feedback tells the tipster what has been done or "
+                                           "is planned, due within three months. The first "
+                                           "reply marked so records the feedback date."))
 
 
 class NoteForm(FlaskForm):

@@ -11,8 +11,11 @@ the raw values did before; category labels are the ones intake shows the tipster
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from flask import Flask
 from flask_babel import Babel, get_locale
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 
@@ -21,11 +24,13 @@ from common.i18n import LANG_COOKIE, LANGUAGES
 from common.i18n import init_babel as init_common_babel
 from common.vocabulary import agency_label as vocabulary_agency_label
 
-from .models import Role, Unit
+from .models import LinkKind, Priority, ReasonCode, Role, Unit
 
-__all__ = ["CATEGORY_LABELS", "LANGUAGES", "LANG_COOKIE", "OUTCOME_LABELS", "ROLE_LABELS",
-           "STAGE_LABELS", "agency_label", "category_label", "init_babel", "outcome_label",
-           "role_label", "stage_label", "unit_label"]
+__all__ = ["CATEGORY_LABELS", "LANGUAGES", "LANG_COOKIE", "LINK_KIND_LABELS",
+           "OUTCOME_LABELS", "PRIORITY_LABELS", "REASON_LABELS", "ROLE_LABELS", "STAGE_LABELS",
+           "StatusText", "agency_label", "category_label", "init_babel", "link_kind_label",
+           "outcome_label", "priority_label", "reason_label", "role_label", "stage_label",
+           "unit_label"]
 
 ROLE_LABELS: dict[str, LazyString] = {
     Role.ADMINISTRATOR: _l("administrator"),
@@ -63,6 +68,84 @@ OUTCOME_LABELS: dict[str, LazyString] = {
     Outcome.DISMISSED: _l("dismissed"),
     Outcome.CLOSED_WITHOUT_FOLLOW_UP: _l("closed without follow-up"),
 }
+
+
+# The workflow's own words (casework.workflow, casework.triage): keyed by casework's enums
+# (casework.models.enums); tests check every member has a label in both languages.
+REASON_LABELS: dict[str, LazyString] = {
+    ReasonCode.RECEIPT_CONFIRMED: _l("receipt confirmed"),
+    ReasonCode.WITHIN_SCOPE: _l("within the channel's scope"),
+    ReasonCode.NEEDS_MORE_INFORMATION: _l("needs more information"),
+    ReasonCode.INVESTIGATION_OPENED: _l("investigation opened"),
+    ReasonCode.EVIDENCE_SUFFICIENT: _l("evidence sufficient"),
+    ReasonCode.EVIDENCE_INSUFFICIENT: _l("evidence insufficient"),
+    ReasonCode.OUTSIDE_SCOPE: _l("outside the channel's scope"),
+    ReasonCode.DUPLICATE: _l("duplicate of another case"),
+    ReasonCode.WITHDRAWN: _l("withdrawn by the tipster"),
+    ReasonCode.REFERRED_ELSEWHERE: _l("referred elsewhere"),
+    ReasonCode.NEW_INFORMATION: _l("new information"),
+    ReasonCode.HANDLING_ERROR: _l("error in the handling"),
+    ReasonCode.TIPSTER_REQUEST: _l("at the tipster's request"),
+    ReasonCode.SERIOUSNESS: _l("seriousness"),
+    ReasonCode.COMPETENCE: _l("competence"),
+    ReasonCode.CONFLICT_IN_UNIT: _l("conflict of interest in the unit"),
+    ReasonCode.CRIMINAL_SUSPICION: _l("suspected crime"),
+    ReasonCode.OTHER: _l("other reason"),
+}
+
+PRIORITY_LABELS: dict[str, LazyString] = {
+    Priority.LOW: _l("low"),
+    Priority.NORMAL: _l("normal"),
+    Priority.HIGH: _l("high"),
+    Priority.URGENT: _l("urgent"),
+}
+
+LINK_KIND_LABELS: dict[str, LazyString] = {
+    LinkKind.RELATED: _l("related"),
+    LinkKind.DUPLICATE: _l("duplicate"),
+}
+
+
+def reason_label(code: str) -> str:
+    """The label of a reason code in the current language (the code itself if unknown)."""
+    return str(REASON_LABELS.get(code, code))
+
+
+def priority_label(priority: str) -> str:
+    """The label of a priority in the current language (the value itself if unknown)."""
+    return str(PRIORITY_LABELS.get(priority, priority))
+
+
+def link_kind_label(kind: str) -> str:
+    """The label of a link kind in the current language (the value itself if unknown)."""
+    return str(LINK_KIND_LABELS.get(kind, kind))
+
+
+@dataclass(frozen=True)
+class StatusText:
+    """What a status update told the tipster, as staff read it in the dialogue: put into
+    words when rendered, so in the reader's language, from codes alone."""
+
+    stage: str
+    outcome: str | None = None
+    reopened: bool = False
+    referred_to_name: tuple[tuple[str, str], ...] = ()
+
+    def __str__(self) -> str:
+        text: str
+        if self.reopened:
+            text = _("Told the tipster: the case was reopened (%(stage)s).",
+                     stage=stage_label(self.stage))
+        elif self.outcome:
+            text = _("Told the tipster: %(stage)s, outcome %(outcome)s.",
+                     stage=stage_label(self.stage), outcome=outcome_label(self.outcome))
+        else:
+            text = _("Told the tipster: %(stage)s.", stage=stage_label(self.stage))
+        names = dict(self.referred_to_name)
+        name = names.get(_language()) or names.get("sv")
+        if name:
+            text += " " + _("Referred to %(authority)s.", authority=name)
+        return str(text)
 
 
 def _language() -> str:
@@ -106,4 +189,6 @@ def init_babel(app: Flask) -> Babel:
     """The shared language choice, plus the label functions for templates."""
     return init_common_babel(app, role_label=role_label, stage_label=stage_label,
                              category_label=category_label, outcome_label=outcome_label,
-                             agency_label=agency_label, unit_label=unit_label)
+                             agency_label=agency_label, unit_label=unit_label,
+                             reason_label=reason_label, priority_label=priority_label,
+                             link_kind_label=link_kind_label)

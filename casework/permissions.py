@@ -40,6 +40,13 @@ PERMISSIONS: dict[str, frozenset[Role] | str] = {
     "cases.download": READERS,
     "cases.assign": LEADS,
     # --- triage, stages, links, feedback (casework/views/workflow.py) ---
+    # Readers all: each move's role (reader or lead) is the graph's, checked in
+    # casework.workflow; merging is a lead's, checked in casework.triage too.
+    "workflow.triage": READERS,
+    "workflow.transition": READERS,
+    "workflow.link": READERS,
+    "workflow.unlink": READERS,
+    "workflow.merge": LEADS,
     # --- assignment, handover, escalation, referral (casework/views/handling.py) ---
     # --- conflicts of interest and rekeying (casework/views/conflicts.py) ---
     # Any reader declares a conflict or rekeys; the lead sees the flagged cases of the

@@ -13,7 +13,10 @@ item to a key someone wrote into the database.
 
 from __future__ import annotations
 
+import io
+import json
 from collections.abc import Sequence
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
@@ -22,11 +25,14 @@ import crypto
 from common.contract import EnvelopeKind, StatusUpdate
 
 from .case_view import refusal
-from .models import Case
+from .models import Case, CaseEnvelope
 from .sealing import seal_item
 from .services import Casework
 
 MAX_REASON = 4_000
+# A reason's sealed body is far below this (4,000 characters as JSON, padded); anything
+# larger was not sealed by seal_reason and is not decrypted for the timeline.
+MAX_REASON_BODY = 64 * 1024
 
 
 def seal_reason(casework: Casework, session: Session, case: Case, *, author_id: str,
@@ -52,3 +58,33 @@ def tell_tipster(casework: Casework, session: Session, case: Case, *,
     return seal_item(casework, session, case, kind=EnvelopeKind.STATUS,
                      document=update.to_json(), recipients=recipients, author_id=None,
                      for_tipster=True)
+
+
+def reason_document(casework: Casework, envelope: CaseEnvelope,
+                    key: crypto.PrivateKey | None) -> dict[str, Any] | None:
+    """The sealed document of a ``reason`` envelope, if ``key`` opens it; else None."""
+    if key is None or envelope.kind != EnvelopeKind.REASON.value \
+            or envelope.body_size > MAX_REASON_BODY:
+        return None
+    try:
+        content_key = crypto.open_content_key(envelope.header, key)
+        out = io.BytesIO()
+        with casework.store.open(envelope.body_name) as body:
+            crypto.decrypt_body(body, out, content_key)
+        payload = json.loads(out.getvalue())
+    except (crypto.CryptoError, ValueError):
+        return None
+    return payload if isinstance(payload, dict) else None
+
+
+def read_reason(casework: Casework, envelope: CaseEnvelope,
+                key: crypto.PrivateKey | None) -> str | None:
+    """The free text of a ``reason`` envelope, for a reader whose key opens it; else None.
+
+    For the timeline (reasons are never dialogue or notes). None, not an error, for a
+    reader sealed out of it (a reason sealed before they joined), a body too large for
+    any reason, or a payload that is not a reason: the timeline then shows the code only.
+    """
+    document = reason_document(casework, envelope, key)
+    text = document.get("text") if document is not None else None
+    return text if isinstance(text, str) else None

@@ -61,6 +61,7 @@ class Dialogue:
 
     stage: str
     items: list[dict[str, Any]] = field(default_factory=list)
+    outcome: str | None = None  # how the case ended, once concluded
 
 
 def _purge_after(intake: Intake) -> dt.datetime:
@@ -177,10 +178,19 @@ def load_dialogue(session: Session, store: EnvelopeStore, record: ReceiptRecord,
         items.append(json.loads(out.getvalue()))
     items.sort(key=lambda item: str(item.get("sent_at", "")))
     stage = Stage.RECEIVED
+    outcome: str | None = None
     for item in items:  # oldest first: the newest stage wins
-        stage = announced_stage(item) or stage
-    return Dialogue(stage=stage.value,
-                    items=[i for i in items if i.get("type") != "status"])
+        announced = announced_stage(item)
+        if announced is not None:
+            stage = announced
+            # Only a status names an outcome, and only a conclusion keeps one.
+            outcome = str(item["outcome"]) if announced == Stage.CONCLUDED \
+                and item.get("type") == "status" and item.get("outcome") else None
+    # A status stays in the dialogue: the tipster reads each change in plain language
+    # (dialogue.html), from its codes alone; it never carries a reviewer's words.
+    return Dialogue(stage=stage.value, outcome=outcome,
+                    items=[i for i in items
+                           if i.get("type") != "status" or announced_stage(i) is not None])
 
 
 def send_message(intake: Intake, session: Session, record: ReceiptRecord, text: str,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from functools import partial
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -93,8 +94,10 @@ def _post_text(case_id: str, form: ReplyForm | NoteForm, action: TextAction,
 
 
 def reply_view(case_id: str) -> Response:
-    """Send a reply to the tipster (sealed to their key, pushed to intake)."""
-    return _post_text(case_id, ReplyForm(prefix="reply"), reply,
+    """Send a reply to the tipster (sealed to their key, pushed to intake); marked as the
+    legal feedback if the reader ticked the box."""
+    form = ReplyForm(prefix="reply")
+    return _post_text(case_id, form, partial(reply, feedback=bool(form.feedback.data)),
                       _("Reply sealed for the tipster. It reaches them at the next sync."),
                       _("The reply was empty or too long; nothing was sent."))
 

@@ -8,7 +8,7 @@ from werkzeug.wrappers import Response
 
 import crypto
 
-from ..categories import CATEGORIES, STAGES
+from ..categories import CATEGORIES, OUTCOMES, STAGES
 from ..dialogue import load_dialogue, resume, send_message, sign_in, sign_out
 from ..errors import SessionExpired
 from ..forms import LoginForm, MessageForm, SignOutForm
@@ -55,7 +55,7 @@ def show() -> str:
     intake = current()
     _, record, key = _signed_in()
     dialogue = load_dialogue(work_session(), intake.store, record, key)
-    return render_template("dialogue.html", dialogue=dialogue, stages=STAGES,
+    return render_template("dialogue.html", dialogue=dialogue, stages=STAGES, outcomes=OUTCOMES,
                            categories=CATEGORIES, form=MessageForm(),
                            sign_out_form=SignOutForm(),
                            max_file_mb=intake.config.max_file_bytes // (1024 * 1024))
@@ -69,7 +69,7 @@ def message() -> Response | tuple[str, int]:
     form = MessageForm()
     if not form.validate_on_submit():
         dialogue = load_dialogue(work_session(), intake.store, record, key)
-        return render_template("dialogue.html", dialogue=dialogue, stages=STAGES,
+        return render_template("dialogue.html", dialogue=dialogue, stages=STAGES, outcomes=OUTCOMES,
                                categories=CATEGORIES, form=form,
                                sign_out_form=SignOutForm(),
                                max_file_mb=intake.config.max_file_bytes // (1024 * 1024)), 400

@@ -41,6 +41,11 @@ EXPECTED: dict[str, tuple[str, str, set[Role] | str]] = {
     "cases.download": ("GET", f"/cases/{'0' * 32}/files/{'1' * 32}", {L, R}),
     "cases.assign": ("POST", f"/cases/{'0' * 32}/assign", {L}),
     # --- triage, stages, links, feedback (casework/views/workflow.py) ---
+    "workflow.triage": ("POST", f"/cases/{'0' * 32}/triage", {L, R}),
+    "workflow.transition": ("POST", f"/cases/{'0' * 32}/stage", {L, R}),
+    "workflow.link": ("POST", f"/cases/{'0' * 32}/links", {L, R}),
+    "workflow.unlink": ("POST", f"/cases/{'0' * 32}/links/{'1' * 32}/remove", {L, R}),
+    "workflow.merge": ("POST", f"/cases/{'0' * 32}/merge", {L}),
     # --- assignment, handover, escalation, referral (casework/views/handling.py) ---
     # --- conflicts of interest and rekeying (casework/views/conflicts.py) ---
     "conflicts.declare": ("POST", f"/conflicts/{'0' * 32}/declare", {L, R}),
