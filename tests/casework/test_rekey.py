@@ -16,7 +16,7 @@ from click.testing import Result
 from sqlalchemy import select
 
 import crypto
-from casework.conflicts import RekeyRaced, Rekeyed, rekey_case
+from casework.conflicts import Rekeyed, RekeyRaced, rekey_case
 from casework.errors import CaseworkError
 from casework.models import CaseEnvelope, User
 from tests.intake.conftest import sign_in
