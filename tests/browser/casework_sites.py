@@ -22,6 +22,7 @@ from casework import CaseworkConfig, create_app
 from casework.models import Role
 from common.serve import build_server
 from intake.services import Intake
+
 # The conftest first: it imports tests.casework.linked, which imports it back.
 from tests.casework.conftest import Staff, services
 from tests.casework.linked import Linked
