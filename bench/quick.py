@@ -41,6 +41,7 @@ BENCHMARKS: dict[str, tuple[str, list[str]]] = {
         "## 1. Envelopes per second through `run_cycle`",
         "## 2. Peak memory while one 1 GiB envelope crosses the bridge"]),
     "scrub": ("bench.scrub_bench", ["## Cost per file class, production limits"]),
+    "rekey": ("bench.rekey_bench", ["## 1. Rekey of a case after a declared conflict"]),
 }
 FAILED = " failed:**"  # how bench.harness.failure_lines marks a section that failed
 
