@@ -187,7 +187,10 @@ def _query(user: User, units: frozenset[str], f: InboxFilters,
     """The page's SELECT (without keyset and limit), and its driving date and id columns."""
     assigned_to = user.id if f.mine else (f.assignee if f.assignee != NO_ONE else None)
     stage = Stage.RECEIVED.value if f.overdue == Overdue.ACKNOWLEDGEMENT else f.stage
-    reads = exists().where(CaseReader.case_id == Case.id, CaseReader.user_id == user.id)
+    # Each EXISTS correlates to the case only: its own table stays in its FROM even when
+    # the page is driven from that table (mine=1 with assignee=: two assignment rows).
+    reads = exists().where(CaseReader.case_id == Case.id, CaseReader.user_id == user.id) \
+        .correlate(Case)
     query: Select[Case]
     if assigned_to is not None:
         query = select(Case).select_from(Assignment).join(Case, Case.id == Assignment.case_id) \
@@ -211,23 +214,25 @@ def _query(user: User, units: frozenset[str], f: InboxFilters,
         or_(Case.unit_id.in_(scope), exists().where(
             Escalation.case_id == Case.id,
             Escalation.kind.in_((EscalationKind.UNIT.value, EscalationKind.KOF.value)),
-            Escalation.destination.in_(scope))),
-        not_(exists().where(Conflict.case_id == Case.id, Conflict.user_id == user.id)))
+            Escalation.destination.in_(scope)).correlate(Case)),
+        not_(exists().where(Conflict.case_id == Case.id, Conflict.user_id == user.id)
+             .correlate(Case)))
     if stage is not None:
         query = query.where(Case.stage == stage)
     if f.priority is not None:
         query = query.where(Case.priority == f.priority)
     if f.label is not None and assigned_to is not None:
         query = query.where(exists().where(CaseLabel.case_id == Case.id,
-                                           CaseLabel.label == f.label))
+                                           CaseLabel.label == f.label).correlate(Case))
     if f.mine and f.assignee is not None and f.assignee != user.id:
         # Both "mine" and someone else's: the cases given to both of us.
         other = f.assignee
         query = query.where(exists().where(Assignment.case_id == Case.id,
-                                           Assignment.user_id == other)
+                                           Assignment.user_id == other).correlate(Case)
                             if other != NO_ONE else literal(False))
     elif f.assignee == NO_ONE:
-        query = query.where(not_(exists().where(Assignment.case_id == Case.id)))
+        query = query.where(not_(exists().where(Assignment.case_id == Case.id)
+                                 .correlate(Case)))
     if f.overdue is not None:
         condition, latest = _overdue(f.overdue, today)
         # The bound on the driving column too, so the index range starts there.
@@ -302,9 +307,9 @@ def _columns(session: Session, user: User, page: InboxPage) -> None:
     if merged:
         # The primary's reference only to a reader of it: for anyone else it is a case
         # they must not learn of (the tipster may have excluded them from it).
-        known = dict(session.execute(
+        known = {case_id: reference for case_id, reference in session.execute(
             select(Case.id, Case.reference).where(
                 Case.id.in_(set(merged.values())),
                 exists().where(CaseReader.case_id == Case.id,
-                               CaseReader.user_id == user.id))).tuples())
+                               CaseReader.user_id == user.id)))}
         page.merged_into = {case_id: known.get(primary) for case_id, primary in merged.items()}
