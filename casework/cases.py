@@ -1,7 +1,7 @@
-"""Working a case: the inbox, replying to the tipster, internal notes.
+"""Working a case: replying to the tipster, internal notes.
 
-Reading a case is in ``case_view``, assigning one in ``assignment``; their public names
-are re-exported here for the views and the tests.
+Reading a case is in ``case_view``, assigning one in ``assignment``, the inbox in
+``inbox``; their public names are re-exported here for the views and the tests.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from typing import Any
 
 import bleach
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import exists, literal, select, tuple_
 from sqlalchemy.orm import Session
 
 import crypto
@@ -32,85 +31,20 @@ from .case_view import (
     readable_case,
     refusal,
 )
-from .errors import NotPermitted
 from .conflicts import rekey_on_open
 from .events import FeedbackRecorded, NoteAdded, ReplySent
-from .models import Assignment, Case, Role, Unit, User
-from .models.cases import CaseReader
+from .inbox import PAGE_SIZE, InboxFilters, InboxPage, inbox
+from .models import Case, Role, Unit, User
 from .readers import READING_ROLES, reader_keys, report_content_key
 from .sealing import seal_item
 from .services import Casework
 
 __all__ = ["ALLOWED_TAGS", "MAX_SHOWN_BYTES", "MAX_TEXT", "PAGE_SIZE", "READING_ROLES",
-           "CasePage", "CaseView", "InboxPage", "add_note", "assign", "assignable",
-           "assignment_choices", "case_page", "clean_markup", "excluded_key_ids", "inbox",
-           "open_case", "plaintext_of", "reply"]
+           "CasePage", "CaseView", "InboxFilters", "InboxPage", "add_note", "assign",
+           "assignable", "assignment_choices", "case_page", "clean_markup", "excluded_key_ids",
+           "inbox", "open_case", "plaintext_of", "reply"]
 
-PAGE_SIZE = 50
 MAX_TEXT = 20_000
-SORTS = {
-    "received": (Case.received_on.desc(), Case.id.desc()),
-    "oldest": (Case.received_on.asc(), Case.id.asc()),
-}
-
-
-@dataclass
-class InboxPage:
-    """One page of the inbox."""
-
-    cases: list[Case]
-    next_cursor: str | None
-    today: dt.date
-    # The units the person reads in (for the filter), and every unit's row (for labels).
-    units: list[str]
-    unit_rows: dict[str, Unit]
-
-
-def inbox(session: Session, user: User, *, unit: str | None = None, stage: str | None = None,
-          sort: str = "received", cursor: str | None = None, mine: bool = False) -> InboxPage:
-    """Cases ``user`` may read, in the units where they read, filtered, one keyset page.
-
-    Readership, not unit membership, decides: a case appears only to people in its
-    report's recipient header (``case_readers``), so a reviewer the tipster excluded
-    does not learn that the case, its category or its agency exist. Keyset pagination
-    (``received_on``, ``id``) costs the same at page 1 and page 2,000.
-    """
-    units = user.units_with(*READING_ROLES)
-    if unit is not None:
-        if unit not in units:
-            raise NotPermitted()
-        units = frozenset({unit})
-    # EXISTS, not IN: SQLite then probes case_readers' primary key once per row it walks
-    # in ix_cases_unit_received and stops after a page (3 ms at 100,000 cases), where IN
-    # built the list of all the person's cases first (100 ms).
-    query = select(Case).where(
-        Case.unit_id.in_(units),
-        exists().where(CaseReader.case_id == Case.id, CaseReader.user_id == user.id))
-    if stage:
-        query = query.where(Case.stage == stage)
-    if mine:  # the personal inbox: cases a unit lead gave to this person
-        query = query.where(Case.id.in_(
-            select(Assignment.case_id).where(Assignment.user_id == user.id)))
-    order = SORTS.get(sort, SORTS["received"])
-    if cursor:
-        try:
-            day, case_id = cursor.split("_", 1)
-            boundary = dt.date.fromisoformat(day)
-        except ValueError as exc:
-            raise refusal(_l("the page link is not valid")) from exc
-        # A row-value comparison lets the database seek in ix_cases_unit_received, so
-        # page 2,000 costs what page 2 costs.
-        position = tuple_(Case.received_on, Case.id)
-        query = query.where(position > tuple_(literal(boundary), literal(case_id))
-                            if sort == "oldest"
-                            else position < tuple_(literal(boundary), literal(case_id)))
-    rows = list(session.scalars(query.order_by(*order).limit(PAGE_SIZE + 1)))
-    more = len(rows) > PAGE_SIZE
-    rows = rows[:PAGE_SIZE]
-    next_cursor = f"{rows[-1].received_on.isoformat()}_{rows[-1].id}" if more else None
-    return InboxPage(rows, next_cursor, dt.datetime.now(dt.UTC).date(),
-                     sorted(user.units_with(*READING_ROLES)),
-                     {u.id: u for u in session.scalars(select(Unit))})
 
 
 @dataclass

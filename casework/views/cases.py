@@ -7,9 +7,11 @@ from functools import partial
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
+from ..case_view import refusal
 from ..cases import (
     add_note,
     assign,
@@ -20,7 +22,8 @@ from ..cases import (
     reply,
 )
 from ..forms import ActionForm, AssignForm, NoteForm, ReplyForm
-from ..models import Stage
+from ..inbox import Overdue
+from ..models import Priority, Stage
 from ..services import current, current_unit
 from ..web import signed_in
 
@@ -28,18 +31,28 @@ bp = Blueprint("cases", __name__, url_prefix="/cases")
 TextAction = Callable[..., str]
 
 
+INBOX_ARGS = ("unit", "stage", "assignee", "overdue", "priority", "label", "mine", "sort",
+              "after")
+MAX_INBOX_QUERY = 2048  # bytes of query string: far above any link the inbox makes
+
+
 @bp.get("/")
 def index() -> str:
-    """The inbox of the units the person reads for."""
+    """The inbox of the cases the person reads, filtered (casework.inbox)."""
     person = signed_in()
     db = current_unit().session
-    user = person.user
-    page = inbox(db, user, unit=request.args.get("unit") or None,
-                 stage=request.args.get("stage") or None,
-                 sort=request.args.get("sort", "received"),
-                 cursor=request.args.get("after") or None,
-                 mine=request.args.get("mine") == "1")
+    # Oversized or ambiguous (a filter given twice) query strings are refused, not guessed.
+    if len(request.query_string) > MAX_INBOX_QUERY \
+            or any(len(request.args.getlist(name)) > 1 for name in INBOX_ARGS):
+        raise refusal(_l("the inbox's filters are not valid"))
+    args = {name: request.args.get(name) or None for name in INBOX_ARGS}
+    page = inbox(db, person.user, unit=args["unit"], stage=args["stage"],
+                 assignee=args["assignee"], overdue=args["overdue"],
+                 priority=args["priority"], label=args["label"], mine=args["mine"] or "",
+                 sort=args["sort"], cursor=args["after"])
     return render_template("inbox.html", page=page, stages=[s.value for s in Stage],
+                           priorities=[p.value for p in Priority],
+                           overdue_kinds=[o.value for o in Overdue],
                            units=page.units, unit_rows=page.unit_rows, args=request.args)
 
 
