@@ -23,10 +23,12 @@ from flask_babel import force_locale
 from sqlalchemy import select
 
 import crypto
+from common.unit_of_work import emit_on
 
 from .accounts import approve_key, create_user, reset_password, rotate_key
 from .directory import DirectoryNotReady, export_directory
 from .errors import CaseworkError
+from .events import UnitAdded
 from .housekeeping import sweep
 from .key_recovery import readdress_cases_to
 from .models import Role, Unit
@@ -83,6 +85,7 @@ def register(app: Flask) -> None:
                 if db.get(Unit, unit_id) is None:
                     db.add(Unit(id=unit_id, name_sv=sv, name_en=en,
                                 alternate_unit_id=alternate, receives_reports=receives))
+                    emit_on(db, UnitAdded(unit_id, alternate, receives))
         click.echo("Units ready: " + ", ".join(u[0] for u in DEFAULT_UNITS))
 
     @units.command("add")
@@ -103,6 +106,7 @@ def register(app: Flask) -> None:
                 raise click.ClickException(f"there is no unit {alternate!r}")
             db.add(Unit(id=unit_id, name_sv=name_sv, name_en=name_en,
                         alternate_unit_id=alternate, receives_reports=not no_reports))
+            emit_on(db, UnitAdded(unit_id, alternate, not no_reports))
         click.echo(f"Unit {unit_id} added.")
 
     @app.cli.group("users")

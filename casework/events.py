@@ -328,3 +328,37 @@ class DirectoryExported(DomainEvent):
     """A new recipient directory was signed and recorded under ``serial`` (for intake)."""
 
     serial: int
+
+
+@dataclass(frozen=True)
+class UnitAdded(DomainEvent):
+    """A unit was created (``units init`` or ``units add``); ``receives_reports`` as set."""
+
+    unit_id: str
+    alternate_unit_id: str | None
+    receives_reports: bool
+
+
+@dataclass(frozen=True)
+class BridgeCycleCompleted(DomainEvent):
+    """A bridge cycle (``mode``: ``online``) or an air-gap bundle import (``bundle``)
+    finished: counts only; each item's unit told of the item itself."""
+
+    mode: str
+    imported: int
+    acknowledged: int
+    pushed: int
+    skipped: int
+
+
+# --- the audit log (casework/audit) ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AuditLogExported(DomainEvent):
+    """An auditor exported (a filtered part of) the audit log; ``filtered`` names the
+    filters used (never their values: a free-text filter is what someone typed)."""
+
+    user_id: str
+    format: str
+    filtered: tuple[str, ...]

@@ -15,7 +15,9 @@ from pathlib import Path
 
 import crypto
 from common.bundles import read_to_casework, write_to_intake
+from common.unit_of_work import emit_on
 
+from ..events import BridgeCycleCompleted
 from ..services import Casework
 from .imports import Incoming, import_envelopes
 from .pushes import mark_delivered, pending_pushes
@@ -56,8 +58,13 @@ def import_bundle(casework: Casework, data: bytes, *, signing_key: crypto.Signin
         for entry in incoming:
             entry.body_path.unlink(missing_ok=True)
     pushes = pending_pushes(casework)
-    return BundleAnswer(stored, len(pushes),
-                        write_to_intake(signing_key, intake_key, stored, pushes))
+    answer = BundleAnswer(stored, len(pushes),
+                          write_to_intake(signing_key, intake_key, stored, pushes))
+    # The import's counts for the audit log (each item's unit told of the item itself).
+    with casework.unit() as unit:
+        emit_on(unit.session, BridgeCycleCompleted("bundle", len(stored), len(stored),
+                                                   len(pushes), 0))
+    return answer
 
 
 def export_bundle(casework: Casework, *, signing_key: crypto.SigningKey,

@@ -21,7 +21,9 @@ from sqlalchemy.orm import Session
 import crypto
 from common.contract import TipsterItem
 from common.sync_schema import Malformed
+from common.unit_of_work import emit_on
 
+from ..events import BridgeCycleCompleted
 from ..models import BridgeState
 from ..models.base import utcnow
 from ..services import Casework
@@ -105,15 +107,17 @@ def run_cycle(casework: Casework, client: IntakeClient, batch: int = 50) -> Cycl
         delivered += len(done)
         if len(done) + len(refused) < len(outgoing):
             break  # intake stored only part: the rest waits for the next cycle
-    # A unit of its own, emitting nothing: the bridge's health (shown on the home page and
-    # by `bridge status`) is bookkeeping, not a domain fact; what the cycle did is told by
-    # each item's unit (CaseOpened, ItemImported, AcknowledgedAutomatically).
+    # A unit of its own: the bridge's health (shown on the home page and by `bridge
+    # status`), and the cycle's counts for the audit log; what the cycle did to each case
+    # is told by each item's unit (CaseOpened, ItemImported, AcknowledgedAutomatically).
     with casework.unit() as unit:
         state = unit.session.get(BridgeState, "last_success")
         if state is None:
             unit.session.add(BridgeState(name="last_success", at=utcnow()))
         else:
             state.at = utcnow()
+        emit_on(unit.session, BridgeCycleCompleted("online", len(stored), acknowledged,
+                                                   delivered, skipped))
     return CycleReport(len(stored), acknowledged, delivered)
 
 
