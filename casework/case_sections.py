@@ -25,11 +25,12 @@ SectionBuilder = Callable[[Casework, Session, User, crypto.PrivateKey | None, Ca
 def _builders() -> dict[str, SectionBuilder]:
     # Imported here: each section's module imports the case page's own modules.
     from .conflict_forms import build_section as conflict_section
+    from .handling_forms import build_section as handling_section
     from .timeline import case_timeline
     from .triage import triage_section
     from .workflow import workflow_section
-    return {"conflict": conflict_section, "timeline": case_timeline,
-            "triage": triage_section, "workflow": workflow_section}
+    return {"conflict": conflict_section, "handling": handling_section,
+            "timeline": case_timeline, "triage": triage_section, "workflow": workflow_section}
 
 
 def build_sections(casework: Casework, session: Session, user: User,

@@ -48,6 +48,12 @@ PERMISSIONS: dict[str, frozenset[Role] | str] = {
     "workflow.unlink": READERS,
     "workflow.merge": LEADS,
     # --- assignment, handover, escalation, referral (casework/views/handling.py) ---
+    "handling.unassign": LEADS,
+    "handling.transfer": LEADS,
+    "handling.escalate": LEADS,
+    "handling.refer": LEADS,
+    "handling.handover": LEADS,
+    "handling.handover_submit": LEADS,
     # --- conflicts of interest and rekeying (casework/views/conflicts.py) ---
     # Any reader declares a conflict or rekeys; the lead sees the flagged cases of the
     # units they lead (ids, names and dates, never content).
@@ -55,9 +61,6 @@ PERMISSIONS: dict[str, frozenset[Role] | str] = {
     "conflicts.rekey": READERS,
     "conflicts.index": LEADS,
     # --- the audit log (casework/views/audit.py) ---
-    "audit.index": AUDITORS,
-    "audit.export": AUDITORS,
-    "audit.verify": AUDITORS,
 }
 
 

@@ -47,14 +47,17 @@ EXPECTED: dict[str, tuple[str, str, set[Role] | str]] = {
     "workflow.unlink": ("POST", f"/cases/{'0' * 32}/links/{'1' * 32}/remove", {L, R}),
     "workflow.merge": ("POST", f"/cases/{'0' * 32}/merge", {L}),
     # --- assignment, handover, escalation, referral (casework/views/handling.py) ---
+    "handling.unassign": ("POST", f"/cases/{'0' * 32}/unassign", {L}),
+    "handling.transfer": ("POST", f"/cases/{'0' * 32}/transfer", {L}),
+    "handling.escalate": ("POST", f"/cases/{'0' * 32}/escalate", {L}),
+    "handling.refer": ("POST", f"/cases/{'0' * 32}/refer", {L}),
+    "handling.handover": ("GET", "/handover", {L}),
+    "handling.handover_submit": ("POST", "/handover", {L}),
     # --- conflicts of interest and rekeying (casework/views/conflicts.py) ---
     "conflicts.declare": ("POST", f"/conflicts/{'0' * 32}/declare", {L, R}),
     "conflicts.rekey": ("POST", f"/conflicts/{'0' * 32}/rekey", {L, R}),
     "conflicts.index": ("GET", "/conflicts/", {L}),
     # --- the audit log (casework/views/audit.py) ---
-    "audit.index": ("GET", "/audit/", {U}),
-    "audit.export": ("GET", "/audit/export?format=csv", {U}),
-    "audit.verify": ("GET", "/audit/verify", {U}),
 }
 
 
