@@ -61,6 +61,9 @@ PERMISSIONS: dict[str, frozenset[Role] | str] = {
     "conflicts.rekey": READERS,
     "conflicts.index": LEADS,
     # --- the audit log (casework/views/audit.py) ---
+    "audit.index": AUDITORS,
+    "audit.export": AUDITORS,
+    "audit.verify": AUDITORS,
 }
 
 

@@ -58,6 +58,9 @@ EXPECTED: dict[str, tuple[str, str, set[Role] | str]] = {
     "conflicts.rekey": ("POST", f"/conflicts/{'0' * 32}/rekey", {L, R}),
     "conflicts.index": ("GET", "/conflicts/", {L}),
     # --- the audit log (casework/views/audit.py) ---
+    "audit.index": ("GET", "/audit/", {U}),
+    "audit.export": ("GET", "/audit/export?format=csv", {U}),
+    "audit.verify": ("GET", "/audit/verify", {U}),
 }
 
 
