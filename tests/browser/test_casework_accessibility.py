@@ -34,9 +34,9 @@ from casework.accounts import create_user
 from casework.models import Case, Role
 from casework.permissions import PENDING, PERMISSIONS, PUBLIC
 from tests.intake.conftest import submit
-from tests.support.casework import Staff, services
+from tests.support.casework import Staff, csrf, log_in, services
 
-from .casework_sites import Sites, link_apps, serving_linked
+from .casework_sites import Linked, Sites, link_apps, serving_linked
 from .test_intake_accessibility import TAGS, render
 
 LANGUAGES = ["sv", "en"]
@@ -63,6 +63,11 @@ ROSTER: dict[str, tuple[Role, str]] = {
     "statistician": (Role.STATISTICIAN, "kof"),
     "auditor": (Role.AUDITOR, "kof"),
 }
+# Enrolled but never signed in here: an akt reviewer who declares a conflict of interest
+# on the lead's case, so that the lead's list of flagged cases and the case's conflict
+# section have something to show.
+DECLARER = "declarer"
+OTHERS: dict[str, tuple[Role, str]] = {DECLARER: (Role.REVIEWER, "akt")}
 # Not signed in, and signed in with a password but not enrolled yet.
 VISITOR, NEWCOMER = "visitor", "newcomer"
 ACCOUNTS = [VISITOR, NEWCOMER, *ROSTER]
@@ -186,6 +191,15 @@ def _with_note(account: str) -> Reach:
     return reach
 
 
+def _triaged(account: str) -> Reach:
+    """Triage saved: a notice, a label with its remove button, the timeline's entry."""
+    def reach(page: Page, world: World) -> int:
+        if (status := case_path(account)(page, world)) != 200:
+            return status
+        return post_form(page, "#triage-form", {"triage-add-label": "follow-up"})
+    return reach
+
+
 def _user_created(page: Page, world: World) -> int:
     go(page, world.url + "/admin/users")
     return post_form(page, "form[action$='/admin/users']", {
@@ -241,6 +255,7 @@ def extra_states(account: str) -> dict[str, tuple[Reach, int]]:
         states |= {
             "inbox-filtered": (get(f"/cases/?stage=received&sort=oldest&unit={unit}"), 200),
             "case-after-note": (_with_note(account), 302),
+            "case-after-triage": (_triaged(account), 302),
         }
     if role is Role.AUDITOR:
         states |= {
@@ -270,9 +285,18 @@ def plan(world: World, account: str) -> dict[str, tuple[Reach, int]]:
 # --- fixtures --------------------------------------------------------------------------
 
 
+def declare_conflict(linked: Linked, case_id: str) -> None:
+    client = linked.casework.test_client()
+    log_in(linked.casework, client, linked.staff[DECLARER])
+    response = client.post(f"/conflicts/{case_id}/declare", data={
+        "csrf_token": csrf(client, f"/cases/{case_id}"), "conflict-confirm": "y",
+        "conflict-reason": "I know the head of unit."})
+    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+
+
 @pytest.fixture(scope="module")
 def world(browser: Browser, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    linked = link_apps(tmp_path_factory.mktemp("casework-a11y"), ROSTER)
+    linked = link_apps(tmp_path_factory.mktemp("casework-a11y"), ROSTER | OTHERS)
     client = linked.intake.test_client()
     for category in CATEGORY_OF_UNIT.values():
         submit(client, category=category)
@@ -280,6 +304,7 @@ def world(browser: Browser, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     with services(linked.casework).db.session() as db:
         case_of_unit = {case.unit_id: case.id for case in db.scalars(select(Case))}
     assert set(case_of_unit) == set(CATEGORY_OF_UNIT), case_of_unit
+    declare_conflict(linked, case_of_unit["akt"])
 
     with serving_linked(linked) as sites:
         built = World(sites, case_of_unit)
