@@ -19,12 +19,10 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
-import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from flask_babel import gettext
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -33,9 +31,10 @@ from common.contract import EnvelopeKind
 from common.storage import is_envelope_id
 
 from .case_view import CaseView
-from .i18n import outcome_label, stage_label, unit_label
-from .models import AuditEntry, Case, CaseEnvelope, Unit, User
+from .config import CaseworkConfig
+from .models import AuditEntry, Case, CaseEnvelope, Conflict, Unit, User
 from .services import Casework
+from .timeline_text import Malformed, Names, _, describe, details_of
 
 # The workflow's actions, by their audit codes (the event class names in snake_case).
 ACTIONS = ("case_opened", "acknowledged_automatically", "case_triaged", "cases_linked",
@@ -53,7 +52,6 @@ MAX_MERGE_DEPTH = 8
 MAX_REASON_BYTES = 128 * 1024
 MAX_REASON_CHARS = 4_000
 OLDER_OMITTED = "older_entries_omitted"
-_CODE = re.compile(r"[a-z0-9][a-z0-9_-]{0,47}")
 
 
 @dataclass(frozen=True)
@@ -67,220 +65,6 @@ class TimelineItem:
     reason: str | None = None  # the decrypted reason text, for someone it was sealed to
     reason_unreadable: bool = False  # a reason exists for them but would not open
     case_reference: str | None = None  # set for an entry of a case merged into this one
-
-
-def _(text: str, **variables: object) -> str:
-    """flask_babel's gettext, typed (the catalogue tools find the calls by this name)."""
-    return str(gettext(text, **variables))
-
-
-class _Malformed(Exception):
-    """An entry's details are not what its action writes (a later version, or tampering)."""
-
-
-@dataclass
-class _Names:
-    """What descriptions name, looked up once for the whole timeline (no query per line)."""
-
-    people: dict[str, str]
-    cases: dict[str, str]
-    units: dict[str, Unit]
-
-    def person(self, user_id: str | None) -> str:
-        if user_id is None:
-            return _("Lykta (automatic)")
-        return self.people.get(user_id, _("an unknown person"))
-
-    def case(self, case_id: str) -> str:
-        return self.cases.get(case_id, _("another case"))
-
-    def unit(self, unit_id: str) -> str:
-        return unit_label(self.units.get(unit_id), unit_id)
-
-
-# --- reading an entry's details, strictly -----------------------------------------------
-
-
-def _details(entry: AuditEntry) -> dict[str, Any]:
-    try:
-        parsed = json.loads(entry.details)
-    except (TypeError, ValueError) as exc:
-        raise _Malformed() from exc
-    if not isinstance(parsed, dict):
-        raise _Malformed()
-    return parsed
-
-
-def _text(details: Mapping[str, Any], name: str) -> str:
-    value = details.get(name)
-    if not isinstance(value, str) or not value or len(value) > 64:
-        raise _Malformed()
-    return value
-
-
-def _code(details: Mapping[str, Any], name: str) -> str:
-    # Codes are shown as they are when no label is known: only a code's shape is accepted.
-    value = _text(details, name)
-    if not _CODE.fullmatch(value):
-        raise _Malformed()
-    return value
-
-
-def _optional_code(details: Mapping[str, Any], name: str) -> str | None:
-    return None if details.get(name) is None else _code(details, name)
-
-
-def _count(details: Mapping[str, Any], name: str) -> int:
-    value = details.get(name)
-    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < 10**9:
-        raise _Malformed()
-    return value
-
-
-# --- labels ------------------------------------------------------------------------------
-
-
-def _reason_code_label(code: str) -> str:
-    return code  # the code itself until casework.i18n labels reason codes
-
-
-def _link_kind_label(code: str) -> str:
-    return {"related": _("related"), "duplicate": _("duplicate")}.get(code, code)
-
-
-def _triage_field_label(name: str) -> str | None:
-    return {"category": _("category"), "agency": _("agency"), "priority": _("priority"),
-            "labels": _("labels"), "agency_other": _("agency")}.get(name)
-
-
-def _with_reason_code(sentence: str, details: Mapping[str, Any]) -> str:
-    code = _optional_code(details, "reason_code")
-    if code is None:
-        return sentence
-    return _("%(sentence)s (reason: %(reason)s)", sentence=sentence,
-             reason=_reason_code_label(code))
-
-
-# --- one description per action ----------------------------------------------------------
-
-Describe = Callable[[Mapping[str, Any], _Names], str]
-
-
-def _opened(details: Mapping[str, Any], names: _Names) -> str:
-    return _("Case opened from a report to %(unit)s", unit=names.unit(_code(details, "unit_id")))
-
-
-def _acknowledged(_details: Mapping[str, Any], _names: _Names) -> str:
-    return _("Receipt acknowledged to the tipster automatically")
-
-
-def _triaged(details: Mapping[str, Any], _names: _Names) -> str:
-    changed = details.get("changed", [])
-    if not isinstance(changed, list) or not all(isinstance(c, str) for c in changed):
-        raise _Malformed()
-    labels = list(dict.fromkeys(lbl for c in changed if (lbl := _triage_field_label(c))))
-    if not labels:
-        return _("Triaged")
-    return _("Triaged: %(fields)s set", fields=", ".join(labels))
-
-
-def _linked(details: Mapping[str, Any], names: _Names) -> str:
-    other = names.case(_code(details, "linked_case_id"))
-    if _code(details, "kind") == "duplicate":
-        return _("Marked as a duplicate of case %(reference)s", reference=other)
-    return _("Linked to case %(reference)s (%(kind)s)", reference=other,
-             kind=_link_kind_label(_code(details, "kind")))
-
-
-def _unlinked(details: Mapping[str, Any], names: _Names) -> str:
-    return _("Link to case %(reference)s removed",
-             reference=names.case(_code(details, "linked_case_id")))
-
-
-def _merged(details: Mapping[str, Any], names: _Names) -> str:
-    return _("Merged into case %(reference)s",
-             reference=names.case(_code(details, "into_case_id")))
-
-
-def _stage_changed(details: Mapping[str, Any], _names: _Names) -> str:
-    before = stage_label(_code(details, "from_stage"))
-    after = stage_label(_code(details, "to_stage"))
-    outcome = _optional_code(details, "outcome")
-    reopened = details.get("reopened", False)
-    if not isinstance(reopened, bool):
-        raise _Malformed()
-    if reopened:
-        sentence = _("Reopened: from %(before)s to %(after)s", before=before, after=after)
-    elif outcome is not None:
-        sentence = _("Stage changed from %(before)s to %(after)s, outcome: %(outcome)s",
-                     before=before, after=after, outcome=outcome_label(outcome))
-    else:
-        sentence = _("Stage changed from %(before)s to %(after)s", before=before,
-                     after=after)
-    return _with_reason_code(sentence, details)
-
-
-def _feedback(_details: Mapping[str, Any], _names: _Names) -> str:
-    return _("A reply was recorded as the feedback to the tipster")
-
-
-def _assigned(details: Mapping[str, Any], names: _Names) -> str:
-    return _("Assigned to %(person)s", person=names.person(_code(details, "user_id")))
-
-
-def _unassigned(details: Mapping[str, Any], names: _Names) -> str:
-    return _("%(person)s was taken off the case",
-             person=names.person(_code(details, "user_id")))
-
-
-def _escalated(details: Mapping[str, Any], names: _Names) -> str:
-    unit = names.unit(_code(details, "destination"))
-    added = _count(details, "readers_added")
-    _code(details, "kind")  # unit or kof: the destination's name says which
-    sentence = _("Escalated to %(unit)s (%(count)s readers added)", unit=unit, count=added)
-    return _with_reason_code(sentence, details)
-
-
-def _referred(details: Mapping[str, Any], _names: _Names) -> str:
-    sentence = _("Referred to an external authority: %(authority)s",
-                 authority=_code(details, "authority"))
-    return _with_reason_code(sentence, details)
-
-
-def _conflict(_details: Mapping[str, Any], _names: _Names) -> str:
-    return _("Declared a conflict of interest; the case awaits rekeying")
-
-
-def _rekeyed(details: Mapping[str, Any], _names: _Names) -> str:
-    return _("Rekeyed after a declared conflict: %(envelopes)s items re-encrypted, "
-             "%(removed)s people removed", envelopes=_count(details, "envelopes"),
-             removed=_count(details, "removed"))
-
-
-def _replied(_details: Mapping[str, Any], _names: _Names) -> str:
-    return _("Replied to the tipster")
-
-
-DESCRIBE: dict[str, Describe] = {
-    "case_opened": _opened, "acknowledged_automatically": _acknowledged,
-    "case_triaged": _triaged, "cases_linked": _linked, "cases_unlinked": _unlinked,
-    "case_merged": _merged, "stage_changed": _stage_changed,
-    "feedback_recorded": _feedback, "case_assigned": _assigned,
-    "case_unassigned": _unassigned, "case_escalated": _escalated,
-    "case_referred": _referred, "conflict_declared": _conflict,
-    "case_rekeyed": _rekeyed, "reply_sent": _replied,
-}
-
-
-def describe(action: str, details: Mapping[str, Any], names: _Names) -> str:
-    """The plain-language line for one entry; a generic line when it cannot be read."""
-    describer = DESCRIBE.get(action)
-    if describer is not None:
-        try:
-            return describer(details, names)
-        except _Malformed:
-            pass
-    return _("An action was recorded whose details cannot be shown")
 
 
 # --- reasons -----------------------------------------------------------------------------
@@ -346,8 +130,9 @@ def _case_ids(session: Session, case: Case) -> dict[str, str]:
     return found
 
 
-def _names(session: Session, parsed: Iterable[tuple[AuditEntry, dict[str, Any] | None]],
-           known_cases: Mapping[str, str]) -> _Names:
+def _names(session: Session, config: CaseworkConfig,
+           parsed: Iterable[tuple[AuditEntry, dict[str, Any] | None]],
+           known_cases: Mapping[str, str]) -> Names:
     people: set[str] = set()
     cases: set[str] = set()
     for entry, details in parsed:
@@ -360,12 +145,37 @@ def _names(session: Session, parsed: Iterable[tuple[AuditEntry, dict[str, Any] |
         cases.update(v for k in ("linked_case_id", "into_case_id")
                      if isinstance(v := details.get(k), str))
     cases -= set(known_cases)
-    return _Names(
-        people=dict(session.execute(select(User.id, User.display_name).where(
-            User.id.in_(people))).tuples().all()) if people else {},
-        cases={**known_cases, **(dict(session.execute(select(Case.id, Case.reference).where(
-            Case.id.in_(cases))).tuples().all()) if cases else {})},
-        units={u.id: u for u in session.scalars(select(Unit))})
+    return Names(
+        people={i: name for i, name in session.execute(
+            select(User.id, User.display_name).where(User.id.in_(people)))} if people else {},
+        cases={**known_cases, **({i: ref for i, ref in session.execute(
+            select(Case.id, Case.reference).where(Case.id.in_(cases)))} if cases else {})},
+        units={u.id: u for u in session.scalars(select(Unit))}, config=config)
+
+
+def _conflict_reasons(session: Session, case_ids: Iterable[str]) -> dict[tuple[str, str], str]:
+    """(case, declarer) -> the reason sealed with a declared conflict.
+
+    ``ConflictDeclared`` names no reason (the event came first); the conflict's row does.
+    """
+    rows = session.execute(select(Conflict.case_id, Conflict.user_id,
+                                  Conflict.reason_envelope_id).where(
+        Conflict.case_id.in_(case_ids), Conflict.reason_envelope_id.is_not(None)))
+    return {(case_id, user_id): reason for case_id, user_id, reason in rows if reason}
+
+
+def _parse(entry: AuditEntry, conflicts: Mapping[tuple[str, str], str]) -> dict[str, Any] | None:
+    """The entry's details (None if malformed), with a declared conflict's reason."""
+    try:
+        details = details_of(entry)
+    except Malformed:
+        return None
+    if entry.action == "conflict_declared" and "reason_envelope_id" not in details \
+            and entry.case_id is not None and entry.actor_id is not None:
+        reason = conflicts.get((entry.case_id, entry.actor_id))
+        if reason is not None:
+            details = {**details, "reason_envelope_id": reason}
+    return details
 
 
 def _reason_envelopes(session: Session,
@@ -394,13 +204,10 @@ def case_timeline(casework: Casework, session: Session, user: User,
         .order_by(AuditEntry.seq.desc()).limit(MAX_ITEMS + 1)))
     more = len(rows) > MAX_ITEMS
     rows = rows[:MAX_ITEMS][::-1]
-    parsed: list[tuple[AuditEntry, dict[str, Any] | None]] = []
-    for entry in rows:
-        try:
-            parsed.append((entry, _details(entry)))
-        except _Malformed:
-            parsed.append((entry, None))
-    names = _names(session, parsed, references)
+    conflicts = _conflict_reasons(session, references) \
+        if any(e.action == "conflict_declared" for e in rows) else {}
+    parsed = [(entry, _parse(entry, conflicts)) for entry in rows]
+    names = _names(session, casework.config, parsed, references)
     envelopes = _reason_envelopes(session, parsed)
     items = [TimelineItem(when=None, actor="", action=OLDER_OMITTED, description=_(
         "Older entries are not shown here; the audit log holds them."))] if more else []
@@ -411,7 +218,7 @@ def case_timeline(casework: Casework, session: Session, user: User,
 
 
 def _item(casework: Casework, entry: AuditEntry, details: dict[str, Any] | None,
-          names: _Names, envelopes: Mapping[str, CaseEnvelope],
+          names: Names, envelopes: Mapping[str, CaseEnvelope],
           key: crypto.PrivateKey | None, case_id: str,
           case_ids: frozenset[str]) -> TimelineItem:
     description = describe(entry.action if details is not None else "", details or {}, names)
