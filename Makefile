@@ -106,6 +106,7 @@ bench: $(STAMP) sysdeps
 	$(BIN)/python -m bench.casework_bench
 	$(BIN)/python -m bench.bridge_bench
 	$(BIN)/python -m bench.scrub_bench
+	$(BIN)/python -m bench.audit_bench
 	$(BIN)/python -m bench.rekey_bench
 
 bench-quick: $(STAMP)

@@ -42,6 +42,8 @@ BENCHMARKS: dict[str, tuple[str, list[str]]] = {
         "## 2. Peak memory while one 1 GiB envelope crosses the bridge"]),
     "scrub": ("bench.scrub_bench", ["## Cost per file class, production limits"]),
     "rekey": ("bench.rekey_bench", ["## 1. Rekey of a case after a declared conflict"]),
+    "audit": ("bench.audit_bench", ["## 1. Verifying a chain of",
+                                    "## 2. One checkpoint signature"]),
 }
 FAILED = " failed:**"  # how bench.harness.failure_lines marks a section that failed
 
