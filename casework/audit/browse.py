@@ -124,7 +124,7 @@ def _like(text: str) -> str:
     return f"%{escaped}%"
 
 
-def _statement(session: Session, wanted: Filter) -> Select[tuple[AuditEntry]]:
+def _statement(session: Session, wanted: Filter) -> Select[AuditEntry]:
     statement = select(AuditEntry)
     if wanted.case:
         reference = session.scalar(select(Case.id).where(Case.reference == wanted.case))
