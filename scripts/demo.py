@@ -33,6 +33,7 @@ from casework.services import current as casework_services
 from common.serve import build_server
 from intake import DirectoryRefused
 from intake import create_app as create_intake
+from scripts import demo_cases
 
 CHECKOUT = Path(__file__).resolve().parent.parent
 INSTANCE = Path(os.environ.get("LYKTA_INSTANCE", CHECKOUT / "instance"))
@@ -45,7 +46,11 @@ ACCOUNTS = [
     (Role.STATISTICIAN, "stina", "Stina Ek", "kof"),
     (Role.AUDITOR, "olof", "Olof Strand", "kof"),
 ]
-EXTRA_REVIEWERS = [("erik", "Erik Sandberg", "etik"), ("anna", "Anna Nord", "akt")]
+EXTRA_REVIEWERS = [("erik", "Erik Sandberg", "etik"), ("anna", "Anna Nord", "akt"),
+                   ("karin", "Karin Falk", "kof")]  # karin: KOF reads what is escalated there
+# More accounts that are not in demo.json (one per role): an etik lead works the demo
+# cases past assessment (scripts/demo_cases.py). Every account is in demo-staff.json.
+EXTRA_LEADS = [("lars", "Lars Ek", "etik")]
 ESCROW_PASSPHRASE = "kof escrow demo passphrase"
 # The demo runs at production cost; tests/test_demo.py sets LYKTA_DEMO_ARGON2=fast.
 ARGON2 = crypto.INSECURE_FAST if os.environ.get("LYKTA_DEMO_ARGON2") == "fast" else (
@@ -80,7 +85,7 @@ def set_up() -> None:
     """Create both instances, the demo accounts and the signed directory, once."""
     if (INSTANCE / "demo.json").exists() and (INSTANCE / "casework.json").exists():
         return
-    print("Setting up a new demo instance in instance/ (production Argon2 cost, ~20 s)...")
+    print("Setting up a new demo instance in instance/ (production Argon2 cost, ~40 s)...")
     make_private()
     signing = crypto.SigningKey.generate()
     _write_private(INSTANCE / "casework-signing.seed", signing.seed())
@@ -105,6 +110,8 @@ def set_up() -> None:
                             receives_reports=receives))
         people = [(role, username, name, unit) for role, username, name, unit in ACCOUNTS]
         people += [(Role.REVIEWER, u, n, unit) for u, n, unit in EXTRA_REVIEWERS]
+        people += [(Role.UNIT_LEAD, u, n, unit) for u, n, unit in EXTRA_LEADS]
+        staff: dict[str, dict[str, str]] = {}
         for role, username, name, unit in people:
             password = f"{username}-demo-{secrets.token_hex(4)}"
             secret = pyotp.random_base32(32)
@@ -116,9 +123,10 @@ def set_up() -> None:
             code = pyotp.TOTP(secret).at(time.time() - 30)
             complete_enrolment(services.db, services.config, user_id=user_id, code=code,
                                new_password=password)
+            staff[username] = {"username": username, "password": password,
+                               "totp_secret": secret}
             if (role, username, name, unit) in ACCOUNTS:
-                demo[role.value] = {"username": username, "password": password,
-                                    "totp_secret": secret}
+                demo[role.value] = staff[username]
         with services.db.session() as db:
             document = export_directory(db, signing_key=signing, escrow=escrow.public_key,
                                         valid_for=dt.timedelta(days=365))
@@ -130,6 +138,10 @@ def set_up() -> None:
         "argon2": ARGON2.to_dict(),
     }, indent=2).encode())
     _write_private(INSTANCE / "demo.json", (json.dumps(demo, indent=2) + "\n").encode())
+    _write_private(INSTANCE / "demo-staff.json", (json.dumps(staff, indent=2) + "\n").encode())
+    # Once, with the directory in place and before the apps are served; a failure is one
+    # line and the demo starts without the cases.
+    demo_cases.seed(INSTANCE, {name: account["password"] for name, account in staff.items()})
 
 
 SYNC_PORT = 8090
@@ -212,6 +224,7 @@ def main() -> None:
         f"      current code: {pyotp.TOTP(reviewer['totp_secret']).now()} "
         "(python -c \"import pyotp;print(pyotp.TOTP('SECRET').now())\")\n"
         "      every role's account is in instance/demo.json\n"
+        f"{demo_cases.banner(INSTANCE)}"
         "  the bridge:          casework pulls from intake's sync app on 127.0.0.1:8090 every\n"
         "      5 seconds (signed requests and answers); intake never connects to casework\n"
         "  state:               instance/   (make demo-reset clears it)\n"

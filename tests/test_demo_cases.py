@@ -1,0 +1,221 @@
+"""The demo's seeded cases (scripts/demo_cases.py): the whole workflow, sealed, audited.
+
+One demo instance is set up for the module (in a temporary LYKTA_INSTANCE, cheap Argon2),
+as `make demo` sets it up; the tests then read it through the apps and their database.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+import io
+import json
+import re
+from collections.abc import Iterator
+from contextlib import redirect_stdout
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyotp
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from casework import CaseworkConfig
+from casework import create_app as create_casework
+from casework.models import (
+    Assignment,
+    Case,
+    CaseEnvelope,
+    CaseLabel,
+    CaseLink,
+    Conflict,
+    Escalation,
+    User,
+)
+from common.contract import Outcome, Stage
+from intake import IntakeConfig
+from intake import create_app as create_intake
+from tests.support.casework import csrf, fresh_step, services
+
+
+@dataclass
+class Demo:
+    path: Path
+    casework: Flask
+    cases: dict[str, dict[str, str]]  # demo-cases.json
+    staff: dict[str, dict[str, str]]  # demo-staff.json
+    output: str  # what set_up printed
+
+    def case(self, name: str) -> Case:
+        with services(self.casework).db.session() as db:
+            found = db.scalar(select(Case).where(
+                Case.reference == self.cases[name]["reference"]))
+            assert found is not None, name
+            db.expunge(found)
+            return found
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
+    path = tmp_path_factory.mktemp("demo-instance")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("LYKTA_INSTANCE", str(path))
+        patch.setenv("LYKTA_DEMO_ARGON2", "fast")
+        import scripts.demo as module
+
+        module = importlib.reload(module)
+        printed = io.StringIO()
+        with redirect_stdout(printed):
+            module.set_up()
+        module.upgrade_instance()
+        casework = create_casework(CaseworkConfig.from_instance(path))
+        casework.config["TESTING"] = True
+        yield Demo(path, casework, json.loads((path / "demo-cases.json").read_text()),
+                   json.loads((path / "demo-staff.json").read_text()), printed.getvalue())
+
+
+def test_the_demo_holds_every_stage_outcome_and_action(demo: Demo) -> None:
+    assert "Seeded 17 synthetic demo cases" in demo.output
+    with services(demo.casework).db.session() as db:
+        cases = list(db.scalars(select(Case)))
+        stages = {c.stage for c in cases}
+        # "received" is left by the import itself: every report is acknowledged in the
+        # transaction that imports it (the automatic acknowledgement).
+        assert stages == {s.value for s in Stage} - {Stage.RECEIVED.value}
+        assert {c.outcome for c in cases if c.stage == Stage.CONCLUDED.value} == {
+            o.value for o in Outcome}
+        kinds = {(e.kind, e.destination) for e in db.scalars(select(Escalation))}
+        assert {("unit", "akt"), ("kof", "kof"), ("referral", "jo")} <= kinds
+        pending = list(db.scalars(select(Conflict).where(Conflict.rekeyed_at.is_(None))))
+        assert len(pending) == 1
+        declarer = db.get(User, pending[0].user_id)
+        assert declarer is not None and declarer.username == "anna"
+        assert sum(c.merged_into_id is not None for c in cases) == 1
+        assert {row.kind for row in db.scalars(select(CaseLink))} == {"related", "duplicate"}
+        assert db.scalar(select(Assignment).limit(1)) is not None
+        assert set(db.scalars(select(CaseLabel.label))) >= {"rekrytering", "bidrag"}
+        assert {c.priority for c in cases} >= {"normal", "high", "urgent"}
+        assert sum(c.feedback_on is not None for c in cases) == 1
+        assert db.scalar(select(CaseEnvelope).where(CaseEnvelope.kind == "identity"))
+        assert db.scalar(select(CaseEnvelope).where(CaseEnvelope.kind == "file"))
+    overdue = demo.case("overdue")
+    assert overdue.feedback_on is None and overdue.stage != Stage.CONCLUDED.value
+    # Received over three months ago (synthetic history) and no feedback yet: overdue.
+    assert overdue.feedback_by < dt.datetime.now(dt.UTC).date()
+    merged = demo.case("duplicate")
+    assert merged.merged_into_id == demo.case("primary").id
+    assert demo.case("escalated").unit_id == "etik"
+
+
+def test_demo_json_keeps_one_account_per_role_and_the_extras_apart(demo: Demo) -> None:
+    accounts = json.loads((demo.path / "demo.json").read_text())
+    assert {a["username"] for a in accounts.values()} == {
+        "admin", "lena", "eva", "cecilia", "stina", "olof"}
+    assert {"lars", "erik", "anna", "karin"} <= set(demo.staff)
+    assert (demo.path / "demo-cases.json").stat().st_mode & 0o077 == 0
+    assert (demo.path / "demo-staff.json").stat().st_mode & 0o077 == 0
+
+
+def test_the_audit_log_of_the_demo_verifies(demo: Demo) -> None:
+    result = demo.casework.test_cli_runner().invoke(args=["audit", "verify"])
+    assert result.exit_code == 0, result.output
+    assert "Audit log intact" in result.output
+    entries = int(re.search(r"intact: (\d+) entries", result.output).group(1))  # type: ignore[union-attr]
+    assert entries > 50  # every action of the seeding is an entry
+
+
+def _sign_in(demo: Demo, username: str) -> FlaskClient:
+    account = demo.staff[username]
+    with services(demo.casework).db.session() as db:
+        last = db.scalar(select(User.totp_last_step).where(User.username == username))
+    client = demo.casework.test_client()
+    client.set_cookie("lang", "en")
+    response = client.post("/login", data={
+        "csrf_token": csrf(client, "/login"), "username": username,
+        "password": account["password"],
+        "code": pyotp.TOTP(account["totp_secret"]).at(fresh_step(last or 0) * 30)})
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    return client
+
+
+def test_the_lead_sees_the_escalated_case_and_the_conflict_flag(demo: Demo) -> None:
+    lena = _sign_in(demo, "lena")
+    inbox = lena.get("/cases/")
+    assert inbox.status_code == 200
+    page = inbox.get_data(as_text=True)
+    for name in ("escalated", "kof", "conflict", "primary", "akt-overdue"):
+        assert demo.cases[name]["reference"] in page, name
+    conflicts = lena.get("/conflicts/")
+    assert conflicts.status_code == 200
+    assert demo.cases["conflict"]["reference"] in conflicts.get_data(as_text=True)
+    overdue = lena.get("/cases/?overdue=feedback").get_data(as_text=True)
+    assert demo.cases["akt-overdue"]["reference"] in overdue
+    assert demo.cases["dismissed"]["reference"] not in overdue
+
+
+def test_the_reviewer_sees_her_cases_and_not_one_she_was_excluded_from(demo: Demo) -> None:
+    eva = _sign_in(demo, "eva")
+    inbox = eva.get("/cases/")
+    assert inbox.status_code == 200
+    page = inbox.get_data(as_text=True)
+    for name in ("overdue", "triaged", "assigned", "investigating", "substantiated"):
+        assert demo.cases[name]["reference"] in page, name
+    assert demo.cases["not-substantiated"]["reference"] not in page  # the tipster's choice
+    assert demo.cases["kof"]["reference"] not in page  # another unit's
+    mine = eva.get("/cases/?mine=1").get_data(as_text=True)
+    assert demo.cases["assigned"]["reference"] in mine
+    case = eva.get(f"/cases/{demo.case('triaged').id}")
+    assert case.status_code == 200
+    assert "[DEMO]" in case.get_data(as_text=True)  # she reads the sealed report
+
+
+def test_no_demo_text_is_stored_in_plaintext(demo: Demo) -> None:
+    """Every report, reason, reply and note is sealed: the marker the texts contain is in
+    no file of the instance (databases, their journals, bodies, the demo's own files)."""
+    markers = (b"[DEMO]", "Syntetiskt demoärende".encode(), b"Synthetic demo case")
+    scanned = 0
+    for path in demo.path.rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            scanned += path.name.endswith(".sqlite")
+            for marker in markers:
+                assert marker not in data, (path.name, marker)
+    assert scanned == 2  # both databases were read
+
+
+def test_the_tipster_reads_the_status_updates_and_the_feedback(demo: Demo) -> None:
+    intake = create_intake(IntakeConfig.from_instance(demo.path))
+    client = intake.test_client()
+    client.set_cookie("lang", "en")
+    page = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)
+    assert token
+    response = client.post("/login", data={"csrf_token": token.group(1),
+                                           "receipt": demo.cases["substantiated"]["receipt"]})
+    assert response.status_code == 302
+    dialogue = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert 'id="case-status"' in dialogue
+    assert "Your case is concluded." in dialogue
+    assert "We looked into your report" in dialogue  # the reply marked as feedback
+
+
+def test_the_banner_says_whom_to_sign_in_as(demo: Demo) -> None:
+    from scripts.demo_cases import banner
+
+    text = banner(demo.path)
+    for expected in ("lena", "eva", "olof", "audit verify", demo.cases["conflict"]["reference"],
+                     demo.cases["substantiated"]["receipt"]):
+        assert expected in text
+    assert banner(demo.path / "missing") == ""
+
+
+def test_a_failed_seeding_is_one_line_and_changes_nothing(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from scripts.demo_cases import seed
+
+    assert seed(tmp_path, {}) is False
+    captured = capsys.readouterr()
+    assert captured.err.count("\n") == 1 and "could not be seeded" in captured.err
+    assert list(tmp_path.iterdir()) == []
