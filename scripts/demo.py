@@ -85,7 +85,7 @@ def set_up() -> None:
     """Create both instances, the demo accounts and the signed directory, once."""
     if (INSTANCE / "demo.json").exists() and (INSTANCE / "casework.json").exists():
         return
-    print("Setting up a new demo instance in instance/ (production Argon2 cost, ~40 s)...")
+    print("Setting up a new demo instance in instance/ (production Argon2, about a minute)...")
     make_private()
     signing = crypto.SigningKey.generate()
     _write_private(INSTANCE / "casework-signing.seed", signing.seed())

@@ -22,6 +22,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+import crypto
 from casework import CaseworkConfig
 from casework import create_app as create_casework
 from casework.models import (
@@ -219,3 +220,22 @@ def test_a_failed_seeding_is_one_line_and_changes_nothing(
     captured = capsys.readouterr()
     assert captured.err.count("\n") == 1 and "could not be seeded" in captured.err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_lead_opening_the_flagged_case_rekeys_it_without_anna(demo: Demo) -> None:
+    """Last in the module: it changes the demo (as the banner says opening the case does)."""
+    case = demo.case("conflict")
+    lena = _sign_in(demo, "lena")
+    assert lena.get(f"/cases/{case.id}").status_code == 200
+    with services(demo.casework).db.session() as db:
+        conflict = db.scalar(select(Conflict).where(Conflict.case_id == case.id))
+        assert conflict is not None and conflict.rekeyed_at is not None
+        anna = db.scalar(select(User).where(User.username == "anna"))
+        assert anna is not None and anna.wrapped_key is not None
+        key = crypto.unwrap_private_key(anna.wrapped_key, demo.staff["anna"]["password"])
+        headers = list(db.scalars(select(CaseEnvelope.header).where(
+            CaseEnvelope.case_id == case.id)))
+    assert headers and all(key.public_key.key_id not in crypto.header_key_ids(h)
+                           for h in headers)
+    result = demo.casework.test_cli_runner().invoke(args=["audit", "verify"])
+    assert result.exit_code == 0, result.output
