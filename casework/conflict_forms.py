@@ -14,7 +14,7 @@ from wtforms.validators import DataRequired, Length
 import crypto
 
 from .case_view import CaseView
-from .conflicts import ConflictRow, case_conflicts
+from .conflict_flags import ConflictRow, case_conflicts
 from .models import User
 from .reasons import MAX_REASON
 from .services import Casework

@@ -20,8 +20,9 @@ Decisions, each for a reason:
   envelope keeps only the recipients it had: nobody gains an item by a rekey.
 * **Unknown key ids are dropped.** A key id no user (current or approved key), no escrow
   and no tipster key matches cannot be sealed to (a key id is a hash), and it may be a
-  declarer's previous key. A reader whose old key is dropped this way keeps their
-  ``case_readers`` row; key recovery with the escrow key gives them the case back.
+  declarer's previous key: an envelope holding one is rekeyed too. A reader whose old key
+  is dropped this way keeps their ``case_readers`` row; key recovery with the escrow key
+  gives them the case back.
 * **Identity envelopes are left alone.** They are sealed to the custodians and escrow,
   which no reader holds, so a reader can neither open nor rekey them, and a declaring
   reader is not in them. (A custodian who declares is a matter for the custodians.)
@@ -45,7 +46,6 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, exists, select, update
@@ -59,7 +59,7 @@ from common.unit_of_work import emit_on
 from .case_view import ensure_reader_tag, readable_case, refusal
 from .errors import CaseworkError, NotPermitted
 from .events import CaseRekeyed, ConflictDeclared
-from .models import Case, CaseEnvelope, Conflict, Role, User
+from .models import Case, CaseEnvelope, Conflict, User
 from .models.base import utcnow
 from .models.cases import CaseReader
 from .readers import (
@@ -78,8 +78,6 @@ log = logging.getLogger("lykta.casework.conflicts")
 # Items casework seals to the tipster as well (a reply, a status update): the only ones
 # whose new header keeps the tipster key.
 TIPSTER_KINDS = frozenset({EnvelopeKind.MESSAGE.value, EnvelopeKind.STATUS.value})
-# The conflicts page lists at most this many (newest first, pending before rekeyed).
-INDEX_LIMIT = 500
 
 
 class CannotRekey(CaseworkError):
@@ -184,9 +182,36 @@ class _Plan:
     dropped: int
 
 
-def _plan(casework: Casework, session: Session, case: Case, declarer_ids: set[bytes],
+@dataclass(frozen=True)
+class _Suspects:
+    """Which key ids make an envelope need a rekey: a declarer's, or one no one owns."""
+
+    declarers: set[bytes]
+    attributable: set[bytes]
+
+    def in_header(self, kind: str, header: bytes) -> bool:
+        if kind == EnvelopeKind.IDENTITY:
+            return False  # sealed to the custodians: see the module's docstring
+        ids = set(crypto.header_key_ids(header))
+        # A key id no user, escrow or tipster key matches may be a declarer's previous key.
+        return bool(ids & self.declarers or ids - self.attributable)
+
+
+def _suspects(casework: Casework, session: Session, case: Case,
+              declarers: list[User]) -> _Suspects:
+    owned = {crypto.key_id_of(raw) for person in session.scalars(select(User))
+             for raw in (person.public_key, person.approved_public_key) if raw is not None}
+    owned.add(crypto.key_id_of(case.tipster_public_key))
+    if casework.config.escrow_public_key is not None:
+        owned.add(crypto.key_id_of(casework.config.escrow_public_key))
+    return _Suspects(_key_ids_of(declarers), owned)
+
+
+def _plan(casework: Casework, session: Session, case: Case, suspects: _Suspects,
           key: crypto.PrivateKey) -> list[_Plan]:
-    """The envelopes holding a declarer key, and whom each is sealed to again."""
+    """The envelopes holding a declarer's (or an unknown) key, and whom each is sealed to
+    again."""
+    declarer_ids = suspects.declarers
     report = report_envelope(case)
     assert report is not None  # noqa: S101 (readable_case refuses a case without one)
     # The report's reader list was checked against its tag by the caller: only its keys
@@ -200,10 +225,9 @@ def _plan(casework: Casework, session: Session, case: Case, declarer_ids: set[by
     plans = []
     for envelope in case.envelopes:
         ids = crypto.header_key_ids(envelope.header)
-        if not declarer_ids.intersection(ids):
-            continue
-        if envelope.kind == EnvelopeKind.IDENTITY:
+        if envelope.kind == EnvelopeKind.IDENTITY and declarer_ids.intersection(ids):
             log.warning("an identity envelope holds a declarer's key; left to the custodians")
+        if not suspects.in_header(envelope.kind, envelope.header):
             continue
         try:
             crypto.open_content_key(envelope.header, key)
@@ -254,7 +278,7 @@ def _discard(casework: Casework, incoming: Iterable[Path]) -> None:
 
 
 def _claim(session: Session, user: User, conflicts: list[Conflict], case: Case,
-           plans: list[_Plan], declarer_ids: set[bytes]) -> dt.datetime | None:
+           plans: list[_Plan], suspects: _Suspects) -> dt.datetime | None:
     """Mark the conflicts rekeyed, if no one else did; None when someone already had.
 
     The conditional update takes the write lock (SQLite) or the rows' locks
@@ -272,8 +296,7 @@ def _claim(session: Session, user: User, conflicts: list[Conflict], case: Case,
         select(CaseEnvelope.id, CaseEnvelope.generation, CaseEnvelope.header, CaseEnvelope.kind)
         .where(CaseEnvelope.case_id == case.id)).all()
     now_targets = {row.id: (row.generation, row.header) for row in fresh
-                   if row.kind != EnvelopeKind.IDENTITY
-                   and declarer_ids.intersection(crypto.header_key_ids(row.header))}
+                   if suspects.in_header(row.kind, row.header)}
     planned = {p.envelope.id: (p.generation, p.header) for p in plans}
     if claimed != len(ids) or now_targets != planned:
         session.connection().execute(
@@ -302,14 +325,14 @@ def rekey_case(casework: Casework, session: Session, user: User,
     # by an assignment) goes out with this rekey too.
     declarers = list(session.scalars(select(User).where(User.id.in_(
         select(Conflict.user_id).where(Conflict.case_id == case.id)))))
-    declarer_ids = _key_ids_of(declarers)
+    suspects = _suspects(casework, session, case, declarers)
     old_report_key = report_content_key(case, key)
     ensure_reader_tag(casework, session, case, old_report_key)
     check_tag(case, old_report_key)  # ReadersTampered: nothing is sealed to a forged list
-    plans = _plan(casework, session, case, declarer_ids, key)
+    plans = _plan(casework, session, case, suspects, key)
     written = _reencrypt(casework, plans, key)
     try:
-        claimed = _claim(session, user, pending, case, plans, declarer_ids)
+        claimed = _claim(session, user, pending, case, plans, suspects)
     except BaseException:
         _discard(casework, (incoming for incoming, _sealed in written))
         raise
@@ -368,58 +391,3 @@ def rekey_pending_for(session: Session, user: User) -> list[str]:
             exists().where(CaseReader.case_id == Case.id, CaseReader.user_id == user.id),
             ~exists().where(Conflict.case_id == Case.id, Conflict.user_id == user.id))
         .order_by(Case.received_on, Case.id)))
-
-
-# --- what the unit lead and the case page show ----------------------------------------
-
-
-@dataclass(frozen=True)
-class ConflictRow:
-    """One declared conflict, as the lead's list and the case page show it."""
-
-    case_id: str
-    reference: str
-    declared_by: str
-    declared_at: dt.datetime
-    rekeyed_at: dt.datetime | None
-    rekeyed_by: str | None
-
-
-def _rows(session: Session, query: Any) -> list[ConflictRow]:
-    names: dict[str, str] = {}
-
-    def name(user_id: str | None) -> str | None:
-        if user_id is None:
-            return None
-        if user_id not in names:
-            person = session.get(User, user_id)
-            names[user_id] = person.display_name if person is not None else "?"
-        return names[user_id]
-
-    return [ConflictRow(case.id, case.reference, name(conflict.user_id) or "?",
-                        conflict.declared_at, conflict.rekeyed_at, name(conflict.rekeyed_by))
-            for conflict, case in session.execute(query).all()]
-
-
-def flagged_cases(session: Session, lead: User) -> list[ConflictRow]:
-    """The declared conflicts on the cases of ``lead``'s units: pending first, newest first.
-
-    Ids, names and dates only (never a reason: it is sealed): a lead reassigns a case
-    from here even when they are not one of its readers.
-    """
-    units = lead.units_with(Role.UNIT_LEAD)
-    if not units:
-        raise NotPermitted()
-    query = (select(Conflict, Case).join(Case, Conflict.case_id == Case.id)
-             .where(Case.unit_id.in_(units))
-             .order_by(Conflict.rekeyed_at.is_not(None), Conflict.declared_at.desc(),
-                       Conflict.id)
-             .limit(INDEX_LIMIT))
-    return _rows(session, query)
-
-
-def case_conflicts(session: Session, case_id: str) -> list[ConflictRow]:
-    """The conflicts declared on one case, oldest first (for the case page)."""
-    query = (select(Conflict, Case).join(Case, Conflict.case_id == Case.id)
-             .where(Conflict.case_id == case_id).order_by(Conflict.declared_at, Conflict.id))
-    return _rows(session, query)

@@ -12,8 +12,9 @@ from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers import Response
 
 from ..case_view import refusal
+from ..conflict_flags import flagged_cases
 from ..conflict_forms import DeclareConflictForm, RekeyForm
-from ..conflicts import declare_conflict, flagged_cases, rekey_case
+from ..conflicts import declare_conflict, rekey_case
 from ..services import current, current_unit
 from ..web import signed_in
 
