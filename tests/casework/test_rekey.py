@@ -264,6 +264,25 @@ def test_an_unknown_key_id_is_dropped_and_a_forged_reader_list_refused(
     assert opens(linked, key_of(linked, "lars"), note_after)
 
 
+def test_an_envelope_holding_only_an_unknown_key_id_is_rekeyed_too(lead: Linked) -> None:
+    """A key id no one owns may be a declarer's previous key: the envelope holding it is
+    rekeyed even though the declarer's current key is not in it."""
+    linked = lead
+    case = reported_case(linked, follow_up=False)
+    assert declare(linked, "erik", case.case_id, "The reason.") == 302
+    old_key = crypto.PrivateKey.generate()  # as if Erik's key before a rotation
+    with services(linked.casework).db.session() as db:
+        reason = db.scalars(select(CaseEnvelope).where(CaseEnvelope.case_id == case.case_id,
+                                                       CaseEnvelope.kind == "reason")).one()
+        assert key_of(linked, "erik").key_id not in crypto.header_key_ids(reason.header)
+        content_key = crypto.open_content_key(reason.header, key_of(linked, "eva"))
+        reason.header = crypto.add_recipient(reason.header, content_key, old_key.public_key)
+    assert rekey_post(linked, "eva", case.case_id) == 302
+    after = next(e for e in envelopes(linked, case.case_id) if e.kind == "reason")
+    assert after.generation == 1 and not opens(linked, old_key, after)
+    assert opens(linked, key_of(linked, "lars"), after) and opens(linked, linked.escrow, after)
+
+
 def test_a_key_appended_to_the_report_header_is_not_sealed_to(lead: Linked) -> None:
     """Write access to the database alone adds a key id to the report header: the tag
     under the report key does not match, so the rekey refuses instead of blessing it."""
