@@ -68,7 +68,7 @@ def checkpoint_seqs(app: Flask) -> list[int]:
         return list(db.scalars(select(AuditCheckpoint.seq).order_by(AuditCheckpoint.seq)))
 
 
-def check(app: Flask, batch: int = 3, head_file: Path | None | bool = True) -> Verdict:
+def check(app: Flask, batch: int = 3, head_file: Path | bool | None = True) -> Verdict:
     """Verify ``app``'s log (small batches, so that batching is exercised)."""
     casework = services(app)
     key = crypto.SigningKey.from_seed(casework.config.audit_signing_key_file.read_bytes())
