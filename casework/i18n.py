@@ -6,7 +6,9 @@ labels are translated, through the dictionaries below (exposed to templates as
 and ``unit_label``). Stages, categories and outcomes are keyed by the contract's enums
 (``common.contract``); tests check every member has a label in both languages and no
 label names a code the contract lacks. The English labels of roles and stages read as
-the raw values did before; category labels are the ones intake shows the tipster.
+the raw values did before; category labels are the ones intake shows the tipster. The
+workflow's reason codes, priorities and link kinds (casework's own enums) have tables
+here too (``reason_label``, ``priority_label``, ``link_kind_label`` in templates).
 """
 
 from __future__ import annotations

@@ -231,6 +231,26 @@ def test_csrf_json_and_files_are_refused(linked: Linked) -> None:
     assert state(linked.casework) == before
 
 
+def test_bad_utf8_in_a_field_is_never_a_server_error(linked: Linked) -> None:
+    case_id = _corruption_case(linked)
+    anna = _reviewer(linked, "anna")
+    token = csrf(anna, f"/cases/{case_id}")
+    before = state(linked.casework)
+    form = "application/x-www-form-urlencoded"
+    # A stage or code that is not UTF-8 names nothing: refused, nothing changed.
+    for raw in (b"to_stage=assess%ff&reason_code=within-scope",
+                b"to_stage=assessed&reason_code=within%c3%28scope"):
+        body = b"csrf_token=" + token.encode() + b"&" + raw
+        assert anna.post(f"/cases/{case_id}/stage", data=body,
+                         content_type=form).status_code == 400
+    assert state(linked.casework) == before
+    # A reason that is not UTF-8 is read leniently (as every form field) and sealed.
+    body = (b"csrf_token=" + token.encode()
+            + b"&to_stage=assessed&reason_code=within-scope&reason=caf%e9")
+    assert anna.post(f"/cases/{case_id}/stage", data=body, content_type=form).status_code \
+        == 302
+
+
 def test_two_moves_from_the_same_stage_keep_only_the_first(linked: Linked) -> None:
     case_id = _corruption_case(linked)
     set_stage(linked.casework, case_id, Stage.ASSESSED.value)
@@ -257,6 +277,8 @@ def test_the_reason_text_is_never_in_plaintext(linked: Linked,
     assert _post_move(anna, case_id, csrf(anna, f"/cases/{case_id}"), to_stage="assessed",
                       reason_code="within-scope", reason=f"{marker} {XSS}") == 302
     page = anna.get(f"/cases/{case_id}").get_data(as_text=True)
+    # Shown to the reader (the timeline decrypts it), escaped.
+    assert marker in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "<script>alert(1)" not in page and "<img src=x" not in page
     assert marker.encode() not in database_bytes(linked.casework)
     assert marker not in caplog.text
