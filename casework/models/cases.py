@@ -133,7 +133,7 @@ def _case_received_on(context: DefaultExecutionContext) -> dt.date | None:
     listener, the lead's form, a handover, a test's direct row) fills it; paths that have
     the case at hand pass it and save the query.
     """
-    case_id = context.get_current_parameters()["case_id"]
+    case_id = context.get_current_parameters()["case_id"]  # type: ignore[no-untyped-call]
     found: dt.date | None = context.connection.scalar(
         select(Case.received_on).where(Case.id == case_id))
     return found
