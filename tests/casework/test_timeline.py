@@ -27,8 +27,8 @@ from casework.timeline import MAX_ITEMS, OLDER_OMITTED, TimelineItem, case_timel
 from tests.intake.conftest import submit
 
 from .conftest import services
+from .handling_support import client as _reviewer
 from .linked import Linked
-from .test_cases import _reviewer
 
 XSS = '<script>alert(1)</script><img src=x onerror=alert(1)>'
 START = dt.datetime(2026, 3, 1, 9, 0)
