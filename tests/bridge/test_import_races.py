@@ -1,20 +1,35 @@
-"""Two bridge cycles importing the same envelope at once (two rq workers): nothing lost."""
+"""Two bridge cycles importing the same envelope at once (two rq workers): nothing lost.
+
+Casework runs on PostgreSQL here: on SQLite its units of work take the write lock at
+BEGIN (common.db), so a second import cannot commit while the first is open and the
+interleaving raced below cannot happen there; on PostgreSQL it can.
+"""
 
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 import crypto
+from casework import CaseworkConfig
 from casework.bridge.imports import Incoming, import_from_intake
 from casework.models import CaseEnvelope
 from intake.bridge.outbox import outbox
 from tests.casework.conftest import services
 from tests.casework.linked import Linked
 from tests.intake.conftest import csrf_token, sign_in, submit
+
+
+@pytest.fixture
+def casework_config(casework_config: CaseworkConfig,
+                    new_postgres_database: Callable[[], str]) -> CaseworkConfig:
+    """The linked casework of this module on a fresh throwaway PostgreSQL database."""
+    return replace(casework_config, database_url=new_postgres_database())
 
 
 # SQLAlchemy warns that the loser's new row collides with the winner's: that is the race.
@@ -29,6 +44,7 @@ def test_two_imports_of_the_same_envelope_at_once_keep_its_body(
                  content_type="multipart/form-data")
     intake = linked.intake.extensions["lykta.intake"]
     casework = services(linked.casework)
+    assert casework.db.engine.dialect.name == "postgresql"
     [item] = [Incoming(o.envelope_id, o.receipt_id, o.kind, o.header, o.body_path,
                        o.tipster_public_key, o.unit_id) for o in outbox(intake)]
     assert item.kind == "message"
