@@ -79,7 +79,7 @@ lint: $(STAMP)
 	$(BIN)/mypy --strict crypto intake casework common scripts bench
 
 test: lint sysdeps
-	$(BIN)/pytest
+	$(BIN)/pytest --durations=30
 
 # Mutation testing of crypto/ (bench/results/mutation.md). mutmut runs in a throwaway copy
 # outside the checkout, so its mutants/ directory never lands in the work tree; results
