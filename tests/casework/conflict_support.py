@@ -17,7 +17,8 @@ from casework.models.cases import CaseReader
 from intake.services import Intake, record_directory
 from tests.intake.conftest import csrf_token, sign_in, submit
 
-from .conftest import Staff, csrf, log_in, services
+from .conftest import Staff, csrf, services
+from .handling_support import client as signed_in
 from .linked import Linked
 
 
@@ -77,10 +78,9 @@ def reported_case(linked: Linked, files: int = 2, file_bytes: bytes = b"%PDF-1.4
 
 
 def client(linked: Linked, name: str) -> FlaskClient:
-    """A test client on which ``name`` has signed in."""
-    signed = linked.casework.test_client()
-    log_in(linked.casework, signed, linked.staff[name])
-    return signed
+    """A test client on which ``name`` has signed in: once per app, as in
+    handling_support (each sign-in takes a fresh TOTP step; repeated ones would wait)."""
+    return signed_in(linked, name)
 
 
 def key_of(linked: Linked, name: str) -> crypto.PrivateKey:
