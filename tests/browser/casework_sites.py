@@ -5,6 +5,9 @@ test_casework.py, one pair per test). ``link_apps`` builds such a pair from the 
 support functions in a folder of the caller's choosing, so that a module can keep one
 pair for all its tests (the accessibility sweep: tests/browser/
 test_casework_accessibility.py).
+
+The journeys share axe-core's scans (``scan``, ``axe_clean``) from here, and the
+``new_page`` and ``signed_in`` fixtures from tests/browser/conftest.py.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask
 
@@ -29,6 +33,23 @@ from tests.casework.linked import Linked
 from tests.support.casework import add_default_units, enrol, link_intake
 
 from .conftest import LiveApp
+from .test_intake_accessibility import TAGS, render
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
+
+# As tests/browser/test_intake_accessibility.py runs axe, but with full details for the
+# violations only: axe does less work for the passes, and the sweep runs ~90 scans.
+AXE_RUN = """async (tags) => {
+  const result = await axe.run(document, {runOnly: {type: "tag", values: tags},
+                                          resultTypes: ["violations"]});
+  const brief = (items) => items.map((v) => ({
+    id: v.id, impact: v.impact, help: v.help, helpUrl: v.helpUrl,
+    nodes: v.nodes.map((n) => ({target: n.target, html: n.html, summary: n.failureSummary})),
+  }));
+  return {violations: brief(result.violations), incomplete: brief(result.incomplete),
+          passes: result.passes.length, version: axe.version};
+}"""
 
 
 @contextmanager
@@ -89,3 +110,22 @@ def link_apps(folder: Path, staff: dict[str, tuple[Role, str]],
     intake, signing = link_intake(casework, folder / "intake", escrow, argon2)
     intake.config["TESTING"] = True
     return Linked(intake, casework, enrolled, escrow, signing)
+
+
+def scan(page: Page, axe_source: str) -> dict[str, Any]:
+    """axe-core's findings on ``page`` as it is (WCAG 2.1 A/AA)."""
+    page.add_script_tag(content=axe_source)
+    result: dict[str, Any] = page.evaluate(AXE_RUN, TAGS)
+    assert result["passes"] > 0, f"axe checked nothing on {page.url}: is the page empty?"
+    return result
+
+
+def axe_clean(page: Page, sites: Sites, axe_source: str, what: str) -> None:
+    """axe-core finds nothing on the page in Swedish and in English (reloaded in each)."""
+    for lang in ("sv", "en"):
+        page.context.add_cookies([{"name": "lang", "value": lang, "url": sites.casework_url}])
+        answer = page.reload()
+        assert answer is not None and answer.status == 200, what
+        assert page.locator("html").get_attribute("lang") == lang
+        result = scan(page, axe_source)
+        assert not result["violations"], f"{what} ({lang}):\n{render(result['violations'])}"

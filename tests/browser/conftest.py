@@ -29,7 +29,9 @@ from intake import IntakeConfig, create_app
 from tests.intake.conftest import intake_config, people  # noqa: F401  (fixtures)
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, BrowserContext, Page
+    from playwright.sync_api import Browser, BrowserContext, Dialog, Page, ViewportSize
+
+    from .casework_sites import Sites
 
 CHECKOUT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path(os.environ.get("LYKTA_CHROMIUM", "/usr/bin/chromium"))
@@ -215,3 +217,64 @@ def mistyped_receipt() -> str:
 # What a tipster may type instead of their receipt code, by the sign-in error it must
 # get: each has a page of its own (the journey checks them, the accessibility scan too).
 WRONG_RECEIPTS = {"malformed": "hello", "typo": mistyped_receipt(), "unknown": unknown_receipt()}
+
+
+# --- casework pages (each journey defines ``sites``, a casework_sites.Sites) -----------
+
+
+@pytest.fixture
+def viewport() -> ViewportSize:
+    """The size of every page ``new_page`` makes; a module may override it."""
+    return {"width": 1000, "height": 900}
+
+
+@pytest.fixture
+def new_page(browser: Browser, sites: Sites,
+             viewport: ViewportSize) -> Iterator[Callable[..., Page]]:
+    """Factory of casework pages, each in its own context (own cookies), all recorded in ``sites``.
+
+    JavaScript is on unless ``javascript=False``; with it on the CSP is bypassed (axe is a
+    script), so "no script ran" proves the escaping and the sanitiser themselves. Casework
+    is Swedish by default: the page starts in ``lang`` (English unless told). Cookies ignore
+    ports, so intake sees the choice too.
+    """
+    contexts: list[BrowserContext] = []
+
+    def dialog(opened: Dialog) -> None:
+        sites.dialogs.append(opened.message)
+        opened.dismiss()
+
+    def make(*, javascript: bool = True, lang: str = "en") -> Page:
+        context = browser.new_context(java_script_enabled=javascript, bypass_csp=javascript,
+                                      viewport=viewport)
+        context.set_default_timeout(15_000)
+        context.add_cookies([{"name": "lang", "value": lang, "url": sites.casework_url},
+                             {"name": "lang", "value": lang, "url": sites.intake.url}])
+        contexts.append(context)
+        context.on("request", lambda request: sites.requests.append(request.url))
+        context.on("dialog", dialog)
+        return context.new_page()
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+def sign_in_staff(page: Page, sites: Sites, name: str) -> Page:
+    """Sign ``name`` of ``sites``' staff in at casework on ``page`` (in English)."""
+    staff = sites.linked.staff[name]
+    page.goto(sites.casework_url + "/login")
+    page.get_by_label("User name", exact=True).fill(staff.username)
+    page.get_by_label("Password", exact=True).fill(staff.password)
+    page.get_by_label("Code from your authenticator app", exact=True).fill(
+        staff.code(sites.linked.casework))
+    with page.expect_response(lambda r: r.request.method == "POST") as answer:
+        page.get_by_role("button", name="Sign in", exact=True).click()
+    assert answer.value.status == 302
+    return page
+
+
+@pytest.fixture
+def signed_in(new_page: Callable[..., Page], sites: Sites) -> Callable[[str], Page]:
+    """A page in a context of its own, signed in as ``name`` (English to start with)."""
+    return lambda name: sign_in_staff(new_page(), sites, name)

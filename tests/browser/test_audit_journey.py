@@ -27,9 +27,7 @@ from tests.casework.conftest import (  # noqa: F401  (fixtures)
 from tests.casework.linked import Linked, linked  # noqa: F401  (fixture)
 from tests.intake.conftest import submit
 
-from .casework_sites import Sites, serving_linked
-from .test_conflict_journey import axe_clean
-from .test_conflict_journey import signed_in as signed_in
+from .casework_sites import Sites, axe_clean, serving_linked
 
 REPORT = "The treasurer pays a friend's firm (AUDIT-JOURNEY-7731)."
 

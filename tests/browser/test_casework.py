@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 
 import pyotp
 import pytest
-from playwright.sync_api import Browser, Dialog, Locator, Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 from casework.accounts import create_user
 from casework.models import Role
@@ -48,32 +48,6 @@ XSS = "<script>alert('xss-script')</script><img src=x onerror=\"alert('xss-img')
 def sites(linked: Linked) -> Iterator[Sites]:  # noqa: F811  (fixture)
     with serving_linked(linked) as served:
         yield served
-
-
-@pytest.fixture
-def new_page(browser: Browser, sites: Sites) -> Iterator[Callable[..., Page]]:
-    """Factory of pages, each in its own context (own cookies), all recorded in ``sites``."""
-    contexts = []
-
-    def dialog(opened: Dialog) -> None:
-        sites.dialogs.append(opened.message)
-        opened.dismiss()
-
-    def make(*, javascript: bool) -> Page:
-        context = browser.new_context(java_script_enabled=javascript, bypass_csp=javascript,
-                                      viewport={"width": 1000, "height": 900})
-        context.set_default_timeout(15_000)
-        # Casework is Swedish by default; this journey reads its English pages. (Cookies
-        # ignore ports, so intake sees the choice too: its helpers follow either language.)
-        context.add_cookies([{"name": "lang", "value": "en", "url": sites.casework_url}])
-        contexts.append(context)
-        context.on("request", lambda request: sites.requests.append(request.url))
-        context.on("dialog", dialog)
-        return context.new_page()
-
-    yield make
-    for context in contexts:
-        context.close()
 
 
 def tipster_tab(sites: Sites, page: Page) -> Tab:

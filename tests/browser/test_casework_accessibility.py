@@ -36,23 +36,10 @@ from casework.permissions import PENDING, PERMISSIONS, PUBLIC
 from tests.intake.conftest import submit
 from tests.support.casework import Staff, csrf, log_in, services
 
-from .casework_sites import Linked, Sites, link_apps, serving_linked
-from .test_intake_accessibility import TAGS, render
+from .casework_sites import Linked, Sites, link_apps, scan, serving_linked
+from .test_intake_accessibility import render
 
 LANGUAGES = ["sv", "en"]
-
-# As tests/browser/test_intake_accessibility.py runs axe, but with full details for the
-# violations only: axe does less work for the passes, and the sweep runs ~90 scans.
-AXE_RUN = """async (tags) => {
-  const result = await axe.run(document, {runOnly: {type: "tag", values: tags},
-                                          resultTypes: ["violations"]});
-  const brief = (items) => items.map((v) => ({
-    id: v.id, impact: v.impact, help: v.help, helpUrl: v.helpUrl,
-    nodes: v.nodes.map((n) => ({target: n.target, html: n.html, summary: n.failureSummary})),
-  }));
-  return {violations: brief(result.violations), incomplete: brief(result.incomplete),
-          passes: result.passes.length, version: axe.version};
-}"""
 
 # Who signs in, by the name the tests use for them: one account per role.
 ROSTER: dict[str, tuple[Role, str]] = {
@@ -349,13 +336,6 @@ def open_context(browser: Browser, world: World) -> Callable[[str], BrowserConte
 def dismiss(world: World, dialog: Dialog) -> None:
     world.sites.dialogs.append(dialog.message)
     dialog.dismiss()
-
-
-def scan(page: Page, axe_source: str) -> dict[str, Any]:
-    page.add_script_tag(content=axe_source)
-    result: dict[str, Any] = page.evaluate(AXE_RUN, TAGS)
-    assert result["passes"] > 0, f"axe checked nothing on {page.url}: is the page empty?"
-    return result
 
 
 # --- the tests -------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
 from casework.models import Assignment, Case, Escalation, User
@@ -28,8 +28,7 @@ from tests.casework.conftest import (  # noqa: F401  (fixtures)
 from tests.casework.linked import Linked, linked  # noqa: F401  (fixture)
 from tests.intake.conftest import submit
 
-from .casework_sites import Sites, serving_linked
-from .test_conflict_journey import axe_clean
+from .casework_sites import Sites, axe_clean, serving_linked
 
 REPORT = "The head of unit hired her nephew (HANDLING-JOURNEY)."
 
@@ -41,35 +40,6 @@ def sites(linked: Linked, enrol: Callable[..., Staff]) -> Iterator[Sites]:  # no
     linked.sync()
     with serving_linked(linked) as served:
         yield served
-
-
-@pytest.fixture
-def signed_in(browser: Browser, sites: Sites) -> Iterator[Callable[[str], Page]]:
-    """A page in a context of its own, signed in as ``name`` (English to start with)."""
-    contexts: list[BrowserContext] = []
-
-    def make(name: str) -> Page:
-        context = browser.new_context(java_script_enabled=True, bypass_csp=True,
-                                      viewport={"width": 1000, "height": 900})
-        context.set_default_timeout(15_000)
-        context.add_cookies([{"name": "lang", "value": "en", "url": sites.casework_url}])
-        context.on("request", lambda request: sites.requests.append(request.url))
-        contexts.append(context)
-        page = context.new_page()
-        staff = sites.linked.staff[name]
-        page.goto(sites.casework_url + "/login")
-        page.get_by_label("User name", exact=True).fill(staff.username)
-        page.get_by_label("Password", exact=True).fill(staff.password)
-        page.get_by_label("Code from your authenticator app", exact=True).fill(
-            staff.code(sites.linked.casework))
-        with page.expect_response(lambda r: r.request.method == "POST") as answer:
-            page.get_by_role("button", name="Sign in", exact=True).click()
-        assert answer.value.status == 302
-        return page
-
-    yield make
-    for context in contexts:
-        context.close()
 
 
 def _submit(page: Page, button: str) -> None:

@@ -10,10 +10,9 @@ been sent), so that the reviewer's own acknowledgement is part of the journey.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Dialog, Page, expect
+from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
 from casework.models import Case, StageChange
@@ -29,11 +28,10 @@ from tests.casework.linked import Linked, linked  # noqa: F401  (fixture)
 from tests.casework.workflow_support import set_stage
 from tests.intake.conftest import submit
 
-from .casework_sites import Sites, serving_linked
+from .casework_sites import Sites, scan, serving_linked
 from .conftest import type_receipt
 from .test_casework import tipster_tab
-from .test_casework_accessibility import AXE_RUN
-from .test_intake_accessibility import TAGS, render
+from .test_intake_accessibility import render
 
 XSS = "<script>alert('xss-script')</script><img src=x onerror=\"alert('xss-img')\">"
 
@@ -42,32 +40,6 @@ XSS = "<script>alert('xss-script')</script><img src=x onerror=\"alert('xss-img')
 def sites(linked: Linked) -> Iterator[Sites]:  # noqa: F811  (fixture)
     with serving_linked(linked) as served:
         yield served
-
-
-@pytest.fixture
-def new_page(browser: Browser, sites: Sites) -> Iterator[Callable[..., Page]]:
-    contexts = []
-
-    def dialog(opened: Dialog) -> None:
-        sites.dialogs.append(opened.message)
-        opened.dismiss()
-
-    def make(lang: str = "en") -> Page:
-        # JavaScript on (axe is a script) with the CSP bypassed: "no script ran" then
-        # proves the escaping itself.
-        context = browser.new_context(java_script_enabled=True, bypass_csp=True,
-                                      viewport={"width": 1000, "height": 900})
-        context.set_default_timeout(15_000)
-        context.add_cookies([{"name": "lang", "value": lang, "url": sites.casework_url},
-                             {"name": "lang", "value": lang, "url": sites.intake.url}])
-        contexts.append(context)
-        context.on("request", lambda request: sites.requests.append(request.url))
-        context.on("dialog", dialog)
-        return context.new_page()
-
-    yield make
-    for context in contexts:
-        context.close()
 
 
 def sign_in(page: Page, sites: Sites, staff: Staff) -> None:
@@ -90,13 +62,6 @@ def post(page: Page, form: str, button: str | None = None) -> int:
         target.click()
     page.wait_for_load_state()
     return answer.value.status
-
-
-def scan(page: Page, axe_source: str) -> dict[str, Any]:
-    page.add_script_tag(content=axe_source)
-    result: dict[str, Any] = page.evaluate(AXE_RUN, TAGS)
-    assert result["passes"] > 0
-    return result
 
 
 def test_triage_transitions_and_the_tipster_told(sites: Sites, new_page: Callable[..., Page],
