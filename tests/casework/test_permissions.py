@@ -7,15 +7,20 @@ added without a row here fails the suite.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import pytest
 from flask import Flask, g
 
+import crypto
+from casework import CaseworkConfig, create_app
 from casework.models import Role
 from casework.permissions import PERMISSIONS
+from tests.support.casework import add_default_units
+from tests.support.casework import enrol as enrol_in
 
-from .conftest import Staff, csrf, log_in
+from .conftest import EnglishClient, Staff, csrf, log_in
 
 A, L, R, C, S, U = (Role.ADMINISTRATOR, Role.UNIT_LEAD, Role.REVIEWER, Role.CUSTODIAN,
                     Role.STATISTICIAN, Role.AUDITOR)
@@ -70,13 +75,31 @@ def test_every_route_of_the_app_has_an_expected_row(casework: Flask) -> None:
     assert set(PERMISSIONS) == endpoints
 
 
+@pytest.fixture(scope="module")
+def shared_casework(tmp_path_factory: pytest.TempPathFactory) -> Flask:
+    """One app for the whole matrix: building one per case (migrations included) cost
+    more than a second each, for some 300 cases. Each case still signs in a person of
+    its own (a fresh account, so no TOTP step is ever waited for), and the routes are
+    called with ids that name nothing, so no case changes what another sees."""
+    folder = tmp_path_factory.mktemp("permissions")
+    app = create_app(CaseworkConfig(
+        instance_path=folder, database_url=f"sqlite:///{folder / 'casework.sqlite'}",
+        secret_key=b"c" * 32, signing_key_path=folder / "casework-signing.seed",
+        argon2=crypto.INSECURE_FAST))
+    app.config["TESTING"] = True
+    app.test_client_class = EnglishClient
+    add_default_units(app)
+    return app
+
+
 @pytest.mark.parametrize("role", sorted(ALL))
 @pytest.mark.parametrize("endpoint", sorted(e for e, v in EXPECTED.items()
                                             if not isinstance(v[2], str)))
-def test_route_by_role(casework: Flask, enrol: Callable[..., Staff], role: Role,
-                       endpoint: str) -> None:
+def test_route_by_role(shared_casework: Flask, role: Role, endpoint: str) -> None:
+    casework = shared_casework
     unit = "kof" if role in (S, U) else "etik"
-    staff = enrol(f"user-{role.value}", role, unit)
+    name = re.sub(r"[^a-z0-9]+", "-", f"{role.value}-{endpoint}")[:60]
+    staff = enrol_in(casework, name, role, unit)
     client = casework.test_client()
     log_in(casework, client, staff)
     method, path, allowed = EXPECTED[endpoint]
@@ -96,9 +119,10 @@ def test_route_by_role(casework: Flask, enrol: Callable[..., Staff], role: Role,
 
 
 @pytest.mark.parametrize("endpoint", sorted(EXPECTED))
-def test_signed_out_visitors_reach_only_public_routes(casework: Flask, endpoint: str) -> None:
+def test_signed_out_visitors_reach_only_public_routes(shared_casework: Flask,
+                                                      endpoint: str) -> None:
     method, path, allowed = EXPECTED[endpoint]
-    client = casework.test_client()
+    client = shared_casework.test_client()
     response = client.get(path) if method == "GET" else client.post(path, data={})
     if allowed == "public":
         # The language switch answers with a redirect back to the page it was used on.
