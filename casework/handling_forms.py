@@ -26,18 +26,11 @@ from .assignment import assignable, assignees, excluded_key_ids
 from .case_view import CaseView
 from .config import ReferralAuthority
 from .escalation import REASONS, escalation_choices, escalations, may_handle
-from .i18n import unit_label
-from .models import Escalation, ReasonCode, Unit, User
+from .i18n import reason_label, unit_label
+from .models import Escalation, Unit, User
 from .reasons import MAX_REASON
 from .services import Casework
 
-REASON_LABELS: dict[str, LazyString] = {
-    ReasonCode.SERIOUSNESS: _l("The matter is serious"),
-    ReasonCode.COMPETENCE: _l("The receiving body is competent for it"),
-    ReasonCode.CONFLICT_IN_UNIT: _l("A conflict of interest in this unit"),
-    ReasonCode.CRIMINAL_SUSPICION: _l("Suspicion of a crime"),
-    ReasonCode.OTHER: _l("Other reason"),
-}
 KIND_LABELS: dict[str, LazyString] = {
     "unit": _l("escalated to"),
     "kof": _l("escalated to"),
@@ -48,7 +41,7 @@ ID = [DataRequired(), Length(max=64)]
 
 
 def _reason_choices() -> list[SelectChoice]:
-    return [SelectChoice(code.value, REASON_LABELS[code]) for code in REASONS]
+    return [SelectChoice(code.value, reason_label(code)) for code in REASONS]
 
 
 def authority_name(authority: ReferralAuthority) -> str:
@@ -157,7 +150,7 @@ def _history(session: Session, casework: Casework, rows: list[Escalation]) -> li
         actor = session.get(User, row.actor_id) if row.actor_id else None
         lines.append(HistoryLine(
             row.kind, str(KIND_LABELS.get(row.kind, row.kind)), destination,
-            str(REASON_LABELS.get(row.reason_code, row.reason_code)),
+            reason_label(row.reason_code),
             row.at.isoformat(sep=" ", timespec="minutes"),
             actor.display_name if actor is not None else "?"))
     return lines

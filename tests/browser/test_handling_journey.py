@@ -70,7 +70,7 @@ def test_a_lead_assigns_escalates_refers_and_hands_over(
     # Escalate it to the anti-corruption team: Anna (its reviewer) reads it then.
     lars.get_by_label("Escalate to").select_option(label="Anti-corruption team")
     lars.locator("#escalate-form").get_by_label("Reason").select_option(
-        label="Suspicion of a crime")
+        label="suspected crime")
     lars.locator("#escalate-form").get_by_label("Explanation (optional)").fill(
         "Bribery may be involved.")
     _submit(lars, "Escalate the case")
@@ -83,7 +83,7 @@ def test_a_lead_assigns_escalates_refers_and_hands_over(
 
     # Refer it to JO: recorded, and the tipster is told at the next sync.
     lars.get_by_label("Refer to").select_option(label="Parliamentary Ombudsmen (JO)")
-    lars.locator("#refer-form").get_by_label("Reason").select_option(label="Other reason")
+    lars.locator("#refer-form").get_by_label("Reason").select_option(label="other reason")
     _submit(lars, "Record the referral")
     expect(lars.locator(".notice")).to_contain_text("The referral was recorded")
     expect(lars.locator("#escalations")).to_contain_text("Parliamentary Ombudsmen (JO)")
