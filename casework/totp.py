@@ -8,12 +8,9 @@ from __future__ import annotations
 
 import base64
 import binascii
-import contextlib
 import hmac
 import io
-import os
 import re
-import secrets
 import time
 from pathlib import Path
 
@@ -21,6 +18,7 @@ import pyotp
 import segno
 
 import crypto
+from common.startup import create_private_once
 
 STEP = 30
 WINDOW = 1  # accept the previous and next step too, for clock drift
@@ -75,26 +73,9 @@ def qr_svg(uri: str) -> str:
 
 
 def ensure_key(path: Path) -> None:
-    """Create the sealing key file (32 random bytes, 0600) unless it exists.
-
-    Several workers may start together: the key is written to a private temporary file
-    and linked into place, which fails if another process won, so nobody ever reads a
-    half-written key or overwrites one in use (that would lock everyone out).
-    """
-    if path.exists():
-        return
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(8)}")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as file:
-            file.write(crypto.new_secret_key())
-            file.flush()
-            os.fsync(file.fileno())
-        # If another worker created it first, theirs is used.
-        with contextlib.suppress(FileExistsError):
-            os.link(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
+    """Create the sealing key file (32 random bytes, 0600) unless it exists (see
+    :func:`common.startup.create_private_once`: never half-written, never replaced)."""
+    create_private_once(path, crypto.new_secret_key)
 
 
 def load_key(path: Path) -> bytes:

@@ -8,9 +8,11 @@ before starting the workers (`flask --app intake ...` does the same work under t
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
-from collections.abc import Iterator
+import secrets
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -26,3 +28,27 @@ def exclusive(instance_path: Path, name: str) -> Iterator[None]:
     finally:
         fcntl.flock(fd, fcntl.LOCK_UN)
         os.close(fd)
+
+
+def create_private_once(path: Path, make: Callable[[], bytes]) -> None:
+    """Write ``make()`` to ``path`` (0600) unless the file exists: a key made at start-up.
+
+    Several workers may start together: the bytes go to a private temporary file that is
+    linked into place, which fails if another process won, so nobody ever reads a
+    half-written key or overwrites one in use (that would lock everyone out of what it
+    protects, or fork what it signs).
+    """
+    if path.exists():
+        return
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(8)}")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as file:
+            file.write(make())
+            file.flush()
+            os.fsync(file.fileno())
+        with contextlib.suppress(FileExistsError):
+            os.link(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)

@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 
 import crypto
 from common.db import Database
+from common.startup import create_private_once
 
 from ..config import CaseworkConfig
 from ..models import AuditCheckpoint
@@ -89,24 +90,13 @@ def key_id(verify_key: crypto.VerifyKey) -> str:
 def ensure_signing_key(path: Path) -> None:
     """Create the audit signing key (a 32-byte Ed25519 seed, 0600) unless it exists.
 
-    Written to a private temporary file and linked into place, so parallel workers
-    starting together never read half a key nor replace one in use.
+    Never half-written nor replaced while in use (``create_private_once``); an existing
+    file is tightened to 0600, as its contents let anyone sign checkpoints.
     """
     if path.exists():
         path.chmod(0o600)
         return
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(8)}")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as file:
-            file.write(crypto.SigningKey.generate().seed())
-            file.flush()
-            os.fsync(file.fileno())
-        with contextlib.suppress(FileExistsError):
-            os.link(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
+    create_private_once(path, lambda: crypto.SigningKey.generate().seed())
 
 
 def load_signing_key(path: Path) -> crypto.SigningKey:
