@@ -78,8 +78,11 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy --strict crypto intake casework common scripts bench
 
+# Two workers (one per core of the CI machine); a test file stays on one worker, so its
+# module-scoped fixtures (a shared app, signed-in clients) are built once.
+TEST_WORKERS ?= 2
 test: lint sysdeps
-	$(BIN)/pytest --durations=30
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile --durations=30
 
 # Mutation testing of crypto/ (bench/results/mutation.md). mutmut runs in a throwaway copy
 # outside the checkout, so its mutants/ directory never lands in the work tree; results

@@ -79,7 +79,21 @@ def create_app(config: CaseworkConfig | None = None) -> Flask:
     audit_checkpoints.ensure_signing_key(config.audit_signing_key_file)
     audit_record.install(services)
 
-    from .views import admin, audit, auth, cases, conflicts, handling, home, language, workflow
+    from .views import (
+        admin,
+        audit,
+        auth,
+        cases,
+        conflicts,
+        deadlines,
+        handling,
+        home,
+        identity,
+        language,
+        oral,
+        retention,
+        workflow,
+    )
 
     register_assets(app)
     app.register_blueprint(auth.bp)
@@ -90,6 +104,10 @@ def create_app(config: CaseworkConfig | None = None) -> Flask:
     app.register_blueprint(handling.bp)
     app.register_blueprint(conflicts.bp)
     app.register_blueprint(audit.bp)
+    app.register_blueprint(identity.bp)
+    app.register_blueprint(oral.bp)
+    app.register_blueprint(deadlines.bp)
+    app.register_blueprint(retention.bp)
     app.register_blueprint(language.bp)
     web.install(app)
     errors.register_error_handlers(app)

@@ -25,11 +25,17 @@ SectionBuilder = Callable[[Casework, Session, User, crypto.PrivateKey | None, Ca
 def _builders() -> dict[str, SectionBuilder]:
     # Imported here: each section's module imports the case page's own modules.
     from .conflict_forms import build_section as conflict_section
+    from .deadline_forms import build_section as deadlines_section
     from .handling_forms import build_section as handling_section
+    from .identity_forms import build_section as identity_section
+    from .oral_forms import build_section as oral_section
+    from .retention_forms import build_section as retention_section
     from .timeline import case_timeline
     from .triage import triage_section
     from .workflow import workflow_section
-    return {"conflict": conflict_section, "handling": handling_section,
+    return {"conflict": conflict_section, "deadlines": deadlines_section,
+            "handling": handling_section, "identity": identity_section,
+            "oral": oral_section, "retention": retention_section,
             "timeline": case_timeline, "triage": triage_section, "workflow": workflow_section}
 
 

@@ -66,9 +66,21 @@ def load_signing_key(path: Path) -> crypto.SigningKey:
 
 def register(app: Flask) -> None:
     """Attach the command groups to ``app``."""
-    from . import cli_audit, cli_cases, cli_conflicts
+    from . import (
+        cli_audit,
+        cli_cases,
+        cli_conflicts,
+        cli_deadlines,
+        cli_identity,
+        cli_oral,
+        cli_retention,
+    )
 
     cli_audit.register(app)
+    cli_deadlines.register(app)
+    cli_identity.register(app)
+    cli_oral.register(app)
+    cli_retention.register(app)
     cli_cases.register(app)
     cli_conflicts.register(app)  # after cli_cases: it adds to the cases group
 

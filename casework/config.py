@@ -40,6 +40,9 @@ class ReferralAuthority:
 
 
 # Swedish authorities that take referrals of the kinds of report Lykta receives.
+# Act 2021:890: personal data in a case is cleared at the latest two years after closing.
+MAX_RETENTION_DAYS = 730
+
 DEFAULT_REFERRAL_AUTHORITIES: tuple[ReferralAuthority, ...] = (
     ReferralAuthority("jo", "Justitieombudsmannen (JO)", "Parliamentary Ombudsmen (JO)"),
     ReferralAuthority("riksrevisionen", "Riksrevisionen", "Swedish National Audit Office"),
@@ -114,6 +117,34 @@ class CaseworkConfig:
     )
     # The external authorities a unit lead may refer a case to (casework.escalation).
     referral_authorities: tuple[ReferralAuthority, ...] = DEFAULT_REFERRAL_AUTHORITIES
+    # Import sends the acknowledgement at once (and moves the case to "acknowledged"); with
+    # false, a reader acknowledges by hand within the 7 days, and the reminders say when.
+    acknowledge_automatically: bool = True
+    # --- Casework III -----------------------------------------------------------------
+    # Oral reports: intake's receipt salt (hex, 16 bytes; intake.json's instance_salt) and
+    # its Argon2id cost, so that casework derives a new receipt's lookup token and tipster
+    # key exactly as intake will when the reporter signs in. Without it, oral reports are
+    # off (the page says so).
+    intake_receipt_salt: bytes | None = None
+    intake_receipt_argon2: crypto.Argon2Params = crypto.PRODUCTION
+    # Deadline reminders by e-mail (casework.deadlines): no SMTP host, no e-mail. The
+    # password is read from a file (never in casework.json); the link in each message is
+    # public_url (the casework address staff use); messages hold counts and a link only.
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_starttls: bool = True
+    smtp_username: str | None = None
+    smtp_password_path: Path | None = None
+    mail_from: str = "lykta@localhost"
+    public_url: str | None = None
+    acknowledge_reminder_days: int = 2  # before the 7-day acknowledgement deadline
+    feedback_reminder_days: int = 14  # before the 3- (or 6-) month feedback deadline
+    # Retention (Act 2021:890): content purged this many days after a case concludes, at
+    # most 730 (two years); a unit may set fewer. archive_path: where a purge first writes
+    # the case's sealed envelopes for the authority's archive (official records), if the
+    # archiving rules say they are kept; None: purge without an archive copy.
+    retention_days: int = 730
+    archive_path: Path | None = None
 
     @property
     def totp_key_file(self) -> Path:
@@ -167,6 +198,21 @@ class CaseworkConfig:
         for name in ("acknowledgement_sv", "acknowledgement_en"):
             if not getattr(self, name).strip():
                 raise ConfigError(f"{name} must not be empty")
+        if self.intake_receipt_salt is not None and len(self.intake_receipt_salt) != 16:
+            raise ConfigError("intake_receipt_salt must be 16 bytes")
+        if not 0 < self.smtp_port < 65536:
+            raise ConfigError("smtp_port must be between 1 and 65535")
+        for name in ("acknowledge_reminder_days", "feedback_reminder_days"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name} must not be negative")
+        if not 1 <= self.retention_days <= MAX_RETENTION_DAYS:
+            raise ConfigError(f"retention_days must be between 1 and {MAX_RETENTION_DAYS} "
+                              "(Act 2021:890: personal data at most two years after closing)")
+        if self.public_url is not None and not self.public_url.startswith(
+                ("http://", "https://")):
+            raise ConfigError("public_url must start with http:// or https://")
+        if "@" not in self.mail_from:
+            raise ConfigError("mail_from must be an e-mail address")
         codes = [a.code for a in self.referral_authorities]
         if len(set(codes)) != len(codes) or not all(
                 AUTHORITY_CODE.fullmatch(a.code) and a.name_sv.strip() and a.name_en.strip()
@@ -197,7 +243,8 @@ class CaseworkConfig:
 # Each field's name in the file (its own name unless listed here).
 FILE_KEYS = settings.file_keys(CaseworkConfig, {
     "signing_key_path": "signing_key", "totp_key_path": "totp_key", "storage_path": "storage",
-    "audit_signing_key_path": "audit_signing_key", "audit_head_path": "audit_head"})
+    "audit_signing_key_path": "audit_signing_key", "audit_head_path": "audit_head",
+    "smtp_password_path": "smtp_password_file", "archive_path": "archive"})
 
 # Defaults of the fields that code must pass, for a file that leaves them out.
 FILE_DEFAULTS: dict[str, Callable[[Path], Any]] = {
@@ -247,4 +294,18 @@ _PARSERS: dict[str, Parser] = {
     "acknowledgement_sv": settings.text,
     "acknowledgement_en": settings.text,
     "referral_authorities": _authorities,
+    "acknowledge_automatically": settings.boolean,
+    "intake_receipt_salt": settings.optional(settings.hex_bytes),
+    "intake_receipt_argon2": settings.argon2,
+    "smtp_host": settings.optional(settings.text),
+    "smtp_port": settings.integer,
+    "smtp_starttls": settings.boolean,
+    "smtp_username": settings.optional(settings.text),
+    "smtp_password_path": settings.optional(settings.path),
+    "mail_from": settings.text,
+    "public_url": settings.optional(settings.text),
+    "acknowledge_reminder_days": settings.integer,
+    "feedback_reminder_days": settings.integer,
+    "retention_days": settings.integer,
+    "archive_path": settings.optional(settings.path),
 }

@@ -362,3 +362,178 @@ class AuditLogExported(DomainEvent):
     user_id: str
     format: str
     filtered: tuple[str, ...]
+
+
+# --- confidential identities under four eyes (casework/identity.py) -------------------
+
+
+@dataclass(frozen=True)
+class IdentityRequested(DomainEvent):
+    """A reader asked to read a confidential reporter's identity (a code; the reason's
+    words are sealed to the custodians and the requester)."""
+
+    case_id: str
+    user_id: str
+    request_id: str
+    reason_code: str
+
+
+@dataclass(frozen=True)
+class IdentityRequestWithdrawn(DomainEvent):
+    """The requester withdrew a pending identity request."""
+
+    case_id: str
+    user_id: str
+    request_id: str
+
+
+@dataclass(frozen=True)
+class IdentityRequestApproved(DomainEvent):
+    """A custodian (``user_id``, never the requester) approved a request and released the
+    outer key to the requester; ``notice`` says whether the reporter was told first."""
+
+    case_id: str
+    user_id: str
+    request_id: str
+    requester_id: str
+    decision_code: str
+    notice: str
+
+
+@dataclass(frozen=True)
+class IdentityRequestRefused(DomainEvent):
+    """A custodian refused a request, with a reason."""
+
+    case_id: str
+    user_id: str
+    request_id: str
+    requester_id: str
+    decision_code: str
+
+
+@dataclass(frozen=True)
+class IdentityRead(DomainEvent):
+    """An approved requester opened the identity (both layers, with their own key)."""
+
+    case_id: str
+    user_id: str
+    request_id: str
+
+
+@dataclass(frozen=True)
+class IdentityRecoveredFromEscrow(DomainEvent):
+    """The escrow key (offline, split among KOF's custodians) opened an identity."""
+
+    case_id: str
+
+
+# --- oral and in-person reports (casework/oral.py) ------------------------------------
+
+
+@dataclass(frozen=True)
+class OralReportRecorded(DomainEvent):
+    """A reader recorded an oral report: a case was opened and a receipt issued."""
+
+    case_id: str
+    user_id: str
+    channel: str
+
+
+@dataclass(frozen=True)
+class MinutesSent(DomainEvent):
+    """Minutes of an oral report went into the reporter's dialogue for approval."""
+
+    case_id: str
+    user_id: str
+    envelope_id: str
+
+
+@dataclass(frozen=True)
+class MinutesAnswered(DomainEvent):
+    """The reporter approved the minutes (``status`` approved) or sent corrections."""
+
+    case_id: str
+    envelope_id: str
+    status: str
+
+
+# --- deadlines (casework/deadlines.py) ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FeedbackDeadlineExtended(DomainEvent):
+    """The feedback deadline was extended to six months, with a reason code."""
+
+    case_id: str
+    user_id: str
+    reason_code: str
+    reason_envelope_id: str | None = None
+
+
+@dataclass(frozen=True)
+class RemindersSent(DomainEvent):
+    """A reminder run sent ``messages`` e-mails about ``cases`` cases (counts only)."""
+
+    messages: int
+    cases: int
+    failed: int
+
+
+# --- retention (casework/retention.py) ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LegalHoldPlaced(DomainEvent):
+    """A legal hold paused the purge of a case."""
+
+    case_id: str
+    user_id: str
+    hold_id: str
+    reason_code: str
+
+
+@dataclass(frozen=True)
+class LegalHoldLifted(DomainEvent):
+    """A legal hold was lifted."""
+
+    case_id: str
+    user_id: str
+    hold_id: str
+
+
+@dataclass(frozen=True)
+class RetentionChanged(DomainEvent):
+    """An administrator set a unit's retention period (None: the instance default)."""
+
+    user_id: str
+    unit_id: str
+    days: int | None
+
+
+@dataclass(frozen=True)
+class RetentionReviewed(DomainEvent):
+    """A dry run listed ``due`` cases due for purging (``held`` of them under a hold)."""
+
+    due: int
+    held: int
+
+
+@dataclass(frozen=True)
+class CasePurged(DomainEvent):
+    """A case's content was purged: ``envelopes`` envelopes (bodies and headers) removed
+    from the database and the store; the row stays for statistics and the audit log."""
+
+    case_id: str
+    envelopes: int
+
+
+# --- commands to intake through the bridge (casework/bridge) --------------------------
+
+
+@dataclass(frozen=True)
+class IntakeCommandsDelivered(DomainEvent):
+    """The bridge delivered commands to intake (registered receipts, forgotten
+    dialogues): counts only."""
+
+    registered: int
+    forgotten: int

@@ -20,6 +20,7 @@ ADMIN = frozenset({Role.ADMINISTRATOR})
 READERS = frozenset({Role.REVIEWER, Role.UNIT_LEAD})
 LEADS = frozenset({Role.UNIT_LEAD})
 AUDITORS = frozenset({Role.AUDITOR})
+CUSTODIANS = frozenset({Role.CUSTODIAN})
 
 PERMISSIONS: dict[str, frozenset[Role] | str] = {
     "static": PUBLIC,
@@ -64,6 +65,28 @@ PERMISSIONS: dict[str, frozenset[Role] | str] = {
     "audit.index": AUDITORS,
     "audit.export": AUDITORS,
     "audit.verify": AUDITORS,
+    # --- identities under four eyes (casework/views/identity.py) ---
+    # A reader asks, withdraws and (once approved) reads; a custodian decides. The domain
+    # checks again that the custodian is not the requester and that the reader reads the
+    # case (casework.identity).
+    "identity.request": READERS,
+    "identity.withdraw": READERS,
+    "identity.read": READERS,
+    "identity.queue": CUSTODIANS,
+    "identity.decide": CUSTODIANS,
+    # --- oral reports (casework/views/oral.py) ---
+    "oral.new": READERS,
+    "oral.create": READERS,
+    "oral.minutes": READERS,
+    # --- deadlines (casework/views/deadlines.py) ---
+    "deadlines.extend": READERS,
+    # --- retention (casework/views/retention.py) ---
+    # Administrators see what is due and set a unit's period; unit leads place and lift
+    # holds on their units' cases. Purging itself is a job (flask --app casework retention).
+    "retention.index": ADMIN | LEADS,
+    "retention.hold": LEADS,
+    "retention.lift": LEADS,
+    "retention.unit": ADMIN,
 }
 
 

@@ -34,7 +34,7 @@ from .case_view import CaseView
 from .config import CaseworkConfig
 from .models import AuditEntry, Case, CaseEnvelope, Conflict, Unit, User
 from .services import Casework
-from .timeline_text import Malformed, Names, _, describe, details_of
+from .timeline_text import Malformed, Names, _, describe, describers, details_of
 
 # The workflow's actions, by their audit codes (the event class names in snake_case).
 ACTIONS = ("case_opened", "acknowledged_automatically", "case_triaged", "cases_linked",
@@ -200,7 +200,8 @@ def case_timeline(casework: Casework, session: Session, user: User,
     references = _case_ids(session, case)
     rows = list(session.scalars(
         select(AuditEntry)
-        .where(AuditEntry.case_id.in_(references), AuditEntry.action.in_(ACTIONS))
+        .where(AuditEntry.case_id.in_(references),
+               AuditEntry.action.in_(tuple(describers())))
         .order_by(AuditEntry.seq.desc()).limit(MAX_ITEMS + 1)))
     more = len(rows) > MAX_ITEMS
     rows = rows[:MAX_ITEMS][::-1]

@@ -11,6 +11,7 @@ Names (people, cases, units, authorities) are looked up once per timeline, in
 
 from __future__ import annotations
 
+import importlib
 import json
 import re
 from collections.abc import Callable, Mapping
@@ -232,9 +233,23 @@ DESCRIBE: dict[str, Describe] = {
 }
 
 
+# The modules of Casework III describe their own actions (a ``TIMELINE`` mapping each):
+# read when first needed, since they import the case page's modules.
+MORE_DESCRIBERS = ("casework.identity_forms", "casework.oral_forms",
+                   "casework.deadline_forms", "casework.retention_forms")
+
+
+def describers() -> dict[str, Describe]:
+    """Every action the timeline shows, with the function that words it."""
+    merged = dict(DESCRIBE)
+    for name in MORE_DESCRIBERS:
+        merged.update(getattr(importlib.import_module(name), "TIMELINE", {}))
+    return merged
+
+
 def describe(action: str, details: Mapping[str, Any], names: Names) -> str:
     """The plain-language line for one entry; a generic line when it cannot be read."""
-    describer = DESCRIBE.get(action)
+    describer = describers().get(action)
     if describer is not None:
         try:
             return describer(details, names)

@@ -76,14 +76,23 @@ class EnvelopeKind(StrEnum):
     STATUS = "status"  # a stage change told to the tipster
     OWN_REPORT = "own-report"  # the tipster's own copy of what they reported
     OWN_MESSAGE = "own-message"  # the tipster's own copy of a follow-up
+    # Oral reports (Art. 18): minutes a reader wrote, sent to the reporter's dialogue to
+    # check; the reporter's answer travels as its own kind, so that casework records it
+    # at import without reading it (the words of a correction stay sealed).
+    MINUTES = "minutes"  # casework -> tipster: minutes to approve or correct
+    MINUTES_APPROVED = "minutes-approved"  # tipster -> casework: "these are right"
+    MINUTES_CORRECTED = "minutes-corrected"  # tipster -> casework: corrections, sealed
 
 
 # What intake may hand casework: only what a tipster can send. Casework's own kinds
 # (a note, a reviewer's reply, a status) can never arrive from intake.
 FROM_TIPSTER_KINDS = frozenset({EnvelopeKind.REPORT, EnvelopeKind.FILE,
-                                EnvelopeKind.IDENTITY, EnvelopeKind.MESSAGE})
+                                EnvelopeKind.IDENTITY, EnvelopeKind.MESSAGE,
+                                EnvelopeKind.MINUTES_APPROVED,
+                                EnvelopeKind.MINUTES_CORRECTED})
 # What casework may push to intake for the tipster.
-TO_TIPSTER_KINDS = frozenset({EnvelopeKind.MESSAGE, EnvelopeKind.STATUS})
+TO_TIPSTER_KINDS = frozenset({EnvelopeKind.MESSAGE, EnvelopeKind.STATUS,
+                              EnvelopeKind.MINUTES})
 
 
 class Audience(StrEnum):
@@ -282,6 +291,9 @@ class DialogueMessage:
     files: tuple[str, ...] = ()
     automatic: bool = False
     stage: Stage | None = None
+    # Art. 16(3): the written notice, with the custodian's reasons, that the reporter's
+    # identity is about to be disclosed to a named function (never a person's name).
+    identity_notice: bool = False
 
     def to_json(self) -> dict[str, Any]:
         """The sealed JSON document."""
@@ -293,7 +305,45 @@ class DialogueMessage:
             document["automatic"] = True
         if self.stage is not None:
             document["stage"] = self.stage.value
+        if self.identity_notice:
+            document["identity_notice"] = True
         return document
+
+
+@dataclass(frozen=True)
+class DialogueMinutes:
+    """Minutes of an oral report, for the reporter to check, correct and approve (Art. 18).
+
+    Sealed to the tipster key and the case's readers (kind ``minutes``). ``channel`` is a
+    code (``casework.models.OralChannel``); ``held_on`` the day of the call or meeting.
+    """
+
+    text: str
+    channel: str
+    held_on: str  # ISO date
+    sent_at: str = field(default_factory=now_iso)
+
+    def to_json(self) -> dict[str, Any]:
+        """The sealed JSON document."""
+        return {"type": "minutes", "author": Author.REVIEWER.value, "text": self.text,
+                "channel": self.channel, "held_on": self.held_on, "sent_at": self.sent_at}
+
+
+@dataclass(frozen=True)
+class MinutesAnswer:
+    """The reporter's answer to minutes (kind ``minutes-approved`` or
+    ``minutes-corrected``): which minutes, and the corrections in their words."""
+
+    minutes_envelope_id: str
+    approved: bool
+    corrections: str = ""
+    sent_at: str = field(default_factory=now_iso)
+
+    def to_json(self) -> dict[str, Any]:
+        """The sealed JSON document."""
+        return {"type": "minutes-answer", "author": Author.TIPSTER.value,
+                "minutes_envelope_id": self.minutes_envelope_id, "approved": self.approved,
+                "corrections": self.corrections, "sent_at": self.sent_at}
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ enforces it). The byte formats are specified in crypto/FORMAT.md.
 """
 
 from .body import Preamble, body_plaintext, read_body_preamble
+from .custody import inner_key_ids, open_in_custody, open_outer, release, seal_in_custody
 from .envelope import (
     DEFAULT_CHUNK_SIZE,
     FORMAT_VERSION,
@@ -126,6 +127,7 @@ __all__ = [
     "hash_password",
     "header_envelope_id",
     "header_key_ids",
+    "inner_key_ids",
     "inspect_wrapped_key",
     "key_id_of",
     "lock_key",
@@ -136,6 +138,8 @@ __all__ = [
     "normalize_receipt",
     "open_bytes",
     "open_content_key",
+    "open_in_custody",
+    "open_outer",
     "open_secret",
     "open_stream",
     "padded_size",
@@ -144,9 +148,11 @@ __all__ = [
     "readdress",
     "recipient_list_tag",
     "rekey",
+    "release",
     "remove_recipient",
     "rewrap_private_key",
     "seal_bytes",
+    "seal_in_custody",
     "seal_secret",
     "seal_stream",
     "sign_document",

@@ -5,8 +5,30 @@ from .audit import AuditCheckpoint, AuditEntry
 from .base import Base
 from .bridge import BridgeState
 from .cases import Assignment, Case, CaseEnvelope, Stage
+from .compliance import (
+    FeedbackExtension,
+    IdentityRequest,
+    IntakeCommand,
+    LegalHold,
+    OralReport,
+    ReminderSent,
+)
 from .directory import DirectoryExport
-from .enums import EscalationKind, LinkKind, Priority, ReasonCode
+from .enums import (
+    EscalationKind,
+    ExtensionReasonCode,
+    HoldReasonCode,
+    IdentityReasonCode,
+    IdentityRequestStatus,
+    IntakeCommandKind,
+    LinkKind,
+    MinutesStatus,
+    OralChannel,
+    Priority,
+    ReasonCode,
+    ReminderKind,
+    ReporterNotice,
+)
 from .workflow import CaseLabel, CaseLink, Conflict, Escalation, StageChange
 
 __all__ = [
@@ -23,10 +45,25 @@ __all__ = [
     "DirectoryExport",
     "Escalation",
     "EscalationKind",
+    "ExtensionReasonCode",
+    "FeedbackExtension",
+    "HoldReasonCode",
+    "IdentityReasonCode",
+    "IdentityRequest",
+    "IdentityRequestStatus",
+    "IntakeCommand",
+    "IntakeCommandKind",
+    "LegalHold",
     "LinkKind",
     "Membership",
+    "MinutesStatus",
+    "OralChannel",
+    "OralReport",
     "Priority",
     "ReasonCode",
+    "ReminderKind",
+    "ReminderSent",
+    "ReporterNotice",
     "Role",
     "StaffSession",
     "Stage",

@@ -36,6 +36,9 @@ class Unit(Base):
     name_en: Mapped[str] = mapped_column(String(200))
     alternate_unit_id: Mapped[str | None] = mapped_column(String(32), default=None)
     receives_reports: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Days after a case concludes before its content is purged (Act 2021:890: at most two
+    # years); None: the instance's retention_days.
+    retention_days: Mapped[int | None] = mapped_column(default=None)
 
 
 class User(Base):
@@ -46,6 +49,8 @@ class User(Base):
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=random_id)
     username: Mapped[str] = mapped_column(String(64), unique=True)
     display_name: Mapped[str] = mapped_column(String(200))
+    # Where deadline reminders go (casework.deadlines): counts and a link, never content.
+    email: Mapped[str | None] = mapped_column(String(254), default=None)
     password_hash: Mapped[str] = mapped_column(String(200))
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=True)
     # Sealed under the instance's totp.key ("sealed:" + base64 of crypto.seal_secret), so a

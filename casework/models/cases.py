@@ -14,13 +14,17 @@ from common.contract import Stage
 
 from .base import Base, random_id, utcnow
 
-__all__ = ["ACKNOWLEDGE_WITHIN", "FEEDBACK_WITHIN", "Assignment", "Case", "CaseEnvelope",
-           "CaseReader", "Stage"]  # Stage: the contract's (ISO 37002), re-exported
+# Stage: the contract's (ISO 37002), re-exported.
+__all__ = ["ACKNOWLEDGE_WITHIN", "FEEDBACK_EXTENDED_WITHIN", "FEEDBACK_WITHIN", "Assignment",
+           "Case", "CaseEnvelope", "CaseReader", "Stage"]
 
 
 # Legal deadlines (EU 2019/1937, Swedish Act 2021:890).
 ACKNOWLEDGE_WITHIN = dt.timedelta(days=7)
 FEEDBACK_WITHIN = dt.timedelta(days=90)
+# Art. 11(2)(f): six months "in duly justified cases", with the reason recorded
+# (casework.models.compliance.FeedbackExtension).
+FEEDBACK_EXTENDED_WITHIN = dt.timedelta(days=182)
 
 
 class Case(Base):
@@ -68,6 +72,11 @@ class Case(Base):
     # (crypto.recipient_list_tag): the header alone is not authenticated, so without it
     # write access to this database would be enough to be sealed every new note and reply.
     readers_tag: Mapped[bytes | None] = mapped_column(LargeBinary(32), default=None)
+    # Casework III. The feedback deadline extended to six months (the reason is a
+    # FeedbackExtension row); the day the case's content was purged (retention): the row
+    # stays for statistics and the audit log, every envelope body and header is gone.
+    feedback_extended: Mapped[bool] = mapped_column(default=False, server_default="0")
+    purged_on: Mapped[dt.date | None] = mapped_column(Date, default=None)
 
     envelopes: Mapped[list[CaseEnvelope]] = relationship(
         back_populates="case", cascade="all, delete-orphan", order_by="CaseEnvelope.created_at",
@@ -81,8 +90,9 @@ class Case(Base):
 
     @property
     def feedback_by(self) -> dt.date:
-        """The legal deadline for feedback to the tipster."""
-        return self.received_on + FEEDBACK_WITHIN
+        """The legal deadline for feedback to the tipster (six months once extended)."""
+        return self.received_on + (FEEDBACK_EXTENDED_WITHIN if self.feedback_extended
+                                   else FEEDBACK_WITHIN)
 
 
 class CaseEnvelope(Base):

@@ -64,3 +64,83 @@ class EscalationKind(StrEnum):
     UNIT = "unit"  # to another unit inside Lykta (its readers become recipients)
     KOF = "kof"  # to KOF inside Lykta
     REFERRAL = "referral"  # to an external authority: a destination code and a date only
+
+
+# --- Casework III: identities, oral reports, deadlines, retention -------------------------
+
+
+class IdentityRequestStatus(StrEnum):
+    """Where a request to read a confidential reporter's identity stands (four eyes)."""
+
+    PENDING = "pending"  # waits for a custodian (never granted automatically)
+    APPROVED = "approved"  # a custodian released the outer key to the requester
+    REFUSED = "refused"  # a custodian refused, with a reason
+    WITHDRAWN = "withdrawn"  # the requester took it back before a decision
+
+
+class ReporterNotice(StrEnum):
+    """Whether the reporter was told before their identity was disclosed (Art. 16(3))."""
+
+    TOLD = "told"  # a notice with reasons went into the dialogue first
+    WITHHELD = "withheld"  # the custodian recorded why telling would jeopardise the case
+
+
+class IdentityReasonCode(StrEnum):
+    """Why a reader asks for a reporter's identity, or why a custodian decides."""
+
+    INVESTIGATION_NEEDS = "investigation-needs"  # the investigation cannot go on without it
+    PROTECTION = "protection"  # to protect the reporter against retaliation
+    LEGAL_PROCEEDINGS = "legal-proceedings"  # required in judicial proceedings
+    NOT_NECESSARY = "not-necessary"  # refusal: the investigation can go on without it
+    INSUFFICIENT_REASON = "insufficient-reason"  # refusal: the reason does not carry it
+    OTHER = "other"
+
+
+class OralChannel(StrEnum):
+    """How an oral report was given (Art. 9(2))."""
+
+    PHONE = "phone"
+    MEETING = "meeting"
+    VOICE_MESSAGE = "voice-message"
+
+
+class MinutesStatus(StrEnum):
+    """Where the minutes of an oral report stand with the reporter (Art. 18)."""
+
+    AWAITING = "awaiting"  # sent to the reporter's dialogue; no answer yet
+    APPROVED = "approved"  # the reporter approved them
+    CORRECTED = "corrected"  # the reporter sent corrections (new minutes may follow)
+
+
+class ReminderKind(StrEnum):
+    """Which deadline a reminder e-mail is about."""
+
+    ACKNOWLEDGE_SOON = "acknowledge-soon"
+    ACKNOWLEDGE_OVERDUE = "acknowledge-overdue"
+    FEEDBACK_SOON = "feedback-soon"
+    FEEDBACK_OVERDUE = "feedback-overdue"
+
+
+class ExtensionReasonCode(StrEnum):
+    """Why the feedback deadline was extended to six months (Art. 11(2)(d))."""
+
+    COMPLEX_INVESTIGATION = "complex-investigation"
+    AWAITING_EXTERNAL = "awaiting-external"  # waiting for another authority or an expert
+    VOLUME_OF_MATERIAL = "volume-of-material"
+    OTHER = "other"
+
+
+class HoldReasonCode(StrEnum):
+    """Why a legal hold pauses a case's purge."""
+
+    LEGAL_PROCEEDINGS = "legal-proceedings"
+    ONGOING_INVESTIGATION = "ongoing-investigation"  # e.g. by a referred authority
+    ARCHIVING_DECISION = "archiving-decision"  # the archive authority decided to keep it
+    OTHER = "other"
+
+
+class IntakeCommandKind(StrEnum):
+    """What casework asks intake to do through the bridge (beyond pushing replies)."""
+
+    REGISTER_RECEIPT = "register-receipt"  # an oral report's receipt: lookup token + key
+    FORGET_DIALOGUE = "forget-dialogue"  # retention: remove a tipster's dialogue at intake

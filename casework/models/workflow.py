@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import DateTime, ForeignKey, Index, String
+from sqlalchemy import Date, DateTime, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base, random_id, utcnow
+from .cases import _case_received_on
 
 
 class StageChange(Base):
@@ -75,10 +76,15 @@ class CaseLabel(Base):
     """A short label a reader put on a case at triage (staff's words, never content)."""
 
     __tablename__ = "case_labels"
-    __table_args__ = (Index("ix_case_labels_label", "label", "case_id"),)
+    # The label filter pages through one label's cases in date order (keyset), like the
+    # readership index: its cost is a page, not every case with the label.
+    __table_args__ = (Index("ix_case_labels_label_received", "label", "received_on",
+                            "case_id"),)
 
     case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), primary_key=True)
     label: Mapped[str] = mapped_column(String(40), primary_key=True)
+    # The case's received_on, copied at insert (it never changes; see CaseReader).
+    received_on: Mapped[dt.date] = mapped_column(Date, default=_case_received_on)
 
 
 class CaseLink(Base):

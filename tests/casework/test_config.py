@@ -57,6 +57,20 @@ def every_setting(folder: Path) -> dict[str, tuple[Any, Any]]:
         "acknowledgement_en": ("Thanks.", "Thanks."),
         "referral_authorities": ([{"code": "jo", "name_sv": "JO", "name_en": "The JO"}],
                                  (ReferralAuthority("jo", "JO", "The JO"),)),
+        "acknowledge_automatically": (False, False),
+        "intake_receipt_salt": ("0f" * 16, b"\x0f" * 16),
+        "intake_receipt_argon2": ({"t": 2, "m": 16, "p": 2}, crypto.Argon2Params(2, 16, 2)),
+        "smtp_host": ("mail.example.se", "mail.example.se"),
+        "smtp_port": (587, 587),
+        "smtp_starttls": (False, False),
+        "smtp_username": ("lykta", "lykta"),
+        "smtp_password_path": ("keys/smtp.pw", folder / "keys" / "smtp.pw"),
+        "mail_from": ("lykta@example.se", "lykta@example.se"),
+        "public_url": ("https://casework.example.se", "https://casework.example.se"),
+        "acknowledge_reminder_days": (1, 1),
+        "feedback_reminder_days": (7, 7),
+        "retention_days": (365, 365),
+        "archive_path": ("/srv/archive", Path("/srv/archive")),
     }
 
 
