@@ -66,6 +66,23 @@ EXPECTED: dict[str, tuple[str, str, set[Role] | str]] = {
     "audit.index": ("GET", "/audit/", {U}),
     "audit.export": ("GET", "/audit/export?format=csv", {U}),
     "audit.verify": ("GET", "/audit/verify", {U}),
+    # --- identities under four eyes (casework/views/identity.py) ---
+    "identity.request": ("POST", f"/cases/{'0' * 32}/identity/requests", {L, R}),
+    "identity.withdraw": ("POST", f"/identity/requests/{'1' * 32}/withdraw", {L, R}),
+    "identity.read": ("GET", f"/identity/requests/{'1' * 32}", {L, R}),
+    "identity.queue": ("GET", "/identity/requests/", {C}),
+    "identity.decide": ("POST", f"/identity/requests/{'1' * 32}/decide", {C}),
+    # --- oral reports (casework/views/oral.py) ---
+    "oral.new": ("GET", "/oral/new", {L, R}),
+    "oral.create": ("POST", "/oral/new", {L, R}),
+    "oral.minutes": ("POST", f"/cases/{'0' * 32}/minutes", {L, R}),
+    # --- deadlines (casework/views/deadlines.py) ---
+    "deadlines.extend": ("POST", f"/cases/{'0' * 32}/deadline/extend", {L, R}),
+    # --- retention (casework/views/retention.py) ---
+    "retention.index": ("GET", "/retention/", {A, L}),
+    "retention.hold": ("POST", f"/cases/{'0' * 32}/hold", {L}),
+    "retention.lift": ("POST", f"/holds/{'1' * 32}/lift", {L}),
+    "retention.unit": ("POST", "/retention/units/etik", {A}),
 }
 
 
