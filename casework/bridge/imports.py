@@ -175,7 +175,9 @@ def _import_one(casework: Casework, item: Incoming) -> bool:
             casework.store.commit(incoming, item.envelope_id)
             placed = True
             emit_on(session, ItemImported(case.id, item.envelope_id, item.kind))
-            if item.kind == EnvelopeKind.REPORT:
+            if item.kind == EnvelopeKind.REPORT and casework.config.acknowledge_automatically:
+                # Off, the case stays "received": a reader acknowledges it through the
+                # workflow (received -> acknowledged) within the 7 days.
                 session.flush()
                 pushes.acknowledge_automatically(casework, session, case)
     except (Refused, Held):
