@@ -28,9 +28,11 @@ from casework.accounts import create_user
 from casework.cli import DEFAULT_UNITS
 from casework.directory import export_directory
 from casework.enrolment import complete_enrolment
+from casework.events import UnitAdded
 from casework.models import Role, Unit
 from casework.services import current as casework_services
 from common.serve import build_server
+from common.unit_of_work import emit_on
 from intake import DirectoryRefused
 from intake import create_app as create_intake
 from scripts import demo_cases
@@ -104,10 +106,14 @@ def set_up() -> None:
     demo: dict[str, dict[str, str]] = {}
     with app.app_context():
         services = casework_services()
-        with services.db.session() as db:
+        # Every step in a unit of work, as `units init`, `users create` and `directory
+        # export` take it: the audit log records the demo's units, accounts, enrolments
+        # and directory like any instance's (its first entries).
+        with services.unit() as work:
             for unit_id, sv, en, alternate, receives in DEFAULT_UNITS:
-                db.add(Unit(id=unit_id, name_sv=sv, name_en=en, alternate_unit_id=alternate,
-                            receives_reports=receives))
+                work.session.add(Unit(id=unit_id, name_sv=sv, name_en=en,
+                                      alternate_unit_id=alternate, receives_reports=receives))
+                emit_on(work.session, UnitAdded(unit_id, alternate, receives))
         people = [(role, username, name, unit) for role, username, name, unit in ACCOUNTS]
         people += [(Role.REVIEWER, u, n, unit) for u, n, unit in EXTRA_REVIEWERS]
         people += [(Role.UNIT_LEAD, u, n, unit) for u, n, unit in EXTRA_LEADS]
@@ -115,20 +121,21 @@ def set_up() -> None:
         for role, username, name, unit in people:
             password = f"{username}-demo-{secrets.token_hex(4)}"
             secret = pyotp.random_base32(32)
-            with services.db.session() as db:
-                user, _ = create_user(db, services.config, username=username,
+            with services.unit() as work:
+                user, _ = create_user(work.session, services.config, username=username,
                                       display_name=name, unit_id=unit, role=role)
                 user.totp_secret, user_id = secret, user.id
             # Enrol with the previous time step, so the code showing now still works once.
             code = pyotp.TOTP(secret).at(time.time() - 30)
             complete_enrolment(services.db, services.config, user_id=user_id, code=code,
-                               new_password=password)
+                               new_password=password, dispatcher=services.dispatcher)
             staff[username] = {"username": username, "password": password,
                                "totp_secret": secret}
             if (role, username, name, unit) in ACCOUNTS:
                 demo[role.value] = staff[username]
-        with services.db.session() as db:
-            document = export_directory(db, signing_key=signing, escrow=escrow.public_key,
+        with services.unit() as work:
+            document = export_directory(work.session, signing_key=signing,
+                                        escrow=escrow.public_key,
                                         valid_for=dt.timedelta(days=365))
     (INSTANCE / "directory.signed").write_bytes(document)
     _write_private(INSTANCE / "intake.json", json.dumps({

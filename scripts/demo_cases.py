@@ -12,13 +12,17 @@ directory exist and before the apps are served. Nothing is faked but the calenda
   each is an entry of the audit log;
 - a last sync carries the status updates and replies back to the tipsters' dialogues.
 
-Only ``received_on`` of three cases is moved back in the database (see
-:func:`_backdate`): a newcomer should see the overdue deadline, and it takes months.
+Only ``received_on`` of four cases is moved back in the database (see
+:func:`_backdate`): a newcomer should see the overdue deadlines, and they take days or
+months.
 
-No case is left in the stage "received": casework acknowledges every report in the
-transaction that imports it (the automatic reply is the legal acknowledgement, see
-``casework.bridge.pushes``), so "received" and an overdue acknowledgement are states a
-real import never leaves behind, and the demo does not fake them.
+By default casework acknowledges every report in the transaction that imports it (the
+automatic reply is the legal acknowledgement, see ``casework.bridge.pushes``). An
+instance can turn that off (``acknowledge_automatically: false``): the case then stays
+"received" until a reader acknowledges it through the workflow. Three reports are
+imported that way (see :func:`seed_cases`): one left "received", one received 9 days ago
+and still not acknowledged (the acknowledgement is overdue), one acknowledged by hand.
+No stage is written by hand.
 
 Every text is synthetic and says so: it starts with ``[DEMO]`` and calls itself a
 "Syntetiskt demoärende" (a synthetic demo case). No real person or event is described.
@@ -32,7 +36,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -89,6 +93,8 @@ class DemoReport:
     exclude: tuple[str, ...] = ()  # display names of readers the tipster leaves out
     attachment: tuple[str, bytes] | None = None
     days_ago: int = 0  # received this many days ago (synthetic history, see _backdate)
+    # False: imported as an instance with acknowledge_automatically off imports it.
+    acknowledge: bool = True
 
 
 REPORTS = (
@@ -146,6 +152,17 @@ REPORTS = (
     DemoReport("duplicate", "a duplicate, linked and merged into its primary case",
                "corruption", "Migrationsverket",
                _sv("Samma mellanhand tar betalt för snabbare beslut.")),
+    DemoReport("received", "received today, not yet acknowledged (acknowledgement by hand)",
+               "ethics", "Kommun",
+               _sv("Tjänstebilar används för privata resor på helgerna."), acknowledge=False),
+    DemoReport("acknowledgement-overdue", "received 9 days ago and never acknowledged: "
+               "acknowledgement overdue", "corruption", "Region",
+               _sv("En inspektör ska ha tagit betalt för att skriva om ett protokoll."),
+               days_ago=9, acknowledge=False),
+    DemoReport("acknowledged-by-hand", "acknowledged by hand by eva (received -> "
+               "acknowledged in the workflow)", "bias", "Arbetsförmedlingen",
+               _en("Interview invitations skip applicants with foreign names."),
+               locale="en", acknowledge=False),
 )
 
 
@@ -184,8 +201,8 @@ def _sync(intake: Intake, casework: Casework) -> None:
 def _backdate(casework: Casework, case_ids: Mapping[str, int]) -> None:
     """Synthetic history: move ``received_on`` of these cases back by their days.
 
-    The one thing the demo fakes, so that the legal deadline for feedback (3 months)
-    shows as overdue. The rows that copy the date for the inbox
+    The one thing the demo fakes, so that the legal deadlines for acknowledgement (7
+    days) and feedback (3 months) show as overdue. The rows that copy the date for the inbox
     (case_readers, assignments) move with it. Nothing else is changed by hand.
     """
     # The date the apps use (casework.bridge.imports, casework.workflow): UTC.
@@ -229,6 +246,9 @@ class Seeding:
 
     def work(self) -> None:
         """The whole script (see REPORTS for what each case ends up showing)."""
+        # A case imported without the automatic acknowledgement, acknowledged by a reader.
+        self.move("eva", "acknowledged-by-hand", "acknowledged", "receipt-confirmed",
+                  _sv("Mottagandet bekräftat till anmälaren."))
         within = ("assessed", "within-scope", _sv("Inom kanalens område."))
         opened = ("investigating", "investigation-opened", _sv("Utredning inleds."))
         for case in ("assigned", "investigating", "substantiated", "referred", "reopened"):
@@ -318,9 +338,16 @@ def seed_cases(instance: Path, passwords: Mapping[str, str]) -> dict[str, dict[s
     casework_app = create_casework(CaseworkConfig.from_instance(instance))
     intake: Intake = intake_app.extensions["lykta.intake"]
     casework: Casework = casework_app.extensions[CASEWORK]
+    # The same instance (database, store, audit log) importing as one configured with
+    # acknowledge_automatically off would: those cases stay "received".
+    by_hand = replace(casework, config=replace(casework.config,
+                                               acknowledge_automatically=False))
     with intake_app.app_context(), casework_app.app_context():
-        submitted = {r.name: _submit(intake, r) for r in REPORTS}
-        _sync(intake, casework)
+        submitted = {}
+        for acknowledge, importer in ((False, by_hand), (True, casework)):
+            submitted.update({r.name: _submit(intake, r) for r in REPORTS
+                              if r.acknowledge == acknowledge})
+            _sync(intake, importer)
         with casework.db.session() as db:
             by_receipt = {r: i for r, i in db.execute(select(Case.intake_receipt_id, Case.id))}
             ids = {name: by_receipt[receipt_id]
@@ -361,12 +388,14 @@ def banner(instance: Path) -> str:
     except (OSError, ValueError, KeyError, TypeError):
         return ""
     return (
-        f"  demo cases:          {len(cases)} synthetic cases marked [DEMO], in every stage\n"
-        "      after the automatic acknowledgement, worked by the demo staff:\n"
+        f"  demo cases:          {len(cases)} synthetic cases marked [DEMO], in every stage,\n"
+        "      worked by the demo staff (three imported with the acknowledgement by hand):\n"
         f"      lena (akt lead): the conflict flag on {conflict} (/conflicts/), the case\n"
         f"      {escalated} escalated from etik, a KOF escalation, a merged duplicate,\n"
-        "      an overdue case; opening the flagged case rekeys it without anna\n"
-        "      eva (etik reviewer): triaged, assigned, overdue cases and a feedback reply\n"
+        "      overdue feedback and an overdue acknowledgement (/cases/?overdue=\n"
+        "      acknowledgement); opening the flagged case rekeys it without anna\n"
+        "      eva (etik reviewer): triaged, assigned, overdue cases, a feedback reply and\n"
+        "      a case still \"received\" to acknowledge (/cases/?stage=received)\n"
         "      lars (etik lead; his, erik's, anna's and karin's accounts are in\n"
         "      instance/demo-staff.json): concluded cases, a referral to JO, a reopening\n"
         "      olof (auditor): every action above in the audit log (/audit/);\n"

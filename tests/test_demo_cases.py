@@ -27,12 +27,14 @@ from casework import CaseworkConfig
 from casework import create_app as create_casework
 from casework.models import (
     Assignment,
+    AuditEntry,
     Case,
     CaseEnvelope,
     CaseLabel,
     CaseLink,
     Conflict,
     Escalation,
+    StageChange,
     User,
 )
 from common.contract import Outcome, Stage
@@ -78,13 +80,11 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
 
 
 def test_the_demo_holds_every_stage_outcome_and_action(demo: Demo) -> None:
-    assert "Seeded 17 synthetic demo cases" in demo.output
+    assert "Seeded 20 synthetic demo cases" in demo.output
     with services(demo.casework).db.session() as db:
         cases = list(db.scalars(select(Case)))
         stages = {c.stage for c in cases}
-        # "received" is left by the import itself: every report is acknowledged in the
-        # transaction that imports it (the automatic acknowledgement).
-        assert stages == {s.value for s in Stage} - {Stage.RECEIVED.value}
+        assert stages == {s.value for s in Stage}
         assert {c.outcome for c in cases if c.stage == Stage.CONCLUDED.value} == {
             o.value for o in Outcome}
         kinds = {(e.kind, e.destination) for e in db.scalars(select(Escalation))}
@@ -105,6 +105,25 @@ def test_the_demo_holds_every_stage_outcome_and_action(demo: Demo) -> None:
     assert overdue.feedback_on is None and overdue.stage != Stage.CONCLUDED.value
     # Received over three months ago (synthetic history) and no feedback yet: overdue.
     assert overdue.feedback_by < dt.datetime.now(dt.UTC).date()
+    # Imported with the acknowledgement by hand: one still received (not overdue yet),
+    # one received 9 days ago and never acknowledged, one a reader acknowledged.
+    today = dt.datetime.now(dt.UTC).date()
+    received = demo.case("received")
+    assert (received.stage, received.acknowledged_on) == (Stage.RECEIVED.value, None)
+    assert received.acknowledge_by >= today
+    late = demo.case("acknowledgement-overdue")
+    assert (late.stage, late.acknowledged_on) == (Stage.RECEIVED.value, None)
+    assert late.acknowledge_by < today
+    by_hand = demo.case("acknowledged-by-hand")
+    assert (by_hand.stage, by_hand.acknowledged_on) == (Stage.ACKNOWLEDGED.value, today)
+    with services(demo.casework).db.session() as db:
+        moves = [(m.from_stage, m.to_stage) for m in db.scalars(
+            select(StageChange).where(StageChange.case_id == by_hand.id))]
+        automatic = set(db.scalars(select(AuditEntry.case_id).where(
+            AuditEntry.action == "acknowledged_automatically")))
+    assert moves == [(Stage.RECEIVED.value, Stage.ACKNOWLEDGED.value)]
+    assert not {received.id, late.id, by_hand.id} & automatic
+    assert demo.case("triaged").id in automatic
     merged = demo.case("duplicate")
     assert merged.merged_into_id == demo.case("primary").id
     assert demo.case("escalated").unit_id == "etik"
@@ -125,6 +144,14 @@ def test_the_audit_log_of_the_demo_verifies(demo: Demo) -> None:
     assert "Audit log intact" in result.output
     entries = int(re.search(r"intact: (\d+) entries", result.output).group(1))  # type: ignore[union-attr]
     assert entries > 50  # every action of the seeding is an entry
+    with services(demo.casework).db.session() as db:
+        actions = list(db.scalars(select(AuditEntry.action).order_by(AuditEntry.seq)))
+    # The set-up itself is audited, first: units, accounts, enrolments, the directory.
+    assert actions[:3] == ["unit_added"] * 3
+    staff = len(demo.staff)
+    assert actions.count("user_created") == staff
+    assert actions.count("enrolment_completed") == staff
+    assert actions.index("directory_exported") < actions.index("case_opened")
 
 
 def _sign_in(demo: Demo, username: str) -> FlaskClient:
@@ -154,6 +181,9 @@ def test_the_lead_sees_the_escalated_case_and_the_conflict_flag(demo: Demo) -> N
     overdue = lena.get("/cases/?overdue=feedback").get_data(as_text=True)
     assert demo.cases["akt-overdue"]["reference"] in overdue
     assert demo.cases["dismissed"]["reference"] not in overdue
+    late = lena.get("/cases/?overdue=acknowledgement").get_data(as_text=True)
+    assert demo.cases["acknowledgement-overdue"]["reference"] in late
+    assert demo.cases["akt-overdue"]["reference"] not in late
 
 
 def test_the_reviewer_sees_her_cases_and_not_one_she_was_excluded_from(demo: Demo) -> None:
@@ -161,10 +191,14 @@ def test_the_reviewer_sees_her_cases_and_not_one_she_was_excluded_from(demo: Dem
     inbox = eva.get("/cases/")
     assert inbox.status_code == 200
     page = inbox.get_data(as_text=True)
-    for name in ("overdue", "triaged", "assigned", "investigating", "substantiated"):
+    for name in ("overdue", "triaged", "assigned", "investigating", "substantiated",
+                 "received", "acknowledged-by-hand"):
         assert demo.cases[name]["reference"] in page, name
     assert demo.cases["not-substantiated"]["reference"] not in page  # the tipster's choice
     assert demo.cases["kof"]["reference"] not in page  # another unit's
+    received = eva.get("/cases/?stage=received").get_data(as_text=True)
+    assert demo.cases["received"]["reference"] in received
+    assert demo.cases["triaged"]["reference"] not in received
     mine = eva.get("/cases/?mine=1").get_data(as_text=True)
     assert demo.cases["assigned"]["reference"] in mine
     case = eva.get(f"/cases/{demo.case('triaged').id}")
