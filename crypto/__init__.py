@@ -5,7 +5,15 @@ enforces it). The byte formats are specified in crypto/FORMAT.md.
 """
 
 from .body import Preamble, body_plaintext, read_body_preamble
-from .custody import inner_key_ids, open_in_custody, open_outer, release, seal_in_custody
+from .custody import (
+    LAYER_FIELD,
+    OUTER_LAYER,
+    inner_key_ids,
+    open_in_custody,
+    open_outer,
+    release,
+    seal_in_custody,
+)
 from .envelope import (
     DEFAULT_CHUNK_SIZE,
     FORMAT_VERSION,
@@ -86,6 +94,8 @@ __all__ = [
     "DEFAULT_CHUNK_SIZE",
     "FORMAT_VERSION",
     "INSECURE_FAST",
+    "LAYER_FIELD",
+    "OUTER_LAYER",
     "PRODUCTION",
     "Argon2Params",
     "ContentKey",
