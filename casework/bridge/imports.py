@@ -31,7 +31,7 @@ from common.sync_schema import MAX_BODY
 from common.unit_of_work import emit_on
 
 from ..events import CaseOpened, ItemImported
-from ..models import Case, CaseEnvelope, Unit
+from ..models import Case, CaseEnvelope, OralReport, Unit
 from ..services import Casework
 from . import pushes
 
@@ -70,6 +70,13 @@ MAX_FILE_BODY = MAX_BODY
 # Kinds a case holds once: a second one is forged (it would reset the stage, re-send the
 # acknowledgement, or swap the sealed identity).
 ONCE_PER_CASE = frozenset({EnvelopeKind.REPORT, EnvelopeKind.IDENTITY})
+# The reporter's answer to the minutes of an oral report (casework.oral): accepted only
+# for a case recorded as one, with minutes sent; recorded from the kind and routing alone.
+MINUTES_ANSWERS = frozenset({EnvelopeKind.MINUTES_APPROVED, EnvelopeKind.MINUTES_CORRECTED})
+# Every kind an import accepts: exactly what the contract lets a tipster send
+# (tests/common/test_contract.py holds the two together).
+ACCEPTED_KINDS = frozenset({EnvelopeKind.REPORT, EnvelopeKind.FILE, EnvelopeKind.IDENTITY,
+                            EnvelopeKind.MESSAGE}) | MINUTES_ANSWERS
 
 
 class Refused(Exception):
@@ -163,6 +170,7 @@ def _import_one(casework: Casework, item: Incoming) -> bool:
                 case = _new_case(session, item, routing)
             else:
                 _check_follow_up(session, case, item)
+            oral = _check_minutes_answer(session, case, item)
             incoming, file = casework.store.new_incoming()
             with file, item.body_path.open("rb") as source:
                 shutil.copyfileobj(source, file)
@@ -175,6 +183,10 @@ def _import_one(casework: Casework, item: Incoming) -> bool:
             casework.store.commit(incoming, item.envelope_id)
             placed = True
             emit_on(session, ItemImported(case.id, item.envelope_id, item.kind))
+            if oral is not None:
+                from ..oral import record_answer  # here: casework.oral imports this module
+
+                record_answer(session, oral, item.kind, routing, item.envelope_id)
             if item.kind == EnvelopeKind.REPORT and casework.config.acknowledge_automatically:
                 # Off, the case stays "received": a reader acknowledges it through the
                 # workflow (received -> acknowledged) within the 7 days.
@@ -216,6 +228,10 @@ def _check_redelivery(session: Session, existing: CaseEnvelope, item: Incoming) 
 
 def _check_follow_up(session: Session, case: Case, item: Incoming) -> None:
     """A later item of a receipt that already has a case."""
+    if case.purged_on is not None:
+        # Retention purged the case (its dialogue at intake is being forgotten): nothing
+        # more is stored for it. Refused items are acknowledged, so intake drops its copy.
+        raise Refused("its case was purged")
     # Casework itself never creates these kinds, so any row of the kind is intake's.
     if item.kind in ONCE_PER_CASE and session.scalar(select(CaseEnvelope.id).where(
             CaseEnvelope.case_id == case.id, CaseEnvelope.kind == item.kind).limit(1)):
@@ -224,9 +240,22 @@ def _check_follow_up(session: Session, case: Case, item: Incoming) -> None:
         raise Refused("the tipster key differs from the case's")
 
 
+def _check_minutes_answer(session: Session, case: Case, item: Incoming) -> OralReport | None:
+    """For an answer to minutes: the oral report it answers (refused without one)."""
+    if item.kind not in MINUTES_ANSWERS:
+        return None
+    oral = session.get(OralReport, case.id)
+    if oral is None:
+        # Only casework opens oral reports: an answer for any other case is forged.
+        raise Refused("an answer to minutes for a case that is not an oral report")
+    if oral.minutes_envelope_id is None:
+        raise Refused("an answer to minutes that were never sent")
+    return oral
+
+
 def _check_item(item: Incoming) -> Mapping[str, str]:
     """The checks that need no database: kind, size, parts, routing; the routing fields."""
-    if item.kind not in FROM_TIPSTER_KINDS:
+    if item.kind not in FROM_TIPSTER_KINDS or item.kind not in ACCEPTED_KINDS:
         # A note, a reviewer's reply, a status: only staff create these, in casework.
         raise Refused("a kind that only casework creates")
     if len(item.tipster_public_key) != 32:
@@ -247,6 +276,12 @@ def _check_item(item: Incoming) -> Mapping[str, str]:
     # reader will find on opening it. They must agree with what intake declared.
     if routing.get("kind") != item.kind:
         raise Refused("the body's routing disagrees with the declared kind")
+    if item.kind == EnvelopeKind.IDENTITY \
+            and routing.get(crypto.LAYER_FIELD) != crypto.OUTER_LAYER:
+        # Imported as it came (opaque: casework opens nothing here), but only in custody
+        # (crypto/FORMAT.md): an identity sealed in one layer would open for whoever is
+        # in its header, without a custodian's release (four eyes).
+        raise Refused("an identity that is not sealed in custody")
     if item.kind == EnvelopeKind.REPORT:
         if routing.get("category") not in set(Category):
             raise Refused("a category not in the fixed list")

@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 import crypto
@@ -23,7 +23,7 @@ from common.contract import Author, DialogueMessage, EnvelopeKind, ReplyItem, St
 from common.unit_of_work import emit_on
 
 from ..events import AcknowledgedAutomatically
-from ..models import Case, CaseEnvelope
+from ..models import Case, CaseEnvelope, IntakeCommand, IntakeCommandKind
 from ..readers import reader_keys
 from ..sealing import seal_item
 from ..services import Casework
@@ -53,14 +53,29 @@ def seal_for_tipster(casework: Casework, session: Session, case: Case, *, kind: 
                      recipients=recipients, author_id=None, for_tipster=True)
 
 
+# What casework pushes: replies, status updates and the minutes of an oral report.
+PUSHED_KINDS = frozenset({EnvelopeKind.MESSAGE, EnvelopeKind.STATUS, EnvelopeKind.MINUTES})
+
+
 def pending_pushes(casework: Casework, limit: int | None = None) -> list[ReplyItem]:
-    """Replies and status updates not yet confirmed delivered to intake, oldest first."""
+    """Replies, status updates and minutes not yet confirmed delivered, oldest first.
+
+    An oral report's items wait until intake has its receipt (the register command is
+    delivered): pushed before, intake would refuse them for an unknown receipt, and a
+    refused push is never tried again.
+    """
+    unregistered = exists().where(
+        IntakeCommand.case_id == Case.id,
+        IntakeCommand.kind == IntakeCommandKind.REGISTER_RECEIPT.value,
+        IntakeCommand.delivered_at.is_(None))
     # A unit of its own that only reads (it commits nothing and emits nothing).
     with casework.unit() as unit:
         session = unit.session
         query = (select(CaseEnvelope, Case.intake_receipt_id)
                  .join(Case, CaseEnvelope.case_id == Case.id)
-                 .where(CaseEnvelope.delivered.is_(False))
+                 .where(CaseEnvelope.delivered.is_(False),
+                        CaseEnvelope.kind.in_([k.value for k in PUSHED_KINDS]),
+                        ~unregistered)
                  .order_by(CaseEnvelope.created_at, CaseEnvelope.id))
         rows = session.execute(query if limit is None else query.limit(limit)).all()
         out = []

@@ -20,7 +20,10 @@ import pytest
 from flask import Flask
 from flask_babel import Babel, force_locale
 
+from casework.bridge.imports import ACCEPTED_KINDS
+from casework.bridge.pushes import PUSHED_KINDS
 from casework.i18n import CATEGORY_LABELS, OUTCOME_LABELS, STAGE_LABELS
+from casework.models import CaseEnvelope
 from common.contract import (
     FROM_TIPSTER_KINDS,
     REQUESTS,
@@ -41,9 +44,10 @@ from common.contract import (
     announced_stage,
     b64,
 )
-from common.sync_schema import Malformed, validate
+from common.sync_schema import MAX_KIND, Malformed, validate
 from common.vocabulary import CATEGORY_CODES
 from intake.categories import CATEGORIES, OUTCOMES, STAGES
+from intake.models import StoredEnvelope
 
 TABLES: list[tuple[str, type[StrEnum], Mapping[str, object]]] = [
     ("intake", Category, CATEGORIES), ("intake", Stage, STAGES),
@@ -77,11 +81,25 @@ def test_the_category_codes_are_the_contracts() -> None:
 
 
 def test_the_kinds_each_side_may_send() -> None:
-    assert {EnvelopeKind.REPORT, EnvelopeKind.FILE,
-                                  EnvelopeKind.IDENTITY, EnvelopeKind.MESSAGE} == FROM_TIPSTER_KINDS
-    assert {EnvelopeKind.MESSAGE, EnvelopeKind.STATUS} == TO_TIPSTER_KINDS
+    # What casework's import accepts is exactly what the contract lets a tipster send,
+    # and what it pushes exactly what intake stores for the tipster.
+    assert ACCEPTED_KINDS == FROM_TIPSTER_KINDS
+    assert PUSHED_KINDS == TO_TIPSTER_KINDS
+    assert {EnvelopeKind.REPORT, EnvelopeKind.FILE, EnvelopeKind.IDENTITY,
+            EnvelopeKind.MESSAGE, EnvelopeKind.MINUTES_APPROVED,
+            EnvelopeKind.MINUTES_CORRECTED} == FROM_TIPSTER_KINDS
+    assert {EnvelopeKind.MESSAGE, EnvelopeKind.STATUS, EnvelopeKind.MINUTES} == TO_TIPSTER_KINDS
     assert set(REQUESTS) == set(RESPONSES) == set(SyncPurpose)
     assert SyncPurpose.PULL.response == "pull-response"
+
+
+def test_every_kind_fits_the_wire_and_both_kind_columns() -> None:
+    # A longer kind would be refused as malformed by the pull's schema (never imported,
+    # never acknowledged) and overflow the kind columns of both databases on PostgreSQL.
+    for kind in EnvelopeKind:
+        assert len(kind.value) <= MAX_KIND, kind
+    assert CaseEnvelope.__table__.c.kind.type.length == MAX_KIND
+    assert StoredEnvelope.__table__.c.kind.type.length == MAX_KIND
 
 
 # --- Round trips -------------------------------------------------------------------------
