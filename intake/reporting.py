@@ -16,7 +16,13 @@ from common.unit_of_work import emit_on
 from .errors import EveryoneExcluded, ServiceUnavailable
 from .events import ReportSubmitted
 from .models import ReceiptRecord, today
-from .sealing import Upload, adopt_uploads, readers_with_escrow, seal_json
+from .sealing import (
+    Upload,
+    adopt_uploads,
+    readers_with_escrow,
+    seal_json,
+    seal_json_in_custody,
+)
 from .services import Intake
 
 
@@ -130,13 +136,18 @@ def submit_report(intake: Intake, session: Session, report: ReportInput,
                   "attachments": attachments, "submitted_on": submitted_on,
                   "language": report.locale, "unit": unit.id})
     if report.confidential:
-        # The identity is sealed apart, to the custodians and escrow only: reviewers get
-        # it after an approved identity request (casework II).
+        # The identity is sealed in custody (crypto/FORMAT.md, "Custody"): the inner layer
+        # to the report's readers and escrow, the outer to the custodians and escrow. A
+        # reader reads it only once a custodian releases the outer layer to them, and a
+        # custodian alone never reads it (four eyes). With no custodian in the directory
+        # the outer layer holds escrow only: requests wait, nothing opens automatically.
         custodians = [p.public_key for p in intake.directory.custodians]
-        seal_json(session, store, receipt_id=record.id, audience=Audience.CASEWORK,
-                  kind=EnvelopeKind.IDENTITY,
-                  recipients=readers_with_escrow(custodians, intake.directory.escrow),
-                  payload={"name": report.name, "contact": report.contact})
+        seal_json_in_custody(session, store, receipt_id=record.id,
+                             kind=EnvelopeKind.IDENTITY,
+                             readers=recipients,
+                             custodians=readers_with_escrow(custodians,
+                                                            intake.directory.escrow),
+                             payload={"name": report.name, "contact": report.contact})
     # The tipster's own view of the report: what and when, not the text (a stolen receipt
     # then reveals the dialogue, not the full report).
     seal_json(session, store, receipt_id=record.id, audience=Audience.TIPSTER,

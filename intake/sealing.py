@@ -87,6 +87,24 @@ def seal_json(session: Session, store: EnvelopeStore, *, receipt_id: str, audien
                           receipt_id=receipt_id, audience=audience, kind=kind)
 
 
+def seal_json_in_custody(session: Session, store: EnvelopeStore, *, receipt_id: str,
+                         kind: str, payload: dict[str, Any],
+                         readers: Sequence[crypto.PublicKey],
+                         custodians: Sequence[crypto.PublicKey]) -> str:
+    """Seal a JSON document in custody (``crypto.seal_in_custody``) for casework: inner
+    layer to ``readers``, outer to ``custodians``; store it; return the envelope id.
+
+    The document is small (a name and a contact), so it is sealed in memory.
+    """
+    envelope = crypto.seal_in_custody(
+        json.dumps(payload, ensure_ascii=False).encode("utf-8"),
+        readers=readers, custodians=custodians, routing={"kind": kind})
+    envelope_id = envelope.envelope_id.hex()
+    return store_sealed(session, store, receipt_id=receipt_id, audience=Audience.CASEWORK,
+                        kind=kind, envelope_id=envelope_id, header=envelope.header,
+                        body=envelope.body)
+
+
 def adopt_uploads(session: Session, store: EnvelopeStore, *, receipt_id: str,
                   uploads: Sequence[Upload], spool_key: crypto.PrivateKey | None,
                   recipients: Sequence[crypto.PublicKey]) -> list[dict[str, Any]]:

@@ -183,10 +183,21 @@ def test_a_second_identity_for_a_case_is_refused(bridged: Bridged) -> None:
     submit(bridged.linked.intake.test_client(), category="ethics", identity="confidential",
            name="Real Name", contact="real@example.org")
     bridged.cycle()
-    forged = _forge(bridged, _first_receipt(bridged), "identity",
+    # Marked as custody, so that only the one-per-case rule can refuse it.
+    forged = _forge(bridged, _first_receipt(bridged), "identity", routing={"layer": "custody"},
                     payload={"name": "Someone Else", "contact": "attacker@example.org"})
     bridged.cycle()
     assert _rows(bridged, id=forged) == [] and len(_rows(bridged, kind="identity")) == 1
+
+
+def test_an_identity_not_sealed_in_custody_is_refused(bridged: Bridged) -> None:
+    """Sealed in one layer to the readers, an identity would open without a custodian."""
+    submit(bridged.linked.intake.test_client(), category="ethics")
+    bridged.cycle()
+    forged = _forge(bridged, _first_receipt(bridged), "identity",
+                    payload={"name": "Someone Else", "contact": "attacker@example.org"})
+    bridged.cycle()
+    assert _rows(bridged, id=forged) == [] and _rows(bridged, kind="identity") == []
 
 
 def test_a_report_with_a_category_outside_the_fixed_list_is_refused(bridged: Bridged) -> None:

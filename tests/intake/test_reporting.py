@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
@@ -101,16 +103,51 @@ def test_files_are_sealed_to_the_same_readers_and_listed_in_the_report(
     assert {a["envelope_id"] for a in listed} == {e.id for e in stored}
 
 
-def test_confidential_identity_is_sealed_apart_to_custodian_and_escrow(
+def custody_of(app: Flask, envelope: StoredEnvelope) -> crypto.Envelope:
+    with intake_of(app).store.open(envelope.id) as body:
+        return crypto.Envelope(envelope.header, body.read())
+
+
+def test_confidential_identity_is_sealed_in_custody_under_four_eyes(
     app: Flask, client: FlaskClient, people: People
 ) -> None:
+    """Outer layer: the custodian and escrow; inner layer: the report's readers and escrow.
+    Neither a reader nor the custodian opens it alone; escrow opens both layers."""
     submit(client, identity="confidential", name="Karin Karlsson", contact="karin@example.org")
     (identity,) = envelopes(app, kind="identity")
+    (report,) = envelopes(app, kind="report")
     assert set(crypto.header_key_ids(identity.header)) == {people.custodian.key_id,
                                                            people.escrow.key_id}
-    assert json.loads(open_envelope(app, identity, people.custodian))["name"] == "Karin Karlsson"
-    (report,) = envelopes(app, kind="report")
-    assert b"Karin" not in open_envelope(app, report, people.ethics["Eva Etik"])
+    sealed = custody_of(app, identity)
+    assert set(crypto.inner_key_ids(sealed, people.custodian)) == set(
+        crypto.header_key_ids(report.header))
+    for name, key in people.everyone().items():
+        if name == "escrow":
+            continue
+        with pytest.raises(crypto.UnknownRecipient):
+            crypto.open_in_custody(sealed, key)
+    assert json.loads(crypto.open_in_custody(sealed, people.escrow)) == {
+        "name": "Karin Karlsson", "contact": "karin@example.org"}
+    # A custodian's release gives a reader of the report (and only them) the identity.
+    eva = people.ethics["Eva Etik"]
+    released = crypto.Envelope(crypto.release(identity.header, people.custodian,
+                                              eva.public_key), sealed.body)
+    assert json.loads(crypto.open_in_custody(released, eva))["name"] == "Karin Karlsson"
+    with pytest.raises(crypto.UnknownRecipient):
+        crypto.open_in_custody(released, people.ethics["Erik Etik"])
+    assert b"Karin" not in open_envelope(app, report, eva)
+
+
+def test_without_a_custodian_the_outer_layer_is_sealed_to_escrow_only(
+    app: Flask, client: FlaskClient, people: People
+) -> None:
+    intake = intake_of(app)
+    intake.directory = dataclasses.replace(intake.directory, custodians=())
+    submit(client, identity="confidential", name="Karin Karlsson", contact="karin@example.org")
+    (identity,) = envelopes(app, kind="identity")
+    assert crypto.header_key_ids(identity.header) == (people.escrow.key_id,)
+    with pytest.raises(crypto.UnknownRecipient):
+        crypto.open_outer(custody_of(app, identity), people.custodian)
 
 
 def test_confidential_report_without_a_name_is_refused_with_a_clear_error(
