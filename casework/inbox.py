@@ -12,7 +12,7 @@ rows in that order, so a page costs about the same at 1,000 and 100,000 cases (s
 ``bench/results/casework.md`` and ``docs/inbox.md``). Which index drives a page:
 
 * ``mine=1`` or ``assignee=<person>``: the person's assignments (``ix_assignments_user_received``);
-* ``label=``: the label's cases (``ix_case_labels_label``), sorted: a label marks few cases;
+* ``label=``: the label's cases in date order (``ix_case_labels_label_received``);
 * ``stage=`` (or ``overdue=acknowledgement``, which is a stage): ``ix_cases_stage_received``;
 * ``priority=``: ``ix_cases_priority_received``;
 * otherwise the person's own cases (``ix_case_readers_user_received``).
@@ -48,7 +48,12 @@ from .models import (
     Unit,
     User,
 )
-from .models.cases import ACKNOWLEDGE_WITHIN, FEEDBACK_WITHIN, CaseReader
+from .models.cases import (
+    ACKNOWLEDGE_WITHIN,
+    FEEDBACK_EXTENDED_WITHIN,
+    FEEDBACK_WITHIN,
+    CaseReader,
+)
 from .readers import READING_ROLES
 
 __all__ = ["PAGE_SIZE", "InboxFilters", "InboxPage", "Overdue", "inbox"]
@@ -173,8 +178,12 @@ def _overdue(kind: str, today: dt.date) -> tuple[ColumnElement[bool], dt.date]:
     """The overdue condition, and the latest received_on it can hold (an index range)."""
     acknowledgement = and_(Case.stage == Stage.RECEIVED.value, Case.acknowledged_on.is_(None),
                            Case.received_on < today - ACKNOWLEDGE_WITHIN)
+    # An extended case (six months, casework.deadlines) is overdue only after 182 days;
+    # the index range still starts at today - 90, which holds both.
     feedback = and_(Case.feedback_on.is_(None), Case.stage != Stage.CONCLUDED.value,
-                    Case.received_on < today - FEEDBACK_WITHIN)
+                    Case.received_on < today - FEEDBACK_WITHIN,
+                    or_(not_(Case.feedback_extended),
+                        Case.received_on < today - FEEDBACK_EXTENDED_WITHIN))
     if kind == Overdue.ACKNOWLEDGEMENT:
         return acknowledgement, today - ACKNOWLEDGE_WITHIN
     if kind == Overdue.FEEDBACK:
@@ -197,9 +206,12 @@ def _query(user: User, units: frozenset[str], f: InboxFilters,
             .where(Assignment.user_id == assigned_to, reads)
         day, ident = Assignment.received_on, Assignment.case_id
     elif f.label is not None:
+        # The label's own rows in date order (ix_case_labels_label_received, which holds
+        # a copy of the case's received_on): keyset on that index, so a page reads a page
+        # of the label's entries, never all of them sorted.
         query = select(Case).select_from(CaseLabel).join(Case, Case.id == CaseLabel.case_id) \
             .where(CaseLabel.label == f.label, reads)
-        day, ident = Case.received_on, Case.id
+        day, ident = CaseLabel.received_on, CaseLabel.case_id
     elif stage is not None or f.priority is not None:
         query = select(Case).where(reads)  # ix_cases_stage_received / _priority_received
         day, ident = Case.received_on, Case.id
