@@ -109,7 +109,9 @@ def _sqlite_pragmas(connection: object, _record: object) -> None:
     cursor = connection.cursor()  # type: ignore[attr-defined]
     cursor.execute("PRAGMA foreign_keys = ON")
     # secure_delete overwrites deleted content, so deleted envelopes, sessions and
-    # purged personal data do not linger in free pages of the database file.
+    # purged personal data do not linger in free pages of the database file. (In WAL mode
+    # the old page images stay in the WAL until it is reset: casework's retention job
+    # checkpoints with TRUNCATE after a purge, casework/retention_jobs.py.)
     cursor.execute("PRAGMA secure_delete = ON")
     cursor.execute("PRAGMA journal_mode = WAL")
     cursor.close()

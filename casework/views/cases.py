@@ -24,6 +24,7 @@ from ..cases import (
 from ..forms import ActionForm, AssignForm, NoteForm, ReplyForm
 from ..inbox import Overdue
 from ..models import Priority, Stage
+from ..retention import purged_page
 from ..services import current, current_unit
 from ..web import signed_in
 
@@ -60,6 +61,11 @@ def index() -> str:
 def show(case_id: str) -> str:
     """A decrypted case: report, files, dialogue, notes."""
     person = signed_in()
+    # A purged case's row stays: its former readers see that (and when) it was purged.
+    purged = purged_page(current(), current_unit().session, person.user, case_id)
+    if purged is not None:
+        return render_template("case_purged.html", case=purged.case, unit=purged.unit,
+                               sections={"timeline": purged.timeline})
     page = case_page(current(), current_unit().session, person.user, person.key, case_id)
     assign_form = None
     if page.assignable is not None:
