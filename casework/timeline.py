@@ -140,8 +140,8 @@ def _names(session: Session, config: CaseworkConfig,
             people.add(entry.actor_id)
         if details is None:
             continue
-        if isinstance(person := details.get("user_id"), str):
-            people.add(person)
+        people.update(p for k in ("user_id", "requester_id")
+                      if isinstance(p := details.get(k), str))
         cases.update(v for k in ("linked_case_id", "into_case_id")
                      if isinstance(v := details.get(k), str))
     cases -= set(known_cases)
