@@ -195,8 +195,9 @@ def _open_case(casework: Casework, session: Session, user: User,
     authors = _authors(session, case)
     for envelope in case.envelopes:
         # A reason's free text belongs to the timeline (casework.reasons.read_reason), not
-        # to the dialogue or the notes.
-        if envelope.kind in ("report", "identity", EnvelopeKind.REASON):
+        # to the dialogue or the notes; a reporter's answer to minutes to the oral section.
+        if envelope.kind in ("report", "identity", EnvelopeKind.REASON,
+                             EnvelopeKind.MINUTES_APPROVED, EnvelopeKind.MINUTES_CORRECTED):
             continue
         if envelope.kind == EnvelopeKind.FILE:
             view.files.append({"envelope_id": envelope.id, **names.get(envelope.id, {}),

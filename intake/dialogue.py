@@ -8,6 +8,7 @@ short unit of its own (``Intake.unit``), for reasons given at each of them.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import io
 import json
 import math
@@ -16,7 +17,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 import crypto
@@ -25,6 +28,7 @@ from common.contract import (
     Author,
     DialogueMessage,
     EnvelopeKind,
+    MinutesAnswer,
     Stage,
     announced_stage,
     now_iso,
@@ -34,6 +38,7 @@ from common.storage import EnvelopeStore
 from common.unit_of_work import emit_on
 
 from .errors import (
+    IntakeError,
     MalformedReceiptCode,
     ReceiptCodeTypo,
     ServiceUnavailable,
@@ -43,7 +48,7 @@ from .errors import (
 from .events import FollowUpSent, TipsterSignedIn
 from .models import ReceiptRecord, StoredEnvelope, TipsterSession
 from .reporting import recipient_ids
-from .sealing import Upload, adopt_uploads, readers_with_escrow, seal_json
+from .sealing import Upload, adopt_uploads, place_envelope, readers_with_escrow, seal_json
 from .services import Intake
 
 
@@ -175,8 +180,12 @@ def load_dialogue(session: Session, store: EnvelopeStore, record: ReceiptRecord,
         out = io.BytesIO()
         with store.open(envelope.id) as body:
             crypto.open_stream(envelope.header, body, out, key)
-        items.append(json.loads(out.getvalue()))
+        item = json.loads(out.getvalue())
+        if isinstance(item, dict) and item.get("type") == "minutes":
+            item["envelope_id"] = envelope.id  # what an answer names
+        items.append(item)
     items.sort(key=lambda item: str(item.get("sent_at", "")))
+    _mark_minutes(items)
     stage = Stage.RECEIVED
     outcome: str | None = None
     for item in items:  # oldest first: the newest stage wins
@@ -221,3 +230,141 @@ def send_message(intake: Intake, session: Session, record: ReceiptRecord, text: 
               payload=DialogueMessage(Author.TIPSTER, text, sent_at=sent_at,
                                       files=tuple(f["filename"] for f in files)).to_json())
     emit_on(session, FollowUpSent(receipt_id=record.id, files=len(files)))
+
+
+# --- Minutes of an oral report (Art. 18): the reporter approves them or corrects them ---
+
+
+class MinutesNotFound(IntakeError):
+    """The minutes named are not in this dialogue."""
+
+    status = 404
+    title = _l("These minutes were not found")
+    explanation = _l("Nothing was sent. Go back to your report and answer the minutes shown "
+                     "there.")
+    retry_endpoint = "dialogue.show"
+
+
+class MinutesAlreadyAnswered(IntakeError):
+    """The minutes were approved or corrected already."""
+
+    status = 409
+    title = _l("You have already answered these minutes")
+    explanation = _l("Nothing was sent. Your answer is in your dialogue; if the case "
+                     "handlers send new minutes, you can answer those.")
+    retry_endpoint = "dialogue.show"
+
+
+class MinutesSuperseded(IntakeError):
+    """Newer minutes were sent since: only the newest can be answered."""
+
+    status = 409
+    title = _l("There are newer minutes")
+    explanation = _l("Nothing was sent. The case handlers sent newer minutes; read them "
+                     "and answer those.")
+    retry_endpoint = "dialogue.show"
+
+
+class MinutesFormInvalid(IntakeError):
+    """An answer form that no page of ours sends (an expired form, a forged field)."""
+
+    status = 400
+    title = _l("Your answer was not sent")
+    explanation = _l("Nothing was sent. The form had expired or was incomplete; go back to "
+                     "your report, reload it and answer again.")
+    retry_endpoint = "dialogue.show"
+
+
+class CorrectionsMissing(IntakeError):
+    """Corrections without any text."""
+
+    status = 400
+    title = _l("Write your corrections")
+    explanation = _l("Nothing was sent. Write what should be changed in the minutes, or "
+                     "approve them as they are.")
+    retry_endpoint = "dialogue.show"
+
+
+def _mark_minutes(items: list[dict[str, Any]]) -> None:
+    """Mark each minutes item with its answer (if any) and whether it is the newest.
+
+    Answers are the tipster's own copies (``minutes-answer``), found in the same dialogue:
+    intake keeps no other record of them.
+    """
+    answers = {str(i.get("minutes_envelope_id")): i for i in items
+               if i.get("type") == "minutes-answer"}
+    minutes = [i for i in items if i.get("type") == "minutes"]
+    for item in minutes:
+        answer = answers.get(str(item.get("envelope_id")))
+        item["answer"] = None if answer is None else (
+            "approved" if answer.get("approved") is True else "corrected")
+        item["newest"] = item is minutes[-1]
+
+
+def _answer_copy_id(record: ReceiptRecord, minutes_envelope_id: str) -> bytes:
+    # One answer per minutes, enforced by the database: the tipster's copy of the answer
+    # gets an id derived from the receipt and the minutes, so a second answer (a double
+    # submit, two tabs at once) collides on the primary key and is refused. The id says
+    # nothing intake does not know already (both are in its database).
+    return hashlib.blake2b(record.tipster_public_key + bytes.fromhex(minutes_envelope_id),
+                           digest_size=16, person=b"lykta-min-answer").digest()
+
+
+def answer_minutes(intake: Intake, session: Session, record: ReceiptRecord,
+                   key: crypto.PrivateKey, minutes_envelope_id: str, *, approved: bool,
+                   corrections: str = "") -> None:
+    """Approve the newest minutes, or send corrections to them (once per minutes).
+
+    Sealed like a follow-up (to the case's readers and escrow, the tipster's exclusions
+    honoured) as kind ``minutes-approved`` or ``minutes-amended``, whose routing names
+    the minutes answered: casework records the answer from these alone, without opening
+    it. The tipster's own copy is sealed to the tipster key.
+    """
+    items = load_dialogue(session, intake.store, record, key).items
+    minutes = next((i for i in items if i.get("type") == "minutes"
+                    and i.get("envelope_id") == minutes_envelope_id), None)
+    if minutes is None:
+        raise MinutesNotFound()
+    if minutes["answer"] is not None:
+        raise MinutesAlreadyAnswered()
+    if not minutes["newest"]:
+        raise MinutesSuperseded()
+    text = "" if approved else corrections.strip()
+    if not approved and not text:
+        raise CorrectionsMissing()
+    original, excluded = recipient_ids(record.recipient_key_ids)
+    try:
+        readers = intake.directory.follow_up_readers(record.unit_id, original, excluded)
+    except DirectoryRefused as exc:
+        raise ServiceUnavailable() from exc
+    recipients = readers_with_escrow([p.public_key for p in readers], intake.directory.escrow)
+    answer = MinutesAnswer(minutes_envelope_id, approved, text)
+    kind = EnvelopeKind.MINUTES_APPROVED if approved else EnvelopeKind.MINUTES_CORRECTED
+    try:
+        # First, so that a second answer fails before anything else is sealed; the
+        # refusal (409) rolls the request's unit back.
+        _seal_own_answer(intake, session, record, answer,
+                         _answer_copy_id(record, minutes_envelope_id))
+    except IntegrityError as exc:
+        raise MinutesAlreadyAnswered() from exc
+    seal_json(session, intake.store, receipt_id=record.id, audience=Audience.CASEWORK,
+              kind=kind, recipients=recipients, routing={"minutes": minutes_envelope_id},
+              payload={"version": 1, **answer.to_json()})
+    emit_on(session, FollowUpSent(receipt_id=record.id, files=0))
+
+
+def _seal_own_answer(intake: Intake, session: Session, record: ReceiptRecord,
+                     answer: MinutesAnswer, envelope_id: bytes) -> None:
+    incoming, file = intake.store.new_incoming()
+    try:
+        with file:
+            sealed = crypto.seal_stream(
+                io.BytesIO(json.dumps(answer.to_json(), ensure_ascii=False).encode("utf-8")),
+                file, [crypto.PublicKey(record.tipster_public_key)],
+                routing={"kind": EnvelopeKind.OWN_MESSAGE.value}, envelope_id=envelope_id)
+    except BaseException:
+        intake.store.discard(incoming)
+        raise
+    place_envelope(session, intake.store, incoming, envelope_id=sealed.envelope_id.hex(),
+                   header=sealed.header, body_size=sealed.body_size, receipt_id=record.id,
+                   audience=Audience.TIPSTER, kind=EnvelopeKind.OWN_MESSAGE)

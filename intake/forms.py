@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
+    HiddenField,
     MultipleFileField,
     RadioField,
     SelectField,
@@ -13,7 +14,14 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    Optional,
+    Regexp,
+    ValidationError,
+)
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from .categories import CATEGORIES
@@ -93,3 +101,22 @@ class MessageForm(FlaskForm):
 
 class SignOutForm(FlaskForm):
     """Sign out (a form so that it carries a CSRF token)."""
+
+
+# Which minutes an answer is about: an envelope id (32 lower-case hex), nothing else.
+_MINUTES_ID = [DataRequired(), Regexp(r"^[0-9a-f]{32}\Z")]
+
+
+class MinutesApprovalForm(FlaskForm):
+    """The reporter approves the minutes of an oral report as they are."""
+
+    minutes = HiddenField(validators=_MINUTES_ID)
+
+
+class MinutesCorrectionForm(FlaskForm):
+    """The reporter sends corrections to the minutes of an oral report."""
+
+    minutes = HiddenField(validators=_MINUTES_ID)
+    corrections = TextAreaField(_l("What should be changed in the minutes?"),
+                                validators=[DataRequired(_l("Write your corrections.")),
+                                            Length(max=MAX_TEXT)])
