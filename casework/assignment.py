@@ -182,7 +182,11 @@ def add_reader(case: Case, key: crypto.PrivateKey, report_key: crypto.ContentKey
     changed = 0
     for envelope in case.envelopes:
         if envelope.kind == EnvelopeKind.IDENTITY:
-            continue  # identities stay with the custodians
+            # Never: the identity is in custody (crypto/FORMAT.md). The lead cannot open
+            # its outer layer anyway, and an entry there is what a custodian's approval
+            # gives (casework.identity); the inner layer, inside the outer body, keeps
+            # the readers intake sealed it to. A reader added now requests in vain.
+            continue
         try:
             content_key = crypto.open_content_key(envelope.header, key)
         except crypto.UnknownRecipient:
@@ -232,6 +236,11 @@ def _remove_entries(case: Case, report_key: crypto.ContentKey, person: User) -> 
            if k is not None}
     changed = 0
     for envelope in case.envelopes:
+        if envelope.kind == EnvelopeKind.IDENTITY and Role.CUSTODIAN in person.roles:
+            # Their entry in the identity's outer layer is their custodian's one, not the
+            # case's: a custodian keeps it (they still cannot read the inner layer). A
+            # reader's entry there is a released request, and goes with the case.
+            continue
         header = envelope.header
         for key_id in ids & set(crypto.header_key_ids(header)):
             try:

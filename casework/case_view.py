@@ -41,7 +41,9 @@ from .services import Casework
 MAX_SHOWN_BYTES = 1024 * 1024
 # The small markup staff may use in notes; everything else is stripped.
 ALLOWED_TAGS = frozenset({"p", "br", "b", "strong", "i", "em", "ul", "ol", "li"})
-# Never offered for download: the identity stays with the custodians.
+# Never shown inline nor offered for download: the identity is in custody (two layers,
+# crypto/FORMAT.md) and opens only through casework.identity, after a custodian's release;
+# a reader's key alone does not open it (and must not be tried on it here).
 NOT_DOWNLOADABLE = frozenset({"identity"})
 
 

@@ -23,9 +23,15 @@ Decisions, each for a reason:
   declarer's previous key: an envelope holding one is rekeyed too. A reader whose old key
   is dropped this way keeps their ``case_readers`` row; key recovery with the escrow key
   gives them the case back.
-* **Identity envelopes are left alone.** They are sealed to the custodians and escrow,
-  which no reader holds, so a reader can neither open nor rekey them, and a declaring
-  reader is not in them. (A custodian who declares is a matter for the custodians.)
+* **Identity envelopes are left alone.** They are in custody (crypto/FORMAT.md): the
+  outer layer is sealed to the custodians and escrow, the inner one (inside the outer
+  body) to the readers intake sealed the report to. The rekeying reader holds no outer
+  key, so cannot rekey either layer, and need not: a declarer who was never released
+  holds an inner entry only, which opens nothing without the outer layer; one a
+  custodian released has had the identity, and no new content key takes back what was
+  read (the plaintext never changes). A custodian who declares keeps their outer entry
+  (they still hold no inner one); ``casework.identity`` refuses them as the approver
+  of a request on that case (threat-model.md, "Identities under four eyes").
 * **All or nothing.** If the rekeying reader cannot open one of the envelopes to rekey
   (e.g. an item sealed before they became a reader), or a body fails authentication,
   nothing changes (409) and the conflict stays pending for another reader.

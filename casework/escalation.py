@@ -87,9 +87,11 @@ def escalate(casework: Casework, session: Session, user: User, key: crypto.Priva
 
     The receiving unit's readers (reviewers and leads, active, with an approved key, not
     excluded by the tipster, without a declared conflict on the case) become recipients
-    of every envelope but the identity. Refused (4xx, nothing changed): the case's own
-    unit, a unit it was already escalated to, an unknown unit, an unknown reason code, a
-    unit with no one who may read the case. Returns how many readers were added.
+    of every envelope but the identity (in custody: its inner layer keeps intake's
+    readers, and an entry in its outer layer is a custodian's release). Refused (4xx,
+    nothing changed): the case's own unit, a unit it was already escalated to, an unknown
+    unit, an unknown reason code, a unit with no one who may read the case. Returns how
+    many readers were added.
     """
     opened = open_as_lead(casework, session, user, key, case_id)
     assert key is not None  # noqa: S101 (open_as_lead refuses a missing key)

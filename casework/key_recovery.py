@@ -68,7 +68,12 @@ def readdress_cases_to(session: Session, username: str, escrow: crypto.PrivateKe
                 continue
         for envelope in case.envelopes:
             if envelope.kind == EnvelopeKind.IDENTITY:
-                continue  # identities stay with the custodians
+                # Left alone: the identity is in custody (crypto/FORMAT.md). Adding the
+                # new key to its outer header would be a custodian's release without a
+                # custodian; its inner layer lies inside the outer body and changes only
+                # if both layers are sealed anew. A reader whose key was recovered reads
+                # an identity only through `identity escrow-open` (audited).
+                continue
             try:
                 key = crypto.open_content_key(envelope.header, escrow)
             except crypto.DecryptionError:

@@ -127,8 +127,8 @@ def _before_flush(session: Session, _context: UOWTransaction, _instances: Any) -
     """Keep ``case_readers`` and imported headers in step, on every path that writes."""
     with session.no_autoflush:
         for obj in list(session.new):
-            # Not the identity: it is sealed to the custodians (and escrow), who are
-            # never the report's readers; trimming it would leave only the escrow key.
+            # Not the identity: its outer layer is sealed to the custodians (and escrow),
+            # who are not the report's readers; trimming it would leave only escrow.
             if isinstance(obj, CaseEnvelope) and obj.origin == "intake" \
                     and obj.kind not in (EnvelopeKind.REPORT, EnvelopeKind.IDENTITY):
                 _trim_to_readers(session, obj)
