@@ -125,11 +125,21 @@ def hold_case(session: Session, case: Case) -> None:
 
 @dataclass(frozen=True)
 class LeadCase:
-    """A case opened by a lead of its unit: the report's content key and the report."""
+    """A case opened by a lead of its unit (with the lead's key) and its report."""
 
     case: Case
-    report_key: crypto.ContentKey
+    key: crypto.PrivateKey
     report: dict[str, Any]
+
+    @property
+    def report_key(self) -> crypto.ContentKey:
+        """The report's content key, opened from its header as the case holds it now.
+
+        Not kept from the opening: a rekey that committed while :func:`hold_case` waited
+        gave the report a new content key (and tagged the readers under it), which the
+        re-read header holds; the old key would fail the tag check as if tampered.
+        """
+        return report_content_key(self.case, self.key)
 
     @property
     def excluded(self) -> frozenset[str]:
@@ -151,7 +161,7 @@ def open_as_lead(casework: Casework, session: Session, lead: User,
     report = read_report(casework, case, content_key)
     ensure_reader_tag(casework, session, case, content_key)
     check_tag(case, content_key)
-    return LeadCase(case, content_key, report)
+    return LeadCase(case, key, report)
 
 
 def _person(session: Session, person_id: str) -> User | None:

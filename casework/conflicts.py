@@ -40,9 +40,14 @@ Decisions, each for a reason:
   (removed again if it rolls back); the old bodies are deleted only once it has
   committed (``common.storage.delete_after_commit``). A crash in between leaves an
   unnamed body, which start-up sweeps.
-* **Races.** The pending conflicts are claimed with a conditional update, then the
-  envelopes are compared with what was re-encrypted; a rekey that lost the race changes
-  nothing.
+* **Races.** A rekey first takes the case as every change to its readers does
+  (``assignment.hold_case``: the case's row lock on PostgreSQL, the write lock on
+  SQLite), then reads the conflicts and headers. An assignment or escalation at the same
+  time therefore runs wholly before it (the rekey keeps the entry it added, and drops a
+  declarer it re-added) or wholly after it (it adds to the new headers); it can never
+  write headers the rekey then overwrites, or the reverse. The pending conflicts are
+  still claimed with a conditional update and the envelopes compared with what was
+  re-encrypted; a rekey that lost a race anyway changes nothing.
 """
 
 from __future__ import annotations
@@ -62,6 +67,7 @@ from common.contract import EnvelopeKind
 from common.storage import commit_in_transaction, delete_after_commit
 from common.unit_of_work import emit_on
 
+from .assignment import hold_case
 from .case_view import ensure_reader_tag, readable_case, refusal
 from .errors import CaseworkError, NotPermitted
 from .events import CaseRekeyed, ConflictDeclared
@@ -323,6 +329,10 @@ def rekey_case(casework: Casework, session: Session, user: User,
     """
     case = readable_case(session, user, key, case_id)
     assert key is not None  # noqa: S101 (readable_case refuses a missing key)
+    # Before anything is read for the rekey: a change to the readers (assignment,
+    # escalation, handover) in progress finishes first, and one that starts now waits.
+    # Re-reads the case and its headers once held (CaseBusy, 409, if the wait runs out).
+    hold_case(session, case)
     pending = list(session.scalars(select(Conflict).where(Conflict.case_id == case.id,
                                                           Conflict.rekeyed_at.is_(None))))
     if not pending:
