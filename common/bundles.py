@@ -5,20 +5,30 @@ side's X25519 key, which is derived from its pinned Ed25519 key) inside a sync m
 signed by the sender. Someone carrying the file learns nothing from it and cannot alter
 it: one changed byte fails the signature. A bundle may be days old when it arrives, so
 the age limit is generous; replaying one is harmless, because every import, acknowledgement
-and push it carries is idempotent.
+and push it carries is idempotent, and intake applies casework's commands only from a
+bundle at least as new as the last it applied them from (a replayed registration cannot
+bring back a forgotten receipt).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import crypto
 
-from .contract import BundledTipsterItem, DocumentPurpose, ReplyItem, b64
+from .contract import (
+    MAX_COMMANDS,
+    BundledTipsterItem,
+    CommandItem,
+    DocumentPurpose,
+    ReplyItem,
+    b64,
+)
 from .sync_schema import (
     MAX_ITEMS,
     MAX_LISTED_REPLIES,
@@ -27,6 +37,7 @@ from .sync_schema import (
     array,
     base64_bytes,
     hex_id,
+    optional_moment,
     parse_json,
     record,
     validate,
@@ -40,11 +51,21 @@ MAX_BUNDLE = 1024 * 1024 * 1024
 BUNDLES: dict[str, Check] = {
     # Intake lists every reply it holds for tipsters (it keeps no record of what casework
     # was told): that list grows with the service, bounded in practice by the bundle size.
+    # Likewise every receipt it holds, with the newest command time it applied from a
+    # bundle: together they tell casework which of its commands took (a registration's
+    # receipt is there, a forgotten one is not). Both are absent in an older intake's
+    # bundle: casework then confirms no command.
     DocumentPurpose.BUNDLE_TO_CASEWORK: record({
         "items": array(BundledTipsterItem.from_wire, MAX_ITEMS),
-        "tipster_envelopes": array(hex_id, MAX_LISTED_REPLIES)}),
-    DocumentPurpose.BUNDLE_TO_INTAKE: record({"acks": array(hex_id, MAX_ITEMS),
-                                              "pushes": array(ReplyItem.from_wire, MAX_ITEMS)}),
+        "tipster_envelopes": array(hex_id, MAX_LISTED_REPLIES)},
+        optional={"receipts": array(hex_id, MAX_LISTED_REPLIES),
+                  "commands_as_of": optional_moment}),
+    # Casework's commands, oldest first, with the newest one's time (its own clock): intake
+    # applies them only if no bundle it applied was newer (intake/bridge/commands.py).
+    DocumentPurpose.BUNDLE_TO_INTAKE: record(
+        {"acks": array(hex_id, MAX_ITEMS), "pushes": array(ReplyItem.from_wire, MAX_ITEMS)},
+        optional={"commands": array(CommandItem.from_wire, MAX_COMMANDS),
+                  "commands_as_of": optional_moment}),
 }
 
 
@@ -58,6 +79,8 @@ class ToCasework:
 
     items: list[BundledTipsterItem]
     tipster_envelopes: list[str]
+    receipts: list[str] | None = None  # None: intake did not say (an older intake)
+    commands_as_of: dt.datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -66,6 +89,8 @@ class ToIntake:
 
     acks: list[str]
     pushes: list[ReplyItem]
+    commands: list[CommandItem] = field(default_factory=list)
+    commands_as_of: dt.datetime | None = None
 
 
 def write_bundle(sender: crypto.SigningKey, receiver: crypto.VerifyKey, purpose: str,
@@ -122,31 +147,45 @@ def _sealed_part(value: object, where: str) -> bytes:
     return checked
 
 
+def _moment(value: dt.datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
 def write_to_casework(sender: crypto.SigningKey, receiver: crypto.VerifyKey,
                       items: Sequence[BundledTipsterItem],
-                      tipster_envelopes: Sequence[str]) -> bytes:
+                      tipster_envelopes: Sequence[str], *,
+                      receipts: Sequence[str] = (),
+                      commands_as_of: dt.datetime | None = None) -> bytes:
     """Intake's bundle for casework."""
     return write_bundle(sender, receiver, DocumentPurpose.BUNDLE_TO_CASEWORK,
                         {"items": [item.to_wire() for item in items],
-                         "tipster_envelopes": list(tipster_envelopes)})
+                         "tipster_envelopes": list(tipster_envelopes),
+                         "receipts": list(receipts),
+                         "commands_as_of": _moment(commands_as_of)})
 
 
 def read_to_casework(data: bytes, receiver: crypto.SigningKey, sender: crypto.VerifyKey,
                      now: float | None = None) -> ToCasework:
     """Intake's bundle, verified, opened and parsed whole, or :class:`BundleRefused`."""
     checked = _read(data, receiver, sender, DocumentPurpose.BUNDLE_TO_CASEWORK, now)[1]
-    return ToCasework(checked["items"], checked["tipster_envelopes"])
+    return ToCasework(checked["items"], checked["tipster_envelopes"],
+                      checked.get("receipts"), checked.get("commands_as_of"))
 
 
 def write_to_intake(sender: crypto.SigningKey, receiver: crypto.VerifyKey,
-                    acks: Sequence[str], pushes: Sequence[ReplyItem]) -> bytes:
+                    acks: Sequence[str], pushes: Sequence[ReplyItem], *,
+                    commands: Sequence[CommandItem] = (),
+                    commands_as_of: dt.datetime | None = None) -> bytes:
     """Casework's bundle for intake."""
     return write_bundle(sender, receiver, DocumentPurpose.BUNDLE_TO_INTAKE,
-                        {"acks": list(acks), "pushes": [push.to_wire() for push in pushes]})
+                        {"acks": list(acks), "pushes": [push.to_wire() for push in pushes],
+                         "commands": [command.to_wire() for command in commands],
+                         "commands_as_of": _moment(commands_as_of)})
 
 
 def read_to_intake(data: bytes, receiver: crypto.SigningKey, sender: crypto.VerifyKey,
                    now: float | None = None) -> ToIntake:
     """Casework's bundle, verified, opened and parsed whole, or :class:`BundleRefused`."""
     checked = _read(data, receiver, sender, DocumentPurpose.BUNDLE_TO_INTAKE, now)[1]
-    return ToIntake(checked["acks"], checked["pushes"])
+    return ToIntake(checked["acks"], checked["pushes"], checked.get("commands", []),
+                    checked.get("commands_as_of"))

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import datetime as dt
 import json
 from collections.abc import Callable, Collection, Mapping
 from typing import Any
@@ -109,16 +110,36 @@ def array(item: Check, max_items: int) -> Check:
     return check
 
 
-def record(fields: Mapping[str, Check]) -> Check:
-    """An object with exactly these keys (none missing, none extra)."""
+def record(fields: Mapping[str, Check], optional: Mapping[str, Check] | None = None) -> Check:
+    """An object with exactly these keys (none missing, none extra), and any of the
+    ``optional`` ones (checked when present: a field added later, which an older peer's
+    message does not have yet)."""
+    extra = dict(optional or {})
+
     def check(value: object, where: str) -> dict[str, Any]:
         if not isinstance(value, dict):
             raise Malformed(f"{where} is not an object")
-        if set(value) != set(fields):
+        if not set(fields) <= set(value) <= set(fields) | set(extra):
             raise Malformed(f"{where} does not have exactly the fields "
                             f"{', '.join(sorted(fields))}")
-        return {name: fields[name](value[name], f"{where}.{name}") for name in fields}
+        every = {**fields, **extra}
+        return {name: every[name](value[name], f"{where}.{name}") for name in value}
     return check
+
+
+def optional_moment(value: object, where: str) -> dt.datetime | None:
+    """None, or a moment as ISO 8601 without a time zone (a UTC time as casework keeps it)."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or len(value) > 32:
+        raise Malformed(f"{where} is not a moment")
+    try:
+        moment = dt.datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise Malformed(f"{where} is not a moment") from exc
+    if moment.tzinfo is not None:
+        raise Malformed(f"{where} is not a moment")
+    return moment
 
 
 def sha256_hex(value: object, where: str) -> str:

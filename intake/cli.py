@@ -1,9 +1,10 @@
 """``flask --app intake ...``: the operator's view of the bridge.
 
 What a command reads here it reads in a unit of work (``Intake.unit()``), like a request.
-The bundle import hands casework's acknowledgements and replies to the same functions as
-the sync app (``intake/bridge/outbox.py``), each in a transaction of its own: one reply
-intake refuses must not undo the others, and none of them is a domain event of intake's.
+The bundle import hands casework's commands, acknowledgements and replies to the same
+functions as the sync app (``intake/bridge/commands.py``, ``intake/bridge/outbox.py``),
+each in a transaction of its own: one reply or command intake refuses must not undo the
+others, and none of them is a domain event of intake's.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from common.bundles import BundleRefused, read_to_intake, write_to_casework
 from common.contract import Audience, BundledTipsterItem
 from common.sync_schema import MAX_ITEMS
 
+from .bridge.commands import apply_bundle_commands, bundle_commands_as_of, receipt_ids
 from .bridge.outbox import PushRefused, accept_for_tipster, acknowledge, outbox
 from .models import StoredEnvelope, SyncState
 from .services import current
@@ -74,7 +76,11 @@ def register_bundles(app: Flask) -> None:
         with intake.unit() as unit:
             delivered = list(unit.session.scalars(select(StoredEnvelope.id).where(
                 StoredEnvelope.audience == Audience.TIPSTER)))
-        out.write_bytes(write_to_casework(signing, casework, items, delivered))
+        # Every receipt held, and the newest command time applied: casework sees from
+        # them which of its commands took (intake keeps no list of command ids).
+        out.write_bytes(write_to_casework(signing, casework, items, delivered,
+                                          receipts=receipt_ids(intake),
+                                          commands_as_of=bundle_commands_as_of(intake)))
         click.echo(f"{len(items)} envelopes written to {out}")
 
     @bridge.command("import")
@@ -89,6 +95,19 @@ def register_bundles(app: Flask) -> None:
         except BundleRefused as exc:
             raise click.ClickException(str(exc)) from exc
         # The whole payload's shape was checked: nothing below meets a bad field.
+        # Commands first: a registered receipt is there for the replies that follow.
+        applied = apply_bundle_commands(intake, payload.commands, payload.commands_as_of)
+        if applied is None:
+            click.echo("skipped the commands of a bundle older than one already applied",
+                       err=True)
+        else:
+            for command_id, reason in applied.refused:
+                # By id and reason code only; casework keeps the command and sends it again.
+                click.echo(f"refused command {command_id}: {reason.value}", err=True)
+            if applied.applied or applied.refused:
+                click.echo(f"applied {len(applied.applied)} commands"
+                           + (f", refused {len(applied.refused)}" if applied.refused
+                              else ""))
         deleted = acknowledge(intake, payload.acks)
         stored = refused = 0
         for item in payload.pushes:

@@ -1,8 +1,10 @@
 """Air-gap mode, casework's side: intake's bundle in, the answer bundle out.
 
 The same exchange as the HTTP cycle, as files (``common/bundles.py``): intake's bundle
-carries its waiting envelopes (the contract's items, with their bodies) and the list of
-replies it holds; the answer carries acknowledgements and the replies waiting here.
+carries its waiting envelopes (the contract's items, with their bodies), the list of
+replies it holds, and the receipts it holds with the newest command time it applied (which
+confirm this side's commands); the answer carries acknowledgements, the replies and the
+commands waiting here (``casework/bridge/commands.py``).
 Every item goes through the same import as over HTTP (a unit of work per item, with the
 same events); replaying a bundle is harmless, and tells nothing again.
 """
@@ -15,10 +17,12 @@ from pathlib import Path
 
 import crypto
 from common.bundles import read_to_casework, write_to_intake
+from common.contract import MAX_COMMANDS
 from common.unit_of_work import emit_on
 
 from ..events import BridgeCycleCompleted
 from ..services import Casework
+from .commands import confirm_from_bundle, pending_commands
 from .imports import Incoming, import_envelopes
 from .pushes import mark_delivered, pending_pushes
 
@@ -30,6 +34,7 @@ class BundleAnswer:
     acknowledged: list[str]
     replies: int
     bundle: bytes
+    commands: int = 0  # commands for intake in the bundle
 
 
 def _write_private(path: Path, data: bytes) -> None:
@@ -47,6 +52,7 @@ def import_bundle(casework: Casework, data: bytes, *, signing_key: crypto.Signin
     """
     payload = read_to_casework(data, signing_key, intake_key)
     mark_delivered(casework, payload.tipster_envelopes)
+    confirm_from_bundle(casework, payload.receipts, payload.commands_as_of)
     incoming: list[Incoming] = []
     try:
         for bundled in payload.items:
@@ -58,8 +64,11 @@ def import_bundle(casework: Casework, data: bytes, *, signing_key: crypto.Signin
         for entry in incoming:
             entry.body_path.unlink(missing_ok=True)
     pushes = pending_pushes(casework)
+    commands, as_of = pending_commands(casework, MAX_COMMANDS)
     answer = BundleAnswer(stored, len(pushes),
-                          write_to_intake(signing_key, intake_key, stored, pushes))
+                          write_to_intake(signing_key, intake_key, stored, pushes,
+                                          commands=commands, commands_as_of=as_of),
+                          len(commands))
     # The import's counts for the audit log (each item's unit told of the item itself).
     with casework.unit() as unit:
         emit_on(unit.session, BridgeCycleCompleted("bundle", len(stored), len(stored),
@@ -69,6 +78,9 @@ def import_bundle(casework: Casework, data: bytes, *, signing_key: crypto.Signin
 
 def export_bundle(casework: Casework, *, signing_key: crypto.SigningKey,
                   intake_key: crypto.VerifyKey) -> tuple[int, bytes]:
-    """The replies waiting for intake as a bundle: (how many, the bundle)."""
+    """The replies (and commands) waiting for intake as a bundle: (how many replies, the
+    bundle)."""
     pushes = pending_pushes(casework)
-    return len(pushes), write_to_intake(signing_key, intake_key, [], pushes)
+    commands, as_of = pending_commands(casework, MAX_COMMANDS)
+    return len(pushes), write_to_intake(signing_key, intake_key, [], pushes,
+                                        commands=commands, commands_as_of=as_of)

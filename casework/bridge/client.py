@@ -1,4 +1,4 @@
-"""Casework's signed HTTP client for intake's sync app: pull, fetch, ack, push.
+"""Casework's signed HTTP client for intake's sync app: pull, fetch, ack, push, command.
 
 Casework opens every connection; intake never connects here. Each request is signed
 with casework's Ed25519 key and each response must verify under intake's pinned key
@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import crypto
-from common.contract import RESPONSES, ReplyItem, SyncPurpose
+from common.contract import RESPONSES, CommandItem, ReplyItem, SyncPurpose
 from common.sync_schema import MAX_BODY, Malformed, parse_json, validate
 
 SIGNATURE_HEADER = "Lykta-Signed"
@@ -132,6 +132,18 @@ class IntakeClient:
         """Tell intake these are stored here; it deletes its copies."""
         deleted: int = self._call(SyncPurpose.ACK, {"envelope_ids": envelope_ids})["deleted"]
         return deleted
+
+    def command(self, items: list[CommandItem]) -> tuple[list[str], list[tuple[str, str]]]:
+        """Hand commands to intake (register a receipt, forget a dialogue).
+
+        Returns (applied, refused with their reason codes): only ids that were in this
+        request count, whatever intake answers.
+        """
+        answer = self._call(SyncPurpose.COMMAND,
+                            {"commands": [item.to_wire() for item in items]})
+        sent = {item.command_id for item in items}
+        return ([i for i in answer["applied"] if i in sent],
+                [(r["id"], r["reason"]) for r in answer["refused"] if r["id"] in sent])
 
     def push(self, items: list[ReplyItem]) -> tuple[list[str], list[str]]:
         """Hand sealed replies and status updates to intake.

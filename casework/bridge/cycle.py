@@ -1,4 +1,4 @@
-"""One bridge cycle: pull → fetch → import (commit) → ack → push → mark delivered.
+"""One bridge cycle: pull → fetch → import (commit) → ack → commands → push → mark delivered.
 
 Import is idempotent and acknowledgement comes only after the envelopes are committed
 here, so a crash at any step loses nothing and duplicates nothing (delivery is
@@ -28,6 +28,7 @@ from ..models import BridgeState
 from ..models.base import utcnow
 from ..services import Casework
 from .client import BridgeError, IntakeClient
+from .commands import mark_commands_delivered, pending_commands
 from .imports import Incoming, import_from_intake
 from .pushes import mark_delivered, pending_pushes
 
@@ -54,7 +55,7 @@ def client_for(casework: Casework) -> IntakeClient:
 
 
 def run_cycle(casework: Casework, client: IntakeClient, batch: int = 50) -> CycleReport:
-    """Pull → fetch → import (commit) → ack → push → mark delivered.
+    """Pull → fetch → import (commit) → ack → commands → push → mark delivered.
 
     Nothing intake answers can crash the cycle half way: a malformed answer as a whole
     is a :class:`BridgeError` before anything is changed (the next cycle retries), and one
@@ -94,6 +95,9 @@ def run_cycle(casework: Casework, client: IntakeClient, batch: int = 50) -> Cycl
         log.warning("bridge: skipped %d of %d items in this pull", skipped, len(items))
     stored = outcome.acknowledge
     acknowledged = client.ack(stored) if stored else 0
+    # Commands before replies: a receipt registered now is there for the minutes pushed
+    # next (intake refuses a push for a receipt it does not have, and for good).
+    deliver_commands(casework, client, batch)
     delivered = 0
     # In batches: intake refuses a push of more items than its batch limit, and bodies
     # are held in memory only one batch at a time.
@@ -119,6 +123,31 @@ def run_cycle(casework: Casework, client: IntakeClient, batch: int = 50) -> Cycl
         emit_on(unit.session, BridgeCycleCompleted("online", len(stored), acknowledged,
                                                    delivered, skipped))
     return CycleReport(len(stored), acknowledged, delivered)
+
+
+def deliver_commands(casework: Casework, client: IntakeClient, batch: int = 50) -> int:
+    """Deliver waiting commands, oldest first, in batches; return how many were applied.
+
+    Only what intake answers as applied is stamped delivered (with the audit event, in a
+    unit per batch). A refused command stays waiting (it goes again next cycle, and an
+    operator sees it in the log, by id and reason code) and is skipped for the rest of
+    this cycle, so that refused ones at the head of the queue hold up nothing behind them.
+    """
+    applied_count = 0
+    refused: set[str] = set()
+    while True:
+        items, _ = pending_commands(casework, batch, skip=refused)
+        if not items:
+            break
+        applied, refusals = client.command(items)
+        for command_id, reason in refusals:
+            log.warning("bridge: intake refused command %s: %s", command_id, reason)
+            refused.add(command_id)
+        mark_commands_delivered(casework, applied)
+        applied_count += len(applied)
+        if len(applied) + len(refusals) < len(items):
+            break  # intake answered for only part: the rest waits for the next cycle
+    return applied_count
 
 
 def last_success(session: Session) -> dt.datetime | None:

@@ -1,7 +1,7 @@
 """The bridge's intake side: a separate WSGI app for the internal interface only.
 
 ``intake.bridge.sync:create_app`` serves signed requests from casework (pull, fetch, ack,
-push) and signs every response. The public intake app never routes here. Casework initiates
+push, command) and signs every response. The public intake app never routes here. Casework initiates
 every connection; intake never connects to casework.
 
 Every request must verify under the pinned casework key, carry the purpose of its route,
@@ -27,7 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
 import crypto
-from common.contract import REQUESTS, Audience, ReplyItem, SyncPurpose
+from common.contract import REQUESTS, Audience, CommandItem, ReplyItem, SyncPurpose
 from common.startup import exclusive
 from common.storage import EnvelopeStore
 from common.sync_schema import Malformed, parse_json, validate
@@ -36,9 +36,13 @@ from .. import db as db_module
 from .. import migrate
 from ..config import IntakeConfig
 from ..models import StoredEnvelope, SyncNonce, SyncState
+from .commands import apply_commands
 from .outbox import PushRefused, accept_for_tipster, acknowledge, outbox
 
 log = logging.getLogger("lykta.intake.sync")
+# The list in each request whose length intake's batch limit bounds.
+_LISTS = {SyncPurpose.ACK: "envelope_ids", SyncPurpose.PUSH: "items",
+          SyncPurpose.COMMAND: "commands"}
 MAX_REQUEST = 20 * 1024 * 1024
 SIGNATURE_HEADER = "Lykta-Signed"
 
@@ -85,7 +89,7 @@ def create_app(config: IntakeConfig | None = None) -> Flask:
         raise RuntimeError("intake.json has no sync_signing_seed: the bridge cannot sign")
     signing_key = crypto.SigningKey.from_seed(config.sync_signing_seed)
     casework_key = crypto.VerifyKey(config.casework_verify_key)
-    # No static files and no slash redirects: the bridge has four exact paths, and a
+    # No static files and no slash redirects: the bridge has five exact paths, and a
     # redirect would copy the raw query string (a line break too) into a Location header.
     app = Flask(__name__, static_folder=None)
     app.url_map.merge_slashes = False
@@ -101,8 +105,8 @@ def create_app(config: IntakeConfig | None = None) -> Flask:
     # No unit of work per request here (common/unit_of_work.py), on purpose: a request's
     # nonce and the time of the last verified request must be committed even when the
     # request is then refused (a 400), an ack deletes bodies only after its rows' deletion
-    # is committed, and each pushed item is stored in a transaction of its own, so one
-    # refused or racing item does not roll back the others it was pushed with.
+    # is committed, and each pushed item (and each command) is applied in a transaction
+    # of its own, so one refused or racing item does not roll back the others it came with.
 
     @app.post("/v1/<purpose>")
     def handle(purpose: str) -> Response:
@@ -130,8 +134,8 @@ def create_app(config: IntakeConfig | None = None) -> Flask:
             # The whole message is checked before anything acts on it: a signature says
             # who sent it, not that it is well formed (all or nothing, never half applied).
             body = validate(REQUESTS[purpose], parse_json(message.body))
-            if purpose in (SyncPurpose.ACK, SyncPurpose.PUSH):
-                count = len(body["envelope_ids" if purpose == SyncPurpose.ACK else "items"])
+            if purpose in (SyncPurpose.ACK, SyncPurpose.PUSH, SyncPurpose.COMMAND):
+                count = len(body[_LISTS[purpose]])
                 if count > config.sync_batch_limit:
                     raise Malformed(f"more than {config.sync_batch_limit} items")
         except Malformed as exc:
@@ -151,6 +155,8 @@ def create_app(config: IntakeConfig | None = None) -> Flask:
             deleted = acknowledge(intake, body["envelope_ids"])
             return _signed(signing_key, purpose, json.dumps({"deleted": deleted}).encode(),
                            message.nonce)
+        if purpose == SyncPurpose.COMMAND:
+            return _commands(intake, signing_key, body["commands"], message.nonce)
         stored, refused = [], []
         item: ReplyItem
         for item in body["items"]:
@@ -185,6 +191,19 @@ def create_app(config: IntakeConfig | None = None) -> Flask:
         return Response("error\n", status=500, mimetype="text/plain")
 
     return app
+
+
+def _commands(intake: _Holdings, key: crypto.SigningKey, items: list[CommandItem],
+              nonce: bytes) -> Response:
+    """Apply casework's commands, each in a transaction of its own; say which took."""
+    outcome = apply_commands(intake, items)
+    for command_id, reason in outcome.refused:
+        # Refused for good (a lookup token or key of another receipt, say): casework keeps
+        # the command and reports it. Logged by id and reason code, never by value.
+        log.warning("command %s refused: %s", command_id, reason.value)
+    answer = {"applied": outcome.applied,
+              "refused": [{"id": i, "reason": r.value} for i, r in outcome.refused]}
+    return _signed(key, SyncPurpose.COMMAND, json.dumps(answer).encode(), nonce)
 
 
 def _fetch(intake: _Holdings, key: crypto.SigningKey, envelope_id: str, nonce: bytes) -> Response:
