@@ -37,14 +37,8 @@ Decisions, each for a reason:
 from __future__ import annotations
 
 import datetime as dt
-import json
-import logging
-import os
-import re
-import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, cast
 
 from flask_babel import lazy_gettext as _l
@@ -57,7 +51,7 @@ from common.storage import delete_after_commit
 from common.unit_of_work import emit_on
 
 from .bridge.commands import forget_dialogue
-from .case_view import readable_case, refusal
+from .case_view import ensure_reader_tag, readable_case, refusal
 from .config import MAX_RETENTION_DAYS, CaseworkConfig
 from .errors import CaseworkError, NotPermitted
 from .events import (
@@ -83,13 +77,8 @@ from .models.base import utcnow
 from .models.cases import CaseReader
 from .readers import READING_ROLES, reader_keys, report_content_key
 from .reasons import MAX_REASON, seal_reason
+from .retention_archive import archive_case
 from .services import Casework
-
-log = logging.getLogger("lykta.casework.retention")
-
-# A reference as casework makes them ("LY-" and letters); anything else is not used as a
-# folder name in the archive (the case id is).
-_REFERENCE = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,31}")
 
 
 class NotDue(CaseworkError):
@@ -275,6 +264,7 @@ def place_hold(casework: Casework, session: Session, user: User,
             raise refusal(_l("you do not read this case, so the reason cannot be sealed "
                              "to its readers: give the reason code only")) from None
         content_key = report_content_key(case, key)
+        ensure_reader_tag(casework, session, case, content_key)
         readers = reader_keys(session, casework.config, case, content_key)
         reason_id = seal_reason(casework, session, case, author_id=user.id, readers=readers,
                                 text=reason_text)
@@ -406,56 +396,6 @@ def purged_case(session: Session, user: User, case_id: str) -> Case | None:
 # --- purging ----------------------------------------------------------------------------
 
 
-def _write_private(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` whole or not at all (a temporary name, then a rename)."""
-    partial = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
-    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(partial, path)
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
-
-
-def archive_case(casework: Casework, case: Case, envelopes: list[CaseEnvelope],
-                 root: Path, today: dt.date) -> Path:
-    """Copy the case's envelopes, still sealed, to ``root/<reference>/`` with a manifest.
-
-    Each envelope is ``<id>.header`` and ``<id>.body`` (the body as stored); the manifest
-    (written last, so a folder with one is complete) names ids, kinds and dates only.
-    Writing again over a copy left by a purge that did not commit is harmless.
-    """
-    name = case.reference if _REFERENCE.fullmatch(case.reference) else case.id
-    folder = root / name
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    listed = []
-    for envelope in envelopes:
-        _write_private(folder / f"{envelope.id}.header", envelope.header)
-        try:
-            with casework.store.open(envelope.body_name) as body:
-                data = body.read()
-        except FileNotFoundError:
-            log.warning("an envelope's body was missing when archived")
-            data = None
-        if data is not None:
-            _write_private(folder / f"{envelope.id}.body", data)
-        listed.append({"id": envelope.id, "kind": envelope.kind, "origin": envelope.origin,
-                       "created_at": envelope.created_at.isoformat(),
-                       "body": data is not None})
-    manifest = {"case_id": case.id, "reference": case.reference, "unit_id": case.unit_id,
-                "category": case.category, "received_on": case.received_on.isoformat(),
-                "concluded_on": case.concluded_on.isoformat() if case.concluded_on else None,
-                "outcome": case.outcome, "archived_on": today.isoformat(),
-                "envelopes": listed}
-    _write_private(folder / "manifest.json",
-                   json.dumps(manifest, indent=2, sort_keys=True).encode())
-    return folder
-
-
 def purge_case(casework: Casework, session: Session, case: Case,
                today: dt.date | None = None) -> int | None:
     """Purge ``case``'s content; the number of envelopes removed, None if already purged.
@@ -485,7 +425,7 @@ def purge_case(casework: Casework, session: Session, case: Case,
     envelopes = list(session.scalars(select(CaseEnvelope).where(
         CaseEnvelope.case_id == case.id).order_by(CaseEnvelope.created_at, CaseEnvelope.id)))
     if casework.config.archive_path is not None:
-        archive_case(casework, case, envelopes, casework.config.archive_path, today)
+        archive_case(casework.store, case, envelopes, casework.config.archive_path, today)
     names = [e.body_name for e in envelopes]
     session.execute(delete(CaseEnvelope).where(CaseEnvelope.case_id == case.id)
                     .execution_options(synchronize_session=False))
