@@ -537,3 +537,14 @@ class IntakeCommandsDelivered(DomainEvent):
 
     registered: int
     forgotten: int
+
+
+# --- the audit log verified from the auditor's page (casework/audit/verification.py) ---
+
+
+@dataclass(frozen=True)
+class AuditVerificationStarted(DomainEvent):
+    """An auditor started a check of the whole audit log (``run``: the run's id)."""
+
+    user_id: str
+    run: str

@@ -65,6 +65,7 @@ PERMISSIONS: dict[str, frozenset[Role] | str] = {
     "audit.index": AUDITORS,
     "audit.export": AUDITORS,
     "audit.verify": AUDITORS,
+    "audit.verify_now": AUDITORS,  # POST: starts a background run
     # --- identities under four eyes (casework/views/identity.py) ---
     # A reader asks, withdraws and (once approved) reads; a custodian decides. The domain
     # checks again that the custodian is not the requester and that the reader reads the

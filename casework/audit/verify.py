@@ -1,10 +1,12 @@
 """Checking the audit log: every hash, every link, every checkpoint, and the head file.
 
-Entries and checkpoints are read in batches by seq (keyset), each batch in a short
-transaction of its own when a :class:`~common.db.Database` is given (the command line), or
-in the caller's session (a request): a chain of a million entries is checked without
-holding it in memory. The chain only grows, so the bounds are fixed first (the newest
-entry and checkpoint then) and what is appended meanwhile is left to the next run.
+Entries and checkpoints are read in batches by seq (keyset), each batch in a short,
+read-only transaction of its own when a :class:`~common.db.Database` is given (the command
+line, the verify page's background run: casework/audit/verification.py), or in the
+caller's session (tests): a chain of a million entries is checked without holding it in
+memory, and without holding the database's write lock. The chain only grows, so the
+bounds are fixed first (the newest entry and checkpoint then) and what is appended
+meanwhile is left to the next run.
 
 The report names the FIRST problem, by seq, in plain English: an entry altered, missing,
 out of place or inserted; a checkpoint forged, signed by another key, or naming a head
@@ -61,6 +63,8 @@ class Verdict:
 
 
 Sessions = Callable[[], AbstractContextManager[Session]]
+# Told (entries checked, entries to check) after every batch of entries.
+Progress = Callable[[int, int], None]
 
 
 def _rows(sessions: Sessions, statement: Callable[[int], Any], upto: int,
@@ -81,7 +85,7 @@ def _rows(sessions: Sessions, statement: Callable[[int], Any], upto: int,
 
 def verify(*, session: Session | None = None, sessions: Sessions | None = None,
            verify_key: crypto.VerifyKey, head_file: Path | None,
-           batch: int = BATCH) -> Verdict:
+           batch: int = BATCH, progress: Progress | None = None) -> Verdict:
     """Check the chain, its checkpoints (signed by ``verify_key``) and the head file."""
     if sessions is None:
         if session is None:
@@ -100,7 +104,7 @@ def verify(*, session: Session | None = None, sessions: Sessions | None = None,
     with sessions() as first:
         last_entry = first.scalar(select(func.max(AuditEntry.seq))) or 0
         last_checkpoint = first.scalar(select(func.max(AuditCheckpoint.seq))) or 0
-    return walk.run(sessions, last_entry, last_checkpoint, batch)
+    return walk.run(sessions, last_entry, last_checkpoint, batch, progress)
 
 
 class _Walk:
@@ -119,7 +123,7 @@ class _Walk:
         return Verdict(self.entries, self.checked, self.head, self.head_file, problem)
 
     def run(self, sessions: Sessions, last_entry: int, last_checkpoint: int,
-            batch: int) -> Verdict:
+            batch: int, progress: Progress | None = None) -> Verdict:
         marks = _rows(sessions, lambda after: select(
             AuditCheckpoint.seq, AuditCheckpoint.hash, AuditCheckpoint.signature,
             AuditCheckpoint.key_id).where(AuditCheckpoint.seq > after)
@@ -143,6 +147,8 @@ class _Walk:
                     return self.verdict(problem)
                 signed_seq = mark.seq
                 mark = next(marks, None)
+            if progress is not None and self.entries % batch == 0:
+                progress(self.entries, last_entry)
         if mark is not None:
             return self.verdict(Problem(self.head.seq + 1, (
                 f"missing: a signed checkpoint covers the chain up to entry {mark.seq}, "
@@ -217,7 +223,13 @@ class _Walk:
 
 
 def verify_database(database: Database, verify_key: crypto.VerifyKey, head_file: Path | None,
-                    batch: int = BATCH) -> Verdict:
-    """Verify with a short transaction per batch (for the command line and benchmarks)."""
+                    batch: int = BATCH, progress: Progress | None = None) -> Verdict:
+    """Verify with a short transaction per batch (the command line, the verify page's
+    background run, benchmarks).
+
+    Each batch is read in :meth:`Database.session`: a deferred transaction, which only
+    reads and so never takes SQLite's write lock (unlike a unit of work, which takes it at
+    BEGIN), and ends before the next batch: writers commit in between and during.
+    """
     return verify(sessions=database.session, verify_key=verify_key, head_file=head_file,
-                  batch=batch)
+                  batch=batch, progress=progress)

@@ -1,4 +1,9 @@
-"""The auditor's pages: browse and filter the log, export it, see it verified.
+"""The auditor's pages: browse and filter the log, export it, have it verified.
+
+Verifying a large log takes minutes, so the page never verifies in its request (which
+would hold the database's write lock all that time): "Verify now" posts, a run checks
+the chain in the background (casework/audit/verification.py), and the page shows its
+progress and outcome.
 
 For auditors only (casework/permissions.py). Nothing here opens an envelope: entries hold
 ids and codes, and what is shown beside them is a person's display name and a case's
@@ -7,14 +12,15 @@ reference.
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, render_template, request
+from flask import Blueprint, Response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from common.unit_of_work import emit_on
 
-from ..audit import browse, checkpoints
-from ..audit.verify import verify
+from ..audit import browse, checkpoints, verification
 from ..events import AuditLogExported
+from ..models.base import utcnow
 from ..services import current, current_unit
 from ..web import signed_in
 
@@ -69,13 +75,24 @@ def export() -> Response | tuple[str, int]:
 
 
 def verify_page() -> str:
-    """The whole chain checked now, and the signed head to publish."""
+    """The newest verification run: its outcome, or how far it has got. Starts nothing
+    (a GET changes no state): the form below posts to :func:`verify_now`."""
     config = current().config
     key = checkpoints.load_signing_key(config.audit_signing_key_file).verify_key
-    verdict = verify(session=current_unit().session, verify_key=key,
-                     head_file=config.audit_head_file)
-    return render_template("audit_verify.html", verdict=verdict,
-                           verify_key=key.raw.hex())
+    run = verification.latest(config)
+    return render_template("audit_verify.html", run=run, verify_key=key.raw.hex(),
+                           stalled=run is not None and run.stalled(utcnow()))
 
 
-bp.add_url_rule("/verify", endpoint="verify", view_func=verify_page)
+def verify_now() -> WerkzeugResponse:
+    """Start a check of the whole chain in the background (unless one is running)."""
+    services = current()
+    verification.start(current_unit().session, services.db, services.config,
+                       signed_in().user.id)
+    # 303: the browser follows with a GET of the result page, which a reload repeats
+    # without starting another run.
+    return redirect(url_for("audit.verify"), code=303)
+
+
+bp.add_url_rule("/verify", endpoint="verify", view_func=verify_page, methods=["GET"])
+bp.add_url_rule("/verify", endpoint="verify_now", view_func=verify_now, methods=["POST"])

@@ -66,6 +66,7 @@ EXPECTED: dict[str, tuple[str, str, set[Role] | str]] = {
     "audit.index": ("GET", "/audit/", {U}),
     "audit.export": ("GET", "/audit/export?format=csv", {U}),
     "audit.verify": ("GET", "/audit/verify", {U}),
+    "audit.verify_now": ("POST", "/audit/verify", {U}),
     # --- identities under four eyes (casework/views/identity.py) ---
     "identity.request": ("POST", f"/cases/{'0' * 32}/identity/requests", {L, R}),
     "identity.withdraw": ("POST", f"/identity/requests/{'1' * 32}/withdraw", {L, R}),
