@@ -187,6 +187,15 @@ def _triaged(account: str) -> Reach:
     return reach
 
 
+def _held(account: str) -> Reach:
+    """A legal hold placed: the case's retention section lists it, with its lift button."""
+    def reach(page: Page, world: World) -> int:
+        if (status := case_path(account)(page, world)) != 200:
+            return status
+        return post_form(page, "#hold-form", {"hold-reason": "Court proceedings"})
+    return reach
+
+
 def _user_created(page: Page, world: World) -> int:
     go(page, world.url + "/admin/users")
     return post_form(page, "form[action$='/admin/users']", {
@@ -244,6 +253,8 @@ def extra_states(account: str) -> dict[str, tuple[Reach, int]]:
             "case-after-note": (_with_note(account), 302),
             "case-after-triage": (_triaged(account), 302),
         }
+    if role is Role.UNIT_LEAD:
+        states |= {"case-after-hold": (_held(account), 302)}
     if role is Role.AUDITOR:
         states |= {
             "audit-filtered": (get("/audit/?since=2000-01-01&text=sign"), 200),
