@@ -1,10 +1,11 @@
 """The case page's timeline: what happened to a case, by whom, when, and (for readers) why.
 
-Built from the audit log (``AuditEntry`` rows of the case, and of every case merged into
-it), not from the workflow tables: the log is the one record every action appends to, in
-the same transaction as the action, so the timeline never shows an action that did not
-happen nor misses one that did. Only the workflow's actions are shown; reading a case and
-downloading a file are in the auditor's log, not here (every page view would add a line).
+Built from the audit log (``AuditEntry`` rows of the case, of every case merged into it,
+and the links made to it from other cases), not from the workflow tables: the log is the
+one record every action appends to, in the same transaction as the action, so the
+timeline never shows an action that did not happen nor misses one that did. Only the
+workflow's actions are shown; reading a case and downloading a file are in the auditor's
+log, not here (every page view would add a line).
 
 An entry holds codes and ids only. Its description is built here from those codes, in the
 reader's language. A reason's free text is not in the log: the entry names the sealed
@@ -23,7 +24,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 import crypto
@@ -32,7 +33,8 @@ from common.storage import is_envelope_id
 
 from .case_view import CaseView
 from .config import CaseworkConfig
-from .models import AuditEntry, Case, CaseEnvelope, Conflict, Unit, User
+from .i18n import link_kind_label
+from .models import AuditEntry, Case, CaseEnvelope, Conflict, LinkKind, Unit, User
 from .services import Casework
 from .timeline_text import Malformed, Names, _, describe, describers, details_of
 
@@ -52,6 +54,9 @@ MAX_MERGE_DEPTH = 8
 MAX_REASON_BYTES = 128 * 1024
 MAX_REASON_CHARS = 4_000
 OLDER_OMITTED = "older_entries_omitted"
+# A link is logged under the case it was made from; the other case shows it too, worded
+# from its side (see _links_from_elsewhere).
+LINK_ACTIONS = ("cases_linked", "cases_unlinked")
 
 
 @dataclass(frozen=True)
@@ -138,6 +143,8 @@ def _names(session: Session, config: CaseworkConfig,
     for entry, details in parsed:
         if entry.actor_id:
             people.add(entry.actor_id)
+        if entry.case_id:
+            cases.add(entry.case_id)  # a link made from another case names that case
         if details is None:
             continue
         people.update(p for k in ("user_id", "requester_id")
@@ -189,6 +196,46 @@ def _reason_envelopes(session: Session,
         CaseEnvelope.id.in_(ids)))}
 
 
+def _links_from_elsewhere(session: Session, case_ids: Iterable[str]) -> list[AuditEntry]:
+    """Link entries of other cases whose ``linked_case_id`` is one of ``case_ids``.
+
+    The details are canonical JSON (``casework.audit.chain``), so the id appears exactly
+    as ``"linked_case_id":"<id>"``; the action index narrows the rows to links, and the
+    parsed details are checked again, so a near match (or a malformed entry) shows nothing.
+    """
+    ids = list(case_ids)
+    named = or_(*(AuditEntry.details.contains(f'"linked_case_id":"{i}"', autoescape=True)
+                  for i in ids))
+    rows = session.scalars(
+        select(AuditEntry)
+        .where(AuditEntry.action.in_(LINK_ACTIONS), AuditEntry.case_id.not_in(ids), named)
+        .order_by(AuditEntry.seq.desc()).limit(MAX_ITEMS + 1))
+    found = []
+    for entry in rows:
+        try:
+            if details_of(entry).get("linked_case_id") in ids:
+                found.append(entry)
+        except Malformed:
+            continue
+    return found
+
+
+def _mirrored(entry: AuditEntry, details: Mapping[str, Any], names: Names) -> str:
+    """A link made from another case, worded from this case's side."""
+    other = names.case(entry.case_id or "")
+    if entry.action == "cases_unlinked":
+        return _("Link from case %(reference)s removed", reference=other)
+    try:
+        kind = LinkKind(str(details.get("kind")))
+    except ValueError as exc:
+        raise Malformed() from exc
+    if kind == LinkKind.DUPLICATE:
+        return _("Case %(reference)s was marked as a duplicate of this case",
+                 reference=other)
+    return _("Linked from case %(reference)s (%(kind)s)", reference=other,
+             kind=link_kind_label(kind.value))
+
+
 def case_timeline(casework: Casework, session: Session, user: User,
                   key: crypto.PrivateKey | None, view: CaseView) -> list[TimelineItem]:
     """The case's workflow history, oldest first (the newest :data:`MAX_ITEMS`).
@@ -203,6 +250,9 @@ def case_timeline(casework: Casework, session: Session, user: User,
         .where(AuditEntry.case_id.in_(references),
                AuditEntry.action.in_(tuple(describers())))
         .order_by(AuditEntry.seq.desc()).limit(MAX_ITEMS + 1)))
+    # Two queries, each on its own index, merged newest first.
+    rows = sorted([*rows, *_links_from_elsewhere(session, references)],
+                  key=lambda e: e.seq, reverse=True)[:MAX_ITEMS + 1]
     more = len(rows) > MAX_ITEMS
     rows = rows[:MAX_ITEMS][::-1]
     conflicts = _conflict_reasons(session, references) \
@@ -222,7 +272,16 @@ def _item(casework: Casework, entry: AuditEntry, details: dict[str, Any] | None,
           names: Names, envelopes: Mapping[str, CaseEnvelope],
           key: crypto.PrivateKey | None, case_id: str,
           case_ids: frozenset[str]) -> TimelineItem:
-    description = describe(entry.action if details is not None else "", details or {}, names)
+    # A link made from another case (_links_from_elsewhere checked that it names this one).
+    mirrored = entry.case_id not in case_ids
+    if mirrored and details is not None:
+        try:
+            description = _mirrored(entry, details, names)
+        except Malformed:
+            description = describe("", {}, names)
+    else:
+        description = describe(entry.action if details is not None else "", details or {},
+                               names)
     reason: str | None = None
     unreadable = False
     pointer = details.get("reason_envelope_id") if details is not None else None
@@ -232,7 +291,7 @@ def _item(casework: Casework, entry: AuditEntry, details: dict[str, Any] | None,
                 pointer, str) else None, key, case_ids=case_ids, author_id=entry.actor_id)
         except _Unreadable:
             unreadable = True
-    merged_from = entry.case_id if entry.case_id != case_id else None
+    merged_from = entry.case_id if entry.case_id != case_id and not mirrored else None
     return TimelineItem(
         when=entry.at, actor=names.person(entry.actor_id), action=entry.action,
         description=description, reason=reason, reason_unreadable=unreadable,
