@@ -539,6 +539,17 @@ class IntakeCommandsDelivered(DomainEvent):
     forgotten: int
 
 
+# --- staff e-mail addresses (casework/accounts.py; deadline reminders) ------------------
+
+
+@dataclass(frozen=True)
+class EmailChanged(DomainEvent):
+    """An administrator (``by``) set or cleared a person's e-mail address (not logged)."""
+
+    user_id: str
+    by: str
+
+
 # --- the audit log verified from the auditor's page (casework/audit/verification.py) ---
 
 

@@ -51,6 +51,16 @@ class CreateUserForm(FlaskForm):
     role = SelectField(_l("Role"),
                        choices=[SelectChoice(r.value, ROLE_LABELS[r]) for r in Role],
                        validators=[DataRequired()])
+    # Checked by the domain (casework.accounts.check_address): the refusal names the rule.
+    email = StringField(_l("E-mail address (optional)"), validators=[Length(max=254)],
+                        description=_l("For deadline reminders only: counts and a link, "
+                                       "never case content."))
+
+
+class EmailForm(FlaskForm):
+    """An administrator sets or clears one person's e-mail address (deadline reminders)."""
+
+    email = StringField(_l("E-mail address"), validators=[Length(max=254)])
 
 
 class ReplyForm(FlaskForm):

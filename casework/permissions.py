@@ -81,6 +81,8 @@ PERMISSIONS: dict[str, frozenset[Role] | str] = {
     "oral.minutes": READERS,
     # --- deadlines (casework/views/deadlines.py) ---
     "deadlines.extend": READERS,
+    # A person's e-mail address, for the reminders (casework/views/admin.py).
+    "admin.set_email": ADMIN,
     # --- retention (casework/views/retention.py) ---
     # Administrators see what is due and set a unit's period; unit leads place and lift
     # holds on their units' cases. Purging itself is a job (flask --app casework retention).

@@ -5,12 +5,14 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
-from ..accounts import create_user, people, reset_password, units
+from ..accounts import create_user, people, reset_password, set_email, units
+from ..case_view import refusal
 from ..directory import directory_summary
-from ..forms import ActionForm, CreateUserForm
+from ..forms import ActionForm, CreateUserForm, EmailForm
 from ..models import Role, User
 from ..services import current, current_unit
 from ..web import signed_in
@@ -48,7 +50,7 @@ def create_user_view() -> Response | tuple[str, int]:
                                  username=form.username.data or "",
                                  display_name=form.display_name.data or "",
                                  unit_id=form.unit.data or "", role=Role(form.role.data),
-                                 by=signed_in().user.id)
+                                 by=signed_in().user.id, email=form.email.data or None)
     username = user.username
     flash(_("Created %(username)s. One-time password (shown once): %(password)s",
             username=username, password=password))
@@ -69,6 +71,16 @@ def reset_password_view(username: str) -> Response:
     return redirect(url_for("admin.users"))
 
 
+def set_email_view(username: str) -> Response:
+    """Set or clear a person's e-mail address (deadline reminders only)."""
+    form = EmailForm()
+    if not form.validate_on_submit():
+        raise refusal(_l("the form was incomplete or too long; nothing was changed"))
+    set_email(current_unit().session, username, form.email.data, by=signed_in().user.id)
+    flash(_("The e-mail address of %(username)s was saved.", username=username))
+    return redirect(url_for("admin.users"))
+
+
 @bp.get("/directory")
 def directory() -> str:
     """Who the next exported recipient directory will list."""
@@ -80,3 +92,5 @@ bp.add_url_rule("/users", endpoint="create_user", view_func=create_user_view,
                 methods=["POST"])
 bp.add_url_rule("/users/<username>/reset", endpoint="reset_password",
                 view_func=reset_password_view, methods=["POST"])
+bp.add_url_rule("/users/<username>/email", endpoint="set_email", view_func=set_email_view,
+                methods=["POST"])

@@ -79,6 +79,7 @@ EXPECTED: dict[str, tuple[str, str, set[Role] | str]] = {
     "oral.minutes": ("POST", f"/cases/{'0' * 32}/minutes", {L, R}),
     # --- deadlines (casework/views/deadlines.py) ---
     "deadlines.extend": ("POST", f"/cases/{'0' * 32}/deadline/extend", {L, R}),
+    "admin.set_email": ("POST", "/admin/users/nobody/email", {A}),
     # --- retention (casework/views/retention.py) ---
     "retention.index": ("GET", "/retention/", {A, L}),
     "retention.hold": ("POST", f"/cases/{'0' * 32}/hold", {L}),
