@@ -19,9 +19,10 @@ axe runs with JavaScript on and the CSP bypassed (casework's pages allow no scri
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pytest
@@ -30,9 +31,12 @@ from playwright.sync_api import Browser, BrowserContext, Dialog, Page, Response
 from sqlalchemy import select
 from werkzeug.routing import Rule
 
+import crypto
 from casework.accounts import create_user
-from casework.models import Case, Role
+from casework.identity import decide, request_identity
+from casework.models import Case, ReporterNotice, Role, User
 from casework.permissions import PENDING, PERMISSIONS, PUBLIC
+from tests.casework.test_identity import CONTACT, NAME, in_custody
 from tests.intake.conftest import submit
 from tests.support.casework import Staff, csrf, log_in, services
 
@@ -54,7 +58,12 @@ ROSTER: dict[str, tuple[Role, str]] = {
 # on the lead's case, so that the lead's list of flagged cases and the case's conflict
 # section have something to show.
 DECLARER = "declarer"
-OTHERS: dict[str, tuple[Role, str]] = {DECLARER: (Role.REVIEWER, "akt")}
+# An etik reviewer whose identity request waits, so that the custodian's queue shows a
+# decision form (both reports are confidential; the reviewer's and the lead's own
+# requests are approved, so their identity pages can be read).
+ASKER = "asker"
+OTHERS: dict[str, tuple[Role, str]] = {DECLARER: (Role.REVIEWER, "akt"),
+                                       ASKER: (Role.REVIEWER, "etik")}
 # Not signed in, and signed in with a password but not enrolled yet.
 VISITOR, NEWCOMER = "visitor", "newcomer"
 ACCOUNTS = [VISITOR, NEWCOMER, *ROSTER]
@@ -75,6 +84,7 @@ class World:
     sites: Sites
     case_of_unit: dict[str, str]
     contexts: dict[str, BrowserContext] = field(default_factory=dict)
+    request_of: dict[str, str] = field(default_factory=dict)  # an approved identity request
 
     @property
     def url(self) -> str:
@@ -89,6 +99,7 @@ class World:
 # How to fill each URL argument a GET endpoint may have, for a given account.
 ARGUMENTS: dict[str, Callable[[World, str], str]] = {
     "case_id": lambda world, account: world.case_for(account),
+    "request_id": lambda world, account: world.request_of[account],
 }
 
 
@@ -223,6 +234,19 @@ def _enrol_errors(page: Page, world: World) -> int:
     return post_form(page, "form[action$='/enrol']", {"code": "12"})
 
 
+def _oral_recorded(page: Page, world: World) -> int:
+    """An oral report recorded: the receipt page shown once (casework.oral)."""
+    go(page, world.url + "/oral/new")
+    today = dt.datetime.now(dt.UTC).date().isoformat()
+    return post_form(page, "#oral-form", {"held_on": today,
+                                          "summary": "Told by phone (A11Y-ORAL)."})
+
+
+def _oral_form_errors(page: Page, world: World) -> int:
+    go(page, world.url + "/oral/new")
+    return post_form(page, "#oral-form", {"held_on": "", "summary": ""})
+
+
 def extra_states(account: str) -> dict[str, tuple[Reach, int]]:
     """States of pages that a plain GET of an endpoint does not show: name -> (how, status).
 
@@ -252,6 +276,8 @@ def extra_states(account: str) -> dict[str, tuple[Reach, int]]:
             "inbox-filtered": (get(f"/cases/?stage=received&sort=oldest&unit={unit}"), 200),
             "case-after-note": (_with_note(account), 302),
             "case-after-triage": (_triaged(account), 302),
+            "oral-receipt": (_oral_recorded, 200),
+            "oral-form-errors": (_oral_form_errors, 400),
         }
     if role is Role.UNIT_LEAD:
         states |= {"case-after-hold": (_held(account), 302)}
@@ -292,20 +318,47 @@ def declare_conflict(linked: Linked, case_id: str) -> None:
     assert response.status_code == 302, response.get_data(as_text=True)[:2000]
 
 
+def identity_requests(linked: Linked, case_of_unit: dict[str, str]) -> dict[str, str]:
+    """The reviewer's and the lead's identity requests, approved (the reporter's notice
+    withheld, so no sync is needed); the asker's, waiting. Request ids by account."""
+    app, found = linked.casework, {}
+    for case_id in case_of_unit.values():
+        in_custody(linked, case_id, custodians=("custodian",))  # as intake seals it
+    for account, case_id in (("reviewer", case_of_unit["etik"]),
+                             ("unit_lead", case_of_unit["akt"]), (ASKER, case_of_unit["etik"])):
+        with app.app_context(), services(app).unit() as work:
+            person = work.session.scalars(select(User).where(User.username == account)).one()
+            found[account] = request_identity(services(app), work.session, person,
+                                              linked.staff[account].key, case_id,
+                                              "investigation-needs", "A witness is needed.")
+    for account in ("reviewer", "unit_lead"):
+        with app.app_context(), services(app).unit() as work:
+            person = work.session.scalars(select(User).where(User.username == "custodian")).one()
+            decide(services(app), work.session, person, linked.staff["custodian"].key,
+                   found[account], True, "investigation-needs", "Needed.",
+                   ReporterNotice.WITHHELD, "Telling would warn the person concerned.")
+    return found
+
+
 @pytest.fixture(scope="module")
 def world(browser: Browser, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     linked = link_apps(tmp_path_factory.mktemp("casework-a11y"), ROSTER | OTHERS)
+    # Oral reports on (intake's test salt), so that /oral/new shows its form, not "off".
+    services(linked.casework).config = replace(
+        services(linked.casework).config, intake_receipt_salt=b"t" * 16,
+        intake_receipt_argon2=crypto.INSECURE_FAST)
     client = linked.intake.test_client()
     for category in CATEGORY_OF_UNIT.values():
-        submit(client, category=category)
-    assert linked.sync()[0] == len(CATEGORY_OF_UNIT)
+        submit(client, category=category, identity="confidential", name=NAME, contact=CONTACT)
+    assert linked.sync()[0] == 2 * len(CATEGORY_OF_UNIT)  # each report, and its identity
     with services(linked.casework).db.session() as db:
         case_of_unit = {case.unit_id: case.id for case in db.scalars(select(Case))}
     assert set(case_of_unit) == set(CATEGORY_OF_UNIT), case_of_unit
     declare_conflict(linked, case_of_unit["akt"])
+    requests = identity_requests(linked, case_of_unit)
 
     with serving_linked(linked) as sites:
-        built = World(sites, case_of_unit)
+        built = World(sites, case_of_unit, request_of=requests)
         yield built
         for context in built.contexts.values():
             context.close()

@@ -95,7 +95,8 @@ def identity_row(world: Linked, case_id: str) -> tuple[str, bytes, bytes]:
             return envelope.body_name, envelope.header, body.read()
 
 
-def in_custody(world: Linked, case_id: str, *, readers: tuple[str, ...] | None = None) -> None:
+def in_custody(world: Linked, case_id: str, *, readers: tuple[str, ...] | None = None,
+               custodians: tuple[str, ...] = ("cecilia", "karl")) -> None:
     """Make sure the case's identity is nested as intake seals it (crypto.seal_in_custody).
 
     Intake seals it so already (then this does nothing) unless ``readers`` asks for an
@@ -104,7 +105,7 @@ def in_custody(world: Linked, case_id: str, *, readers: tuple[str, ...] | None =
     name, header, body = identity_row(world, case_id)
     if readers is None:
         try:
-            crypto.open_outer(crypto.Envelope(header, body), key(world, "cecilia"))
+            crypto.open_outer(crypto.Envelope(header, body), key(world, custodians[0]))
             return
         except crypto.TamperedEnvelope:
             pass  # a single layer: intake does not nest it yet
@@ -120,9 +121,9 @@ def in_custody(world: Linked, case_id: str, *, readers: tuple[str, ...] | None =
             people = list(db.scalars(select(User).where(User.username.in_(readers))))
         inner = [crypto.PublicKey(u.public_key) for u in people if u.public_key is not None]
     escrow = world.escrow.public_key
-    custodians = [key(world, n).public_key for n in ("cecilia", "karl")]
+    outer = [key(world, n).public_key for n in custodians]
     sealed = crypto.seal_in_custody(plaintext, readers=[*inner, escrow],
-                                    custodians=[*custodians, escrow])
+                                    custodians=[*outer, escrow])
     store = services(world.casework).store
     incoming, file = store.new_incoming()
     with file:
