@@ -32,6 +32,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -107,6 +108,10 @@ ASSIGNED_SHARE = 0.01  # share of the reviewer's unit's cases assigned to them (
 # (50), so `mine_few` compares full pages from 1k to 100k (at 1k, 1% of etik is 5 cases,
 # less than a page, which makes the `mine` row's 1k figure a short page).
 FEW_ASSIGNED = 60
+# Every rare filter (mine, stage received, label, priority urgent) matches at least this
+# many of etik's cases at every N: two full pages and more, so that each filter is
+# measured on full pages at 1,000 cases as at 100,000 (see fill_cases).
+FULL = 2 * PAGE_SIZE + 20
 BATCH = 10_000
 FILE_BYTES = 10 * MIB
 
@@ -184,11 +189,26 @@ def get(client: FlaskClient, path: str) -> tuple[float, str]:
 # --------------------------------------------------------------------------- 1. inbox
 
 
+def _floor(rng: random.Random, etik: list[dict[str, Any]], matching: set[str],
+           make: Callable[[dict[str, Any]], None]) -> None:
+    """Make at least FULL of etik's cases match (``make`` turns one into a match)."""
+    short = FULL - sum(1 for case in etik if case["id"] in matching)
+    if short > 0:
+        others = [case for case in etik if case["id"] not in matching]
+        for case in rng.sample(others, min(short, len(others))):
+            make(case)
+            matching.add(case["id"])
+
+
 def fill_cases(engine: Engine, n: int, reader_id: str, few_id: str,
                lead_id: str, both_id: str) -> tuple[int, int, float]:
     """Bulk-insert ``n`` cases (Core executemany); return (cases in etik, assigned, secs).
 
     ``reader_id`` is given ASSIGNED_SHARE of etik's cases, ``few_id`` FEW_ASSIGNED of them.
+    The rare filters (the reader's assignments, stage received, the label, priority
+    urgent) each match at least FULL of etik's cases at every N, so each is measured on
+    full pages at 1,000 cases too (at 1,000, 1% of etik is 5 cases: a short page that
+    stops early and flatters the small size).
     """
     rng = random.Random(n)  # reproducible spread; ids and references are random anyway
     today = dt.date.today()
@@ -196,69 +216,79 @@ def fill_cases(engine: Engine, n: int, reader_id: str, few_id: str,
     weights = list(STAGE_WEIGHTS.values())
     priorities = list(PRIORITY_WEIGHTS)
     priority_weights = list(PRIORITY_WEIGHTS.values())
-    labels: list[dict[str, Any]] = []
     references: set[str] = set()
     cases: list[dict[str, Any]] = []
-    assignments: list[dict[str, Any]] = []
-    readers: list[dict[str, Any]] = []
-    etik_ids: list[str] = []
+    labelled: set[str] = set()
+    mine: set[str] = set()
     start = time.perf_counter()
-    with engine.begin() as conn:
-        for i in range(n):
+    for _ in range(n):
+        reference = new_reference()
+        while reference in references:
             reference = new_reference()
-            while reference in references:
-                reference = new_reference()
-            references.add(reference)
-            received = today - dt.timedelta(days=rng.randrange(730))
-            stage = rng.choices(stages, weights)[0]
-            unit = UNITS[rng.randrange(2)]
-            case_id = secrets.token_hex(16)
-            cases.append({
-                "id": case_id, "reference": reference, "unit_id": unit,
-                "category": rng.choice(CATEGORY_NAMES), "agency": rng.choice(AGENCIES),
-                "stage": stage.value, "received_on": received,
-                "priority": rng.choices(priorities, priority_weights)[0].value,
-                "acknowledged_on": (None if stage == Stage.RECEIVED
-                                    else min(today, received + dt.timedelta(rng.randrange(7)))),
-                "feedback_on": (min(today, received + dt.timedelta(rng.randrange(30, 90)))
-                                if stage == Stage.CONCLUDED else None),
-                "tipster_public_key": bytes(32), "intake_receipt_id": secrets.token_hex(16),
-                "created_at": dt.datetime.combine(received, dt.time(12)),
-            })
+        references.add(reference)
+        received = today - dt.timedelta(days=rng.randrange(730))
+        stage = rng.choices(stages, weights)[0]
+        unit = UNITS[rng.randrange(2)]
+        case_id = secrets.token_hex(16)
+        cases.append({
+            "id": case_id, "reference": reference, "unit_id": unit,
+            "category": rng.choice(CATEGORY_NAMES), "agency": rng.choice(AGENCIES),
+            "stage": stage.value, "received_on": received,
+            "priority": rng.choices(priorities, priority_weights)[0].value,
+            "acknowledged_on": (None if stage == Stage.RECEIVED
+                                else min(today, received + dt.timedelta(rng.randrange(7)))),
+            "feedback_on": (min(today, received + dt.timedelta(rng.randrange(30, 90)))
+                            if stage == Stage.CONCLUDED else None),
+            "tipster_public_key": bytes(32), "intake_receipt_id": secrets.token_hex(16),
+            "created_at": dt.datetime.combine(received, dt.time(12)),
+        })
+        if rng.random() < LABEL_SHARE:
+            labelled.add(case_id)
+        if unit == "etik" and rng.random() < ASSIGNED_SHARE:
+            mine.add(case_id)
+    etik = [case for case in cases if case["unit_id"] == "etik"]
+
+    def to_received(case: dict[str, Any]) -> None:
+        case.update(stage=Stage.RECEIVED.value, acknowledged_on=None, feedback_on=None)
+
+    def to_urgent(case: dict[str, Any]) -> None:
+        case["priority"] = Priority.URGENT.value
+
+    _floor(rng, etik, {c["id"] for c in etik if c["stage"] == Stage.RECEIVED.value},
+           to_received)
+    _floor(rng, etik, {c["id"] for c in etik if c["priority"] == Priority.URGENT.value},
+           to_urgent)
+    _floor(rng, etik, labelled, lambda _case: None)
+    _floor(rng, etik, mine, lambda _case: None)
+    received_of = {case["id"]: case["received_on"] for case in cases}
+    few_cases = rng.sample([case["id"] for case in etik], min(FEW_ASSIGNED, len(etik)))
+    now = dt.datetime.now(dt.UTC)
+    assignments = [{"case_id": case_id, "user_id": reader_id, "received_on": received_of[case_id],
+                    "assigned_by": lead_id, "assigned_at": now} for case_id in mine]
+    assignments += [{"case_id": case_id, "user_id": few_id, "assigned_by": lead_id,
+                     "received_on": received_of[case_id], "assigned_at": now}
+                    for case_id in few_cases]
+    with engine.begin() as conn:
+        for at in range(0, n, BATCH):
+            batch = cases[at:at + BATCH]
+            conn.execute(insert(Case), batch)
             # The inbox lists what its report is sealed to (case_readers), as the flush
             # listener records it for real cases: here, etik's reviewers on etik's cases,
             # and the reviewer of both units on every case. The newcomer reads none.
             # Rows copy the case's received_on, as casework.readers and the column
-            # default do for real ones (the inbox's index, migration 0009).
-            readers.append({"case_id": case_id, "user_id": both_id, "received_on": received})
-            if rng.random() < LABEL_SHARE:
-                labels.append({"case_id": case_id, "label": LABEL})
-            if unit == "etik":
-                etik_ids.append(case_id)
-                readers += [{"case_id": case_id, "user_id": user_id, "received_on": received}
-                            for user_id in (reader_id, few_id, lead_id)]
-                if rng.random() < ASSIGNED_SHARE:
-                    assignments.append({"case_id": case_id, "user_id": reader_id,
-                                        "received_on": received, "assigned_by": lead_id,
-                                        "assigned_at": dt.datetime.now(dt.UTC)})
-            if len(cases) == BATCH or i == n - 1:
-                conn.execute(insert(Case), cases)
-                if readers:
-                    conn.execute(insert(CaseReader), readers)
-                cases, readers = [], []
-        assigned = len(assignments)
-        received_of = {}
-        few_cases = rng.sample(etik_ids, min(FEW_ASSIGNED, len(etik_ids)))
-        for case_id, received in conn.execute(select(Case.id, Case.received_on)
-                                              .where(Case.id.in_(few_cases))):
-            received_of[case_id] = received
-        assignments += [{"case_id": case_id, "user_id": few_id, "assigned_by": lead_id,
-                         "received_on": received_of[case_id],
-                         "assigned_at": dt.datetime.now(dt.UTC)} for case_id in few_cases]
+            # default do for real ones (the inbox's indexes, migrations 0009 and 0010).
+            readers = [{"case_id": case["id"], "user_id": user_id,
+                        "received_on": case["received_on"]}
+                       for case in batch
+                       for user_id in ((both_id, reader_id, few_id, lead_id)
+                                       if case["unit_id"] == "etik" else (both_id,))]
+            conn.execute(insert(CaseReader), readers)
         conn.execute(insert(Assignment), assignments)
-        if labels:
-            conn.execute(insert(CaseLabel), labels)
-    return len(etik_ids), assigned, time.perf_counter() - start
+        if labelled:
+            conn.execute(insert(CaseLabel), [
+                {"case_id": case_id, "label": LABEL, "received_on": received_of[case_id]}
+                for case_id in labelled])
+    return len(etik), len(mine), time.perf_counter() - start
 
 
 @dataclass
@@ -284,17 +314,17 @@ KINDS = {
     "deep": "Deep pages (follow `after=`)",
     "last": "Last page (cursor at the oldest 50)",
     "stage": "Filtered `?stage=acknowledged` (18%)",
-    "stage_rare": "Filtered `?stage=received` (2%)",
-    "mine": f"`?mine=1`, {ASSIGNED_SHARE:.0%} of the unit assigned",
+    "stage_rare": f"Filtered `?stage=received` (2%, at least {FULL})",
+    "mine": f"`?mine=1`, {ASSIGNED_SHARE:.0%} of the unit assigned (at least {FULL})",
     "mine_few": f"`?mine=1`, {FEW_ASSIGNED} cases assigned",
     "assignee": f"`?assignee=<colleague>` ({FEW_ASSIGNED} cases assigned to them)",
     "unassigned": "`?assignee=none` (unassigned, ~99%)",
-    "overdue_ack": "`?overdue=acknowledgement` (~2%)",
+    "overdue_ack": "`?overdue=acknowledgement` (the received ones older than 7 days)",
     "overdue_feedback": "`?overdue=feedback` (~50%)",
     "overdue_any": "`?overdue=any`",
-    "priority_urgent": "`?priority=urgent` (3%)",
+    "priority_urgent": f"`?priority=urgent` (3%, at least {FULL})",
     "priority_high": "`?priority=high` (17%)",
-    "label": f"`?label={LABEL}` ({LABEL_SHARE:.0%} of cases)",
+    "label": f"`?label={LABEL}` ({LABEL_SHARE:.0%} of cases, at least {FULL} in etik)",
     "combined": "`?stage=investigating&priority=high&assignee=none`",
     "newcomer_stage": "`?stage=received`, a reviewer who reads none of the unit's cases",
     "two_units": "First page, reader of 2 units",
@@ -365,7 +395,20 @@ def row_value_variant(statement: str, params: tuple[Any, ...]) -> \
             (*params[:k], params[k], params[k + 2], *params[k + 3:]))
 
 
-def bench_inbox(n: int, root: Path, reps: int, walks: int, depth: int) -> InboxResult:
+@dataclass
+class InboxSite:
+    """One size's app, its signed-in clients and its requests, kept for the whole section
+    so that the sizes' requests can interleave."""
+
+    app: Flask
+    db_path: Path
+    clients: dict[str, FlaskClient]
+    requests: dict[str, tuple[str, str]]  # kind: (who, path)
+    result: InboxResult
+
+
+def build_inbox(n: int, root: Path) -> InboxSite:
+    """A casework app with ``n`` cases and its readers signed in, warmed up."""
     app = build_casework(root)
     cw = services(app)
     reader = enrol(app, "eva", Role.REVIEWER, "etik")
@@ -413,14 +456,30 @@ def bench_inbox(n: int, root: Path, reps: int, walks: int, depth: int) -> InboxR
     }
     for who, path in requests.values():  # warm-up: templates, statement cache, page cache
         get(clients[who], path)
+    result.samples = {kind: [] for kind in KINDS}
+    return InboxSite(app, db_path, clients, requests, result)
 
-    samples: dict[str, list[float]] = {kind: [] for kind in KINDS}
-    for _ in range(reps):  # interleaved, so that drift hits every kind alike
-        for kind, (who, path) in requests.items():
-            took, page = get(clients[who], path)
-            samples[kind].append(took)
-            if kind != "floor":
-                result.rows[kind] = len(ROW.findall(page))
+
+def sample_inbox(sites: list[InboxSite], reps: int) -> None:
+    """``reps`` requests of each kind at each size, interleaved across kinds AND sizes:
+    on a busy machine the load drifts over minutes, and measuring one size after the
+    other would turn that drift into a difference between sizes."""
+    for _ in range(reps):
+        for site in sites:
+            for kind, (who, path) in site.requests.items():
+                took, page = get(site.clients[who], path)
+                site.result.samples[kind].append(took)
+                if kind != "floor":
+                    site.result.rows[kind] = len(ROW.findall(page))
+
+
+def finish_inbox(site: InboxSite, walks: int, depth: int) -> InboxResult:
+    """Deep pages, then each kind's SQL alone (plan, time, SQLite steps)."""
+    app, db_path, result = site.app, site.db_path, site.result
+    cw = services(app)
+    clients, requests = site.clients, site.requests
+    client = clients["reader"]
+    samples = result.samples
     for _ in range(walks):
         _, page = get(client, "/cases/")
         pages = 0
@@ -433,7 +492,6 @@ def bench_inbox(n: int, root: Path, reps: int, walks: int, depth: int) -> InboxR
             pages += 1
         result.deep_pages = pages
     result.rows["deep"] = len(ROW.findall(page))
-    result.samples = samples
 
     # The exact SQL of each kind, for EXPLAIN QUERY PLAN and a time without the web stack.
     deep_link = NEXT.search(get(client, "/cases/")[1])
@@ -462,6 +520,66 @@ def _ratio(first: float | None, last: float | None, digits: int = 2) -> str:
     return f"{last / first:.{digits}f}x"
 
 
+# The filters issue 10 asks to stay flat: <= FLAT_LIMIT x the p50 from 1k to 100k cases.
+FLAT_KINDS = ("mine", "stage_rare", "label", "overdue_ack", "overdue_feedback", "overdue_any")
+FLAT_LIMIT = 1.5
+
+
+def _k(result: InboxResult) -> str:
+    return f"{result.n // 1000}k" if result.n >= 1000 else str(result.n)
+
+
+def _pairs(results: list[InboxResult]) -> list[tuple[InboxResult, InboxResult]]:
+    """(smaller, largest) for each smaller size: 1k -> 100k and 10k -> 100k."""
+    return [(r, results[-1]) for r in results[:-1]]
+
+
+def _p50(result: InboxResult, kind: str) -> float | None:
+    samples = result.samples.get(kind)
+    return pct(samples, 50) if samples else None
+
+
+def _best(result: InboxResult, kind: str) -> float | None:
+    samples = result.samples.get(kind)
+    return min(samples) if samples else None
+
+
+def _p50_ratio(small: InboxResult, big: InboxResult, kind: str) -> str:
+    return _ratio(_p50(small, kind), _p50(big, kind))
+
+
+def flat_lines(results: list[InboxResult]) -> list[str]:
+    """The summary for issue 10: the personal inbox and the rare filters, full pages."""
+    pairs = _pairs(results)
+    if not pairs:
+        return []
+    lines = ["", f"### The filters that must stay flat (issue 10: p50 at most {FLAT_LIMIT}x "
+             f"from {_k(results[0])} to {_k(results[-1])} cases)", "",
+             "Request p50 at each size, the rows on the page (50 = a full page), and the "
+             "ratios of the request p50, of the best request (least disturbed by other "
+             "processes) and of the SQLite virtual-machine steps of the inbox SELECT (a "
+             "count of work that no load changes):", ""]
+    header = ["Request", *[f"{r.n:,} cases (rows)" for r in results],
+              *[f"p50 {_k(b)} / {_k(a)}" for a, b in pairs],
+              f"best {_k(results[-1])} / {_k(results[0])}",
+              *[f"steps {_k(b)} / {_k(a)}" for a, b in pairs], f"<= {FLAT_LIMIT}x"]
+    rows = []
+    for kind in FLAT_KINDS:
+        p50s = [_p50(r, kind) for r in results]
+        first, last = p50s[0], p50s[-1]
+        flat = first is not None and last is not None and last / first <= FLAT_LIMIT
+        rows.append([
+            KINDS[kind],
+            *[f"{fmt_ms(p)} ({r.rows.get(kind, '-')})" if p is not None else "-"
+              for r, p in zip(results, p50s, strict=True)],
+            *[_p50_ratio(a, b, kind) for a, b in pairs],
+            _ratio(_best(results[0], kind), _best(results[-1], kind)),
+            *[_ratio(a.sql_steps.get(kind), b.sql_steps.get(kind), 1) for a, b in pairs],
+            "yes" if flat else "**no**"])
+    lines += md_table(header, rows)
+    return lines
+
+
 def inbox_lines(results: list[InboxResult], reps: int, walks: int, depth: int) -> list[str]:
     lines = [
         "## 1. Inbox page latency vs number of cases",
@@ -472,7 +590,13 @@ def inbox_lines(results: list[InboxResult], reps: int, walks: int, depth: int) -
         + ", ".join(f"{s.value} {w}%" for s, w in STAGE_WEIGHTS.items())
         + "; priorities "
         + ", ".join(f"{p.value} {w}%" for p, w in PRIORITY_WEIGHTS.items())
-        + f"; the label `{LABEL}` on {LABEL_SHARE:.0%} of cases. Readers, all enrolled "
+        + f"; the label `{LABEL}` on {LABEL_SHARE:.0%} of cases. **Full pages at every N:** "
+        f"the rare filters (the reviewer's assignments, stage `received`, the label, "
+        f"priority `urgent`) each match at least {FULL} of etik's cases at every size "
+        "(random etik cases are assigned, moved to `received`, labelled or made urgent "
+        "until they do), so their first page holds 50 rows at 1,000 cases as at 100,000 "
+        "and the ratios compare the same work (the table of rows per page below checks "
+        "it). Readers, all enrolled "
         "through `complete_enrolment` and signed in through `/login`: the reviewer of "
         "`etik` (assigned "
         f"{ASSIGNED_SHARE:.0%} of etik's cases), a second `etik` reviewer with "
@@ -481,24 +605,23 @@ def inbox_lines(results: list[InboxResult], reps: int, walks: int, depth: int) -
         "through session resume (unlocking the staff key), the permission table, "
         "`casework.inbox.inbox` and the `inbox.html` template; times are "
         "wall-clock per request in the Flask test client (no HTTP server). "
-        f"{reps} requests of each kind, interleaved, after one warm-up each. Deep pages: the "
+        f"{reps} requests of each kind at each size, after one warm-up each, interleaved "
+        "across kinds and across sizes (all the sizes' databases are built first and stay "
+        "open, and each round requests every kind at every size), so that a change in the "
+        "machine's load during the run hits every size alike. Deep pages: the "
         f"`Next page` link followed {depth} times from page 1 (or to the end), {walks} "
         "walks, every page timed. The stack floor is the start page `/`: the same session "
         "resume and permission check, no inbox query.",
-        "",
-        "p50 / p95 per request:",
-        "",
     ]
-    many = len(results) > 1
-    growth = f"p50 {results[-1].n // 1000}k / {results[0].n // 1000}k" if many else None
-    header = ["Request", *[f"{r.n:,} cases" for r in results], *([growth] if growth else [])]
+    lines += flat_lines(results)
+    lines += ["", "Every request, p50 / p95:", ""]
+    pairs = _pairs(results)
+    header = ["Request", *[f"{r.n:,} cases" for r in results],
+              *[f"p50 {_k(b)} / {_k(a)}" for a, b in pairs]]
     rows = []
     for kind, label in KINDS.items():
         row = [label, *[p50_p95(r.samples.get(kind, [])) for r in results]]
-        if many:
-            first, last = results[0].samples.get(kind), results[-1].samples.get(kind)
-            row.append(_ratio(pct(first, 50) if first else None,
-                              pct(last, 50) if last else None))
+        row += [_p50_ratio(a, b, kind) for a, b in pairs]
         rows.append(row)
     lines += md_table(header, rows)
 
@@ -506,9 +629,10 @@ def inbox_lines(results: list[InboxResult], reps: int, walks: int, depth: int) -
               "SQLAlchemy event), re-run with `sqlite3` on the same file, median of 15, and "
               "the SQLite virtual-machine steps of one run (a count of work, immune to "
               "machine noise):", ""]
+    many = len(results) > 1
     sql_header = ["Query", *[f"{r.n:,} cases" for r in results],
-                  *([f"Time {results[-1].n // 1000}k / {results[0].n // 1000}k",
-                     "Steps ratio"] if many else [])]
+                  *([f"Time {_k(results[-1])} / {_k(results[0])}"] if many else []),
+                  *[f"Steps {_k(b)} / {_k(a)}" for a, b in pairs]]
     rows = []
     for kind, label in KINDS.items():
         if kind == "floor":
@@ -516,8 +640,9 @@ def inbox_lines(results: list[InboxResult], reps: int, walks: int, depth: int) -
         row = [label, *[f"{fmt_ms(r.sql_only[kind])} ({r.sql_steps[kind]:,} steps)"
                         if kind in r.sql_only else "-" for r in results]]
         if many:
-            row += [_ratio(results[0].sql_only.get(kind), results[-1].sql_only.get(kind), 1),
-                    _ratio(results[0].sql_steps.get(kind), results[-1].sql_steps.get(kind), 1)]
+            row.append(_ratio(results[0].sql_only.get(kind), results[-1].sql_only.get(kind),
+                              1))
+        row += [_ratio(a.sql_steps.get(kind), b.sql_steps.get(kind), 1) for a, b in pairs]
         rows.append(row)
     if any(r.row_value for r in results):
         row = ["Last page, keyset as a row value `(received_on, id) < (?, ?)` (not what "
@@ -526,8 +651,9 @@ def inbox_lines(results: list[InboxResult], reps: int, walks: int, depth: int) -
                  else "-" for r in results]]
         if many:
             low, high = results[0].row_value, results[-1].row_value
-            row += [_ratio(low[1] if low else None, high[1] if high else None, 1),
-                    _ratio(low[2] if low else None, high[2] if high else None, 1)]
+            row.append(_ratio(low[1] if low else None, high[1] if high else None, 1))
+        row += [_ratio(a.row_value[2] if a.row_value else None,
+                       b.row_value[2] if b.row_value else None, 1) for a, b in pairs]
         rows.append(row)
     lines += md_table(sql_header, rows)
 
@@ -580,8 +706,8 @@ MECHANISM = {
                    "ones; bounded by the cases of those 83 days, not by N",
     "priority_urgent": "`ix_cases_priority_received` in date order, readership probed per row",
     "priority_high": "as for `priority_urgent`",
-    "label": "`ix_case_labels_label` (the label's cases), then sorted by date: O(cases with "
-             "that label), which grows with N when the label's share stays the same",
+    "label": "`ix_case_labels_label_received`: the label's entries in date order (a copy "
+             "of received_on, migration 0010), readership probed per row; a page and stop",
     "combined": "one of the stage or priority indexes, the rest per row",
     "two_units": f"{READERS_IX}: the person's units no longer split the walk (no sort)",
     "newcomer": f"{READERS_IX}: no entries, nothing walked",
@@ -925,6 +1051,17 @@ def bench_open_case(root: Path, page_reps: int, download_reps: int, scrub_reps: 
 # --------------------------------------------------------------------------- main
 
 
+def uptime() -> str:
+    """``uptime``'s line (the load averages), for the record of how busy the machine was."""
+    try:
+        done = subprocess.run(["uptime"], capture_output=True, text=True, timeout=10,
+                              check=False)
+    except (OSError, subprocess.SubprocessError):
+        done = None
+    line = done.stdout.strip() if done is not None and done.returncode == 0 else ""
+    return line or f"load average: {harness.loadavg()}"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     Run.options(parser, "150 and 300 cases, a 1 MiB file and a small photo, few repetitions")
@@ -946,8 +1083,16 @@ def main(argv: list[str] | None = None) -> int:
     out = [*run.heading("Lykta casework benchmarks"), *casework_machine(), ""]
     results: list[InboxResult] = []
 
-    def inbox(n: int, work: Path) -> list[str]:
-        results.append(bench_inbox(n, work, reps, walks, depth))
+    sites: list[InboxSite] = []
+
+    def inbox_site(n: int, work: Path) -> list[str]:
+        sites.append(build_inbox(n, work))
+        return []
+
+    def inbox_measure() -> list[str]:
+        sample_inbox(sites, reps)
+        for site in sites:
+            results.append(finish_inbox(site, walks, depth))
         return []
 
     def open_case(work: Path) -> list[str]:
@@ -959,16 +1104,25 @@ def main(argv: list[str] | None = None) -> int:
                                with_jpeg=not args.no_jpeg).lines
 
     with run.workdir() as work:
+        uptime_before = uptime()
         with harness.LoadMeter() as load:
             for n in sizes:
-                run.progress(f"1. inbox at {n:,} cases")
+                run.progress(f"1. inbox: {n:,} cases")
                 out += run.attempt(f"Inbox at {n:,} cases",
-                                   functools.partial(inbox, n, work / f"{n}"))
-                shutil.rmtree(work / f"{n}", ignore_errors=True)
+                                   functools.partial(inbox_site, n, work / f"{n}"))
+            run.progress("1. inbox: requests at every size, interleaved")
+            out += run.attempt("Inbox requests", inbox_measure)
+        uptime_after = uptime()
+        for site in sites:
+            services(site.app).db.engine.dispose()
+        for n in sizes:
+            shutil.rmtree(work / f"{n}", ignore_errors=True)
         if results:
             out += [*inbox_lines(results, reps, walks, depth), ""]
             out += [*inbox_notes(results), ""]
-        out += [load.line(), ""]
+        out += [load.line(), "",
+                f"_`uptime` when the inbox section began: `{uptime_before}`; when it ended: "
+                f"`{uptime_after}`._", ""]
 
         run.progress("2. opening a case with a 10 MiB attachment")
         with harness.LoadMeter() as load:
