@@ -163,12 +163,16 @@ def _unit_readers(session: Session, unit: Unit) -> list[User]:
 
 
 def record_oral_report(casework: Casework, session: Session, user: User,
-                       key: crypto.PrivateKey | None, report: OralInput) -> RecordedOralReport:
+                       key: crypto.PrivateKey | None, unit_id: str, channel: str,
+                       held_on: dt.date, category: str, agency: str,
+                       summary_text: str) -> RecordedOralReport:
     """Open a case for an oral report; return its receipt code (to show once, never store).
 
     Only a reader of the unit, whose published key is among the unit's readers (so the
-    case is sealed to them too and they can send the minutes).
+    case is sealed to them too and they can send the minutes). ``agency`` is a code of
+    ``common.vocabulary.AGENCIES`` or empty.
     """
+    report = OralInput(unit_id, channel, held_on, category, agency, summary_text)
     salt = casework.config.intake_receipt_salt
     if salt is None:
         raise OralReportsOff()

@@ -12,7 +12,7 @@ from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers import Response
 
 from ..case_view import refusal
-from ..oral import MAX_MINUTES, OralInput, oral_units, record_oral_report, send_minutes
+from ..oral import MAX_MINUTES, oral_units, record_oral_report, send_minutes
 from ..oral_forms import CHANNEL_LABELS, MinutesForm, OralReportForm
 from ..services import current, current_unit
 from ..web import signed_in
@@ -40,10 +40,11 @@ def create() -> Response | tuple[str, int]:
     form = OralReportForm().offer(oral_units(session, person.user))
     if not form.validate_on_submit():
         return _form_page(form, 400)
-    recorded = record_oral_report(current(), session, person.user, person.key, OralInput(
-        unit_id=form.unit.data or "", channel=form.channel.data or "",
-        held_on=form.held_on.data, category=form.category.data or "",
-        agency=form.agency.data or "", summary_text=form.summary.data or ""))
+    recorded = record_oral_report(
+        current(), session, person.user, person.key, unit_id=form.unit.data or "",
+        channel=form.channel.data or "", held_on=form.held_on.data,
+        category=form.category.data or "", agency=form.agency.data or "",
+        summary_text=form.summary.data or "")
     response = make_response(render_template(
         "oral_receipt.html", recorded=recorded,
         channel=CHANNEL_LABELS.get(form.channel.data or "", "")))

@@ -27,7 +27,7 @@ from casework.models import (
     OralReport,
     User,
 )
-from casework.oral import OralInput, record_oral_report, send_minutes
+from casework.oral import record_oral_report, send_minutes
 from common.contract import Audience, EnvelopeKind
 from intake.models import ReceiptRecord, StoredEnvelope
 from intake.sealing import readers_with_escrow, seal_json
@@ -363,17 +363,17 @@ def test_a_reader_whose_key_awaits_approval_cannot_record(oral: Linked) -> None:
     with app.app_context(), services(app).unit() as work:
         erik = work.session.scalars(select(User).where(User.username == "erik")).one()
         with pytest.raises(InvalidInput):
-            record_oral_report(services(app), work.session, erik, key, OralInput(
-                "etik", "phone", TODAY, "ethics", "", "A report."))
+            record_oral_report(services(app), work.session, erik, key,
+                               "etik", "phone", TODAY, "ethics", "", "A report.")
         # A unit where eva does not read, whatever the form offered: refused.
         eva = work.session.scalars(select(User).where(User.username == "eva")).one()
         with pytest.raises(NotPermitted):
             record_oral_report(services(app), work.session, eva, linked.staff["eva"].key,
-                               OralInput("akt", "phone", TODAY, "ethics", "", "A report."))
+                               "akt", "phone", TODAY, "ethics", "", "A report.")
         # Nor is the unpublished key a recipient of anyone else's oral report.
         recorded = record_oral_report(services(app), work.session, eva,
-                                      linked.staff["eva"].key, OralInput(
-                                          "etik", "meeting", TODAY, "ethics", "", "Report."))
+                                      linked.staff["eva"].key, "etik", "meeting", TODAY,
+                                      "ethics", "", "Report.")
         work.session.flush()
         case = work.session.get(Case, recorded.case_id)
         assert case is not None and key is not None
