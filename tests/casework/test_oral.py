@@ -382,3 +382,30 @@ def test_a_reader_whose_key_awaits_approval_cannot_record(oral: Linked) -> None:
         assert "receipt=" not in repr(recorded) and recorded.receipt not in repr(recorded)
         send_minutes(services(app), work.session, eva, linked.staff["eva"].key,
                      recorded.case_id, "Minutes <b>bold</b>", TODAY)
+
+
+def test_two_answers_racing_past_the_dialogue_check_collide_in_the_database(
+        oral: Linked, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A double submit whose second request read the dialogue before the first committed:
+    the database refuses the second answer, and nothing more is stored."""
+    import intake.dialogue as dialogue
+
+    linked = oral
+    case_id, receipt = _record(linked)
+    assert _minutes(linked, case_id, "Minutes.") == 302
+    linked.sync()
+    tipster = linked.intake.test_client()
+    sign_in(tipster, receipt)
+    minutes_id = _newest_minutes_id(tipster)
+    assert _answer(tipster, minutes_id) == 302
+    with _intake(linked).db.session() as db:
+        stored = set(db.scalars(select(StoredEnvelope.id)))
+    # As if the first answer had not committed when the second read the dialogue.
+    unmarked = dialogue._mark_minutes
+    monkeypatch.setattr(dialogue, "_mark_minutes", lambda items: [
+        unmarked(items), *(i.update(answer=None) for i in items if i.get("type") == "minutes")])
+    assert _answer(tipster, minutes_id, "A second answer.") == 409
+    with _intake(linked).db.session() as db:
+        assert set(db.scalars(select(StoredEnvelope.id))) == stored
+    linked.sync()
+    assert _row(linked, case_id).minutes_status == MinutesStatus.APPROVED
