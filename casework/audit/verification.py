@@ -187,13 +187,22 @@ def start(session: Session, db: Database, config: CaseworkConfig, user_id: str) 
     emit_on(session, AuditVerificationStarted(user_id, fresh.id))
     if config.redis_url:
         from redis import Redis
+        from redis.exceptions import RedisError
         from rq import Queue
 
         from ..jobs import QUEUE_NAME
 
-        Queue(QUEUE_NAME, connection=Redis.from_url(config.redis_url)).enqueue(
-            verify_job, str(config.instance_path), fresh.id,
-            job_timeout=JOB_TIMEOUT_SECONDS, result_ttl=3600)
+        try:
+            Queue(QUEUE_NAME, connection=Redis.from_url(config.redis_url)).enqueue(
+                verify_job, str(config.instance_path), fresh.id,
+                job_timeout=JOB_TIMEOUT_SECONDS, result_ttl=3600)
+        except RedisError as exc:
+            # No worker will take it: say so on the page now, rather than "running"
+            # until the record goes stale.
+            log.warning("audit verification not queued: %s", type(exc).__name__)
+            failed = replace(fresh, state=State.FAILED, finished_at=utcnow())
+            _update(config, failed)
+            return failed
     else:
         thread = threading.Thread(target=run, args=(db, config, fresh), daemon=True,
                                   name=f"audit-verification-{fresh.id}")

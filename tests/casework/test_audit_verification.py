@@ -204,3 +204,37 @@ def test_a_tampered_or_broken_record_is_shown_safely(casework: Flask,
         response = client.get("/audit/verify")
         assert response.status_code == 200 and 'id="verify-none"' in response.get_data(
             as_text=True), broken
+
+
+def test_a_queue_that_cannot_be_reached_is_said_at_once(
+        make_casework: Callable[..., Flask], enrol: Callable[..., Staff],
+        tmp_path_factory: pytest.TempPathFactory) -> None:
+    nowhere = tmp_path_factory.mktemp("redis") / "absent.sock"
+    app = make_casework(redis_url=f"unix://{nowhere}")
+    client = app.test_client()
+    log_in(app, client, enrol("ulla", Role.AUDITOR, "kof"))
+    run = _verify_now(client)
+    assert run.state == "failed"
+    assert 'id="verify-failed"' in client.get("/audit/verify").get_data(as_text=True)
+
+
+def test_with_redis_the_run_is_queued_for_a_worker(
+        make_casework: Callable[..., Flask], enrol: Callable[..., Staff],
+        redis_url: str) -> None:
+    from redis import Redis
+    from rq import Queue
+
+    from casework.jobs import QUEUE_NAME
+
+    app = make_casework(redis_url=redis_url)
+    client = app.test_client()
+    log_in(app, client, enrol("ulla", Role.AUDITOR, "kof"))
+    queue = Queue(QUEUE_NAME, connection=Redis.from_url(redis_url))
+    queue.empty()
+    run = _verify_now(client)
+    assert run.state == "running" and verification.wait(run.id, WAIT)  # no thread here
+    jobs = queue.get_jobs()
+    assert [(job.func_name, job.args) for job in jobs] == [
+        ("casework.audit.verification.verify_job",
+         (str(services(app).config.instance_path), run.id))]
+    queue.empty()
