@@ -245,10 +245,11 @@ def _may_decide(session: Session, user: User, key: crypto.PrivateKey | None,
         raise NotPermitted()
     if request.requester_id == user.id:
         raise FourEyes(_l("you cannot decide your own request: another custodian must"))
-    if reads_case(session, user, case):
+    if reads_case(session, user, case) or session.scalar(select(exists().where(
+            Conflict.case_id == case.id, Conflict.user_id == user.id))):
         # Otherwise one person holding both roles would be both pairs of eyes: they could
         # approve a colleague's request on a case they read, or release to themselves
-        # through a second account they act for.
+        # through a second account they act for. A declared conflict bars them as well.
         raise FourEyes(_l("you read this case yourself: a custodian who does not read it "
                           "must decide"))
     return key
