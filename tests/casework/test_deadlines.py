@@ -8,7 +8,9 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -232,6 +234,29 @@ def test_too_late_or_nothing_left_to_extend_is_a_409(linked: Linked) -> None:
     _received(linked, fresh, 90)  # the last day
     assert call(linked, "lena", extend_feedback_deadline, fresh, "awaiting-external",
                 "") == days_ago(90) + dt.timedelta(days=182)
+
+
+def test_two_extensions_at_once_end_with_one(linked: Linked) -> None:
+    """Real threads on real SQLite: one extension, the other a clean 409."""
+    case_id = report(linked)
+    barrier = threading.Barrier(2)
+
+    def run(code: str) -> object:
+        barrier.wait()
+        try:
+            return call(linked, "lena", extend_feedback_deadline, case_id, code, "")
+        except CaseworkError as exc:
+            return exc
+
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(run, ["complex-investigation", "volume-of-material"]))
+    assert sorted(isinstance(r, dt.date) for r in results) == [False, True], results
+    refused = next(r for r in results if isinstance(r, CaseworkError))
+    assert refused.status == 409
+    with services(linked.casework).db.session() as db:
+        assert len(db.scalars(select(FeedbackExtension)).all()) == 1
+        assert len(db.scalars(select(AuditEntry).where(
+            AuditEntry.action == "feedback_deadline_extended")).all()) == 1
 
 
 # --- staff e-mail addresses ----------------------------------------------------------------
