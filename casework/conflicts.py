@@ -71,6 +71,7 @@ from .assignment import hold_case
 from .case_view import ensure_reader_tag, readable_case, refusal
 from .errors import CaseworkError, NotPermitted
 from .events import CaseRekeyed, ConflictDeclared
+from .identity_conflicts import custody_envelope_ids, withdraw_for_conflict
 from .models import Case, CaseEnvelope, Conflict, User
 from .models.base import utcnow
 from .models.cases import CaseReader
@@ -154,6 +155,7 @@ def declare_conflict(casework: Casework, session: Session, user: User,
     conflict = Conflict(case_id=case.id, user_id=user.id, reason_envelope_id=reason_id)
     session.add(conflict)
     session.flush()
+    withdraw_for_conflict(session, case.id, user.id)
     emit_on(session, ConflictDeclared(case.id, user.id))
     return conflict.id
 
@@ -200,9 +202,12 @@ class _Suspects:
 
     declarers: set[bytes]
     attributable: set[bytes]
+    # Envelopes of identity requests, sealed to custodians and a requester: left alone
+    # like the identity (casework.identity_conflicts).
+    custody: set[str]
 
-    def in_header(self, kind: str, header: bytes) -> bool:
-        if kind == EnvelopeKind.IDENTITY:
+    def in_header(self, envelope_id: str, kind: str, header: bytes) -> bool:
+        if kind == EnvelopeKind.IDENTITY or envelope_id in self.custody:
             return False  # sealed to the custodians: see the module's docstring
         ids = set(crypto.header_key_ids(header))
         # A key id no user, escrow or tipster key matches may be a declarer's previous key.
@@ -216,7 +221,7 @@ def _suspects(casework: Casework, session: Session, case: Case,
     owned.add(crypto.key_id_of(case.tipster_public_key))
     if casework.config.escrow_public_key is not None:
         owned.add(crypto.key_id_of(casework.config.escrow_public_key))
-    return _Suspects(_key_ids_of(declarers), owned)
+    return _Suspects(_key_ids_of(declarers), owned, custody_envelope_ids(session, case.id))
 
 
 def _plan(casework: Casework, session: Session, case: Case, suspects: _Suspects,
@@ -239,7 +244,7 @@ def _plan(casework: Casework, session: Session, case: Case, suspects: _Suspects,
         ids = crypto.header_key_ids(envelope.header)
         if envelope.kind == EnvelopeKind.IDENTITY and declarer_ids.intersection(ids):
             log.warning("an identity envelope holds a declarer's key; left to the custodians")
-        if not suspects.in_header(envelope.kind, envelope.header):
+        if not suspects.in_header(envelope.id, envelope.kind, envelope.header):
             continue
         try:
             crypto.open_content_key(envelope.header, key)
@@ -308,7 +313,7 @@ def _claim(session: Session, user: User, conflicts: list[Conflict], case: Case,
         select(CaseEnvelope.id, CaseEnvelope.generation, CaseEnvelope.header, CaseEnvelope.kind)
         .where(CaseEnvelope.case_id == case.id)).all()
     now_targets = {row.id: (row.generation, row.header) for row in fresh
-                   if suspects.in_header(row.kind, row.header)}
+                   if suspects.in_header(row.id, row.kind, row.header)}
     planned = {p.envelope.id: (p.generation, p.header) for p in plans}
     if claimed != len(ids) or now_targets != planned:
         session.connection().execute(

@@ -556,3 +556,25 @@ def test_first_read_is_kept(world: Linked) -> None:
     assert isinstance(first, dt.datetime)
     call(world, "anna", read_identity, request_id)
     assert request_row(world, request_id).first_read_at == first
+
+
+def test_a_declared_conflict_withdraws_requests_and_the_rekey_passes_them_by(
+        world: Linked) -> None:
+    """The declarer's pending request goes with the declaration; the request's sealed
+    reason (custodians and the requester only) does not stop the next reader's rekey."""
+    from casework.conflicts import declare_conflict, rekey_case
+
+    case_id, _receipt = confidential(world)
+    request_id = ask(world, "anna", case_id)
+    call(world, "anna", declare_conflict, case_id, "My sister runs the contractor.")
+    assert request_row(world, request_id).status == "withdrawn"
+    assert "identity_request_withdrawn" in actions(world, case_id)
+    rekeyed = call(world, "lena", rekey_case, case_id)
+    assert rekeyed is not None
+    with services(world.casework).db.session() as db:
+        reason_id = db.get(IdentityRequest, request_id).reason_envelope_id  # type: ignore[union-attr]
+    # Left as it was sealed: to the custodians and anna (and escrow), no reader added.
+    assert sealed_to(world, reason_id) == {"cecilia", "karl", "nils", "anna", "escrow"}
+    assert not opens(world, case_id, "anna")
+    with pytest.raises(IdentityConflict):
+        decided(world, "cecilia", request_id)
