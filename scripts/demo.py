@@ -92,12 +92,17 @@ def set_up() -> None:
     signing = crypto.SigningKey.generate()
     _write_private(INSTANCE / "casework-signing.seed", signing.seed())
     escrow = crypto.generate_escrow_key()
+    # Intake's receipt salt, shared with casework so a reader can record an oral report
+    # whose receipt the reporter then signs in with at intake.
+    receipt_salt = crypto.new_instance_salt()
     _write_private(INSTANCE / "demo-keys" / "escrow.key",
                    crypto.wrap_private_key(escrow, ESCROW_PASSPHRASE, ARGON2))
     _write_private(INSTANCE / "casework.json", json.dumps({
         "secret_key": _b64(secrets.token_bytes(32)),
         "argon2": ARGON2.to_dict(),
         "escrow_public_key": escrow.public_key.raw.hex(),
+        "intake_receipt_salt": receipt_salt.hex(),
+        "intake_receipt_argon2": ARGON2.to_dict(),
         # The demo serves plain HTTP on the loopback interface only, so it opts out of
         # Secure cookies explicitly; production keeps the default (Secure).
         "https": False,
@@ -140,7 +145,7 @@ def set_up() -> None:
     (INSTANCE / "directory.signed").write_bytes(document)
     _write_private(INSTANCE / "intake.json", json.dumps({
         "secret_key": _b64(secrets.token_bytes(32)),
-        "instance_salt": _b64(crypto.new_instance_salt()),
+        "instance_salt": _b64(receipt_salt),
         "casework_verify_key": _b64(signing.verify_key.raw),
         "argon2": ARGON2.to_dict(),
     }, indent=2).encode())

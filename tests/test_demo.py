@@ -25,6 +25,13 @@ def test_demo_set_up_keeps_the_contract(tmp_path: Path, monkeypatch: pytest.Monk
     assert set(accounts) == ROLES
     for account in accounts.values():
         assert set(account) == {"username", "password", "totp_secret"}
+    # Oral reports work in the demo: casework derives receipts with intake's salt.
+    import base64
+    intake_conf = json.loads((tmp_path / "intake.json").read_text())
+    casework_conf = json.loads((tmp_path / "casework.json").read_text())
+    assert bytes.fromhex(casework_conf["intake_receipt_salt"]) == \
+        base64.b64decode(intake_conf["instance_salt"])
+    assert casework_conf["intake_receipt_argon2"] == intake_conf["argon2"]
 
     from casework import create_app as create_casework
     from intake import create_app as create_intake
