@@ -91,7 +91,7 @@ def check(app: str) -> list[str]:
                 if locale == "sv" and not message.string:
                     problems.append(f"{po}: not translated: {message.id!r}")
             problems += [f"{po}: missing (run update): {msgid!r}"
-                         for msgid in sorted(in_code - {m.id for m in catalog if m.id})]
+                         for msgid in sorted(in_code - {m.id for m in catalog if m.id}, key=str)]
             copy = po_path(Path(tmp), locale)
             copy.parent.mkdir(parents=True)
             shutil.copy(po, copy)
