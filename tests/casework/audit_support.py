@@ -36,7 +36,8 @@ def _sample(hint: Any, name: str) -> Any:
         return "0" * 31 + str(len(name) % 10)
     if hint is bool:
         return True
-    if hint is int:
+    if hint is int or (isinstance(hint, types.UnionType)
+                       and set(typing.get_args(hint)) == {int, type(None)}):
         return 3
     if isinstance(hint, type) and issubclass(hint, enum.Enum):
         return next(iter(hint))
