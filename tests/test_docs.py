@@ -14,7 +14,7 @@ import intake.config
 ROOT = Path(__file__).resolve().parent.parent
 CONFIGURATION = ROOT / "docs" / "configuration.md"
 LINKED_DOCUMENTS = ("README.md", "docs/architecture.md", "docs/configuration.md",
-                    "threat-model.md")
+                    "docs/compliance.md", "threat-model.md")
 # The settings table of each app sits under the heading naming its file.
 APPS = {
     "intake.json": intake.config.FILE_KEYS,
@@ -149,3 +149,19 @@ def test_configuration_reference_is_linked(name: str) -> None:
     linked = {(document.parent / t.split("#")[0]).resolve()
               for t in link_targets(document.read_text()) if not t.startswith("#")}
     assert CONFIGURATION.resolve() in linked
+
+
+_TEST_REFERENCE = re.compile(r"`(tests/[\w/]+\.py)(?:::(\w+))?`")
+
+
+def test_every_test_the_compliance_map_names_exists() -> None:
+    """docs/compliance.md proves each duty with a test: each named file and test exists."""
+    text = (ROOT / "docs" / "compliance.md").read_text()
+    named = _TEST_REFERENCE.findall(text)
+    assert len(named) >= 20, named
+    for path, test in named:
+        source = ROOT / path
+        assert source.is_file(), path
+        if test:
+            assert re.search(rf"^(async )?def {test}\(", source.read_text(), re.MULTILINE), \
+                f"{path}::{test}"
