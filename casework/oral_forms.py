@@ -5,8 +5,6 @@ and the timeline's words for the oral actions."""
 from __future__ import annotations
 
 import datetime as dt
-import io
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -29,6 +27,7 @@ from .case_view import MAX_SHOWN_BYTES, CaseView
 from .i18n import CATEGORY_LABELS, unit_label
 from .models import CaseEnvelope, MinutesStatus, OralChannel, Unit, User
 from .oral import ANSWER_KINDS, MAX_MINUTES, MAX_SUMMARY, oral_report
+from .sealing import open_document
 from .services import Casework
 from .timeline_text import Describe, Malformed, Names
 
@@ -114,17 +113,7 @@ class OralSection:
 def _open(casework: Casework, envelope: CaseEnvelope,
           key: crypto.PrivateKey) -> dict[str, Any] | None:
     """One small item's JSON, or None (not sealed to ``key``, too large, damaged)."""
-    if envelope.body_size > MAX_SHOWN_BYTES:
-        return None
-    try:
-        content_key = crypto.open_content_key(envelope.header, key)
-        out = io.BytesIO()
-        with casework.store.open(envelope.body_name) as body:
-            crypto.decrypt_body(body, out, content_key)
-        payload = json.loads(out.getvalue())
-    except (crypto.CryptoError, ValueError, OSError):
-        return None
-    return payload if isinstance(payload, dict) else None
+    return open_document(casework, envelope, key, MAX_SHOWN_BYTES)
 
 
 def build_section(casework: Casework, session: Session, _user: User,

@@ -13,8 +13,6 @@ item to a key someone wrote into the database.
 
 from __future__ import annotations
 
-import io
-import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -26,7 +24,7 @@ from common.contract import EnvelopeKind, StatusUpdate
 
 from .case_view import refusal
 from .models import Case, CaseEnvelope
-from .sealing import seal_item
+from .sealing import open_document, seal_item
 from .services import Casework
 
 MAX_REASON = 4_000
@@ -63,18 +61,9 @@ def tell_tipster(casework: Casework, session: Session, case: Case, *,
 def reason_document(casework: Casework, envelope: CaseEnvelope,
                     key: crypto.PrivateKey | None) -> dict[str, Any] | None:
     """The sealed document of a ``reason`` envelope, if ``key`` opens it; else None."""
-    if key is None or envelope.kind != EnvelopeKind.REASON.value \
-            or envelope.body_size > MAX_REASON_BODY:
+    if key is None or envelope.kind != EnvelopeKind.REASON.value:
         return None
-    try:
-        content_key = crypto.open_content_key(envelope.header, key)
-        out = io.BytesIO()
-        with casework.store.open(envelope.body_name) as body:
-            crypto.decrypt_body(body, out, content_key)
-        payload = json.loads(out.getvalue())
-    except (crypto.CryptoError, ValueError):
-        return None
-    return payload if isinstance(payload, dict) else None
+    return open_document(casework, envelope, key, MAX_REASON_BODY)
 
 
 def read_reason(casework: Casework, envelope: CaseEnvelope,

@@ -13,6 +13,7 @@ import datetime as dt
 import io
 import json
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -45,3 +46,24 @@ def seal_item(casework: Casework, session: Session, case: Case, *, kind: Envelop
                              delivered=not for_tipster))
     commit_in_transaction(session, casework.store, incoming, envelope_id)
     return envelope_id
+
+
+def open_document(casework: Casework, envelope: CaseEnvelope, key: crypto.PrivateKey,
+                  max_bytes: int) -> dict[str, Any] | None:
+    """The sealed JSON object of a small item, or None: not sealed to ``key``, larger than
+    ``max_bytes`` (checked before a byte is read), damaged, or not an object.
+
+    For the small documents casework itself sealed (reasons, minutes, answers), where a
+    reader sealed out of one sees it left out rather than an error.
+    """
+    if envelope.body_size > max_bytes:
+        return None
+    try:
+        content_key = crypto.open_content_key(envelope.header, key)
+        out = io.BytesIO()
+        with casework.store.open(envelope.body_name) as body:
+            crypto.decrypt_body(body, out, content_key)
+        payload = json.loads(out.getvalue())
+    except (crypto.CryptoError, ValueError, OSError):
+        return None
+    return payload if isinstance(payload, dict) else None
