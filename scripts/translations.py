@@ -88,7 +88,9 @@ def check(app: str) -> list[str]:
                     continue
                 if message.fuzzy:
                     problems.append(f"{po}: fuzzy: {message.id!r}")
-                if locale == "sv" and not message.string:
+                # A plural needs every form: ("", "") or ("en", "") is untranslated.
+                if locale == "sv" and (not message.string or (
+                        isinstance(message.string, tuple) and not all(message.string))):
                     problems.append(f"{po}: not translated: {message.id!r}")
             problems += [f"{po}: missing (run update): {msgid!r}"
                          for msgid in sorted(in_code - {m.id for m in catalog if m.id}, key=str)]

@@ -28,6 +28,20 @@ def msgid(message: object) -> str:
     return message[0] if isinstance(message, tuple) else str(message)
 
 
+def _frozen(value: object) -> object:
+    """A .mo plural id or string comes as a list, a .po one as a tuple: compare tuples."""
+    return tuple(value) if isinstance(value, list) else value
+
+
+def _as_compiled(message: object) -> object:
+    """A .po message's string as Babel compiles it: an empty plural form falls back to
+    the msgid's singular or plural (what an untranslated en plural holds in the .mo)."""
+    ids, strings = message.id, message.string  # type: ignore[attr-defined]
+    if isinstance(ids, tuple):
+        return tuple(s or ids[min(i, 1)] for i, s in enumerate(strings))
+    return strings
+
+
 @dataclass(frozen=True)
 class Catalogues:
     """The catalogues of one app (``package``: ``"intake"`` or ``"casework"``)."""
@@ -76,14 +90,15 @@ class Catalogues:
         # Compared as translations, not bytes: the .mo header names the Babel version that
         # wrote it, and a newer Babel must not fail the suite on its own.
         with self.path(locale, ".mo").open("rb") as file:
-            compiled = {m.id: m.string for m in read_mo(file) if m.id}
-        expected = {m.id: m.string for m in self.load(locale) if m.id and m.string}
+            compiled = {_frozen(m.id): _frozen(m.string) for m in read_mo(file) if m.id}
+        expected = {_frozen(m.id): _as_compiled(m) for m in self.load(locale)
+                    if m.id and m.string}
         assert {k: v for k, v in compiled.items() if v} == expected, (
             f"{locale}/messages.mo is out of date: run scripts/translations.py update")
 
     def assert_placeholders_kept(self, locale: str) -> None:
         for message in self.load(locale):
-            if not message.id or not message.string:
+            if not message.id or not msgid(message.string):  # ("", "") for an empty plural
                 continue
             source, translation = msgid(message.id), msgid(message.string)
             assert Counter(PLACEHOLDER.findall(translation)) == \
