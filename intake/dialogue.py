@@ -48,7 +48,7 @@ from .errors import (
 from .events import FollowUpSent, TipsterSignedIn
 from .models import ReceiptRecord, StoredEnvelope, TipsterSession
 from .reporting import recipient_ids
-from .sealing import Upload, adopt_uploads, place_envelope, readers_with_escrow, seal_json
+from .sealing import Upload, adopt_uploads, readers_with_escrow, seal_json
 from .services import Intake
 
 
@@ -355,16 +355,7 @@ def answer_minutes(intake: Intake, session: Session, record: ReceiptRecord,
 
 def _seal_own_answer(intake: Intake, session: Session, record: ReceiptRecord,
                      answer: MinutesAnswer, envelope_id: bytes) -> None:
-    incoming, file = intake.store.new_incoming()
-    try:
-        with file:
-            sealed = crypto.seal_stream(
-                io.BytesIO(json.dumps(answer.to_json(), ensure_ascii=False).encode("utf-8")),
-                file, [crypto.PublicKey(record.tipster_public_key)],
-                routing={"kind": EnvelopeKind.OWN_MESSAGE.value}, envelope_id=envelope_id)
-    except BaseException:
-        intake.store.discard(incoming)
-        raise
-    place_envelope(session, intake.store, incoming, envelope_id=sealed.envelope_id.hex(),
-                   header=sealed.header, body_size=sealed.body_size, receipt_id=record.id,
-                   audience=Audience.TIPSTER, kind=EnvelopeKind.OWN_MESSAGE)
+    seal_json(session, intake.store, receipt_id=record.id, audience=Audience.TIPSTER,
+              kind=EnvelopeKind.OWN_MESSAGE, payload=answer.to_json(),
+              recipients=[crypto.PublicKey(record.tipster_public_key)],
+              envelope_id=envelope_id)

@@ -79,9 +79,14 @@ def place_envelope(session: Session, store: EnvelopeStore, incoming: Path, *,
 
 def seal_json(session: Session, store: EnvelopeStore, *, receipt_id: str, audience: str,
               kind: str, payload: dict[str, Any], recipients: Sequence[crypto.PublicKey],
-              routing: dict[str, str] | None = None) -> str:
-    """Seal a JSON document to ``recipients`` and store it; return the envelope id."""
-    incoming, sealed = _seal_json_body(store, kind, payload, recipients, routing)
+              routing: dict[str, str] | None = None, envelope_id: bytes | None = None) -> str:
+    """Seal a JSON document to ``recipients`` and store it; return the envelope id.
+
+    ``envelope_id``: a chosen id (e.g. derived, so that a second copy collides in the
+    database instead of being stored twice); a random one by default.
+    """
+    incoming, sealed = _seal_json_body(store, kind, payload, recipients, routing,
+                                       envelope_id)
     return place_envelope(session, store, incoming, envelope_id=sealed.envelope_id.hex(),
                           header=sealed.header, body_size=sealed.body_size,
                           receipt_id=receipt_id, audience=audience, kind=kind)
@@ -143,13 +148,15 @@ def store_sealed(session: Session, store: EnvelopeStore, *, receipt_id: str, aud
 
 def _seal_json_body(store: EnvelopeStore, kind: str, payload: dict[str, Any],
                     recipients: Sequence[crypto.PublicKey],
-                    routing: dict[str, str] | None) -> tuple[Path, crypto.SealedEnvelope]:
+                    routing: dict[str, str] | None,
+                    envelope_id: bytes | None = None) -> tuple[Path, crypto.SealedEnvelope]:
     incoming, file = store.new_incoming()
     try:
         with file:
             sealed = crypto.seal_stream(
                 io.BytesIO(json.dumps(payload, ensure_ascii=False).encode("utf-8")),
                 file, recipients, routing={"kind": kind, **(routing or {})},
+                envelope_id=envelope_id,
             )
     except BaseException:
         store.discard(incoming)

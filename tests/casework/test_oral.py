@@ -34,7 +34,7 @@ from intake.sealing import readers_with_escrow, seal_json
 from intake.services import Intake
 from tests.intake.conftest import csrf_token, sign_in, submit
 
-from .conftest import services
+from .conftest import EnglishClient, services
 from .handling_support import client, token
 from .linked import Linked
 
@@ -51,6 +51,9 @@ def oral(linked: Linked, make_casework: Callable[..., Flask],
     linked.casework = make_casework(escrow_public_key=linked.escrow.public_key.raw,
                                     intake_receipt_salt=SALT,
                                     intake_receipt_argon2=argon2_params)
+    # The reporter's pages in English, as these tests read them (intake is Swedish by
+    # default; tests/intake/test_i18n.py covers that).
+    linked.intake.test_client_class = EnglishClient
     return linked
 
 
