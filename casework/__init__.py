@@ -81,6 +81,7 @@ def create_app(config: CaseworkConfig | None = None) -> Flask:
 
     from .views import (
         admin,
+        api,
         audit,
         auth,
         cases,
@@ -92,6 +93,7 @@ def create_app(config: CaseworkConfig | None = None) -> Flask:
         language,
         oral,
         retention,
+        statistics,
         workflow,
     )
 
@@ -108,6 +110,8 @@ def create_app(config: CaseworkConfig | None = None) -> Flask:
     app.register_blueprint(oral.bp)
     app.register_blueprint(deadlines.bp)
     app.register_blueprint(retention.bp)
+    app.register_blueprint(statistics.bp)
+    app.register_blueprint(api.bp)
     app.register_blueprint(language.bp)
     web.install(app)
     errors.register_error_handlers(app)

@@ -145,6 +145,14 @@ class CaseworkConfig:
     # archiving rules say they are kept; None: purge without an archive copy.
     retention_days: int = 730
     archive_path: Path | None = None
+    # --- KOF statistics (casework.statistics) ----------------------------------------
+    # No released cell counts fewer than statistics_k cases (3 or more; statistics
+    # offices use 3 or 5). statistics_protection: the least width of the interval an
+    # attacker solving the published table (linear programming) can narrow a suppressed
+    # cell to. statistics_api_per_minute: requests one API token may make per minute.
+    statistics_k: int = 5
+    statistics_protection: int = 5
+    statistics_api_per_minute: int = 60
 
     @property
     def totp_key_file(self) -> Path:
@@ -208,6 +216,11 @@ class CaseworkConfig:
         if not 1 <= self.retention_days <= MAX_RETENTION_DAYS:
             raise ConfigError(f"retention_days must be between 1 and {MAX_RETENTION_DAYS} "
                               "(Act 2021:890: personal data at most two years after closing)")
+        if self.statistics_k < 3:
+            raise ConfigError("statistics_k must be at least 3")
+        if self.statistics_protection < 1 or self.statistics_api_per_minute < 1:
+            raise ConfigError("statistics_protection and statistics_api_per_minute must be "
+                              "at least 1")
         if self.public_url is not None and not self.public_url.startswith(
                 ("http://", "https://")):
             raise ConfigError("public_url must start with http:// or https://")
@@ -308,4 +321,7 @@ _PARSERS: dict[str, Parser] = {
     "feedback_reminder_days": settings.integer,
     "retention_days": settings.integer,
     "archive_path": settings.optional(settings.path),
+    "statistics_k": settings.integer,
+    "statistics_protection": settings.integer,
+    "statistics_api_per_minute": settings.integer,
 }

@@ -21,6 +21,7 @@ READERS = frozenset({Role.REVIEWER, Role.UNIT_LEAD})
 LEADS = frozenset({Role.UNIT_LEAD})
 AUDITORS = frozenset({Role.AUDITOR})
 CUSTODIANS = frozenset({Role.CUSTODIAN})
+STATISTICIANS = frozenset({Role.STATISTICIAN})
 
 PERMISSIONS: dict[str, frozenset[Role] | str] = {
     "static": PUBLIC,
@@ -90,6 +91,23 @@ PERMISSIONS: dict[str, frozenset[Role] | str] = {
     "retention.hold": LEADS,
     "retention.lift": LEADS,
     "retention.unit": ADMIN,
+    # --- KOF statistics (casework/views/statistics.py) ---
+    # Released (disclosure-controlled) figures only; no case, no content.
+    "statistics.dashboard": STATISTICIANS,
+    "statistics.export": STATISTICIANS,
+    "statistics.releases": STATISTICIANS,
+    "statistics.publish": STATISTICIANS,
+    "statistics.release": STATISTICIANS,
+    "statistics.release_pdf": STATISTICIANS,
+    "statistics.tokens": STATISTICIANS,
+    "statistics.token_create": STATISTICIANS,
+    "statistics.token_revoke": STATISTICIANS,
+    # --- the statistics API (casework/views/api.py) ---
+    # No staff session: each request carries an API token, checked (and rate-limited) in
+    # the view; answers hold published releases only.
+    "api.openapi": PUBLIC,
+    "api.releases": PUBLIC,
+    "api.release": PUBLIC,
 }
 
 

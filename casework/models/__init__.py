@@ -26,12 +26,15 @@ from .enums import (
     OralChannel,
     Priority,
     ReasonCode,
+    ReleaseKind,
     ReminderKind,
     ReporterNotice,
 )
+from .statistics import ApiToken, StatisticsRelease
 from .workflow import CaseLabel, CaseLink, Conflict, Escalation, StageChange
 
 __all__ = [
+    "ApiToken",
     "Assignment",
     "AuditCheckpoint",
     "AuditEntry",
@@ -61,6 +64,7 @@ __all__ = [
     "OralReport",
     "Priority",
     "ReasonCode",
+    "ReleaseKind",
     "ReminderKind",
     "ReminderSent",
     "ReporterNotice",
@@ -68,6 +72,7 @@ __all__ = [
     "StaffSession",
     "Stage",
     "StageChange",
+    "StatisticsRelease",
     "Unit",
     "User",
 ]

@@ -6,7 +6,17 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 
-from sqlalchemy import Date, DateTime, ForeignKey, Index, Integer, LargeBinary, String, select
+from sqlalchemy import (
+    BigInteger,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    select,
+)
 from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -77,6 +87,10 @@ class Case(Base):
     # stays for statistics and the audit log, every envelope body and header is gone.
     feedback_extended: Mapped[bool] = mapped_column(default=False, server_default="0")
     purged_on: Mapped[dt.date | None] = mapped_column(Date, default=None)
+    # Directive art. 27(2): estimated financial damage and amounts recovered, in whole
+    # kronor, where the conclusion records them (optional; statistics only).
+    damage_estimate_sek: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    recovered_sek: Mapped[int | None] = mapped_column(BigInteger, default=None)
 
     envelopes: Mapped[list[CaseEnvelope]] = relationship(
         back_populates="case", cascade="all, delete-orphan", order_by="CaseEnvelope.created_at",

@@ -144,3 +144,13 @@ class IntakeCommandKind(StrEnum):
 
     REGISTER_RECEIPT = "register-receipt"  # an oral report's receipt: lookup token + key
     FORGET_DIALOGUE = "forget-dialogue"  # retention: remove a tipster's dialogue at intake
+
+
+# --- KOF statistics ---------------------------------------------------------------------
+
+
+class ReleaseKind(StrEnum):
+    """How often a release is published (policy: quarterly and annual reports)."""
+
+    QUARTERLY = "quarterly"
+    ANNUAL = "annual"

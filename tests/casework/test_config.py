@@ -71,6 +71,9 @@ def every_setting(folder: Path) -> dict[str, tuple[Any, Any]]:
         "feedback_reminder_days": (7, 7),
         "retention_days": (365, 365),
         "archive_path": ("/srv/archive", Path("/srv/archive")),
+        "statistics_k": (3, 3),
+        "statistics_protection": (4, 4),
+        "statistics_api_per_minute": (10, 10),
     }
 
 

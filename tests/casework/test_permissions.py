@@ -85,6 +85,20 @@ EXPECTED: dict[str, tuple[str, str, set[Role] | str]] = {
     "retention.hold": ("POST", f"/cases/{'0' * 32}/hold", {L}),
     "retention.lift": ("POST", f"/holds/{'1' * 32}/lift", {L}),
     "retention.unit": ("POST", "/retention/units/etik", {A}),
+    # --- KOF statistics (casework/views/statistics.py) ---
+    "statistics.dashboard": ("GET", "/statistics/", {S}),
+    "statistics.export": ("GET", "/statistics/export?format=csv", {S}),
+    "statistics.releases": ("GET", "/statistics/releases/", {S}),
+    "statistics.publish": ("POST", "/statistics/releases/", {S}),
+    "statistics.release": ("GET", f"/statistics/releases/{'1' * 32}", {S}),
+    "statistics.release_pdf": ("GET", f"/statistics/releases/{'1' * 32}/report.pdf", {S}),
+    "statistics.tokens": ("GET", "/statistics/tokens/", {S}),
+    "statistics.token_create": ("POST", "/statistics/tokens/", {S}),
+    "statistics.token_revoke": ("POST", f"/statistics/tokens/{'1' * 32}/revoke", {S}),
+    # --- the statistics API (casework/views/api.py): public, token checked in the view ---
+    "api.openapi": ("GET", "/api/v1/openapi.json", "public"),
+    "api.releases": ("GET", "/api/v1/releases", "public"),
+    "api.release": ("GET", f"/api/v1/releases/{'1' * 32}", "public"),
 }
 
 
