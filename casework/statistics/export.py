@@ -1,0 +1,231 @@
+"""The versioned export schema of released tables: JSON and CSV.
+
+Schema ``lykta-statistics/1`` (documented field by field in docs/statistics.md):
+
+.. code-block:: json
+
+    {"schema": "lykta-statistics/1", "period": "2026-Q3", "kind": "quarterly",
+     "k": 5, "protection": 5,
+     "tables": [{"id": "received_by_category", "title": "Reports received by category",
+                 "note": "What it means ... (optional)",
+                 "labels": {"corruption": "Corruption or bribery", ...} (optional),
+                 "rows": ["corruption", "ethics"], "columns": ["total"],
+                 "cells": [["corruption", "total", 12, null],
+                           ["ethics", "total", null, "primary"],
+                           ["total", "total", 15, null]]}],
+     "legend": {":c": "...", "primary": "...", "secondary": "...", "carried": "..."}}
+
+A cell is ``[row, column, value, suppression]``: ``value`` is null exactly when
+``suppression`` names why (:class:`Suppression`); margins use the key ``"total"``. The CSV
+has one line per cell: ``table,row,column,value,flag`` with ``:c`` as the value of a
+suppressed cell and its reason as the flag.
+
+Only released tables go in, so an export holds what the dashboard shows and nothing
+else: keys (unit ids, category and outcome codes), counts and the period's label; never
+a case id, a reference or a date finer than the period. :func:`from_json` reads a stored
+release back (casework.statistics.releases, the API) and refuses anything malformed.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .tables import ReleasedCell, ReleasedTable, Suppression
+
+SCHEMA_VERSION = "1"
+SCHEMA = f"lykta-statistics/{SCHEMA_VERSION}"
+CSV_HEADER = ("table", "row", "column", "value", "flag")
+
+# Data files keep one wording whatever the reader's language (they are for machines and
+# for the public record); the dashboard explains the same in the reader's language.
+LEGEND: dict[str, str] = {
+    ":c": "confidential: the cell is suppressed by disclosure control and its value is "
+          "not published",
+    Suppression.PRIMARY.value: "fewer than k cases",
+    Suppression.SECONDARY.value: "suppressed so that no other suppressed cell can be "
+                                 "worked out from the published cells and margins",
+    Suppression.CARRIED.value: "suppressed in an earlier release of the same period, so "
+                               "that comparing releases reveals nothing",
+}
+MAX_BYTES = 5_000_000  # a stored release is far smaller; refuse anything absurd
+
+
+class ExportFormatError(ValueError):
+    """The text is not a valid ``lykta-statistics/1`` document."""
+
+
+@dataclass(frozen=True)
+class Export:
+    """A document read back by :func:`from_json`."""
+
+    period: str
+    kind: str
+    k: int
+    protection: int
+    tables: list[ReleasedTable]
+    titles: dict[str, str] = field(default_factory=dict)
+    notes: dict[str, str] = field(default_factory=dict)  # table id -> what it means
+    labels: dict[str, dict[str, str]] = field(default_factory=dict)  # table id -> key -> name
+
+
+def _cells(table: ReleasedTable) -> list[list[Any]]:
+    """The table's cells and margins in a stable order: rows by rows, then margins."""
+    order = {key: i for i, key in enumerate(table.rows)}
+    cols = {key: i for i, key in enumerate(table.columns)}
+    keys = sorted(table.cells, key=lambda rc: (order.get(rc[0], len(order)),
+                                               cols.get(rc[1], len(cols)), rc))
+    out: list[list[Any]] = []
+    for row, column in keys:
+        cell = table.cells[(row, column)]
+        if cell.value is None:
+            out.append([row, column, None, (cell.suppressed or Suppression.PRIMARY).value])
+        else:
+            out.append([row, column, int(cell.value), None])
+    return out
+
+
+def _label(period: object) -> str:
+    """A period's label ("2026-Q3", "2026"), from a Period or the label itself."""
+    return str(getattr(period, "label", period))
+
+
+def _table(table: ReleasedTable, titles: Mapping[str, object],
+           notes: Mapping[str, object] | None,
+           labels: Mapping[str, Mapping[str, object]] | None) -> dict[str, Any]:
+    out: dict[str, Any] = {"id": table.id, "title": str(titles.get(table.id, table.id)),
+                           "rows": list(table.rows), "columns": list(table.columns),
+                           "cells": _cells(table)}
+    if notes is not None and table.id in notes:
+        out["note"] = str(notes[table.id])
+    if labels is not None and table.id in labels:
+        out["labels"] = {str(key): str(name) for key, name in labels[table.id].items()}
+    return out
+
+
+def as_document(released: Sequence[ReleasedTable], *, period: object, kind: str, k: int,
+                protection: int, titles: Mapping[str, object],
+                notes: Mapping[str, object] | None = None,
+                labels: Mapping[str, Mapping[str, object]] | None = None) -> dict[str, Any]:
+    """The export as a JSON-ready dict (titles, notes and labels may be lazy strings:
+    made ``str`` here, so in the language of the moment)."""
+    return {
+        "schema": SCHEMA,
+        "period": _label(period),
+        "kind": str(kind),
+        "k": int(k),
+        "protection": int(protection),
+        "tables": [_table(t, titles, notes, labels) for t in released],
+        "legend": dict(LEGEND),
+    }
+
+
+def to_json(released: Sequence[ReleasedTable], *, period: object, kind: str, k: int,
+            protection: int, titles: Mapping[str, object],
+            notes: Mapping[str, object] | None = None,
+            labels: Mapping[str, Mapping[str, object]] | None = None) -> str:
+    """The released tables as a ``lykta-statistics/1`` JSON document.
+
+    ``period`` is a Period or its label; ``titles`` (and the optional ``notes``, what a
+    figure means, and ``labels``, each row and column key's name) are keyed by table id.
+    """
+    document = as_document(released, period=period, kind=kind, k=k, protection=protection,
+                           titles=titles, notes=notes, labels=labels)
+    return json.dumps(document, ensure_ascii=False, indent=1, sort_keys=False)
+
+
+def to_csv(released: Sequence[ReleasedTable], *, period: object = "", kind: str = "",
+           k: int = 0, protection: int = 0, titles: Mapping[str, object] | None = None,
+           notes: Mapping[str, object] | None = None,
+           labels: Mapping[str, Mapping[str, object]] | None = None) -> str:
+    """One line per cell (``table,row,column,value,flag``); ``:c`` for a suppressed value.
+
+    The keyword arguments mirror :func:`to_json` so both are called alike; the CSV carries
+    the cells only (its file name says the period)."""
+    del period, kind, k, protection, titles, notes, labels  # as to_json; not in the CSV
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(CSV_HEADER)
+    for table in released:
+        for row, column, value, flag in _cells(table):
+            writer.writerow([_safe(table.id), _safe(row), _safe(column),
+                             ":c" if value is None else value, flag or ""])
+    return out.getvalue()
+
+
+def _safe(text: str) -> str:
+    """A key as a CSV field that a spreadsheet will not run as a formula."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def from_json(text: str | bytes) -> Export:
+    """Read a ``lykta-statistics/1`` document back; :class:`ExportFormatError` if it is
+    not one (wrong schema, missing fields, a value beside a suppression, ...)."""
+    if len(text) > MAX_BYTES:
+        raise ExportFormatError("too large")
+    try:
+        document = json.loads(text)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ExportFormatError("not JSON") from exc
+    if not isinstance(document, dict) or document.get("schema") != SCHEMA:
+        raise ExportFormatError("not a lykta-statistics/1 document")
+    try:
+        period, kind = _str(document["period"]), _str(document["kind"])
+        k, protection = _int(document["k"]), _int(document["protection"])
+        tables, titles, notes, labels = [], {}, {}, {}
+        for raw in _list(document["tables"]):
+            if not isinstance(raw, dict):
+                raise ExportFormatError("a table is not an object")
+            table_id = _str(raw["id"])
+            titles[table_id] = _str(raw["title"])
+            if "note" in raw:
+                notes[table_id] = _str(raw["note"])
+            if "labels" in raw:
+                if not isinstance(raw["labels"], dict):
+                    raise ExportFormatError("labels is not an object")
+                labels[table_id] = {_str(key): _str(name) for key, name in raw["labels"].items()}
+            rows = tuple(_str(r) for r in _list(raw["rows"]))
+            columns = tuple(_str(c) for c in _list(raw["columns"]))
+            tables.append(ReleasedTable(table_id, rows, columns,
+                                        dict(_cell(c) for c in _list(raw["cells"]))))
+    except (KeyError, TypeError) as exc:
+        raise ExportFormatError(f"missing or malformed field: {exc}") from exc
+    return Export(period, kind, k, protection, tables, titles, notes, labels)
+
+
+def _cell(raw: object) -> tuple[tuple[str, str], ReleasedCell]:
+    items = _list(raw)
+    if len(items) != 4:
+        raise ExportFormatError("a cell is [row, column, value, suppression]")
+    row, column, value, flag = items
+    if value is None:
+        try:
+            reason = Suppression(_str(flag))
+        except ValueError as exc:
+            raise ExportFormatError("unknown suppression") from exc
+        return (_str(row), _str(column)), ReleasedCell(None, reason)
+    if flag is not None:
+        raise ExportFormatError("a suppressed cell carries a value")
+    return (_str(row), _str(column)), ReleasedCell(_int(value))
+
+
+def _str(value: object) -> str:
+    if not isinstance(value, str):
+        raise ExportFormatError("expected a string")
+    return value
+
+
+def _int(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ExportFormatError("expected a whole number >= 0")
+    return value
+
+
+def _list(value: object) -> list[Any]:
+    if not isinstance(value, list):
+        raise ExportFormatError("expected a list")
+    return value
