@@ -1,0 +1,122 @@
+"""The yearly figures of Directive 2019/1937 art. 27(2), and the stage-change queries
+the other figures share (first follow-up, last conclusion in a period).
+
+Art. 27(2) asks for: the number of reports received; the number of investigations and
+proceedings opened and their outcome; and, where ascertained, the estimated financial
+damage and the amounts recovered. The first is the total of the reports received; the
+outcomes are the year's table of outcomes; the amounts are what a conclusion recorded
+(``Case.damage_estimate_sek``, ``Case.recovered_sek``, both optional).
+
+An amount leaves casework only as a sum over the cases concluded in the year that
+recorded it, with the number of those cases as a count table that disclosure control
+protects like any other. The sum is suppressed when fewer than k cases contribute, when
+their count is suppressed, or when one case dominates it
+(:func:`~casework.statistics.figures_base.released_amount`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import Subquery, and_, func, select
+from sqlalchemy.orm import Session
+
+from common.contract import Stage
+
+from ..i18n import OUTCOME_LABELS
+from ..models import Case, StageChange
+from .figures_base import OUTCOME, UNIT, AmountFigure, Figure, Units, cells_of
+from .periods import Period
+from .tables import TOTAL, CountTable
+
+
+def first_moves(period: Period, stages: Iterable[Stage]) -> Subquery:
+    """Case ids whose first move to one of ``stages`` was in the period (``case_id``)."""
+    first = func.min(StageChange.at)
+    return (select(StageChange.case_id)
+            .where(StageChange.to_stage.in_([s.value for s in stages]))
+            .group_by(StageChange.case_id)
+            .having(and_(first >= period.start_at, first < period.end_at)).subquery())
+
+
+def last_conclusions(period: Period) -> Subquery:
+    """Per case concluded in the period, its last conclusion there (``case_id``, ``at``).
+
+    From the stage changes, not the case row: the case row holds only the latest
+    conclusion, and a case reopened later would otherwise drop out of a past period.
+    """
+    return (select(StageChange.case_id, func.max(StageChange.at).label("at"))
+            .where(StageChange.to_stage == Stage.CONCLUDED.value,
+                   StageChange.at >= period.start_at, StageChange.at < period.end_at)
+            .group_by(StageChange.case_id).subquery())
+
+
+def _opened(session: Session, opened: Subquery) -> dict[tuple[str, str], int]:
+    return cells_of((unit, TOTAL, n) for unit, n in session.execute(
+        select(Case.unit_id, func.count()).join(opened, opened.c.case_id == Case.id)
+        .group_by(Case.unit_id)))
+
+
+def _amounts(session: Session, period: Period, column: Any) -> tuple[
+        dict[tuple[str, str], int], int, int]:
+    """Per unit, how many of the year's concluded cases recorded ``column``; the sum and
+    the largest single amount over all of them."""
+    last = last_conclusions(period)
+    recorded = and_(column.is_not(None), column >= 0)
+    counted = session.execute(
+        select(Case.unit_id, func.count(), func.sum(column), func.max(column))
+        .select_from(last).join(Case, Case.id == last.c.case_id).where(recorded)
+        .group_by(Case.unit_id)).all()
+    cells = cells_of((unit, TOTAL, n) for unit, n, _sum, _max in counted)
+    return (cells, sum(int(total or 0) for *_, total, _max in counted),
+            max((int(most or 0) for *_, most in counted), default=0))
+
+
+def annual_figures(session: Session, period: Period, units: Units,
+                   received: CountTable, outcomes: CountTable
+                   ) -> list[Figure | AmountFigure]:
+    """The art. 27(2) figures of a year (``received`` and ``outcomes``: the year's
+    tables of those, which these figures show again and never count apart)."""
+    investigations = _opened(session, first_moves(period, (Stage.INVESTIGATING,)))
+    found: list[Figure | AmountFigure] = [
+        Figure("art27_received", _l("Art. 27(2): reports received"),
+               _l("Every report received in the year, by unit: the first figure the "
+                  "Directive asks Member States to report."),
+               received, _l("cases"), UNIT, labels=units.labels, columns=(TOTAL,)),
+        Figure("art27_investigations_opened", _l("Art. 27(2): investigations opened"),
+               _l("Cases in which an investigation was opened for the first time in the "
+                  "year."),
+               CountTable("art27_investigations_opened",
+                          units.rows(r for r, _ in investigations), (TOTAL,), investigations),
+               _l("cases"), UNIT, labels=units.labels),
+        Figure("art27_outcomes", _l("Art. 27(2): outcomes"),
+               _l("Cases concluded in the year, by outcome: substantiated, not "
+                  "substantiated, referred to another authority, dismissed, or closed "
+                  "without follow-up."),
+               outcomes, _l("cases"), UNIT, OUTCOME, {**units.labels, **OUTCOME_LABELS}),
+    ]
+    for key, column, counted_title, counted_note, sum_title, sum_note in (
+        ("damage", Case.damage_estimate_sek,
+         _l("Art. 27(2): cases with an estimated financial damage"),
+         _l("Cases concluded in the year whose conclusion recorded an estimate of the "
+            "financial damage."),
+         _l("Art. 27(2): estimated financial damage (kronor)"),
+         _l("The sum of the estimated damage those cases recorded. It is shown only when "
+            "at least k cases contribute and no single case makes up most of it.")),
+        ("recovered", Case.recovered_sek,
+         _l("Art. 27(2): cases with an amount recovered"),
+         _l("Cases concluded in the year whose conclusion recorded an amount recovered."),
+         _l("Art. 27(2): amounts recovered (kronor)"),
+         _l("The sum of the amounts those cases recorded as recovered. It is shown only "
+            "when at least k cases contribute and no single case makes up most of it.")),
+    ):
+        cells, total, largest = _amounts(session, period, column)
+        table = CountTable(f"art27_{key}_recorded", units.rows(r for r, _ in cells),
+                           (TOTAL,), cells)
+        found.append(Figure(table.id, counted_title, counted_note, table, _l("cases"), UNIT,
+                            labels=units.labels))
+        found.append(AmountFigure(f"art27_{key}_sek", sum_title, sum_note, table.total,
+                                  total, largest, table.id))
+    return found

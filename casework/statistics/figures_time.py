@@ -1,0 +1,127 @@
+"""Figures of time: days to acknowledgement, feedback and closure, and open cases by age.
+
+Durations are whole days between two dates casework already stores (received, and
+acknowledged, feedback given, or the day of the last conclusion); the median and the
+90th percentile are computed here, per unit, from those differences. The dates are read
+into memory and never leave this module: a figure carries counts and days only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import and_, case, func, select
+from sqlalchemy.orm import Session
+
+from common.contract import Stage
+
+from ..models import Case, StageChange
+from ..models.cases import FEEDBACK_EXTENDED_WITHIN, FEEDBACK_WITHIN
+from .figures_annual import last_conclusions
+from .figures_base import (
+    AGE_BAND,
+    UNIT,
+    DaysFigure,
+    DaysGroup,
+    Figure,
+    Units,
+    cells_of,
+    date_value,
+    days_between,
+    median,
+    on_days,
+    percentile,
+)
+from .periods import Period
+from .tables import TOTAL, CountTable
+
+# Age bands of an open case, in days since it was received: the 3-month feedback
+# deadline, the extended 6 months, a year, and beyond.
+AGE_BANDS = ("0-3-months", "3-6-months", "6-12-months", "over-12-months")
+AGE_LABELS = {"0-3-months": _l("Up to 3 months"), "3-6-months": _l("3 to 6 months"),
+              "6-12-months": _l("6 to 12 months"), "over-12-months": _l("Over 12 months")}
+_YEAR = 365
+
+
+def _groups(units: Units, pairs: Iterable[tuple[str, int]]) -> dict[str, DaysGroup]:
+    """(unit, days) pairs as (n, median, p90) per unit and for all units (TOTAL)."""
+    by_unit: dict[str, list[int]] = {}
+    for unit, days in pairs:
+        by_unit.setdefault(unit, []).append(max(0, days))  # a date before receipt: 0
+    groups: dict[str, DaysGroup] = {}
+    everything: list[int] = []
+    for unit in units.rows(by_unit):
+        ordered = sorted(by_unit.get(unit, []))
+        everything.extend(ordered)
+        groups[unit] = (len(ordered), median(ordered), percentile(ordered, 0.9)) \
+            if ordered else (0, None, None)
+    everything.sort()
+    groups[TOTAL] = (len(everything), median(everything), percentile(everything, 0.9)) \
+        if everything else (0, None, None)
+    return groups
+
+
+def _day(value: Any) -> dt.date:
+    day: dt.date = value.date() if isinstance(value, dt.datetime) else value
+    return day
+
+
+def days_figures(session: Session, period: Period, units: Units) -> list[DaysFigure]:
+    """Median and 90th percentile days to acknowledgement, feedback and closure, of the
+    cases that reached that event in the period."""
+    acknowledged = session.execute(
+        select(Case.unit_id, Case.received_on, Case.acknowledged_on)
+        .where(on_days(Case.acknowledged_on, period)))
+    fed_back = session.execute(
+        select(Case.unit_id, Case.received_on, Case.feedback_on)
+        .where(on_days(Case.feedback_on, period)))
+    last = last_conclusions(period)
+    closed = session.execute(
+        select(Case.unit_id, Case.received_on, last.c.at).select_from(last)
+        .join(Case, Case.id == last.c.case_id))
+    found = []
+    for figure_id, rows, title, note in (
+        ("days_to_acknowledgement", acknowledged, _l("Days to acknowledgement"),
+         _l("For reports acknowledged in the period: how many days after receipt the "
+            "reporter was told it had arrived (the law allows 7). The median is the "
+            "middle case; 9 in 10 cases took at most the 90th percentile.")),
+        ("days_to_feedback", fed_back, _l("Days to feedback"),
+         _l("For reporters given feedback in the period: how many days after receipt "
+            "(the law allows 3 months, or 6 in duly justified cases).")),
+        ("days_to_closure", closed, _l("Days to closure"),
+         _l("For cases concluded in the period: how many days from receipt to the (last) "
+            "conclusion.")),
+    ):
+        pairs = ((unit, (_day(later) - received).days) for unit, received, later in rows)
+        found.append(DaysFigure(figure_id, title, note, _groups(units, pairs),
+                                units.labels, UNIT))
+    return found
+
+
+def open_by_age(session: Session, period: Period, units: Units) -> Figure:
+    """Cases open at the end of the period, by unit and how long since receipt."""
+    latest = (select(StageChange.case_id, func.max(StageChange.at).label("at"))
+              .where(StageChange.at < period.end_at).group_by(StageChange.case_id).subquery())
+    closed = (select(StageChange.case_id)
+              .join(latest, and_(StageChange.case_id == latest.c.case_id,
+                                 StageChange.at == latest.c.at))
+              .where(StageChange.to_stage == Stage.CONCLUDED.value))
+    age = days_between(date_value(period.end - dt.timedelta(days=1)), Case.received_on)
+    band = case((age <= FEEDBACK_WITHIN.days, AGE_BANDS[0]),
+                (age <= FEEDBACK_EXTENDED_WITHIN.days, AGE_BANDS[1]),
+                (age <= _YEAR, AGE_BANDS[2]), else_=AGE_BANDS[3])
+    cells = cells_of(session.execute(
+        select(Case.unit_id, band, func.count())
+        # A duplicate merged into its primary is handled as the primary: not counted.
+        .where(Case.received_on < period.end, Case.merged_into_id.is_(None),
+               Case.id.not_in(closed))
+        .group_by(Case.unit_id, band)))
+    table = CountTable("open_by_age", units.rows(r for r, _ in cells), AGE_BANDS, cells)
+    return Figure(table.id, _l("Open cases at the end of the period, by age"),
+                  _l("Cases not concluded on the last day of the period, by how long "
+                     "since they were received: up to the 3-month feedback deadline, up "
+                     "to 6 months, up to a year, or longer."),
+                  table, _l("cases"), UNIT, AGE_BAND, {**units.labels, **AGE_LABELS})
