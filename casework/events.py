@@ -559,3 +559,16 @@ class AuditVerificationStarted(DomainEvent):
 
     user_id: str
     run: str
+
+
+# --- the demo's synthetic history (scripts/demo_history.py) ------------------------------
+
+
+@dataclass(frozen=True)
+class DemoHistorySeeded(DomainEvent):
+    """``make demo`` wrote ``count`` synthetic cases (references SYN-...) received over the
+    last ``days`` days directly into the database: their rows have no entries of their
+    own, so this one says what was seeded and when."""
+
+    count: int
+    days: int

@@ -35,7 +35,7 @@ from common.serve import build_server
 from common.unit_of_work import emit_on
 from intake import DirectoryRefused
 from intake import create_app as create_intake
-from scripts import demo_cases
+from scripts import demo_cases, demo_history
 
 CHECKOUT = Path(__file__).resolve().parent.parent
 INSTANCE = Path(os.environ.get("LYKTA_INSTANCE", CHECKOUT / "instance"))
@@ -122,6 +122,8 @@ def set_up() -> None:
         people = [(role, username, name, unit) for role, username, name, unit in ACCOUNTS]
         people += [(Role.REVIEWER, u, n, unit) for u, n, unit in EXTRA_REVIEWERS]
         people += [(Role.UNIT_LEAD, u, n, unit) for u, n, unit in EXTRA_LEADS]
+        # The synthetic history's own readers (scripts/demo_history.py says why).
+        people += [(Role.REVIEWER, u, n, unit) for u, n, unit in demo_history.HISTORY_READERS]
         staff: dict[str, dict[str, str]] = {}
         for role, username, name, unit in people:
             password = f"{username}-demo-{secrets.token_hex(4)}"
@@ -154,6 +156,8 @@ def set_up() -> None:
     # Once, with the directory in place and before the apps are served; a failure is one
     # line and the demo starts without the cases.
     demo_cases.seed(INSTANCE, {name: account["password"] for name, account in staff.items()})
+    # Then the statistics' synthetic history (SYN-...), written directly (a few seconds).
+    demo_history.seed(INSTANCE)
 
 
 SYNC_PORT = 8090
@@ -237,6 +241,7 @@ def main() -> None:
         "(python -c \"import pyotp;print(pyotp.TOTP('SECRET').now())\")\n"
         "      every role's account is in instance/demo.json\n"
         f"{demo_cases.banner(INSTANCE)}"
+        f"{demo_history.banner(INSTANCE)}"
         "  the bridge:          casework pulls from intake's sync app on 127.0.0.1:8090 every\n"
         "      5 seconds (signed requests and answers); intake never connects to casework\n"
         "  state:               instance/   (make demo-reset clears it)\n"

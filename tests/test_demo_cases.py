@@ -11,6 +11,7 @@ import importlib
 import io
 import json
 import re
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import redirect_stdout
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 import crypto
 from casework import CaseworkConfig
@@ -34,12 +36,17 @@ from casework.models import (
     CaseLink,
     Conflict,
     Escalation,
+    FeedbackExtension,
+    IdentityRequest,
     StageChange,
     User,
 )
+from casework.models.cases import CaseReader
 from common.contract import Outcome, Stage
 from intake import IntakeConfig
 from intake import create_app as create_intake
+from scripts import demo_history
+from scripts.demo_history import DEFAULT_COUNT, PREFIX
 from tests.support.casework import csrf, fresh_step, services
 
 
@@ -82,7 +89,9 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
 def test_the_demo_holds_every_stage_outcome_and_action(demo: Demo) -> None:
     assert "Seeded 20 synthetic demo cases" in demo.output
     with services(demo.casework).db.session() as db:
-        cases = list(db.scalars(select(Case)))
+        # The worked cases only: the synthetic history (SYN-..., tested below) has its own.
+        cases = [c for c in db.scalars(select(Case)) if not c.reference.startswith("SYN-")]
+        assert len(cases) == 20
         stages = {c.stage for c in cases}
         assert stages == {s.value for s in Stage}
         assert {c.outcome for c in cases if c.stage == Stage.CONCLUDED.value} == {
@@ -254,6 +263,108 @@ def test_a_failed_seeding_is_one_line_and_changes_nothing(
     captured = capsys.readouterr()
     assert captured.err.count("\n") == 1 and "could not be seeded" in captured.err
     assert list(tmp_path.iterdir()) == []
+
+
+# --- the synthetic history for the statistics (scripts/demo_history.py) -----------------
+
+
+def _history(db: Session) -> list[Case]:
+    return list(db.scalars(select(Case).where(Case.reference.startswith(PREFIX))))
+
+
+def test_the_synthetic_history_spans_two_years_in_every_unit_stage_and_outcome(
+        demo: Demo) -> None:
+    assert f"Seeded a synthetic history of {DEFAULT_COUNT:,} cases" in demo.output
+    today = dt.datetime.now(dt.UTC).date()
+    configured = {a.code for a in services(demo.casework).config.referral_authorities}
+    with services(demo.casework).db.session() as db:
+        history = _history(db)
+        ids = {c.id for c in history}
+        escalations = [e for e in db.scalars(select(Escalation)) if e.case_id in ids]
+        conflicts = [c for c in db.scalars(select(Conflict)) if c.case_id in ids]
+        requests = [r for r in db.scalars(select(IdentityRequest)) if r.case_id in ids]
+        extended = {e.case_id for e in db.scalars(select(FeedbackExtension))}
+    assert len(history) == DEFAULT_COUNT
+    received = [c.received_on for c in history]
+    assert today - dt.timedelta(days=730) <= min(received) <= today - dt.timedelta(days=700)
+    assert max(received) >= today - dt.timedelta(days=7) and max(received) <= today
+    assert {c.unit_id for c in history} == {"etik", "akt"}
+    assert {c.stage for c in history} == {s.value for s in Stage}
+    assert {c.outcome for c in history if c.outcome} == {o.value for o in Outcome}
+    assert all((c.stage == Stage.CONCLUDED.value) == (c.concluded_on is not None)
+               for c in history)
+    assert any(c.damage_estimate_sek for c in history)
+    assert any(c.recovered_sek for c in history)
+    acknowledged = [c for c in history if c.acknowledged_on is not None]
+    late = [c for c in acknowledged
+            if c.acknowledged_on is not None and c.acknowledged_on > c.acknowledge_by]
+    assert 0 < len(late) < len(acknowledged) / 10  # most on time, some late
+    answered = [c for c in history if c.feedback_on is not None]
+    assert any(c.feedback_on is not None
+               and c.feedback_on > c.received_on + dt.timedelta(days=90) for c in answered)
+    assert {c.id for c in history if c.feedback_extended} == extended & ids and extended
+    kinds = {e.kind for e in escalations}
+    assert kinds == {"unit", "kof", "referral"}
+    assert {e.destination for e in escalations if e.kind == "referral"} <= configured
+    # Every conflict already rekeyed, every identity request decided: nothing of the
+    # history waits in a lead's or a custodian's queue beside the worked cases.
+    assert conflicts and all(c.rekeyed_at is not None for c in conflicts)
+    assert requests and all(r.status != "pending" for r in requests)
+
+
+def test_the_history_is_marked_sealed_and_read_by_its_own_readers(demo: Demo) -> None:
+    with services(demo.casework).db.session() as db:
+        history = _history(db)
+        ids = {c.id for c in history}
+        reports = [e for e in db.scalars(select(CaseEnvelope).where(
+            CaseEnvelope.kind == "report")) if e.case_id in ids]
+        readers = {r.user_id for r in db.scalars(select(CaseReader)) if r.case_id in ids}
+        names = {u.id: u.username for u in db.scalars(select(User))}
+    assert all(c.reference.startswith(PREFIX) for c in history)
+    assert len(reports) == len(history)  # one sealed report each
+    assert {names[r] for r in readers} == {"hedda", "hugo"}
+    assert "SYN-" in demo_history.banner(demo.path)
+    assert "stina" in demo_history.banner(demo.path)
+    assert (demo.path / demo_history.HISTORY_FILE).stat().st_mode & 0o077 == 0
+    # hedda finds the etik history in her inbox and opens it; eva's first page stays the
+    # worked demo cases'.
+    hedda = _sign_in(demo, "hedda")
+    page = hedda.get("/cases/").get_data(as_text=True)
+    found = re.findall(r"SYN-\d{6}", page)
+    assert found
+    case = next(c for c in history if c.reference == found[0])
+    opened = hedda.get(f"/cases/{case.id}").get_data(as_text=True)
+    assert "[DEMO]" in opened and case.reference in opened
+    assert PREFIX not in _sign_in(demo, "eva").get("/cases/").get_data(as_text=True)
+
+
+def test_the_audit_log_says_what_was_seeded_and_still_verifies(demo: Demo) -> None:
+    with services(demo.casework).db.session() as db:
+        seeded = list(db.scalars(select(AuditEntry).where(
+            AuditEntry.action == "demo_history_seeded")))
+    assert len(seeded) == 1
+    assert json.loads(seeded[0].details) == {"count": DEFAULT_COUNT, "days": 730}
+    result = demo.casework.test_cli_runner().invoke(args=["audit", "verify"])
+    assert result.exit_code == 0, result.output
+
+
+def test_the_history_has_figures_and_small_cells_to_suppress(demo: Demo) -> None:
+    """Every ended quarter of the history has real counts, and some cells by unit,
+    category and agency fall under k: the dashboard shows suppression."""
+    from casework.statistics.periods import Period
+
+    k = services(demo.casework).config.statistics_k
+    today = dt.datetime.now(dt.UTC).date()
+    quarter = Period.previous_quarter(today)
+    small = 0
+    with services(demo.casework).db.session() as db:
+        for _ in range(6):
+            counts = Counter((c.unit_id, c.category, c.agency) for c in _history(db)
+                             if quarter.start <= c.received_on < quarter.end)
+            assert sum(counts.values()) > 200
+            small += sum(1 for n in counts.values() if 0 < n < k)
+            quarter = Period.previous_quarter(quarter.start)
+    assert small >= 1
 
 
 def test_the_lead_opening_the_flagged_case_rekeys_it_without_anna(demo: Demo) -> None:

@@ -1,0 +1,450 @@
+"""The demo's synthetic history: a few thousand old cases for the statistics to count.
+
+``scripts.demo.set_up`` calls :func:`seed` once, after the 20 worked demo cases
+(``scripts.demo_cases``). A newcomer signing in as the statistician should see two years
+of figures, charts and some suppressed cells at once; working 3,000 cases through the
+domain functions would take many minutes, so this history is written directly:
+
+- **Metadata** (cases, stage changes, escalations and referrals, conflicts, feedback
+  extensions, identity requests) comes from :func:`synthetic_cases`, a seeded generator
+  with realistic shares, and goes in with SQLAlchemy Core bulk inserts (executemany).
+  ``bench/statistics_bench.py`` uses the same generator at 10k to 1M cases.
+- **Content is synthetic too**: each case has one small REPORT envelope, a one-line text
+  marked ``[DEMO]`` sealed with the real sealing code (``crypto.seal_stream``) to the
+  unit's history reader and the escrow key, its body in the casework store and a
+  ``case_readers`` row, so that reader finds and opens it like any case. About 3,000
+  seals take a second or two (the seeding prints its time).
+- **Marked**: every reference starts with ``SYN-`` (real ones start ``LY-``), the banner
+  says so, and the texts say "Syntetiskt demoärende".
+- **Audited**: the rows do not pass through the domain functions, so they have no audit
+  entries of their own. The whole insert is one unit of work that emits one
+  :class:`casework.events.DemoHistorySeeded` (how many cases, over how many days): the log
+  says what was seeded and when, and its chain verifies as before.
+
+Who reads the history: two reviewers of their own, ``hedda`` (etik) and ``hugo`` (akt)
+(:data:`HISTORY_READERS`, created with the other demo accounts, passwords in
+instance/demo-staff.json). Sealing it to eva or lena would bury the 20 worked cases
+(received today or a few months ago) under hundreds of newer history cases on the first
+page of their inboxes. Simplifications, said here rather than hidden: an escalated history
+case keeps its original reader list (the other unit's and KOF's readers are not added);
+every conflict of interest is already rekeyed; every identity request is decided (the
+history cases have no sealed identity for a custodian to release).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import math
+import os
+import random
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, insert, select
+
+import crypto
+from casework import CaseworkConfig
+from casework import create_app as create_casework
+from casework.directory import DEFAULT_ROUTES
+from casework.events import DemoHistorySeeded
+from casework.models import (
+    Case,
+    CaseEnvelope,
+    Conflict,
+    Escalation,
+    FeedbackExtension,
+    IdentityRequest,
+    StageChange,
+    User,
+)
+from casework.models.cases import CaseReader
+from casework.services import EXTENSION as CASEWORK
+from casework.services import Casework
+from common.contract import EnvelopeKind, Outcome, Stage
+from common.unit_of_work import emit_on
+from common.vocabulary import AGENCIES
+
+PREFIX = "SYN-"  # every history reference; the worked demo cases are "LY-..."
+DAYS = 730  # two years back from today
+DEFAULT_COUNT = 3_000
+HISTORY_FILE = "demo-history.json"  # count, span and readers, for the banner (0600)
+MARKER = "[DEMO]"
+SYNTHETIC = "Syntetiskt demoärende"
+# The history's readers (username, display name, unit): reviewers of their own.
+HISTORY_READERS = (("hedda", "Hedda Historik", "etik"), ("hugo", "Hugo Historik", "akt"))
+# Who declares the history's conflicts of interest (not a reader of it: rekeyed out).
+DECLARERS = {"etik": "erik", "akt": "anna"}
+CUSTODIAN = "cecilia"
+BATCH = 10_000
+SEED = 2019_1937  # the directive's number
+
+# Shares, per hundred. Retaliation is rare on purpose: a few a quarter, so some of its
+# cells fall under k and the dashboard shows suppression.
+CATEGORY_WEIGHTS = {"corruption": 22, "procurement": 15, "funds": 8, "ethics": 26,
+                    "bias": 13, "other": 15, "retaliation": 1}
+AGENCY_WEIGHTS = {"kommun": 25, "region": 15, "forsakringskassan": 12,
+                  "arbetsformedlingen": 10, "migrationsverket": 10, "skatteverket": 8,
+                  "trafikverket": 7, "polismyndigheten": 6, "other": 7}
+PRIORITY_WEIGHTS = {"low": 10, "normal": 70, "high": 17, "urgent": 3}
+# Outcome: its share and the reason code of the conclusion (casework.workflow's pairs).
+OUTCOMES = {Outcome.SUBSTANTIATED: (18, "evidence-sufficient"),
+            Outcome.NOT_SUBSTANTIATED: (34, "evidence-insufficient"),
+            Outcome.CLOSED_WITHOUT_FOLLOW_UP: (26, "outside-scope"),
+            Outcome.DISMISSED: (14, "withdrawn"),
+            Outcome.REFERRED: (8, "referred-elsewhere")}
+# Referral destinations (codes of the configured authorities); IMY is rare on purpose.
+AUTHORITY_WEIGHTS = {"aklagarmyndigheten": 30, "ekobrottsmyndigheten": 20, "polisen": 15,
+                     "jo": 12, "riksrevisionen": 10, "arbetsmiljoverket": 8, "imy": 2}
+UNIT_ESCALATED, KOF_ESCALATED = 0.05, 0.03
+CONFLICT_SHARE, IDENTITY_SHARE = 0.015, 0.025
+OTHER_UNIT = {"etik": "akt", "akt": "etik"}
+MONEY_CATEGORIES = frozenset({"corruption", "procurement", "funds"})
+
+
+@dataclass(frozen=True)
+class People:
+    """The user ids the rows name (foreign keys): per unit its history reader (actor,
+    requester) and the person who declares conflicts; the custodian who decides."""
+
+    readers: Mapping[str, str]
+    declarers: Mapping[str, str]
+    custodian: str
+
+
+@dataclass
+class Rows:
+    """One batch of history, as row dicts per table (Core executemany)."""
+
+    cases: list[dict[str, Any]] = field(default_factory=list)
+    stage_changes: list[dict[str, Any]] = field(default_factory=list)
+    escalations: list[dict[str, Any]] = field(default_factory=list)
+    conflicts: list[dict[str, Any]] = field(default_factory=list)
+    extensions: list[dict[str, Any]] = field(default_factory=list)
+    identity_requests: list[dict[str, Any]] = field(default_factory=list)
+
+    def tables(self) -> list[tuple[Any, list[dict[str, Any]]]]:
+        """(table, rows) in foreign-key order."""
+        return [(Case.__table__, self.cases), (StageChange.__table__, self.stage_changes),
+                (Escalation.__table__, self.escalations), (Conflict.__table__, self.conflicts),
+                (FeedbackExtension.__table__, self.extensions),
+                (IdentityRequest.__table__, self.identity_requests)]
+
+
+def _pick(rng: random.Random, weights: Mapping[Any, float]) -> Any:
+    return rng.choices(list(weights), list(weights.values()))[0]
+
+
+def _at(rng: random.Random, day: dt.date) -> dt.datetime:
+    """A moment in office hours of ``day`` (stored naive, UTC)."""
+    return dt.datetime.combine(day, dt.time(7)) + dt.timedelta(
+        seconds=rng.randrange(10 * 3600))
+
+
+class _Generator:
+    """Makes the rows of one case at a time (see :func:`synthetic_cases`)."""
+
+    def __init__(self, rng: random.Random, today: dt.date, people: People,
+                 authorities: Sequence[str]) -> None:
+        self.rng, self.today, self.people = rng, today, people
+        self.authorities = {code: AUTHORITY_WEIGHTS.get(code, 5) for code in authorities}
+        self.rows = Rows()
+
+    def _id(self) -> str:
+        return f"{self.rng.getrandbits(128):032x}"
+
+    def _move(self, case_id: str, day: dt.date, old: Stage, new: Stage, code: str,
+              outcome: str | None = None) -> None:
+        self.rows.stage_changes.append({
+            "id": self._id(), "case_id": case_id, "from_stage": old.value,
+            "to_stage": new.value,
+            "outcome": outcome, "reason_code": code, "reason_envelope_id": None,
+            "reopened": False, "actor_id": None, "at": _at(self.rng, day)})
+
+    def _escalate(self, case_id: str, day: dt.date, kind: str, destination: str,
+                  code: str, actor: str) -> None:
+        if day > self.today:
+            return
+        self.rows.escalations.append({
+            "id": self._id(), "case_id": case_id, "kind": kind, "destination": destination,
+            "reason_code": code, "reason_envelope_id": None, "actor_id": actor,
+            "at": _at(self.rng, day)})
+
+    def case(self, index: int) -> None:
+        rng, today = self.rng, self.today
+        category = _pick(rng, CATEGORY_WEIGHTS)
+        unit = DEFAULT_ROUTES[category]
+        reader = self.people.readers[unit]
+        received = today - dt.timedelta(days=rng.randrange(DAYS))
+        case_id = self._id()
+        row: dict[str, Any] = {
+            "id": case_id, "reference": f"{PREFIX}{index + 1:06d}", "unit_id": unit,
+            "category": category, "agency": _pick(rng, AGENCY_WEIGHTS),
+            "stage": Stage.RECEIVED.value, "received_on": received,
+            "acknowledged_on": None, "feedback_on": None, "outcome": None,
+            "concluded_on": None, "priority": _pick(rng, PRIORITY_WEIGHTS),
+            "merged_into_id": None, "tipster_public_key": rng.randbytes(32),
+            "intake_receipt_id": self._id(), "created_at": _at(rng, received),
+            "readers_tag": None, "feedback_extended": False, "purged_on": None,
+            "damage_estimate_sek": None, "recovered_sek": None}
+        self.rows.cases.append(row)
+        # Acknowledged: most the day they arrive (automatically), some by hand, a few late.
+        draw = rng.random()
+        acknowledged = received + dt.timedelta(
+            days=0 if draw < 0.88 else rng.randint(1, 6) if draw < 0.97 else rng.randint(8, 21))
+        if acknowledged > today:
+            return
+        row.update(stage=Stage.ACKNOWLEDGED.value, acknowledged_on=acknowledged)
+        self._move(case_id, acknowledged, Stage.RECEIVED, Stage.ACKNOWLEDGED,
+                   "receipt-confirmed")
+        outcome = _pick(rng, {o: w for o, (w, _code) in OUTCOMES.items()})
+        quick = outcome in (Outcome.CLOSED_WITHOUT_FOLLOW_UP, Outcome.DISMISSED)
+        # Days from receipt to the conclusion: short for what is closed at assessment,
+        # log-normal for an investigation (median about 75 days, 90th percentile ~160).
+        days = (rng.randint(5, 60) if quick
+                else min(400, int(rng.lognormvariate(math.log(75), 0.6))))
+        assessed = acknowledged + dt.timedelta(days=rng.randint(1, 10))
+        investigating = assessed + dt.timedelta(days=rng.randint(1, 14))
+        concluded = max(received + dt.timedelta(days=days),
+                        investigating if not quick else assessed) + dt.timedelta(days=1)
+        self._feedback(row, received, concluded, reader)
+        if assessed > today:
+            return
+        row["stage"] = Stage.ASSESSED.value
+        self._move(case_id, assessed, Stage.ACKNOWLEDGED, Stage.ASSESSED, "within-scope")
+        self._side_events(case_id, unit, assessed, reader)
+        last = Stage.ASSESSED
+        if not quick:
+            if investigating > today:
+                return
+            row["stage"] = Stage.INVESTIGATING.value
+            last = Stage.INVESTIGATING
+            self._move(case_id, investigating, Stage.ASSESSED, Stage.INVESTIGATING,
+                       "investigation-opened")
+            if rng.random() < IDENTITY_SHARE:
+                self._identity_request(case_id, investigating, reader)
+        if concluded > today:
+            return
+        row.update(stage=Stage.CONCLUDED.value, outcome=outcome.value, concluded_on=concluded)
+        self._move(case_id, concluded, last, Stage.CONCLUDED, OUTCOMES[outcome][1],
+                   outcome.value)
+        if outcome == Outcome.REFERRED:
+            self._escalate(case_id, concluded, "referral", _pick(rng, self.authorities),
+                           rng.choice(("competence", "criminal-suspicion")), reader)
+        if outcome == Outcome.SUBSTANTIATED and row["category"] in MONEY_CATEGORIES \
+                and rng.random() < 0.7:
+            damage = int(round(rng.lognormvariate(math.log(250_000), 1.2), -3)) + 1_000
+            row["damage_estimate_sek"] = damage
+            if rng.random() < 0.45:
+                row["recovered_sek"] = int(round(damage * rng.uniform(0.1, 1.0), -3))
+
+    def _feedback(self, row: dict[str, Any], received: dt.date, concluded: dt.date,
+                  reader: str) -> None:
+        """Feedback within three months mostly; some late; some deadlines extended."""
+        rng = self.rng
+        draw = rng.random()
+        if draw < 0.05:
+            extended = received + dt.timedelta(days=rng.randint(60, 85))
+            planned = received + dt.timedelta(days=rng.randint(95, 180))
+            if extended <= self.today:
+                row["feedback_extended"] = True
+                self.rows.extensions.append({
+                    "case_id": row["id"], "reason_code": rng.choice((
+                        "complex-investigation", "awaiting-external", "volume-of-material")),
+                    "reason_envelope_id": None, "extended_by": reader,
+                    "extended_at": _at(rng, extended)})
+        elif draw < 0.13:
+            planned = received + dt.timedelta(days=rng.randint(91, 140))
+        else:
+            planned = received + dt.timedelta(days=rng.randint(20, 89))
+        # The conclusion is told to the reporter: it is feedback too.
+        given = min(planned, concluded)
+        if given <= self.today:
+            row["feedback_on"] = given
+
+    def _side_events(self, case_id: str, unit: str, day: dt.date, reader: str) -> None:
+        rng = self.rng
+        if rng.random() < UNIT_ESCALATED:
+            self._escalate(case_id, day + dt.timedelta(days=rng.randint(0, 5)), "unit",
+                           OTHER_UNIT[unit], rng.choice(("competence", "conflict-in-unit")),
+                           reader)
+        if rng.random() < KOF_ESCALATED:
+            self._escalate(case_id, day + dt.timedelta(days=rng.randint(0, 20)), "kof", "kof",
+                           "seriousness", reader)
+        declared = _at(rng, day + dt.timedelta(days=rng.randint(0, 10)))
+        if rng.random() < CONFLICT_SHARE and declared.date() < self.today - dt.timedelta(3):
+            self.rows.conflicts.append({
+                "id": self._id(), "case_id": case_id,
+                "user_id": self.people.declarers[unit], "reason_envelope_id": None,
+                "declared_at": declared,
+                "rekeyed_at": declared + dt.timedelta(hours=rng.randint(1, 72)),
+                "rekeyed_by": reader})
+
+    def _identity_request(self, case_id: str, day: dt.date, reader: str) -> None:
+        rng = self.rng
+        requested = _at(rng, day + dt.timedelta(days=rng.randint(1, 20)))
+        decided = requested + dt.timedelta(days=rng.randint(1, 7), hours=rng.randint(0, 8))
+        if decided.date() >= self.today:
+            return  # every history request is decided (see the module's docstring)
+        status = _pick(rng, {"approved": 60, "refused": 30, "withdrawn": 10})
+        code = {"approved": rng.choice(("investigation-needs", "protection")),
+                "refused": rng.choice(("not-necessary", "insufficient-reason")),
+                "withdrawn": None}[status]
+        self.rows.identity_requests.append({
+            "id": self._id(), "case_id": case_id, "requester_id": reader,
+            "reason_code": rng.choice(("investigation-needs", "protection",
+                                       "legal-proceedings")),
+            "reason_envelope_id": None, "status": status, "requested_at": requested,
+            "decided_by": self.people.custodian if status != "withdrawn" else None,
+            "decided_at": decided, "decision_code": code, "decision_envelope_id": None,
+            "notice": (rng.choice(("told", "told", "told", "withheld"))
+                       if status == "approved" else None),
+            "notice_envelope_id": None,
+            "first_read_at": decided + dt.timedelta(hours=2) if status == "approved" else None})
+
+
+def synthetic_cases(rng: random.Random, start: int, count: int, today: dt.date,
+                    people: People, authorities: Sequence[str]) -> Rows:
+    """The rows of ``count`` synthetic cases, references ``SYN-<start + 1>`` onwards.
+
+    Received evenly over the last :data:`DAYS` days before ``today``; stage, outcome and
+    dates follow from each case's age (a case received last week is rarely concluded).
+    ``authorities``: the referral codes of the instance's configuration.
+    """
+    generator = _Generator(rng, today, people, authorities)
+    for index in range(start, start + count):
+        generator.case(index)
+    return generator.rows
+
+
+# --- seeding the demo instance ----------------------------------------------------------
+
+
+def _report(row: dict[str, Any], readers: list[str]) -> bytes:
+    """The sealed report of a history case: a report as intake seals it, one line of text."""
+    return json.dumps({
+        "version": 1, "category": row["category"], "agency": AGENCIES[row["agency"]][0],
+        "what": f"{MARKER} {SYNTHETIC} ur den syntetiska historiken ({row['reference']}); "
+                "ingen verklig person eller händelse.",
+        "when": "", "who": "", "excluded_key_ids": [], "recipient_key_ids": readers,
+        "confidential": False, "attachments": [],
+        "submitted_on": row["received_on"].isoformat(), "language": "sv",
+        "unit": row["unit_id"]}).encode()
+
+
+def _seal(casework: Casework, rows: Rows, keys: Mapping[str, tuple[str, crypto.PublicKey]]
+          ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Seal each case's report to its unit's history reader and escrow; return the
+    envelope and case_readers rows. Bodies go to the store now (removed if seeding fails)."""
+    escrow = casework.config.escrow_public_key
+    envelopes, readers = [], []
+    for row in rows.cases:
+        user_id, key = keys[row["unit_id"]]
+        recipients = [key] + ([crypto.PublicKey(escrow)] if escrow is not None else [])
+        incoming, file = casework.store.new_incoming()
+        with file:
+            sealed = crypto.seal_stream(
+                io.BytesIO(_report(row, [key.key_id.hex()])), file, recipients,
+                routing={"kind": EnvelopeKind.REPORT.value, "category": row["category"],
+                         "unit": row["unit_id"]})
+        envelope_id = sealed.envelope_id.hex()
+        casework.store.commit(incoming, envelope_id)
+        envelopes.append({"id": envelope_id, "case_id": row["id"], "kind": "report",
+                          "header": sealed.header, "body_size": sealed.body_size,
+                          "author_id": None, "delivered": True, "origin": "intake",
+                          "created_at": row["created_at"], "generation": 0})
+        readers.append({"case_id": row["id"], "user_id": user_id,
+                        "received_on": row["received_on"]})
+    return envelopes, readers
+
+
+def seed_history(casework: Casework, count: int = DEFAULT_COUNT,
+                 today: dt.date | None = None) -> dict[str, Any]:
+    """Write ``count`` synthetic cases into ``casework`` in one unit of work; return what
+    was seeded (count, first and last day, readers, seconds spent sealing)."""
+    today = today or dt.datetime.now(dt.UTC).date()
+    with casework.db.session() as db:
+        users = {u.username: u for u in db.scalars(select(User))}
+        ids = {name: user.id for name, user in users.items()}
+        if db.scalar(select(func.count()).select_from(Case).where(
+                Case.reference.startswith(PREFIX))):
+            raise RuntimeError("the synthetic history is already there")
+    keys: dict[str, tuple[str, crypto.PublicKey]] = {}
+    for username, _name, unit in HISTORY_READERS:
+        public = users[username].public_key
+        if public is None:
+            raise LookupError(f"the history reader {username} has no key")
+        keys[unit] = (ids[username], crypto.PublicKey(public))
+    people = People(readers={unit: uid for unit, (uid, _key) in keys.items()},
+                    declarers={unit: ids[name] for unit, name in DECLARERS.items()},
+                    custodian=ids[CUSTODIAN])
+    # A fixed seed: every demo shows the same shares (the dates follow today). Nothing
+    # drawn here is a secret (envelope ids and content keys come from crypto).
+    rows = synthetic_cases(random.Random(SEED), 0, count, today, people,  # noqa: S311
+                           [a.code for a in casework.config.referral_authorities])
+    started = time.monotonic()
+    envelopes, readers = _seal(casework, rows, keys)
+    sealing = time.monotonic() - started
+    try:
+        with casework.unit() as work:
+            for table, batch in [*rows.tables(), (CaseEnvelope.__table__, envelopes),
+                                 (CaseReader.__table__, readers)]:
+                for at in range(0, len(batch), BATCH):
+                    if batch[at:at + BATCH]:
+                        work.session.execute(insert(table), batch[at:at + BATCH])
+            emit_on(work.session, DemoHistorySeeded(count=count, days=DAYS))
+    except BaseException:
+        for envelope in envelopes:  # no row names them: not left behind
+            casework.store.delete(envelope["id"])
+        raise
+    first = min(r["received_on"] for r in rows.cases)
+    return {"count": count, "first": first.isoformat(),
+            "last": max(r["received_on"] for r in rows.cases).isoformat(),
+            "readers": [u for u, _n, _unit in HISTORY_READERS], "sealing_s": round(sealing, 2)}
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as file:
+        file.write(data)
+
+
+def seed(instance: Path, count: int = DEFAULT_COUNT) -> bool:
+    """Seed the history once; on failure say so in one line and go on without it."""
+    started = time.monotonic()
+    try:
+        app = create_casework(CaseworkConfig.from_instance(instance))
+        with app.app_context():
+            seeded = seed_history(app.extensions[CASEWORK], count)
+    except Exception as exc:  # the demo must start anyway; the line says what failed
+        first = (str(exc).splitlines() or [""])[0][:200]
+        print(f"The synthetic history could not be seeded ({type(exc).__name__}: {first}); "
+              "the demo starts without it.", file=sys.stderr)
+        return False
+    _write_private(instance / HISTORY_FILE, (json.dumps(seeded, indent=2) + "\n").encode())
+    print(f"Seeded a synthetic history of {count:,} cases ({PREFIX}...) in "
+          f"{time.monotonic() - started:.1f} s (sealing {seeded['sealing_s']:.1f} s).")
+    return True
+
+
+def banner(instance: Path) -> str:
+    """What the history is and who sees it ("" if there is none)."""
+    try:
+        seeded = json.loads((instance / HISTORY_FILE).read_text())
+        count, first, last = int(seeded["count"]), str(seeded["first"]), str(seeded["last"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return ""
+    return (
+        f"  synthetic history:   {count:,} made-up cases, {first} to {last}, references\n"
+        f"      {PREFIX}..., metadata written directly (no real person or event; each has a\n"
+        "      one-line sealed report marked [DEMO]) so the statistics have figures:\n"
+        "      stina (statistician) sees them, with small cells suppressed (:c), and can\n"
+        "      publish the last quarter; hedda (etik) and hugo (akt) read the history's\n"
+        "      cases (instance/demo-staff.json); the audit log records one entry for it\n"
+        "      (demo_history_seeded)\n"
+    )
