@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, render_template
+from flask import Flask, jsonify, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 from flask_wtf.csrf import CSRFError
 from markupsafe import escape
 from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response
 
 import crypto
 
@@ -97,11 +98,37 @@ def error_page(title: str | LazyString, explanation: str | LazyString,
                                     explanation=escape(str(explanation))), status
 
 
+# The statistics API (casework/views/api.py) answers its errors as JSON, with a code.
+API_BLUEPRINT = "api"
+API_PREFIX = "/api/"
+ERROR_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+               405: "method_not_allowed", 409: "conflict", 413: "too_large",
+               415: "unsupported_media_type", 429: "rate_limited", 503: "unavailable"}
+
+
+def wants_json() -> bool:
+    """True for the API's routes, and for a path under it that no route matched."""
+    return request.blueprint == API_BLUEPRINT or request.path.startswith(API_PREFIX)
+
+
+def json_error(message: str | LazyString, status: int,
+               headers: dict[str, str] | None = None) -> Response:
+    """``{"error": code, "message": ...}`` with the status (and e.g. Retry-After)."""
+    response = jsonify(error=ERROR_CODES.get(status, "server_error" if status >= 500
+                                             else "error"), message=str(message))
+    response.status_code = status
+    response.headers.update(headers or {})
+    return response
+
+
 def register_error_handlers(app: Flask) -> None:
     """Every failure becomes a plain page with the right status, never a traceback."""
 
     @app.errorhandler(CaseworkError)
-    def domain_error(error: CaseworkError) -> tuple[str, int]:
+    def domain_error(error: CaseworkError) -> tuple[str, int] | Response:
+        if wants_json():
+            return json_error(error.explanation, error.status,
+                              getattr(error, "headers", None))
         return error_page(error.title, error.explanation, error.status)
 
     @app.errorhandler(CSRFError)
@@ -119,12 +146,16 @@ def register_error_handlers(app: Flask) -> None:
                           "was not shown.", 422)
 
     @app.errorhandler(HTTPException)
-    def http_error(error: HTTPException) -> tuple[str, int]:
+    def http_error(error: HTTPException) -> tuple[str, int] | Response:
         title = HTTP_TITLES.get(error.code or 500, error.name)
+        if wants_json():
+            return json_error(title, error.code or 500)
         return error_page(title, _l("Go back and try again."), error.code or 500)
 
     @app.errorhandler(Exception)
-    def unexpected(error: Exception) -> tuple[str, int]:
+    def unexpected(error: Exception) -> tuple[str, int] | Response:
         # Only the type: messages could carry case content.
         log.error("unexpected error: %s", type(error).__name__)
+        if wants_json():
+            return json_error(_l("An error occurred on our side."), 500)
         return error_page(_l("Something went wrong"), _l("An error occurred on our side."), 500)

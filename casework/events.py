@@ -572,3 +572,22 @@ class DemoHistorySeeded(DomainEvent):
 
     count: int
     days: int
+
+
+# --- the statistics API's tokens (casework/statistics/tokens.py) -----------------------
+
+
+@dataclass(frozen=True)
+class ApiTokenCreated(DomainEvent):
+    """A statistician created an API token (its id only: never the token or its hash)."""
+
+    user_id: str
+    token_id: str
+
+
+@dataclass(frozen=True)
+class ApiTokenRevoked(DomainEvent):
+    """A statistician revoked an API token."""
+
+    user_id: str
+    token_id: str

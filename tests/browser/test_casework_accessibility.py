@@ -68,8 +68,10 @@ OTHERS: dict[str, tuple[Role, str]] = {DECLARER: (Role.REVIEWER, "akt"),
 VISITOR, NEWCOMER = "visitor", "newcomer"
 ACCOUNTS = [VISITOR, NEWCOMER, *ROSTER]
 
-# GET endpoints that are no page: files, stylesheets, the language switch (a redirect).
-NOT_PAGES = {"static", "assets.static", "language.switch"}
+# GET endpoints that are no page: files, stylesheets, the language switch (a redirect),
+# the statistics API (JSON for machines; tests/casework/test_statistics_api.py).
+NOT_PAGES = {"static", "assets.static", "language.switch", "api.openapi", "api.releases",
+             "api.release"}
 # Downloads answer with a file (Content-Disposition: attachment), never a page.
 DOWNLOADS = {"cases.download", "audit.export"}
 
@@ -207,6 +209,11 @@ def _held(account: str) -> Reach:
     return reach
 
 
+def _token_created(page: Page, world: World) -> int:
+    go(page, world.url + "/statistics/tokens/")
+    return post_form(page, "#token-form", {"token-name": "Transparensportalen"})
+
+
 def _user_created(page: Page, world: World) -> int:
     go(page, world.url + "/admin/users")
     return post_form(page, "form[action$='/admin/users']", {
@@ -288,6 +295,9 @@ def extra_states(account: str) -> dict[str, tuple[Reach, int]]:
             "audit-bad-filter": (get("/audit/?since=not-a-date"), 400),
             "audit-export-refused": (get("/audit/export?format=xml"), 400),
         }
+    if role is Role.STATISTICIAN:
+        # The token shown once (a POST's answer: 200), then listed with its revoke button.
+        states |= {"token-created": (_token_created, 200)}
     if role is Role.ADMINISTRATOR:
         states |= {"users-created": (_user_created, 302),
                    "users-form-errors": (_user_form_errors, 400)}
