@@ -561,17 +561,18 @@ class AuditVerificationStarted(DomainEvent):
     run: str
 
 
-# --- the demo's synthetic history (scripts/demo_history.py) ------------------------------
+# --- KOF statistics (casework/statistics) -----------------------------------------------
 
 
 @dataclass(frozen=True)
-class DemoHistorySeeded(DomainEvent):
-    """``make demo`` wrote ``count`` synthetic cases (references SYN-...) received over the
-    last ``days`` days directly into the database: their rows have no entries of their
-    own, so this one says what was seeded and when."""
+class StatisticsReleased(DomainEvent):
+    """A statistician published the figures of an ended ``period`` ("2026-Q3", "2026")
+    as a release of ``kind`` (quarterly, annual)."""
 
-    count: int
-    days: int
+    user_id: str
+    release_id: str
+    period: str
+    kind: str
 
 
 # --- the statistics API's tokens (casework/statistics/tokens.py) -----------------------
@@ -591,3 +592,16 @@ class ApiTokenRevoked(DomainEvent):
 
     user_id: str
     token_id: str
+
+
+# --- the demo's synthetic history (scripts/demo_history.py) ------------------------------
+
+
+@dataclass(frozen=True)
+class DemoHistorySeeded(DomainEvent):
+    """``make demo`` wrote ``count`` synthetic cases (references SYN-...) received over the
+    last ``days`` days directly into the database: their rows have no entries of their
+    own, so this one says what was seeded and when."""
+
+    count: int
+    days: int
