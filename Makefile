@@ -111,6 +111,7 @@ bench: $(STAMP) sysdeps
 	$(BIN)/python -m bench.scrub_bench
 	$(BIN)/python -m bench.audit_bench
 	$(BIN)/python -m bench.rekey_bench
+	$(BIN)/python -m bench.statistics_bench
 
 bench-quick: $(STAMP)
 	$(BIN)/python -m bench.quick

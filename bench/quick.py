@@ -44,6 +44,8 @@ BENCHMARKS: dict[str, tuple[str, list[str]]] = {
     "rekey": ("bench.rekey_bench", ["## 1. Rekey of a case after a declared conflict"]),
     "audit": ("bench.audit_bench", ["## 1. Verifying a chain of",
                                     "## 2. One checkpoint signature"]),
+    "statistics": ("bench.statistics_bench", [
+        "## 1. A quarterly release vs the plain SQL of the same counts"]),
 }
 FAILED = " failed:**"  # how bench.harness.failure_lines marks a section that failed
 
