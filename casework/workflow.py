@@ -157,19 +157,45 @@ def _check(user: User, case: Case, target: Stage, code: ReasonCode,
     return move
 
 
+# Directive art. 27(2) amounts, in whole kronor: ten thousand billion is beyond any case.
+MAX_AMOUNT_SEK = 10**13
+# Spaces a person may group thousands with ("1 250 000"), including the no-break ones a
+# word processor puts there; nothing else (no decimals, signs or currency).
+_GROUPING = str.maketrans("", "", " \u00a0\u202f")
+
+
+def parse_amount(text: object) -> int | None:
+    """An optional whole number of kronor from a form: None when blank, else 0..10^13."""
+    if text is None or (isinstance(text, str) and not text.strip()):
+        return None
+    cleaned = text.translate(_GROUPING) if isinstance(text, str) and len(text) <= 32 else ""
+    if not (cleaned.isascii() and cleaned.isdigit()) or int(cleaned) > MAX_AMOUNT_SEK:
+        raise refusal(_l("an amount is a whole number of kronor, from 0 to 10,000,000,000,000"))
+    return int(cleaned)
+
+
 def change_stage(casework: Casework, session: Session, user: User,
                  key: crypto.PrivateKey | None, case_id: str, to_stage: str,
-                 reason_code: str, reason_text: str, outcome: str | None = None) -> str:
+                 reason_code: str, reason_text: str, outcome: str | None = None, *,
+                 damage_estimate_sek: str | None = None,
+                 recovered_sek: str | None = None) -> str:
     """Move a case along the graph; return the new :class:`StageChange` row's id.
 
     Everything is checked before anything is written or sealed: access (the report's
     recipient header), the move, the role, the reason code, the outcome, the reason's
-    length. The free text is sealed to the verified readers; the tipster is told the new
-    stage (and outcome, or that the case was reopened) from codes alone.
+    length, the amounts. The free text is sealed to the verified readers; the tipster is
+    told the new stage (and outcome, or that the case was reopened) from codes alone.
+
+    A conclusion may record the estimated financial damage and the amount recovered
+    (whole kronor, optional; Directive art. 27(2), for the yearly statistics only): each
+    conclusion sets both (blank: not recorded). Any other move refuses them.
     """
     case = readable_case(session, user, key, case_id)
     target, code, result = _parse(to_stage, reason_code, outcome)
     move = _check(user, case, target, code, result)
+    damage, recovered = parse_amount(damage_estimate_sek), parse_amount(recovered_sek)
+    if target != Stage.CONCLUDED and (damage is not None or recovered is not None):
+        raise refusal(_l("amounts are recorded only when a case is concluded"))
     if len(reason_text.strip()) > MAX_REASON:
         raise refusal(_l("a reason needs at most %(max)s characters", max=MAX_REASON))
     content_key = report_content_key(case, key)
@@ -180,7 +206,8 @@ def change_stage(casework: Casework, session: Session, user: User,
     if move.reopens:
         values.update(outcome=None, concluded_on=None)
     if target == Stage.CONCLUDED:
-        values.update(outcome=result.value if result else None, concluded_on=today)
+        values.update(outcome=result.value if result else None, concluded_on=today,
+                      damage_estimate_sek=damage, recovered_sek=recovered)
     if target == Stage.ACKNOWLEDGED and case.acknowledged_on is None:
         values["acknowledged_on"] = today
     # Compare and set in one statement: of two people moving the same case at once, the

@@ -36,6 +36,11 @@ class TransitionForm(FlaskForm):  # type: ignore[misc]  # FlaskForm is Any to my
     reason_code = SelectField(_l("Reason"), validate_choice=False,
                               validators=[DataRequired()])
     outcome = SelectField(_l("Outcome"), validate_choice=False)
+    # Concluding only (art. 27(2) statistics): whole kronor, parsed by the domain.
+    damage_estimate_sek = StringField(_l("Estimated financial damage, kronor (optional)"),
+                                      validators=[Length(max=32)])
+    recovered_sek = StringField(_l("Amount recovered, kronor (optional)"),
+                                validators=[Length(max=32)])
     reason = TextAreaField(_l("Reason in your own words (optional)"),
                            validators=[Length(max=MAX_REASON)])
 

@@ -55,7 +55,9 @@ def transition_view(case_id: str) -> Response:
     person = signed_in()
     change_stage(current(), current_unit().session, person.user, person.key, case_id,
                  form.to_stage.data or "", form.reason_code.data or "",
-                 form.reason.data or "", form.outcome.data or None)
+                 form.reason.data or "", form.outcome.data or None,
+                 damage_estimate_sek=form.damage_estimate_sek.data,
+                 recovered_sek=form.recovered_sek.data)
     flash(_("Stage changed. The tipster is told at the next sync."))
     return _back(case_id)
 
