@@ -23,17 +23,13 @@ from pypdf import PdfReader
 from sqlalchemy import select
 
 import crypto
+from casework.audit import chain
 from casework.models import AuditEntry, Case, ReleaseKind, Role, StatisticsRelease, User
+from casework.statistics import releases
+from casework.statistics.periods import Period
+from casework.statistics.tables import ReleasedCell, Suppression
 
 from .conftest import Staff, csrf, log_in, services
-from .statistics_standins import install
-
-STANDING_IN = install()  # the modules of S1-S3 not there yet (none once they land)
-
-from casework.audit import chain  # noqa: E402
-from casework.statistics import releases  # noqa: E402
-from casework.statistics.periods import Period  # noqa: E402
-from casework.statistics.tables import ReleasedCell, Suppression  # noqa: E402
 
 PERIOD = Period.parse("2025-Q1")
 # ethics and corruption clear k = 5; the 2 cases of funds are under it.
