@@ -88,6 +88,10 @@ class DaysFigure:
     groups: Mapping[str, DaysGroup]
     labels: Labels = field(default_factory=dict)
     dimension: str = UNIT
+    # The count table whose row margins (unit, TOTAL) and grand total are this figure's
+    # n, if any (days to closure: the outcomes). Where that table hides a margin, the
+    # group's n must be hidden too, or it would give the hidden margin away.
+    counts_table: str = ""
 
     def label(self, code: str) -> str:
         if code == TOTAL:

@@ -83,21 +83,21 @@ def days_figures(session: Session, period: Period, units: Units) -> list[DaysFig
         select(Case.unit_id, Case.received_on, last.c.at).select_from(last)
         .join(Case, Case.id == last.c.case_id))
     found = []
-    for figure_id, rows, title, note in (
+    for figure_id, rows, title, note, counted in (
         ("days_to_acknowledgement", acknowledged, _l("Days to acknowledgement"),
          _l("For reports acknowledged in the period: how many days after receipt the "
             "reporter was told it had arrived (the law allows 7). The median is the "
-            "middle case; 9 in 10 cases took at most the 90th percentile.")),
+            "middle case; 9 in 10 cases took at most the 90th percentile."), ""),
         ("days_to_feedback", fed_back, _l("Days to feedback"),
          _l("For reporters given feedback in the period: how many days after receipt "
-            "(the law allows 3 months, or 6 in duly justified cases).")),
+            "(the law allows 3 months, or 6 in duly justified cases)."), ""),
         ("days_to_closure", closed, _l("Days to closure"),
          _l("For cases concluded in the period: how many days from receipt to the (last) "
-            "conclusion.")),
+            "conclusion."), "outcomes_by_unit"),
     ):
         pairs = ((unit, (_day(later) - received).days) for unit, received, later in rows)
         found.append(DaysFigure(figure_id, title, note, _groups(units, pairs),
-                                units.labels, UNIT))
+                                units.labels, UNIT, counted))
     return found
 
 
