@@ -73,6 +73,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Linked]:
     }
     intake, signing = link_intake(app, folder / "intake", escrow, crypto.INSECURE_FAST)
     intake.config["TESTING"] = True
+    intake.test_client_class = EnglishClient  # the reporter's pages read in English here
     # Enrolled after the directory was published: no identity is sealed to his key.
     staff["nils"] = enrol_in(app, "nils", Role.CUSTODIAN, "kof")
     yield Linked(intake, app, staff, escrow, signing)
