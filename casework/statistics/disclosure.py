@@ -140,7 +140,7 @@ class _Built:
 
 
 def _build(component: list[CountTable], values: dict[str, dict[Key, int]],
-           previous: Mapping[str, ReleasedTable], monotone: bool) -> _Built:
+           previous: Sequence[Mapping[str, ReleasedTable]], monotone: bool) -> _Built:
     links = _link(component, values)
     model = Model()
     var: dict[tuple[str, Key], int] = {}
@@ -155,32 +155,39 @@ def _build(component: list[CountTable], values: dict[str, dict[Key, int]],
             var[(t.id, key)] = roots[root]
         for equation in equations:
             model.equations.append(_merge(var, t.id, equation))
-    old_roots: dict[tuple[str, Key], int] = {}
-    for t in component:
-        before = previous.get(t.id)
-        if before is None:
-            continue
-        keys, equations, _ = _structure(before.rows, before.columns)
-        old_var: dict[tuple[str, Key], int] = {}
-        for key, inner in keys:
-            cell = before.cells.get(key)
-            shown = None if cell is None else cell.value
-            root = links.find((t.id, key)) if (t.id, key) in var else (t.id, key)
-            index = old_roots.get(root)
-            if index is not None and model.known[index] and shown is not None \
-                    and model.value[index] != shown:
-                index = None  # contradictory: not the same quantity after all
-            if index is None:
-                index = model.add(("old", *root), None if shown is None else float(shown),
-                                  known=shown is not None, current=False, inner=inner)
-                old_roots.setdefault(root, index)
-            elif shown is not None and not model.known[index]:
-                model.value[index], model.known[index] = float(shown), True
-            old_var[(t.id, key)] = index
-            if monotone and (t.id, key) in var:
-                model.at_least.append((var[(t.id, key)], index))
-        for equation in equations:
-            model.equations.append(_merge(old_var, t.id, equation))
+    # Earlier releases, latest first: each is a layer of its own variables and
+    # equations, and (the 'only added' model) every count is at least its earlier self.
+    upper: dict[tuple[str, Key], int] = dict(var)
+    for depth, layer in enumerate(reversed(previous)):
+        old_roots: dict[tuple[str, Key], int] = {}
+        for t in component:
+            before = layer.get(t.id)
+            if before is None:
+                continue
+            keys, equations, _ = _structure(before.rows, before.columns)
+            old_var: dict[tuple[str, Key], int] = {}
+            for key, inner in keys:
+                cell = before.cells.get(key)
+                shown = None if cell is None else cell.value
+                root = links.find((t.id, key)) if (t.id, key) in var else (t.id, key)
+                index = old_roots.get(root)
+                if index is not None and model.known[index] and shown is not None \
+                        and model.value[index] != shown:
+                    index = None  # contradictory: not the same quantity after all
+                if index is None:
+                    index = model.add(("old", depth, *root),
+                                      None if shown is None else float(shown),
+                                      known=shown is not None, current=False, inner=inner)
+                    old_roots.setdefault(root, index)
+                elif shown is not None and not model.known[index]:
+                    model.value[index], model.known[index] = float(shown), True
+                old_var[(t.id, key)] = index
+            for node, index in old_var.items():
+                if monotone and node in upper and upper[node] != index:
+                    model.at_least.append((upper[node], index))
+            upper.update(old_var)
+            for equation in equations:
+                model.equations.append(_merge(old_var, t.id, equation))
     return _Built(model, var)
 
 
@@ -277,12 +284,21 @@ def protect(tables: Sequence[CountTable], *, k: int, protection: int,
     """The tables as they may be published (in the order given).
 
     ``carried``: cells suppressed by an earlier release of the same period, by table id
-    (keys no longer in a table are ignored). ``previous``: that earlier release's tables,
-    if at hand: their pattern is carried too, and the attacker is assumed to hold them.
+    (keys no longer in a table are ignored). ``previous``: the earlier releases' tables
+    of the same period, oldest first (a table id repeats once per release): their
+    pattern is carried too, and the attacker is assumed to hold them all and to know
+    that no count went down. Without them only the pattern is kept, which does NOT stop
+    differencing when the new release hides cells the earlier one published.
     """
     if k < 2 or protection < 1:
         raise ValueError("k must be at least 2 and protection at least 1")
-    before = {t.id: t for t in previous}
+    layers: list[dict[str, ReleasedTable]] = []  # one per earlier release, in order
+    for earlier in previous:
+        layer = next((x for x in layers if earlier.id not in x), None)
+        if layer is None:
+            layer = {}
+            layers.append(layer)
+        layer[earlier.id] = earlier
     hidden: set[tuple[str, Key]] = {(tid, (str(r), str(c)))
                                     for tid, keys in (carried or {}).items() for r, c in keys}
     hidden |= {(t.id, key) for t in previous for key in t.suppressed}
@@ -290,12 +306,12 @@ def protect(tables: Sequence[CountTable], *, k: int, protection: int,
     released: dict[str, ReleasedTable] = {}
     for component in _components(tables):
         try:
-            built = _build(component, values, before, monotone=True)
+            built = _build(component, values, layers, monotone=True)
             reason = _suppress(built, k=k, protection=protection, carried=hidden)
         except InconsistentRelease:
             # Some count fell since the earlier release: the 'only added' model does not
             # hold, so an attacker cannot use it either; the carried pattern still does.
-            built = _build(component, values, before, monotone=False)
+            built = _build(component, values, layers, monotone=False)
             reason = _suppress(built, k=k, protection=protection, carried=hidden)
         for t in component:
             cells = {}
@@ -348,9 +364,14 @@ class ReleasedDays:
     suppressed: Suppression | None = None
 
 
-def release_days(figure: _DaysFigure, k: int) -> dict[str, ReleasedDays]:
+def release_days(figure: _DaysFigure, k: int,
+                 counts: ReleasedTable | None = None) -> dict[str, ReleasedDays]:
     """Publish a days figure's groups: a group of fewer than k cases shows nothing (its
     n would count fewer than k, its median and percentile describe one or two cases).
+
+    ``counts``: the released table whose row margins (and grand total, for the group
+    :data:`TOTAL`) are these groups' n (``DaysFigure.counts_table``): a group is hidden
+    wherever that table hides its margin, or its n would give the margin away.
 
     A group keyed :data:`TOTAL` is the overall figure of which the others are parts: if
     it is published and exactly one part is hidden, that part's n would be the total
@@ -359,8 +380,13 @@ def release_days(figure: _DaysFigure, k: int) -> dict[str, ReleasedDays]:
     """
     out: dict[str, ReleasedDays] = {}
     for name, (n, median, p90) in figure.groups.items():
+        margin = None if counts is None else counts.cells.get(
+            (TOTAL, TOTAL) if name == TOTAL else (name, TOTAL))
         if 0 < n < k:
             out[name] = ReleasedDays(None, None, None, Suppression.PRIMARY)
+        elif margin is not None and margin.value is None:
+            out[name] = ReleasedDays(None, None, None,
+                                     margin.suppressed or Suppression.SECONDARY)
         else:
             out[name] = ReleasedDays(n, median if n else None, p90 if n else None)
     overall = out.get(TOTAL)

@@ -181,17 +181,21 @@ def deviation(model: Model, target: int, amount: float,
             eq_rhs.append(rhs)
     ub_rows: list[np.ndarray] = []
     ub_rhs: list[float] = []
-    for a, b in model.at_least:  # value_a + up_a - down_a >= x_b
+    for a, b in model.at_least:  # (moved) x_a >= x_b, as "x_b - x_a <= 0"
         row = np.zeros(width)
-        row[up[a]] -= 1.0
-        row[down[a]] += 1.0
-        rhs = float(model.value[a] or 0)
-        if b in prev:
-            row[prev[b]] += 1.0
-        else:
-            rhs -= float(model.value[b] or 0)
-        ub_rows.append(row)
-        ub_rhs.append(rhs)
+        rhs = 0.0
+        for var, sign in ((b, 1.0), (a, -1.0)):
+            if var in up:  # value + up - down
+                row[up[var]] += sign
+                row[down[var]] -= sign
+                rhs -= sign * float(model.value[var] or 0)
+            elif var in prev:
+                row[prev[var]] += sign
+            else:
+                rhs -= sign * float(model.value[var] or 0)
+        if row.any():
+            ub_rows.append(row)
+            ub_rhs.append(rhs)
     result = linprog(cost, A_ub=np.array(ub_rows) if ub_rows else None,
                      b_ub=np.array(ub_rhs) if ub_rows else None,
                      A_eq=np.array(eq_rows) if eq_rows else None,

@@ -10,6 +10,7 @@ each suppressed cell's least and greatest value.
 from __future__ import annotations
 
 import math
+import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -344,3 +345,39 @@ def test_days_hide_small_groups_and_one_more_beside_a_total() -> None:
     assert alone[TOTAL].n is None and alone["b"].n == 0
     plain = release_days(Days({"a": (3, 1.0, 2.0), "b": (9, 3.0, 8.0)}), 5)
     assert plain["a"].n is None and plain["b"].median == 3.0
+
+
+def test_three_releases_of_a_period_reveal_nothing_by_difference() -> None:
+    """Each release is protected against every earlier one: the attacker holds all three
+    and knows counts only grow. (With only the carried pattern, the second release of
+    [[0, 0], [1, 4]] plus a case would show a row total exactly: see the docs.)"""
+    rng = random.Random(12)
+    for _ in range(4):
+        m = [[rng.choice([0, 1, 2, 4, 7, 12]) for _ in range(3)] for _ in range(4)]
+        releases: list[list[ReleasedTable]] = []
+        for _ in range(3):
+            earlier = [t for release in releases for t in release]
+            releases.append(protect([table("t", m)], k=5, protection=5,
+                                    carried=pattern_of(earlier[-1:]), previous=earlier))
+            for _ in range(2):
+                m[rng.randrange(4)][rng.randrange(3)] += rng.randint(1, 3)
+        attacker = Attacker()
+        for n, release in enumerate(releases):
+            attacker_for(Drawn([], []), release, str(n), attacker)
+        for n in (1, 2):
+            for key in releases[n][0].cells:
+                attacker.grew((str(n), "t", key), (str(n - 1), "t", key))
+        for n, release in enumerate(releases):
+            assert set(releases[max(n - 1, 0)][0].suppressed) <= set(release[0].suppressed)
+            for key in release[0].suppressed:
+                assert attacker.width((str(n), "t", key)) >= 5 - 1e-6, (n, key)
+
+
+def test_days_are_hidden_where_their_counts_table_hides_the_margin() -> None:
+    outcomes, = protect([table("o", [[1, 2], [9, 30], [12, 8]])], k=5, protection=5)
+    hidden = {r for r in outcomes.rows if outcomes.cell(r, TOTAL).value is None}
+    assert "u0" in hidden
+    groups = {r: (outcomes.rows.index(r) + 12, 3.0, 9.0) for r in outcomes.rows}
+    out = release_days(Days({**groups, TOTAL: (50, 4.0, 10.0)}), 5, outcomes)
+    assert {g for g, d in out.items() if d.n is None} >= hidden
+    assert (out[TOTAL].n is None) == (outcomes.cell(TOTAL, TOTAL).value is None)
