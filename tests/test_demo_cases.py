@@ -11,7 +11,6 @@ import importlib
 import io
 import json
 import re
-from collections import Counter
 from collections.abc import Iterator
 from contextlib import redirect_stdout
 from dataclasses import dataclass
@@ -349,22 +348,39 @@ def test_the_audit_log_says_what_was_seeded_and_still_verifies(demo: Demo) -> No
 
 
 def test_the_history_has_figures_and_small_cells_to_suppress(demo: Demo) -> None:
-    """Every ended quarter of the history has real counts, and some cells by unit,
-    category and agency fall under k: the dashboard shows suppression."""
+    """The statistician's last ended quarter has real counts, some cells suppressed."""
+    from casework.statistics.disclosure import protect
+    from casework.statistics.figures import figures, tables_of
     from casework.statistics.periods import Period
 
-    k = services(demo.casework).config.statistics_k
-    today = dt.datetime.now(dt.UTC).date()
-    quarter = Period.previous_quarter(today)
-    small = 0
-    with services(demo.casework).db.session() as db:
-        for _ in range(6):
-            counts = Counter((c.unit_id, c.category, c.agency) for c in _history(db)
-                             if quarter.start <= c.received_on < quarter.end)
-            assert sum(counts.values()) > 200
-            small += sum(1 for n in counts.values() if 0 < n < k)
-            quarter = Period.previous_quarter(quarter.start)
-    assert small >= 1
+    config = services(demo.casework).config
+    quarter = Period.previous_quarter(dt.datetime.now(dt.UTC).date())
+    with demo.casework.app_context(), services(demo.casework).db.session() as db:
+        found = figures(db, quarter, authorities=config.referral_authorities)
+        released = protect(tables_of(found), k=config.statistics_k,
+                           protection=config.statistics_protection)
+    cells = [cell for table in released for cell in table.cells.values()]
+    shown = [c.value for c in cells if c.suppressed is None and c.value is not None]
+    assert sum(1 for c in cells if c.suppressed is not None) >= 1
+    assert max(shown) > 200  # the quarter's reports received, at least
+    assert sum(1 for v in shown if v >= config.statistics_k) >= 20
+
+
+def test_the_statistician_publishes_the_last_quarter_of_the_history(demo: Demo) -> None:
+    from casework.models import ReleaseKind
+    from casework.statistics.periods import Period
+    from casework.statistics.releases import publish
+
+    cw = services(demo.casework)
+    quarter = Period.previous_quarter(dt.datetime.now(dt.UTC).date())
+    with demo.casework.test_request_context(), cw.unit() as work:
+        stina = work.session.scalar(select(User).where(User.username == "stina"))
+        assert stina is not None
+        release = publish(cw, work.session, stina, ReleaseKind.QUARTERLY, quarter)
+        tables = json.loads(release.tables)
+    assert PREFIX not in json.dumps(tables)  # no reference leaves casework
+    # A suppressed cell is [row, column, null, reason] in the lykta-statistics/1 tables.
+    assert re.search(r'null, "(primary|secondary)"', json.dumps(tables))
 
 
 def test_the_lead_opening_the_flagged_case_rekeys_it_without_anna(demo: Demo) -> None:
