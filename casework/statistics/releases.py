@@ -97,14 +97,27 @@ def audit_head_before(session: Session, end: dt.date) -> tuple[int, str]:
     return (0, EMPTY_CHAIN_HASH) if row is None else (row[0], bytes(row[1]).hex())
 
 
-def carried_pattern(session: Session, period: Period) -> dict[str, set[tuple[str, str]]]:
-    """Every cell suppressed in an earlier release of ``period``, by table."""
+def earlier_releases(session: Session, period: Period
+                     ) -> tuple[dict[str, set[tuple[str, str]]], list[ReleasedTable]]:
+    """What the earlier releases of ``period`` published, oldest first: every cell they
+    suppressed, by table (the pattern to carry), and their tables (which an attacker
+    holds and may difference against the new one)."""
     carried: dict[str, set[tuple[str, str]]] = {}
-    for text in session.scalars(select(StatisticsRelease.pattern)
-                                .where(StatisticsRelease.period == period.label)):
-        for table_id, keys in json.loads(text).items():
+    tables: list[ReleasedTable] = []
+    for pattern, stored in session.execute(
+            select(StatisticsRelease.pattern, StatisticsRelease.tables)
+            .where(StatisticsRelease.period == period.label)
+            .order_by(StatisticsRelease.released_at, StatisticsRelease.id)).tuples():
+        for table_id, keys in json.loads(pattern).items():
             carried.setdefault(table_id, set()).update((str(r), str(c)) for r, c in keys)
-    return carried
+        tables.extend(export.from_json(stored).tables)
+    return carried, tables
+
+
+def carried_pattern(session: Session, period: Period) -> dict[str, set[tuple[str, str]]]:
+    """Every cell suppressed in an earlier release of ``period``, by table (pass the
+    tables of :func:`earlier_releases` to ``protect`` too: see ``disclosure.protect``)."""
+    return earlier_releases(session, period)[0]
 
 
 def publish(casework: Casework, session: Session, user: User, kind: ReleaseKind,
@@ -119,9 +132,10 @@ def publish(casework: Casework, session: Session, user: User, kind: ReleaseKind,
         raise PeriodNotEnded()
     config = casework.config
     found = figures(session, period, authorities=config.referral_authorities)
+    carried, previous = earlier_releases(session, period)
     released = disclosure.protect(tables_of(found), k=config.statistics_k,
                                   protection=config.statistics_protection,
-                                  carried=carried_pattern(session, period))
+                                  carried=carried, previous=previous)
     seq, head = audit_head_before(session, period.end)
     release = StatisticsRelease(
         id=random_id(), kind=kind.value, period=period.label, released_at=utcnow(),
