@@ -6,7 +6,7 @@ Run from the repository root::
 
 For 10,000, 100,000 and 1,000,000 cases it builds a casework SQLite database (the app's
 own migrations and pragmas, a throwaway folder) holding two years of synthetic metadata:
-the generator of the demo's history (``scripts.demo_history.synthetic_cases``: realistic
+the generator of the demo's history (``scripts.synthetic_cases``: realistic
 shares of units, categories, stages, outcomes, late acknowledgements and feedback,
 extensions, escalations, referrals, conflicts, identity requests), bulk-inserted with
 SQLAlchemy Core executemany in batches. No envelope: statistics never read one.
@@ -50,7 +50,7 @@ from casework import CaseworkConfig, create_app
 from casework.accounts import create_user
 from casework.models import Case, Role, StageChange
 from casework.services import EXTENSION, Casework
-from scripts.demo_history import DAYS, People, synthetic_cases
+from scripts.synthetic_cases import DAYS, People, synthetic_cases
 from tests.support.casework import add_default_units
 
 SIZES = (10_000, 100_000, 1_000_000)
@@ -319,7 +319,7 @@ def statistics_machine() -> list[str]:
         ["SQLite library", sqlite3.sqlite_version],
         ["SciPy (HiGHS)", version("scipy")],
     ], harness.code_fingerprint(["casework/statistics/*.py", "casework/models/*.py",
-                                 "scripts/demo_history.py"],
+                                 "scripts/synthetic_cases.py"],
                                 "casework/statistics/, casework/models/, the generator"))
 
 

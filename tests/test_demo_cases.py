@@ -45,7 +45,8 @@ from common.contract import Outcome, Stage
 from intake import IntakeConfig
 from intake import create_app as create_intake
 from scripts import demo_history
-from scripts.demo_history import DEFAULT_COUNT, PREFIX
+from scripts.demo_history import DEFAULT_COUNT
+from scripts.synthetic_cases import PREFIX
 from tests.support.casework import csrf, fresh_step, services
 
 
