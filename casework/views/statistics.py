@@ -6,17 +6,24 @@ renders. The statistician reads released (disclosure-controlled) figures only.
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+import datetime as dt
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Response as FlaskResponse
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from markupsafe import Markup
 from werkzeug.wrappers import Response
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
+from common.contract import Category
+
 from ..case_view import refusal
-from ..services import current_unit
-from ..statistics import tokens
+from ..services import current, current_unit
+from ..statistics import charts, dashboard, tokens
+from ..statistics.periods import Period
 from ..web import signed_in
 
 bp = Blueprint("statistics", __name__)
@@ -70,3 +77,57 @@ def token_revoke(token_id: str) -> Response:
     tokens.revoke_token(current_unit().session, signed_in().user, token_id)
     flash(_("API token revoked."))
     return redirect(url_for("statistics.tokens"))
+
+
+# --- the dashboard and its exports (casework.statistics.dashboard, .export) -------------
+
+EXPORT_TYPES = {"csv": "text/csv; charset=utf-8", "json": "application/json; charset=utf-8"}
+
+
+def _asked_period() -> Period:
+    """The ``period`` asked for (default: the current quarter); 400 if malformed."""
+    raw = request.args.get("period", "")
+    if not raw:
+        return Period.current_quarter(dt.datetime.now(dt.UTC).date())
+    return Period.parse(raw)
+
+
+@bp.get("/statistics/", endpoint="dashboard")
+def dashboard_page() -> str:
+    """A period's figures, protected whole, sliced by unit or category: chart, table and
+    what each means; a bad period or filter is a 400 that says which."""
+    session = current_unit().session
+    period = _asked_period()
+    filters = dashboard.parse_filters(session, request.args.get("unit"),
+                                      request.args.get("category"))
+    board = dashboard.dashboard(session, current().config, period, filters)
+    today = dt.datetime.now(dt.UTC).date()
+    return render_template("statistics_dashboard.html", board=board,
+                           units=dashboard.units(session),
+                           periods=dashboard.offered_periods(today, period),
+                           categories=[c.value for c in Category], chart_of=dashboard_chart,
+                           grid=dashboard.grid, suppressed_counts=dashboard.suppressed_counts,
+                           dimension_labels=dashboard.DIMENSION_LABELS)
+
+
+def dashboard_chart(shown: dashboard.Shown) -> Markup:
+    """The SVG of a shown figure (its table follows it in the page)."""
+    if shown.table is None:  # a days or amount figure: its table alone
+        return Markup("")
+    return charts.bar_chart(shown.table, title=shown.title, description=shown.note,
+                            label=shown.label, chart_id=shown.id)
+
+
+@bp.get("/statistics/export", endpoint="export")
+def export_file() -> FlaskResponse:
+    """The period's released tables (whole, unfiltered) as CSV or JSON, schema
+    lykta-statistics/1 (docs/statistics.md); a bad format or period is a 400."""
+    fmt = request.args.get("format", "csv")
+    if fmt not in EXPORT_TYPES:
+        raise refusal(_l('the export format is "csv" or "json"'))
+    period = _asked_period()
+    body = dashboard.exported(current_unit().session, current().config, period, fmt)
+    name = f"lykta-statistics-{period.label}.{fmt}"
+    return FlaskResponse(body, mimetype=EXPORT_TYPES[fmt],
+                         headers={"Content-Disposition": f'attachment; filename="{name}"'})
+

@@ -73,7 +73,7 @@ ACCOUNTS = [VISITOR, NEWCOMER, *ROSTER]
 NOT_PAGES = {"static", "assets.static", "language.switch", "api.openapi", "api.releases",
              "api.release"}
 # Downloads answer with a file (Content-Disposition: attachment), never a page.
-DOWNLOADS = {"cases.download", "audit.export"}
+DOWNLOADS = {"cases.download", "audit.export", "statistics.export"}
 
 # The category each unit's synced case is reported under.
 CATEGORY_OF_UNIT = {"etik": "ethics", "akt": "corruption"}
@@ -298,6 +298,11 @@ def extra_states(account: str) -> dict[str, tuple[Reach, int]]:
     if role is Role.STATISTICIAN:
         # The token shown once (a POST's answer: 200), then listed with its revoke button.
         states |= {"token-created": (_token_created, 200)}
+    if role is Role.STATISTICIAN:
+        # The dashboard filtered (slices of its tables) and refusing a malformed period.
+        states |= {"statistics-filtered": (get("/statistics/?unit=etik&category=ethics"), 200),
+                   "statistics-year": (get(f"/statistics/?period={dt.date.today().year}"), 200),
+                   "statistics-bad-period": (get("/statistics/?period=2026-Q5"), 400)}
     if role is Role.ADMINISTRATOR:
         states |= {"users-created": (_user_created, 302),
                    "users-form-errors": (_user_form_errors, 400)}
