@@ -25,6 +25,7 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
 from reportlab.lib.units import mm
 from reportlab.platypus import (
+    KeepInFrame,
     KeepTogether,
     Paragraph,
     SimpleDocTemplate,
@@ -44,6 +45,7 @@ VALUE_ROOM = 12 * mm  # right of the longest bar: its printed value
 BAR, BAR_GAP, ROW_GAP, ROW_LABEL = 7.0, 2.0, 6.0, 10.0
 # A suppressed bar: outlined and dashed, no fill, always this long whatever it hides.
 SUPPRESSED_LENGTH = 10 * mm
+MAX_CHART_HEIGHT = 150 * mm
 MAX_BARS = 60  # a table with more cells than this is charted by its row totals only
 FONT, BOLD = "Helvetica", "Helvetica-Bold"
 
@@ -157,7 +159,9 @@ def _figure(figure: ReportFigure, styles: dict[str, ParagraphStyle]) -> list[Flo
     parts: list[Flowable] = [Paragraph(_text(figure.title), styles["h2"])]
     if figure.note:
         parts.append(Paragraph(_text(figure.note), styles["body"]))
-    parts += [bar_chart(figure), Spacer(1, 3 * mm), table_of(figure), Spacer(1, 6 * mm)]
+    # A chart of many rows is shrunk to fit a page (the table beside it has every number).
+    chart = KeepInFrame(CHART_WIDTH, MAX_CHART_HEIGHT, [bar_chart(figure)], mode="shrink")
+    parts += [chart, Spacer(1, 3 * mm), table_of(figure), Spacer(1, 6 * mm)]
     return [KeepTogether(parts)]
 
 

@@ -320,3 +320,25 @@ def test_stored_text_is_escaped_and_swedish_letters_survive(statistician: FlaskC
     text, _reader = pdf_text(response.data)
     assert "<script>alert(1)</script> Ärenden <b>" in text
     assert "\nFörvaltningsenheten åäö\n:c\n" in text
+
+
+def test_a_large_table_still_makes_a_pdf(statistician: FlaskClient) -> None:
+    """A table of many rows (a large instance's units) fits: its chart is shrunk."""
+    rows = [f"unit-{i}" for i in range(120)]
+    tables = {"schema": "lykta-statistics/1", "period": "2024", "kind": "annual", "k": 5,
+              "protection": 5, "tables": [{
+                  "id": "many", "title": "Many units", "rows": rows, "columns": ["total"],
+                  "cells": [[r, "total", None if i % 7 == 0 else i, "primary" if i % 7 == 0
+                             else None] for i, r in enumerate(rows)]
+                  + [["total", "total", 99999, None]]}]}
+    with services(statistician.application).db.session() as db:
+        release = StatisticsRelease(kind="annual", period="2024", k=5, protection=5,
+                                    audit_seq=0, audit_hash="00" * 32,
+                                    tables=json.dumps(tables), pattern="{}")
+        db.add(release)
+        db.flush()
+        release_id = release.id
+    response = statistician.get(f"{RELEASES}{release_id}/report.pdf")
+    assert response.status_code == 200
+    text, _reader = pdf_text(response.data)
+    assert "\nunit-118\n118\n" in text and "\nunit-7\n:c\n" in text
