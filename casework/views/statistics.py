@@ -15,18 +15,97 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from markupsafe import Markup
 from werkzeug.wrappers import Response
-from wtforms import StringField
+from wtforms import SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
 from common.contract import Category
 
 from ..case_view import refusal
+from ..models import ReleaseKind
 from ..services import current, current_unit
-from ..statistics import charts, dashboard, tokens
+from ..statistics import charts, dashboard, releases, tokens
 from ..statistics.periods import Period
+from ..statistics.report_pdf import report_pdf
 from ..web import signed_in
 
 bp = Blueprint("statistics", __name__)
+
+
+# --- releases and their reports (casework.statistics.releases) --------------------------
+
+RELEASE_KIND_LABELS = {ReleaseKind.QUARTERLY: _l("Quarterly report"),
+                       ReleaseKind.ANNUAL: _l("Annual report")}
+
+
+class PublishForm(FlaskForm):  # type: ignore[misc]  # FlaskForm is Any (pyproject.toml)
+    """Kind and period of a release. The period is not limited to the offered choices
+    (an older period may be posted); the domain refuses one that has not ended (409)."""
+
+    kind = SelectField(_l("Kind of release"), validators=[DataRequired()],
+                       choices=[SelectChoice(k.value, label)
+                                for k, label in RELEASE_KIND_LABELS.items()])
+    period = SelectField(_l("Period"), validators=[DataRequired(), Length(max=16)],
+                         validate_choice=False,
+                         description=_l("A quarter or a year that has ended."))
+
+
+def _publish_form() -> PublishForm:
+    form = PublishForm(prefix="publish")
+    today = dt.datetime.now(dt.UTC).date()
+    form.period.choices = [SelectChoice(p.label, p.label) for p in releases.ended_periods(today)]
+    return form
+
+
+@bp.get("/statistics/releases/", endpoint="releases")
+def releases_index() -> str:
+    """The published releases, and the form that publishes one."""
+    person = signed_in()
+    found = releases.releases(current_unit().session, person.user)
+    return render_template("statistics_releases.html", releases=found, form=_publish_form(),
+                           kind_labels=RELEASE_KIND_LABELS)
+
+
+@bp.post("/statistics/releases/")
+def publish() -> Response:
+    """Publish an ended quarter or year (400 on a bad form, 409 if it has not ended)."""
+    form = _publish_form()
+    if not form.validate_on_submit():
+        raise refusal(_l("choose a kind of release and a period; nothing was published"))
+    kind = ReleaseKind(form.kind.data)  # one of the form's choices
+    period = Period.parse(form.period.data)  # InvalidPeriod (400) if it is none
+    person = signed_in()
+    release = releases.publish(current(), current_unit().session, person.user, kind, period)
+    flash(_("Release published. This report is what was published."))
+    return redirect(url_for("statistics.release", release_id=release.id))
+
+
+def _chart(figure: releases.ReportFigure) -> Markup:
+    """The figure's SVG chart (casework.statistics.charts), drawn from its released table."""
+    return charts.bar_chart(figure.table, title=figure.title, description=figure.note,
+                            label=figure.label)
+
+
+@bp.get("/statistics/releases/<release_id>")
+def release(release_id: str) -> str:
+    """A release's report: every figure, its chart and table, the legend, the audit head."""
+    person = signed_in()
+    found = releases.report(current_unit().session, person.user, release_id)
+    return render_template("statistics_report.html", report=found,
+                           charts={f.id: _chart(f) for f in found.figures},
+                           rows_of=releases.ordered_keys,
+                           kind_label=RELEASE_KIND_LABELS[ReleaseKind(found.release.kind)])
+
+
+@bp.get("/statistics/releases/<release_id>/report.pdf")
+def release_pdf(release_id: str) -> FlaskResponse:
+    """The same report as a PDF, ready to publish."""
+    person = signed_in()
+    found = releases.report(current_unit().session, person.user, release_id)
+    body = report_pdf(found, kind_label=str(RELEASE_KIND_LABELS[ReleaseKind(found.release.kind)]))
+    name = f"lykta-statistics-{found.release.period}-{found.release.id[:8]}.pdf"
+    return FlaskResponse(body, mimetype="application/pdf",
+                         headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
 # --- API tokens (casework.statistics.tokens) ---------------------------------------------

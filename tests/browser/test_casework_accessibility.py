@@ -34,8 +34,10 @@ from werkzeug.routing import Rule
 import crypto
 from casework.accounts import create_user
 from casework.identity import decide, request_identity
-from casework.models import Case, ReporterNotice, Role, User
+from casework.models import Case, ReleaseKind, ReporterNotice, Role, User
 from casework.permissions import PENDING, PERMISSIONS, PUBLIC
+from casework.statistics import releases
+from casework.statistics.periods import Period
 from tests.casework.test_identity import CONTACT, NAME, in_custody
 from tests.intake.conftest import submit
 from tests.support.casework import Staff, csrf, log_in, services
@@ -73,7 +75,8 @@ ACCOUNTS = [VISITOR, NEWCOMER, *ROSTER]
 NOT_PAGES = {"static", "assets.static", "language.switch", "api.openapi", "api.releases",
              "api.release"}
 # Downloads answer with a file (Content-Disposition: attachment), never a page.
-DOWNLOADS = {"cases.download", "audit.export", "statistics.export"}
+DOWNLOADS = {"cases.download", "audit.export", "statistics.export",
+             "statistics.release_pdf"}
 
 # The category each unit's synced case is reported under.
 CATEGORY_OF_UNIT = {"etik": "ethics", "akt": "corruption"}
@@ -87,6 +90,7 @@ class World:
     case_of_unit: dict[str, str]
     contexts: dict[str, BrowserContext] = field(default_factory=dict)
     request_of: dict[str, str] = field(default_factory=dict)  # an approved identity request
+    release_id: str = ""  # a published statistics release (the previous quarter)
 
     @property
     def url(self) -> str:
@@ -102,6 +106,7 @@ class World:
 ARGUMENTS: dict[str, Callable[[World, str], str]] = {
     "case_id": lambda world, account: world.case_for(account),
     "request_id": lambda world, account: world.request_of[account],
+    "release_id": lambda world, account: world.release_id,
 }
 
 
@@ -209,6 +214,12 @@ def _held(account: str) -> Reach:
     return reach
 
 
+def _release_published(page: Page, world: World) -> int:
+    """A release published from the form: the report page with its notice."""
+    go(page, world.url + "/statistics/releases/")
+    return post_form(page, "#publish-form")
+
+
 def _token_created(page: Page, world: World) -> int:
     go(page, world.url + "/statistics/tokens/")
     return post_form(page, "#token-form", {"token-name": "Transparensportalen"})
@@ -298,6 +309,7 @@ def extra_states(account: str) -> dict[str, tuple[Reach, int]]:
     if role is Role.STATISTICIAN:
         # The token shown once (a POST's answer: 200), then listed with its revoke button.
         states |= {"token-created": (_token_created, 200)}
+        states |= {"release-published": (_release_published, 302)}
     if role is Role.STATISTICIAN:
         # The dashboard filtered (slices of its tables) and refusing a malformed period.
         states |= {"statistics-filtered": (get("/statistics/?unit=etik&category=ethics"), 200),
@@ -355,6 +367,15 @@ def identity_requests(linked: Linked, case_of_unit: dict[str, str]) -> dict[str,
     return found
 
 
+def publish_release(linked: Linked) -> str:
+    """The statistician's release of the previous quarter, so its report can be scanned."""
+    app = linked.casework
+    with app.test_request_context(), services(app).unit() as work:
+        person = work.session.scalars(select(User).where(User.username == "statistician")).one()
+        return releases.publish(services(app), work.session, person, ReleaseKind.QUARTERLY,
+                                Period.previous_quarter(dt.datetime.now(dt.UTC).date())).id
+
+
 @pytest.fixture(scope="module")
 def world(browser: Browser, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     linked = link_apps(tmp_path_factory.mktemp("casework-a11y"), ROSTER | OTHERS)
@@ -371,9 +392,10 @@ def world(browser: Browser, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     assert set(case_of_unit) == set(CATEGORY_OF_UNIT), case_of_unit
     declare_conflict(linked, case_of_unit["akt"])
     requests = identity_requests(linked, case_of_unit)
+    release_id = publish_release(linked)
 
     with serving_linked(linked) as sites:
-        built = World(sites, case_of_unit, request_of=requests)
+        built = World(sites, case_of_unit, request_of=requests, release_id=release_id)
         yield built
         for context in built.contexts.values():
             context.close()
