@@ -154,6 +154,8 @@ class Site:
     tables: int = 0
     suppressed: int = 0
     cells: int = 0
+    agree: list[str] = field(default_factory=list)
+    disagree: list[str] = field(default_factory=list)
 
 
 def services(app: Any) -> Casework:
@@ -214,20 +216,32 @@ def _params(period: Any) -> dict[str, str]:
             "last": (period.end - dt.timedelta(days=1)).isoformat()}
 
 
-def run_baseline(db_path: Path, period: Any) -> tuple[float, int]:
-    """Seconds for every BASELINE statement, executed and fetched; rows returned."""
+def run_baseline(db_path: Path, period: Any) -> tuple[float, dict[str, int]]:
+    """Seconds for every BASELINE statement, executed and fetched; each one's total."""
     params = _params(period)
     conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
     try:
         start = time.perf_counter()
-        rows = sum(len(conn.execute(sql, params).fetchall()) for sql in BASELINE.values())
-        return time.perf_counter() - start, rows
+        fetched = {table: conn.execute(sql, params).fetchall()
+                   for table, sql in BASELINE.items()}
+        took = time.perf_counter() - start
     finally:
         conn.close()
+    return took, {table: sum(row[-1] for row in rows) for table, rows in fetched.items()}
 
 
-def run_release(app: Any, period: Any) -> tuple[float, float, list[Any]]:
-    """Seconds for the figures, seconds for disclosure control; the released tables."""
+def totals(tables: list[Any]) -> dict[str, int]:
+    """Each count table's total over its inner cells (a one-column table: its rows)."""
+    from casework.statistics.tables import TOTAL
+
+    return {t.id: sum(v for (row, column), v in t.cells.items() if row != TOTAL
+                      and (column != TOTAL or tuple(t.columns) == (TOTAL,)))
+            for t in tables}
+
+
+def run_release(app: Any, period: Any) -> tuple[float, float, list[Any], list[Any]]:
+    """Seconds for the figures, seconds for disclosure control; the released tables and
+    the count tables they were released from."""
     from casework.statistics.disclosure import protect, release_days
     from casework.statistics.figures import DaysFigure, figures, tables_of
 
@@ -236,21 +250,26 @@ def run_release(app: Any, period: Any) -> tuple[float, float, list[Any]]:
         start = time.perf_counter()
         found = figures(session, period, authorities=cw.config.referral_authorities)
         middle = time.perf_counter()
-        released = protect(tables_of(found), k=cw.config.statistics_k,
+        counted = tables_of(found)
+        released = protect(counted, k=cw.config.statistics_k,
                            protection=cw.config.statistics_protection)
         for figure in found:
             if isinstance(figure, DaysFigure):
                 release_days(figure, cw.config.statistics_k)
         end = time.perf_counter()
-    return middle - start, end - middle, released
+    return middle - start, end - middle, released, counted
 
 
 def measure(sites: list[Site], period: Any, runs: Callable[[int], int],
             run: Run) -> None:
     """Warm each size up once, then alternate (a) and (b) ``runs(n)`` times per size."""
     for site in sites:
-        run_baseline(site.db_path, period)
-        _, _, released = run_release(site.app, period)
+        _, baseline = run_baseline(site.db_path, period)
+        _, _, released, counted = run_release(site.app, period)
+        # (a) and (b) must count the same cases: every table's total, compared.
+        found = totals(counted)
+        site.agree = [t for t in found if t in baseline and found[t] == baseline[t]]
+        site.disagree = [t for t in found if t in baseline and found[t] != baseline[t]]
         site.tables = len(released)
         site.cells = sum(len(t.cells) for t in released)
         site.suppressed = sum(1 for t in released for c in t.cells.values()
@@ -259,7 +278,7 @@ def measure(sites: list[Site], period: Any, runs: Callable[[int], int],
         run.progress(f"   timing {site.n:,} cases ({runs(site.n)} runs)")
         for _ in range(runs(site.n)):
             site.baseline.append(run_baseline(site.db_path, period)[0])
-            figures_s, protect_s, _ = run_release(site.app, period)
+            figures_s, protect_s, _, _ = run_release(site.app, period)
             site.figures.append(figures_s)
             site.protect.append(protect_s)
             site.release.append(figures_s + protect_s)
@@ -298,8 +317,14 @@ def notes(sites: list[Site]) -> list[str]:
     over = [s for s in sites if s.baseline and p50(s.release) / p50(s.baseline) > GOAL]
     verdict = ("Every size meets the goal." if not over else
                "Over the goal at " + ", ".join(f"{s.n:,}" for s in over) + " cases.")
+    agreement = "; ".join(
+        f"{s.n:,}: {len(s.agree)} tables agree"
+        + (f", **{len(s.disagree)} differ ({', '.join(s.disagree)})**" if s.disagree else "")
+        for s in sites)
     return [
         "### Notes", "",
+        f"- Same counts: each count table's total from (b), before suppression, against "
+        f"the rows of its statement in (a). {agreement}.",
         f"- {verdict} The ratio is measured in one run, (a) and (b) alternating run by run, so "
         "the load of the machine weighs on (a) and (b) alike; absolute times are not "
         "comparable between machines.",
