@@ -11,14 +11,16 @@ Schema ``lykta-statistics/1`` (documented field by field in docs/statistics.md):
                  "labels": {"corruption": "Corruption or bribery", ...} (optional),
                  "rows": ["corruption", "ethics"], "columns": ["total"],
                  "cells": [["corruption", "total", 12, null],
-                           ["ethics", "total", null, "primary"],
+                           ["ethics", "total", null, "c"],
                            ["total", "total", 15, null]]}],
-     "legend": {":c": "...", "primary": "...", "secondary": "...", "carried": "..."}}
+     "legend": {":c": "..."}}
 
-A cell is ``[row, column, value, suppression]``: ``value`` is null exactly when
-``suppression`` names why (:class:`Suppression`); margins use the key ``"total"``. The CSV
-has one line per cell: ``table,row,column,value,flag`` with ``:c`` as the value of a
-suppressed cell and its reason as the flag.
+A cell is ``[row, column, value, flag]``: ``value`` is null exactly when ``flag`` is
+``"c"`` (suppressed); margins use the key ``"total"``. Why a cell is suppressed (too
+small, protecting another, carried from an earlier release) is never published: that a
+cell is small would tell it counts 1..k-1, narrower than the protection guaranteed. The
+CSV has one line per cell: ``table,row,column,value,flag`` with ``:c`` as the value of a
+suppressed cell and ``c`` as the flag.
 
 Only released tables go in, so an export holds what the dashboard shows and nothing
 else: keys (unit ids, category and outcome codes), counts and the period's label; never
@@ -45,12 +47,10 @@ CSV_HEADER = ("table", "row", "column", "value", "flag")
 # for the public record); the dashboard explains the same in the reader's language.
 LEGEND: dict[str, str] = {
     ":c": "confidential: the cell is suppressed by disclosure control and its value is "
-          "not published",
-    Suppression.PRIMARY.value: "fewer than k cases",
-    Suppression.SECONDARY.value: "suppressed so that no other suppressed cell can be "
-                                 "worked out from the published cells and margins",
-    Suppression.CARRIED.value: "suppressed in an earlier release of the same period, so "
-                               "that comparing releases reveals nothing",
+          "not published. A cell is suppressed when it counts fewer than k cases, when it "
+          "would let such a cell be worked out from the published cells and totals, or "
+          "because an earlier release of the same period suppressed it; which of these "
+          "applies is not published",
 }
 MAX_BYTES = 5_000_000  # a stored release is far smaller; refuse anything absurd
 
@@ -83,7 +83,7 @@ def _cells(table: ReleasedTable) -> list[list[Any]]:
     for row, column in keys:
         cell = table.cells[(row, column)]
         if cell.value is None:
-            out.append([row, column, None, (cell.suppressed or Suppression.PRIMARY).value])
+            out.append([row, column, None, Suppression.CONFIDENTIAL.value])
         else:
             out.append([row, column, int(cell.value), None])
     return out
@@ -200,14 +200,12 @@ def from_json(text: str | bytes) -> Export:
 def _cell(raw: object) -> tuple[tuple[str, str], ReleasedCell]:
     items = _list(raw)
     if len(items) != 4:
-        raise ExportFormatError("a cell is [row, column, value, suppression]")
+        raise ExportFormatError("a cell is [row, column, value, flag]")
     row, column, value, flag = items
     if value is None:
-        try:
-            reason = Suppression(_str(flag))
-        except ValueError as exc:
-            raise ExportFormatError("unknown suppression") from exc
-        return (_str(row), _str(column)), ReleasedCell(None, reason)
+        if flag != Suppression.CONFIDENTIAL.value:
+            raise ExportFormatError("a suppressed cell is flagged \"c\"")
+        return (_str(row), _str(column)), ReleasedCell(None, Suppression.CONFIDENTIAL)
     if flag is not None:
         raise ExportFormatError("a suppressed cell carries a value")
     return (_str(row), _str(column)), ReleasedCell(_int(value))
@@ -229,3 +227,11 @@ def _list(value: object) -> list[Any]:
     if not isinstance(value, list):
         raise ExportFormatError("expected a list")
     return value
+
+
+def as_published(tables: Sequence[ReleasedTable]) -> list[ReleasedTable]:
+    """``tables`` as every output shows them: each suppressed cell's reason withheld
+    (:attr:`Suppression.CONFIDENTIAL`), as :func:`from_json` reads them back."""
+    return [ReleasedTable(t.id, t.rows, t.columns, {
+        key: cell if cell.value is not None else ReleasedCell(None, Suppression.CONFIDENTIAL)
+        for key, cell in t.cells.items()}) for t in tables]

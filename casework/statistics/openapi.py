@@ -42,8 +42,9 @@ _ERRORS = {
     "503": {"$ref": "#/components/responses/Unavailable"},
 }
 
-# A cell of a released table: [row, column, value, suppression]. The value is null
-# exactly when the suppression names why (shown ":c"); margins use the key "total".
+# A cell of a released table: [row, column, value, flag]. The value is null exactly when
+# the flag is "c" (suppressed, shown ":c"; the reason is never published); margins use
+# the key "total".
 _CELL = {
     "type": "array",
     "minItems": 4,
@@ -52,7 +53,7 @@ _CELL = {
         {"type": "string"},
         {"type": "string"},
         {"type": ["integer", "null"], "minimum": 0},
-        {"enum": ["primary", "secondary", "carried", None]},
+        {"enum": ["c", None]},
     ],
 }
 
@@ -84,7 +85,7 @@ _RELEASE = {
         "protection": {"type": "integer", "minimum": 1},
         "tables": {"type": "array", "items": {"$ref": "#/components/schemas/Table"}},
         "legend": {"type": "object", "additionalProperties": {"type": "string"},
-                   "description": "What ':c' and each reason of suppression mean."},
+                   "description": "What ':c' means."},
     },
 }
 

@@ -22,6 +22,10 @@ class Suppression(StrEnum):
     PRIMARY = "primary"  # fewer than k cases
     SECONDARY = "secondary"  # would let a primary cell be worked out from the others
     CARRIED = "carried"  # suppressed in an earlier release of the same period
+    # As published: suppressed, the reason withheld. Knowing a cell is suppressed for
+    # being small would tell that it counts 1..k-1, narrower than the protection the
+    # linear programming check guarantees; so outputs never say which reason applied.
+    CONFIDENTIAL = "c"
 
 
 @dataclass(frozen=True)

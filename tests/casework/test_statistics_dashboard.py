@@ -148,7 +148,7 @@ def test_json_export_round_trips_through_from_json() -> None:
     assert ":c" in document["legend"]
     back = export.from_json(text)
     assert (back.period, back.kind, back.k, back.protection) == ("2026-Q3", "quarterly", 5, 5)
-    assert back.tables == [one_dimensional(), two_dimensional()]
+    assert back.tables == export.as_published([one_dimensional(), two_dimensional()])
     assert back.titles == {"received_by_unit": "Reports by unit",
                            "outcomes_by_unit": "Outcomes by unit"}
     assert back.notes == {"received_by_unit": "Reports received in the quarter."}
@@ -158,20 +158,20 @@ def test_json_export_round_trips_through_from_json() -> None:
                           labels=back.labels) == text
 
 
-def test_suppressed_cells_carry_null_and_a_reason_in_json_and_c_in_csv() -> None:
+def test_suppressed_cells_carry_null_and_c_never_their_reason() -> None:
     document = json.loads(exported("json"))
     for table in document["tables"]:
         assert {"id", "title", "rows", "columns", "cells"} <= set(table)
         assert set(table) <= {"id", "title", "note", "labels", "rows", "columns", "cells"}
         for _row, _column, value, flag in table["cells"]:
             assert (value is None) == (flag is not None)
-            assert flag in (None, "primary", "secondary", "carried")
+            assert flag in (None, "c")  # why a cell is suppressed is never published
     lines = list(csv.reader(io.StringIO(exported("csv"))))
     assert tuple(lines[0]) == export.CSV_HEADER
     cells = {(t, r, c): (v, f) for t, r, c, v, f in lines[1:]}
-    assert cells[("received_by_unit", HOSTILE, TOTAL)] == (":c", "primary")
+    assert cells[("received_by_unit", HOSTILE, TOTAL)] == (":c", "c")
     assert cells[("received_by_unit", "etik", TOTAL)] == ("12", "")
-    assert cells[("outcomes_by_unit", "akt", "referred")] == (":c", "primary")
+    assert cells[("outcomes_by_unit", "akt", "referred")] == (":c", "c")
     json_cells = sum(len(t["cells"]) for t in document["tables"])
     assert len(lines) - 1 == json_cells  # one CSV line per cell
 
@@ -195,7 +195,10 @@ def test_csv_keys_cannot_run_as_spreadsheet_formulas() -> None:
     '{"schema": "lykta-statistics/1", "period": "2026", "kind": "annual", "k": 5}',
     '{"schema": "lykta-statistics/1", "period": "2026", "kind": "annual", "k": 5, '
     '"protection": 5, "tables": [{"id": "t", "title": "t", "rows": ["a"], '
-    '"columns": ["total"], "cells": [["a", "total", 3, "primary"]]}]}',
+    '"columns": ["total"], "cells": [["a", "total", 3, "c"]]}]}',
+    '{"schema": "lykta-statistics/1", "period": "2026", "kind": "annual", "k": 5, '
+    '"protection": 5, "tables": [{"id": "t", "title": "t", "rows": ["a"], '
+    '"columns": ["total"], "cells": [["a", "total", null, "primary"]]}]}',
     '{"schema": "lykta-statistics/1", "period": "2026", "kind": "annual", "k": true, '
     '"protection": 5, "tables": []}',
     '{"schema": "lykta-statistics/1", "period": "2026", "kind": "annual", "k": 5, '
@@ -301,15 +304,15 @@ def test_a_suppressed_cell_never_shows_its_value(statistician: FlaskClient) -> N
     columns = [html.unescape(c) for c in re.findall(r'<th scope="col">([^<]*)</th>', header)]
     funds = columns.index("Misuse of public funds")
     assert hostile_row[funds] == ":c (suppressed)" and hostile_row[-1] == ":c (suppressed)"
-    # In the JSON and the CSV: null with its reason, and ":c".
+    # In the JSON and the CSV: null flagged "c" (never the reason), and ":c".
     document = json.loads(statistician.get(
         f"/statistics/export?format=json&period={PERIOD}").get_data(as_text=True))
     exported = next(t for t in document["tables"] if t["id"] == "received_by_unit_category")
     cell = next(c for c in exported["cells"] if c[:2] == [HOSTILE_UNIT, "funds"])
-    assert cell[2] is None and cell[3] == "primary"
+    assert cell[2] is None and cell[3] == "c"
     lines = list(csv.reader(io.StringIO(statistician.get(
         f"/statistics/export?format=csv&period={PERIOD}").get_data(as_text=True))))
-    assert ["received_by_unit_category", HOSTILE_UNIT, "funds", ":c", "primary"] in lines
+    assert ["received_by_unit_category", HOSTILE_UNIT, "funds", ":c", "c"] in lines
     # Every suppressed cell of every table reads :c in the export: never a number.
     for t in document["tables"]:
         for row, column, value, flag in t["cells"]:
@@ -368,7 +371,7 @@ def test_the_exports_are_attachments_and_round_trip(statistician: FlaskClient) -
         text[fmt] = response.get_data(as_text=True)
     back = export.from_json(text["json"])
     assert (back.period, back.kind, back.k, back.protection) == (PERIOD, "quarterly", 5, 5)
-    assert back.tables == board.released
+    assert back.tables == export.as_published(board.released)
     assert back.labels["received_by_unit_category"][HOSTILE_UNIT] == HOSTILE
     csv_cells = {(t, r, c): v for t, r, c, v, _f in
                  list(csv.reader(io.StringIO(text["csv"])))[1:]}

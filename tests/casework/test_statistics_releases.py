@@ -226,7 +226,8 @@ def test_a_correction_keeps_the_earlier_pattern(statistician: FlaskClient) -> No
     for table_id, keys in earlier.items():
         assert {tuple(k) for k in keys} <= {tuple(k) for k in later[table_id]}, table_id
     assert stored_cell(first).value is None and stored_cell(second).value is None
-    assert stored_cell(second).suppressed is Suppression.CARRIED
+    # Stored as published: suppressed, the reason (carried) withheld.
+    assert stored_cell(second).suppressed is Suppression.CONFIDENTIAL
     page = statistician.get(f"{RELEASES}{second.id}").get_data(as_text=True)
     assert 'id="report-correction"' in page
     assert ">12<" not in page
@@ -303,7 +304,7 @@ def test_stored_text_is_escaped_and_swedish_letters_survive(statistician: FlaskC
                   "columns": ["total"],
                   "labels": {"förvaltning": "Förvaltningsenheten åäö"},
                   "cells": [["<img src=x>", "total", 9, None],
-                            ["förvaltning", "total", None, "primary"],
+                            ["förvaltning", "total", None, "c"],
                             ["total", "total", 12, None]]}]}
     with services(app).db.session() as db:
         release = StatisticsRelease(kind="annual", period="2024", k=5, protection=5,
@@ -328,7 +329,7 @@ def test_a_large_table_still_makes_a_pdf(statistician: FlaskClient) -> None:
     tables = {"schema": "lykta-statistics/1", "period": "2024", "kind": "annual", "k": 5,
               "protection": 5, "tables": [{
                   "id": "many", "title": "Many units", "rows": rows, "columns": ["total"],
-                  "cells": [[r, "total", None if i % 7 == 0 else i, "primary" if i % 7 == 0
+                  "cells": [[r, "total", None if i % 7 == 0 else i, "c" if i % 7 == 0
                              else None] for i, r in enumerate(rows)]
                   + [["total", "total", 99999, None]]}]}
     with services(statistician.application).db.session() as db:
