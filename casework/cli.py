@@ -74,6 +74,7 @@ def register(app: Flask) -> None:
         cli_identity,
         cli_oral,
         cli_retention,
+        cli_statistics,
     )
 
     cli_audit.register(app)
@@ -81,6 +82,7 @@ def register(app: Flask) -> None:
     cli_identity.register(app)
     cli_oral.register(app)
     cli_retention.register(app)
+    cli_statistics.register(app)
     cli_cases.register(app)
     cli_conflicts.register(app)  # after cli_cases: it adds to the cases group
 

@@ -107,7 +107,7 @@ def earlier_releases(session: Session, period: Period
     for pattern, stored in session.execute(
             select(StatisticsRelease.pattern, StatisticsRelease.tables)
             .where(StatisticsRelease.period == period.label)
-            .order_by(StatisticsRelease.released_at, StatisticsRelease.id)).tuples():
+            .order_by(StatisticsRelease.released_at, StatisticsRelease.id)).all():
         for table_id, keys in json.loads(pattern).items():
             carried.setdefault(table_id, set()).update((str(r), str(c)) for r, c in keys)
         tables.extend(export.from_json(stored).tables)
