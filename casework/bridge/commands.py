@@ -11,11 +11,10 @@ content.
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import json
 import logging
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import and_, exists, select, update
@@ -34,17 +33,14 @@ from ..services import Casework
 log = logging.getLogger("lykta.casework.bridge")
 
 
-def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")
-
-
-def _queue(session: Session, kind: IntakeCommandKind, case: Case,
-           payload: Mapping[str, Any]) -> IntakeCommand:
-    command = IntakeCommand(kind=kind.value, case_id=case.id,
-                            payload=json.dumps(dict(payload), sort_keys=True,
-                                               separators=(",", ":")))
-    session.add(command)
-    return command
+def _queue(session: Session, case: Case,
+           command: ReceiptRegistration | DialogueForget) -> IntakeCommand:
+    """Store ``command`` in its one wire form (``common.contract``), to be sent as is."""
+    row = IntakeCommand(kind=command.KIND.value, case_id=case.id,
+                        payload=json.dumps(command.to_wire(), sort_keys=True,
+                                           separators=(",", ":")))
+    session.add(row)
+    return row
 
 
 def register_receipt(session: Session, case: Case, *, lookup_token: bytes,
@@ -56,17 +52,16 @@ def register_receipt(session: Session, case: Case, *, lookup_token: bytes,
     to (under ``params``), the tipster's public key, the unit, and the key ids a follow-up
     is sealed to; the reporter then signs in at intake like anyone else.
     """
-    return _queue(session, IntakeCommandKind.REGISTER_RECEIPT, case, {
-        "receipt_id": case.intake_receipt_id, "lookup_token": _b64(lookup_token),
-        "tipster_public_key": _b64(case.tipster_public_key), "kdf": params.to_dict(),
-        "unit_id": case.unit_id,
-        "recipient_key_ids": [key_id.hex() for key_id in recipient_key_ids]})
+    return _queue(session, case, ReceiptRegistration(
+        receipt_id=case.intake_receipt_id, lookup_token=lookup_token,
+        tipster_public_key=case.tipster_public_key, kdf=params.to_dict(),
+        unit_id=case.unit_id,
+        recipient_key_ids=tuple(key_id.hex() for key_id in recipient_key_ids)))
 
 
 def forget_dialogue(session: Session, case: Case) -> IntakeCommand:
     """Queue the removal of ``case``'s dialogue at intake (retention: the case is purged)."""
-    return _queue(session, IntakeCommandKind.FORGET_DIALOGUE, case,
-                  {"receipt_id": case.intake_receipt_id})
+    return _queue(session, case, DialogueForget(receipt_id=case.intake_receipt_id))
 
 
 # --- Delivery (casework/bridge/cycle.py over HTTP, casework/bridge/bundles.py as files) ---

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from common.contract import CommandKind
+
 
 class Priority(StrEnum):
     """How urgently a case is worked (set at triage)."""
@@ -139,11 +141,9 @@ class HoldReasonCode(StrEnum):
     OTHER = "other"
 
 
-class IntakeCommandKind(StrEnum):
-    """What casework asks intake to do through the bridge (beyond pushing replies)."""
-
-    REGISTER_RECEIPT = "register-receipt"  # an oral report's receipt: lookup token + key
-    FORGET_DIALOGUE = "forget-dialogue"  # retention: remove a tipster's dialogue at intake
+# What casework asks intake to do through the bridge (beyond pushing replies): the
+# contract's words, named as casework's rows use them.
+IntakeCommandKind = CommandKind
 
 
 # --- KOF statistics ---------------------------------------------------------------------

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 import threading
 import time
 from collections.abc import Callable
@@ -28,8 +27,8 @@ from sqlalchemy.orm import Session
 
 from ..errors import CaseworkError
 from ..models import StatisticsRelease
+from .tokens import ID_SHAPE
 
-ID_SHAPE = re.compile(r"[0-9a-f]{32}")
 PAGE_SIZE = 100  # releases per page of the list; ?after=<last id> for the next
 WINDOW_SECONDS = 60
 
