@@ -238,19 +238,25 @@ class CaseworkConfig:
         return next((a for a in self.referral_authorities if a.code == code), None)
 
     @classmethod
-    def from_instance(cls, instance_path: Path) -> CaseworkConfig:
-        """Load ``casework.json`` from an instance folder."""
-        return cls.from_dict(settings.read_object(instance_path / CONFIG_FILE), instance_path)
+    def from_instance(cls, instance_path: Path,
+                      environ: Mapping[str, str] | None = None) -> CaseworkConfig:
+        """Load ``casework.json`` from an instance folder, with the ``LYKTA_CASEWORK_*``
+        variables of ``environ`` (default: this process's) over it (common.environment;
+        the file may then be absent). Paths are relative to the instance folder."""
+        raw, labels = settings.load(instance_path / CONFIG_FILE, "casework", FILE_KEYS,
+                                    _PARSERS, environ)
+        return cls.from_dict(raw, instance_path, labels=labels)
 
     @classmethod
-    def from_dict(cls, raw: Mapping[str, Any], instance_path: Path) -> CaseworkConfig:
-        """Build a config from settings by their file names (JSON values, as above).
-        Settings left out keep their defaults. This is the one way in from outside code:
-        a later layer (environment variables) only has to produce such a mapping and
-        merge it over the file's.
-        """
+    def from_dict(cls, raw: Mapping[str, Any], instance_path: Path,
+                  labels: Mapping[str, str] | None = None) -> CaseworkConfig:
+        """Build a config from settings by their file names (JSON values, as in the
+        file; paths relative to ``instance_path``). Settings left out keep their
+        defaults. This is the one way in from outside code; ``labels`` name the
+        environment variables settings came from, for messages."""
         return settings.build(cls, raw, instance_path, keys=FILE_KEYS, parsers=_PARSERS,
-                              defaults=FILE_DEFAULTS, required=_REQUIRED, app="casework")
+                              defaults=FILE_DEFAULTS, required=_REQUIRED, app="casework",
+                              labels=labels)
 
 
 # Each field's name in the file (its own name unless listed here).

@@ -108,6 +108,17 @@ PERMISSIONS: dict[str, frozenset[Role] | str] = {
     "api.openapi": PUBLIC,
     "api.releases": PUBLIC,
     "api.release": PUBLIC,
+    # --- health and readiness (casework/views/health.py) ---
+    # For load balancers and systemd: a status word and per-check ok/failing only, never
+    # a version, a host name or an error text.
+    "health.live": PUBLIC,
+    "health.ready": PUBLIC,
+    # --- background jobs (casework/views/jobs.py) ---
+    # Failed jobs by queue, function name, time and a reason class only (never their
+    # arguments or traceback text, which may hold case ids); retry or discard.
+    "jobs.failed": ADMIN,
+    "jobs.retry": ADMIN,
+    "jobs.discard": ADMIN,
 }
 
 

@@ -9,10 +9,11 @@ pass, and the names a file may not leave out. This module reads the file
 :class:`ConfigError` that names the setting.
 
 Layers: :func:`build` takes one mapping of settings by their file names, with JSON
-values. The file gives one (:func:`read_object`); the environment-variable layer to come
-(``LYKTA_*`` overrides) only has to produce another such mapping, merged over the file's
-(``{**from_file, **from_environment}``) before :func:`build`: the parsers, the refusal of
-unknown names and the app's validation then apply to it unchanged.
+values. The file gives one (:func:`read_object`); the environment gives another
+(:mod:`common.environment`, the ``LYKTA_*`` variables), merged over the file's
+(:func:`load`) before :func:`build`: the parsers, the refusal of unknown names and the
+app's validation apply to both alike. Every setting that is missing or wrong is reported
+at once, each by its name (and the variable it came from), never by its value.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import base64
 import binascii
 import json
 import math
+import os
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import fields
 from pathlib import Path
@@ -65,30 +67,63 @@ def file_keys(cls: type[DataclassInstance], renamed: Mapping[str, str]) -> dict[
 def build(cls: type[Config], raw: Mapping[str, Any], instance_path: Path, *,
           keys: Mapping[str, str], parsers: Mapping[str, Parser],
           defaults: Mapping[str, Callable[[Path], Any]], required: Collection[str],
-          app: str) -> Config:
+          app: str, labels: Mapping[str, str] | None = None) -> Config:
     """The config ``cls`` from settings by their file names (``keys``: field -> name).
 
     Each setting given is read by its field's parser; a field left out takes its value
     from ``defaults`` (called with the instance folder) if it is there, is refused if it
     is ``required``, and otherwise keeps the dataclass's own default. ``app`` names the
-    configuration in messages.
+    configuration in messages; ``labels`` (file name -> how to name it) says where a
+    setting came from, for the ones that came from the environment. Every unknown,
+    missing or unreadable setting is reported in one ConfigError, so that an operator
+    fixes them all in one go; the app's own range checks then run on the result.
     """
+    labels = labels or {}
+    problems: list[str] = []
     unknown = sorted(set(raw) - set(keys.values()))
     if unknown:
-        raise ConfigError(f"unknown setting(s) in {app} configuration: "
-                          f"{', '.join(unknown)} (known: {', '.join(sorted(keys.values()))})")
+        problems.append(f"unknown setting(s) in {app} configuration: "
+                        f"{', '.join(labels.get(u, u) for u in unknown)} "
+                        f"(known: {', '.join(sorted(keys.values()))})")
     values: dict[str, Any] = {"instance_path": instance_path}
     for item in fields(cls):
         if item.name == "instance_path":
             continue
         key = keys[item.name]
         if key in raw:
-            values[item.name] = parsers[item.name](key, raw[key], instance_path)
+            try:
+                values[item.name] = parsers[item.name](labels.get(key, key), raw[key],
+                                                       instance_path)
+            except ConfigError as exc:
+                problems.append(str(exc))
         elif item.name in defaults:
             values[item.name] = defaults[item.name](instance_path)
         elif item.name in required:
-            raise ConfigError(f"{key} is missing from the {app} configuration")
+            problems.append(f"{key} is missing from the {app} configuration")
+    if len(problems) == 1:
+        raise ConfigError(problems[0])
+    if problems:
+        raise ConfigError(f"{len(problems)} problems in the {app} configuration:\n"
+                          + "\n".join(f"- {p}" for p in problems))
     return cls(**values)
+
+
+def load(file: Path, app: str, keys: Mapping[str, str], parsers: Mapping[str, Parser],
+         environ: Mapping[str, str] | None = None) -> tuple[dict[str, Any], dict[str, str]]:
+    """The settings of ``app`` from ``file`` with the ``LYKTA_<APP>_*`` variables of
+    ``environ`` (default: this process's) over them, and the labels naming the variables.
+
+    The file may be absent when the environment sets anything for the app: a container
+    or a systemd unit can carry the whole configuration (secrets through ``*_FILE``
+    variables, e.g. systemd credentials), with nothing in the instance folder but data.
+    """
+    from . import environment  # here: environment imports this module
+
+    environ = os.environ if environ is None else environ
+    from_environment, labels = environment.overrides(app, keys, parsers, environ)
+    if from_environment and not file.exists():
+        return from_environment, labels
+    return {**read_object(file), **from_environment}, labels
 
 
 # --- the parsers ----------------------------------------------------------------------
@@ -187,4 +222,5 @@ def optional(parse: Parser) -> Parser:
     unset (None)."""
     def parse_optional(key: str, value: Any, instance_path: Path) -> Any:
         return None if value is None or value == "" else parse(key, value, instance_path)
+    parse_optional.wrapped = parse  # type: ignore[attr-defined]  # environment.py reads it
     return parse_optional

@@ -99,6 +99,13 @@ EXPECTED: dict[str, tuple[str, str, set[Role] | str]] = {
     "api.openapi": ("GET", "/api/v1/openapi.json", "public"),
     "api.releases": ("GET", "/api/v1/releases", "public"),
     "api.release": ("GET", f"/api/v1/releases/{'1' * 32}", "public"),
+    # --- health and readiness (casework/views/health.py) ---
+    "health.live": ("GET", "/healthz", "public"),
+    "health.ready": ("GET", "/readyz", "public"),
+    # --- background jobs (casework/views/jobs.py) ---
+    "jobs.failed": ("GET", "/admin/jobs/", {A}),
+    "jobs.retry": ("POST", f"/admin/jobs/{'1' * 32}/retry", {A}),
+    "jobs.discard": ("POST", f"/admin/jobs/{'1' * 32}/discard", {A}),
 }
 
 
