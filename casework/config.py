@@ -104,6 +104,8 @@ class CaseworkConfig:
     intake_sync_url: str | None = None
     intake_verify_key: bytes | None = None
     sync_warn_after_seconds: int = 3600
+    # How often ``jobs schedule`` queues a bridge cycle (casework/jobs/schedule.py).
+    bridge_interval_seconds: int = 60
     redis_url: str | None = None  # rq queue for background jobs; None: run in-process
     acknowledgement_sv: str = (
         "Tack för din rapport. Vi har tagit emot den och kommer att gå igenom den. "
@@ -183,7 +185,8 @@ class CaseworkConfig:
             raise ConfigError("session_idle_seconds must be positive and at most "
                               "session_absolute_seconds")
         for name in ("lockout_threshold", "lockout_base_seconds", "enrolment_seconds",
-                     "directory_valid_days", "sync_warn_after_seconds"):
+                     "directory_valid_days", "sync_warn_after_seconds",
+                     "bridge_interval_seconds"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1")
         if self.lockout_max_seconds < self.lockout_base_seconds:
@@ -309,6 +312,7 @@ _PARSERS: dict[str, Parser] = {
     "intake_sync_url": settings.optional(settings.text),
     "intake_verify_key": settings.optional(settings.hex_bytes),
     "sync_warn_after_seconds": settings.integer,
+    "bridge_interval_seconds": settings.integer,
     "redis_url": settings.optional(settings.text),
     "acknowledgement_sv": settings.text,
     "acknowledgement_en": settings.text,

@@ -52,6 +52,7 @@ def every_setting(folder: Path) -> dict[str, tuple[Any, Any]]:
         "intake_sync_url": ("http://10.0.0.2:8090", "http://10.0.0.2:8090"),
         "intake_verify_key": ("cd" * 32, b"\xcd" * 32),
         "sync_warn_after_seconds": (60, 60),
+        "bridge_interval_seconds": (15, 15),
         "redis_url": ("redis://127.0.0.1:6379/0", "redis://127.0.0.1:6379/0"),
         "acknowledgement_sv": ("Tack.", "Tack."),
         "acknowledgement_en": ("Thanks.", "Thanks."),
