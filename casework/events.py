@@ -127,6 +127,10 @@ class StageChanged(DomainEvent):
     reopened: bool = False
     reason_envelope_id: str | None = None
     status_envelope_id: str | None = None
+    # A conclusion's two optional amounts (art. 27(2)), whole kronor: numbers only, as
+    # the case row holds them (not personal data; never the text that was typed).
+    damage_estimate_sek: int | None = None
+    recovered_sek: int | None = None
 
 
 @dataclass(frozen=True)

@@ -231,7 +231,8 @@ def change_stage(casework: Casework, session: Session, user: User,
     emit_on(session, StageChanged(case.id, user.id, move.source.value, target.value,
                                   code.value, outcome=result.value if result else None,
                                   reopened=move.reopens, reason_envelope_id=reason_id,
-                                  status_envelope_id=status_id))
+                                  status_envelope_id=status_id,
+                                  damage_estimate_sek=damage, recovered_sek=recovered))
     return row.id
 
 

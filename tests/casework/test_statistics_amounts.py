@@ -1,19 +1,22 @@
 """The two optional amounts of Directive art. 27(2) on the conclusion of a case.
 
 Only a conclusion offers and accepts them (whole kronor, 0 to 10^13, spaces between
-thousands allowed); anything else is refused with nothing changed.
+thousands allowed); anything else is refused with nothing changed. The audit entry of the
+conclusion records them as numbers.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
 from casework.errors import InvalidInput
-from casework.models import Case
+from casework.models import AuditEntry, Case
 from casework.workflow import MAX_AMOUNT_SEK, change_stage, parse_amount
 
 from .conftest import csrf, services
@@ -31,6 +34,16 @@ def _amounts(linked: Linked, case_id: str) -> tuple[int | None, int | None]:
         case = db.get(Case, case_id)
         assert case is not None
         return case.damage_estimate_sek, case.recovered_sek
+
+
+def _audited_amounts(linked: Linked, case_id: str) -> list[tuple[Any, Any]]:
+    """The amounts in the details of the case's stage changes, as logged, oldest first."""
+    with services(linked.casework).db.session() as db:
+        details = db.scalars(select(AuditEntry.details).where(
+            AuditEntry.case_id == case_id, AuditEntry.action == "stage_changed")
+            .order_by(AuditEntry.seq)).all()
+    return [(d.get("damage_estimate_sek"), d.get("recovered_sek"))
+            for d in map(json.loads, details)]
 
 
 def _post(client: FlaskClient, case_id: str, **fields: str) -> int:
@@ -63,6 +76,10 @@ def test_a_conclusion_records_the_amounts_and_the_next_one_replaces_them(
     act(linked, "lena", change_stage, case_id, "concluded", "evidence-insufficient", "",
         "not-substantiated", damage_estimate_sek="", recovered_sek="300")
     assert _amounts(linked, case_id) == (None, 300)
+    # The audit log records each conclusion's amounts, as numbers (never the typed text).
+    logged = _audited_amounts(linked, case_id)
+    assert logged[-3:] == [(1_250_000, 0), (None, None), (None, 300)]
+    assert all(isinstance(a, int | None) and isinstance(b, int | None) for a, b in logged)
 
 
 def test_malformed_amounts_and_amounts_on_other_moves_change_nothing(linked: Linked) -> None:
