@@ -16,6 +16,8 @@ from sqlalchemy import select
 
 from common.assets import register_assets
 from common.db import Database
+from common.health import install as install_health
+from common.health import readiness_for
 from common.http import install_security_headers
 from common.request_guard import install_request_guard
 from common.startup import exclusive
@@ -88,6 +90,7 @@ def create_app(config: CaseworkConfig | None = None) -> Flask:
         conflicts,
         deadlines,
         handling,
+        health,
         home,
         identity,
         language,
@@ -113,6 +116,9 @@ def create_app(config: CaseworkConfig | None = None) -> Flask:
     app.register_blueprint(statistics.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(language.bp)
+    app.register_blueprint(health.bp)
+    install_health(app, readiness_for("casework", database_url=config.database_url,
+                                      storage=config.storage, redis_url=config.redis_url))
     web.install(app)
     errors.register_error_handlers(app)
     install_security_headers(app)

@@ -17,6 +17,8 @@ from sqlalchemy import select
 
 from common.assets import register_assets
 from common.directory import DirectoryRefused
+from common.health import install as install_health
+from common.health import readiness_for
 from common.http import install_security_headers
 from common.i18n import init_babel
 from common.request_guard import install_request_guard
@@ -91,12 +93,15 @@ def create_app(config: IntakeConfig | None = None, *, now: dt.datetime | None = 
     # otherwise; its events reach ``dispatcher``'s subscribers only after the commit.
     install(app, database, dispatcher)
 
-    from .views import dialogue, public, report
+    from .views import dialogue, health, public, report
 
     register_assets(app)
     app.register_blueprint(public.bp)
     app.register_blueprint(report.bp)
     app.register_blueprint(dialogue.bp)
+    app.register_blueprint(health.bp)
+    install_health(app, readiness_for("intake", database_url=config.database_url,
+                                      storage=config.storage_path))
     errors.register_error_handlers(app)
     install_security_headers(app, onion_address=config.onion_address)
     install_request_guard(app, session_shape={"tipster": {"id": str, "secret": str,

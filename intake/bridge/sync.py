@@ -28,6 +28,8 @@ from werkzeug.exceptions import HTTPException
 
 import crypto
 from common.contract import REQUESTS, Audience, CommandItem, ReplyItem, SyncPurpose
+from common.health import install as install_health
+from common.health import readiness_for
 from common.startup import exclusive
 from common.storage import EnvelopeStore
 from common.sync_schema import Malformed, parse_json, validate
@@ -36,6 +38,7 @@ from .. import db as db_module
 from .. import migrate
 from ..config import IntakeConfig
 from ..models import StoredEnvelope, SyncNonce, SyncState
+from ..views import health as health_views
 from .commands import apply_commands
 from .outbox import PushRefused, accept_for_tipster, acknowledge, outbox
 
@@ -100,6 +103,11 @@ def create_app(config: IntakeConfig | None = None) -> Flask:
         migrate.upgrade(config.database_url)
     store = EnvelopeStore(config.storage_path)
     replay_cache = DatabaseReplayCache(database)
+    # The same probes as the public app's (intake/views/health.py): GET only, unsigned,
+    # and they say nothing but "ok" or which check fails.
+    app.register_blueprint(health_views.bp)
+    install_health(app, readiness_for("intake", database_url=config.database_url,
+                                      storage=config.storage_path))
 
     intake = _Holdings(database, store)  # the bridge never seals: no directory, no keys
     # No unit of work per request here (common/unit_of_work.py), on purpose: a request's

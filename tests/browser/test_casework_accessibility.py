@@ -71,9 +71,10 @@ VISITOR, NEWCOMER = "visitor", "newcomer"
 ACCOUNTS = [VISITOR, NEWCOMER, *ROSTER]
 
 # GET endpoints that are no page: files, stylesheets, the language switch (a redirect),
-# the statistics API (JSON for machines; tests/casework/test_statistics_api.py).
+# the statistics API (JSON for machines; tests/casework/test_statistics_api.py), the
+# health probes (text and JSON for load balancers; tests/casework/test_health.py).
 NOT_PAGES = {"static", "assets.static", "language.switch", "api.openapi", "api.releases",
-             "api.release"}
+             "api.release", "health.live", "health.ready"}
 # Downloads answer with a file (Content-Disposition: attachment), never a page.
 DOWNLOADS = {"cases.download", "audit.export", "statistics.export",
              "statistics.release_pdf"}
