@@ -609,3 +609,24 @@ class DemoHistorySeeded(DomainEvent):
 
     count: int
     days: int
+
+
+# --- failed background jobs (casework/jobs/failures.py; /admin/jobs/) --------------------
+
+
+@dataclass(frozen=True)
+class FailedJobRetried(DomainEvent):
+    """An administrator put a failed job back on its queue (its id and queue only)."""
+
+    user_id: str
+    job_id: str
+    queue: str
+
+
+@dataclass(frozen=True)
+class FailedJobDiscarded(DomainEvent):
+    """An administrator deleted a failed job for good (its id and queue only)."""
+
+    user_id: str
+    job_id: str
+    queue: str
