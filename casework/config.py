@@ -103,6 +103,12 @@ class CaseworkConfig:
     # The bridge: where intake's sync app listens (internal interface) and its pinned key.
     intake_sync_url: str | None = None
     intake_verify_key: bytes | None = None
+    # TLS on the sync link (ops/README.md, "TLS for the sync link"): the internal CA that
+    # signs intake's sync certificate (None: the system's trusted CAs; the host name is
+    # checked either way), and casework's client certificate with its key in one PEM file,
+    # which nginx in front of the sync app asks for (None: none is shown).
+    intake_sync_ca_path: Path | None = None
+    intake_sync_client_cert_path: Path | None = None
     sync_warn_after_seconds: int = 3600
     # How often ``jobs schedule`` queues a bridge cycle (casework/jobs/schedule.py).
     bridge_interval_seconds: int = 60
@@ -155,6 +161,9 @@ class CaseworkConfig:
     statistics_k: int = 5
     statistics_protection: int = 5
     statistics_api_per_minute: int = 60
+    # The offline backup key's public half (docs/backups.md): `backup create` seals to it
+    # and cannot open what it wrote. None: backups are refused.
+    backup_public_key: bytes | None = None
 
     @property
     def totp_key_file(self) -> Path:
@@ -196,7 +205,7 @@ class CaseworkConfig:
         if not self.totp_issuer.strip() or ":" in self.totp_issuer:
             raise ConfigError("totp_issuer must be a non-empty name without a colon "
                               "(authenticator apps read the colon as a separator)")
-        for name in ("escrow_public_key", "intake_verify_key"):
+        for name in ("escrow_public_key", "intake_verify_key", "backup_public_key"):
             key = getattr(self, name)
             if key is not None and len(key) != 32:
                 raise ConfigError(f"{name} must be 32 bytes")
@@ -266,7 +275,9 @@ class CaseworkConfig:
 FILE_KEYS = settings.file_keys(CaseworkConfig, {
     "signing_key_path": "signing_key", "totp_key_path": "totp_key", "storage_path": "storage",
     "audit_signing_key_path": "audit_signing_key", "audit_head_path": "audit_head",
-    "smtp_password_path": "smtp_password_file", "archive_path": "archive"})
+    "smtp_password_path": "smtp_password_file", "archive_path": "archive",
+    "intake_sync_ca_path": "intake_sync_ca_file",
+    "intake_sync_client_cert_path": "intake_sync_client_cert"})
 
 # Defaults of the fields that code must pass, for a file that leaves them out.
 FILE_DEFAULTS: dict[str, Callable[[Path], Any]] = {
@@ -311,6 +322,8 @@ _PARSERS: dict[str, Parser] = {
     "audit_head_path": settings.optional(settings.path),
     "intake_sync_url": settings.optional(settings.text),
     "intake_verify_key": settings.optional(settings.hex_bytes),
+    "intake_sync_ca_path": settings.optional(settings.path),
+    "intake_sync_client_cert_path": settings.optional(settings.path),
     "sync_warn_after_seconds": settings.integer,
     "bridge_interval_seconds": settings.integer,
     "redis_url": settings.optional(settings.text),
@@ -334,4 +347,5 @@ _PARSERS: dict[str, Parser] = {
     "statistics_k": settings.integer,
     "statistics_protection": settings.integer,
     "statistics_api_per_minute": settings.integer,
+    "backup_public_key": settings.optional(settings.hex_bytes),
 }

@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import secrets
+import ssl
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -35,17 +36,40 @@ class BodyTooLarge(BridgeError):
     """One envelope is larger than this side accepts; the others still go through."""
 
 
+def tls_context(ca_file: Path | None = None,
+                client_cert: Path | None = None) -> ssl.SSLContext:
+    """The TLS settings of the sync link: the server's certificate must chain to
+    ``ca_file`` (an internal CA; None: the system's CAs) and name the URL's host, and
+    ``client_cert`` (a PEM file holding casework's certificate and key) is shown when the
+    server asks for one. A file that cannot be read is a BridgeError naming the setting."""
+    try:
+        context = ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
+    except (OSError, ssl.SSLError) as exc:
+        raise BridgeError("intake_sync_ca_file cannot be read as a PEM certificate") from exc
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    if client_cert is not None:
+        try:
+            context.load_cert_chain(str(client_cert))
+        except (OSError, ssl.SSLError) as exc:
+            raise BridgeError("intake_sync_client_cert cannot be read as a PEM certificate "
+                              "and key") from exc
+    return context
+
+
 class IntakeClient:
     """Signed requests to intake's sync app."""
 
     def __init__(self, url: str, signing_key: crypto.SigningKey,
-                 intake_key: crypto.VerifyKey, timeout: float = 60.0) -> None:
+                 intake_key: crypto.VerifyKey, timeout: float = 60.0,
+                 tls: ssl.SSLContext | None = None) -> None:
         if not url.startswith(("http://", "https://")):
             raise BridgeError("the intake sync URL must be http(s)")
         self._url = url.rstrip("/")
         self._key = signing_key
         self._intake = intake_key
         self._timeout = timeout
+        # Certificate and host name checked (create_default_context) unless told otherwise.
+        self._tls = tls if tls is not None else ssl.create_default_context()
 
     def _post(self, purpose: SyncPurpose, body: dict[str, Any]) -> tuple[Any, bytes]:
         nonce = secrets.token_bytes(crypto.signing.NONCE_BYTES)
@@ -55,7 +79,8 @@ class IntakeClient:
                                          method="POST",
                                          headers={"Content-Type": "application/octet-stream"})
         try:
-            response = urllib.request.urlopen(request, timeout=self._timeout)  # noqa: S310
+            response = urllib.request.urlopen(request, timeout=self._timeout,  # noqa: S310
+                                              context=self._tls)
         except urllib.error.HTTPError as exc:
             raise BridgeError(f"intake refused the {purpose} request ({exc.code})") from exc
         except OSError as exc:

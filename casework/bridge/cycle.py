@@ -27,7 +27,7 @@ from ..events import BridgeCycleCompleted
 from ..models import BridgeState
 from ..models.base import utcnow
 from ..services import Casework
-from .client import BridgeError, IntakeClient
+from .client import BridgeError, IntakeClient, tls_context
 from .commands import mark_commands_delivered, pending_commands
 from .imports import Incoming, import_from_intake
 from .pushes import mark_delivered, pending_pushes
@@ -51,7 +51,9 @@ def client_for(casework: Casework) -> IntakeClient:
         raise BridgeError("casework.json has no intake_sync_url / intake_verify_key")
     seed = config.signing_key_path.read_bytes()
     return IntakeClient(config.intake_sync_url, crypto.SigningKey.from_seed(seed),
-                        crypto.VerifyKey(config.intake_verify_key))
+                        crypto.VerifyKey(config.intake_verify_key),
+                        tls=tls_context(config.intake_sync_ca_path,
+                                        config.intake_sync_client_cert_path))
 
 
 def run_cycle(casework: Casework, client: IntakeClient, batch: int = 50) -> CycleReport:

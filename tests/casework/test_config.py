@@ -51,6 +51,9 @@ def every_setting(folder: Path) -> dict[str, tuple[Any, Any]]:
         "audit_head_path": ("/srv/audit/head.json", Path("/srv/audit/head.json")),
         "intake_sync_url": ("http://10.0.0.2:8090", "http://10.0.0.2:8090"),
         "intake_verify_key": ("cd" * 32, b"\xcd" * 32),
+        "intake_sync_ca_path": ("tls/ca.crt", folder / "tls" / "ca.crt"),
+        "intake_sync_client_cert_path": ("/etc/lykta/sync-client.pem",
+                                         Path("/etc/lykta/sync-client.pem")),
         "sync_warn_after_seconds": (60, 60),
         "bridge_interval_seconds": (15, 15),
         "redis_url": ("redis://127.0.0.1:6379/0", "redis://127.0.0.1:6379/0"),
@@ -75,6 +78,7 @@ def every_setting(folder: Path) -> dict[str, tuple[Any, Any]]:
         "statistics_k": (3, 3),
         "statistics_protection": (4, 4),
         "statistics_api_per_minute": (10, 10),
+        "backup_public_key": ("ba" * 32, b"\xba" * 32),
     }
 
 
