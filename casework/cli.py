@@ -68,6 +68,7 @@ def register(app: Flask) -> None:
     """Attach the command groups to ``app``."""
     from . import (
         cli_audit,
+        cli_backup,
         cli_cases,
         cli_conflicts,
         cli_deadlines,
@@ -85,6 +86,7 @@ def register(app: Flask) -> None:
     cli_statistics.register(app)
     cli_cases.register(app)
     cli_conflicts.register(app)  # after cli_cases: it adds to the cases group
+    cli_backup.register(app)
 
     @app.cli.group("units")
     def units() -> None:

@@ -48,6 +48,9 @@ def register(app: Flask) -> None:
         click.echo(signing.verify_key.raw.hex())
 
     register_bundles(app)
+    from . import cli_backup
+
+    cli_backup.register(app)
 
 
 def _keys() -> tuple[crypto.SigningKey, crypto.VerifyKey]:

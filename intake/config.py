@@ -70,6 +70,9 @@ class IntakeConfig:
     sync_signing_seed: bytes | None = None
     sync_batch_limit: int = 100
     sync_max_push_bytes: int = 16 * 1024 * 1024
+    # The offline backup key's public half (docs/backups.md): `backup create` seals to it
+    # and cannot open what it wrote. None: backups are refused.
+    backup_public_key: bytes | None = None
 
     def __post_init__(self) -> None:
         if len(self.secret_key) < 32:
@@ -102,6 +105,8 @@ class IntakeConfig:
             raise ConfigError("default_locale must be sv or en")
         if self.sync_signing_seed is not None and len(self.sync_signing_seed) != 32:
             raise ConfigError("sync_signing_seed must be 32 bytes")
+        if self.backup_public_key is not None and len(self.backup_public_key) != 32:
+            raise ConfigError("backup_public_key must be 32 bytes")
         if self.onion_address is not None and not self.onion_address.endswith(".onion"):
             raise ConfigError("onion_address must end in .onion")
 
@@ -163,4 +168,5 @@ _PARSERS: dict[str, Parser] = {
     "sync_signing_seed": settings.optional(settings.base64_bytes),
     "sync_batch_limit": settings.integer,
     "sync_max_push_bytes": settings.integer,
+    "backup_public_key": settings.optional(settings.hex_bytes),
 }

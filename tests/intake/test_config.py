@@ -52,6 +52,7 @@ def every_setting(folder: Path) -> dict[str, tuple[Any, Any]]:
         "sync_signing_seed": (b64(b"d" * 32), b"d" * 32),
         "sync_batch_limit": (7, 7),
         "sync_max_push_bytes": (999, 999),
+        "backup_public_key": ("ba" * 32, b"\xba" * 32),
     }
 
 
