@@ -79,18 +79,16 @@ def test_a_sync_certificate_from_the_configured_ca_is_trusted_and_an_unknown_one
         # Without the setting, only the system's CAs count: the internal CA is unknown.
         with pytest.raises(BridgeError, match="unreachable"):
             casework_client(tmp_path, url).pull(10)
-    with serving(sync_app, theirs) as url:
-        with pytest.raises(BridgeError, match="unreachable"):
-            casework_client(tmp_path, url, intake_sync_ca_file=internal.certificate).pull(10)
+    with serving(sync_app, theirs) as url, pytest.raises(BridgeError, match="unreachable"):
+        casework_client(tmp_path, url, intake_sync_ca_file=internal.certificate).pull(10)
 
 
 def test_a_certificate_for_another_host_is_refused_even_from_the_configured_ca(
         tmp_path: Path, sync_app: Any) -> None:
     internal = certificate_authority(tmp_path, "internal-ca")
     elsewhere = issue(internal, tmp_path, "other", san="DNS:other.lykta.internal")
-    with serving(sync_app, elsewhere) as url:
-        with pytest.raises(BridgeError, match="unreachable"):
-            casework_client(tmp_path, url, intake_sync_ca_file=internal.certificate).pull(10)
+    with serving(sync_app, elsewhere) as url, pytest.raises(BridgeError, match="unreachable"):
+        casework_client(tmp_path, url, intake_sync_ca_file=internal.certificate).pull(10)
 
 
 def test_a_server_that_asks_for_a_client_certificate_gets_casework_s(
