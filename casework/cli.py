@@ -23,8 +23,10 @@ from flask_babel import force_locale
 from sqlalchemy import select
 
 import crypto
+from common import db_cli
 from common.unit_of_work import emit_on
 
+from . import migrate
 from .accounts import approve_key, create_user, reset_password, rotate_key
 from .directory import DirectoryNotReady, export_directory
 from .errors import CaseworkError
@@ -86,6 +88,7 @@ def register(app: Flask) -> None:
     cli_statistics.register(app)
     cli_cases.register(app)
     cli_conflicts.register(app)  # after cli_cases: it adds to the cases group
+    db_cli.register(app, migrate.MIGRATIONS, lambda: current().config.database_url)
     cli_backup.register(app)
 
     @app.cli.group("units")

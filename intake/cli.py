@@ -16,10 +16,12 @@ from flask import Flask
 from sqlalchemy import select
 
 import crypto
+from common import db_cli
 from common.bundles import BundleRefused, read_to_intake, write_to_casework
 from common.contract import Audience, BundledTipsterItem
 from common.sync_schema import MAX_ITEMS
 
+from . import migrate
 from .bridge.commands import apply_bundle_commands, bundle_commands_as_of, receipt_ids
 from .bridge.outbox import PushRefused, accept_for_tipster, acknowledge, outbox
 from .models import StoredEnvelope, SyncState
@@ -51,6 +53,7 @@ def register(app: Flask) -> None:
     from . import cli_backup
 
     cli_backup.register(app)
+    db_cli.register(app, migrate.MIGRATIONS, lambda: current().config.database_url)
 
 
 def _keys() -> tuple[crypto.SigningKey, crypto.VerifyKey]:
