@@ -14,6 +14,7 @@ from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import select
 
+from common import logs
 from common.assets import register_assets
 from common.db import Database
 from common.health import install as install_health
@@ -44,6 +45,7 @@ def default_instance() -> Path:
 
 def create_app(config: CaseworkConfig | None = None) -> Flask:
     """Build the casework app."""
+    logs.configure_from(os.environ)
     config = config or CaseworkConfig.from_instance(default_instance())
     app = Flask(__name__, instance_path=str(config.instance_path))
     app.config.update(

@@ -15,6 +15,7 @@ from pathlib import Path
 from flask import Flask
 from sqlalchemy import select
 
+from common import logs
 from common.assets import register_assets
 from common.directory import DirectoryRefused
 from common.health import install as install_health
@@ -47,6 +48,7 @@ def default_instance() -> Path:
 
 def create_app(config: IntakeConfig | None = None, *, now: dt.datetime | None = None) -> Flask:
     """Build the intake app. Refuses to start without a valid signed directory."""
+    logs.configure_from(os.environ)
     config = config or IntakeConfig.from_instance(default_instance())
     app = Flask(__name__, instance_path=str(config.instance_path))
     app.request_class = SealingRequest

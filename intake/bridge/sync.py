@@ -18,6 +18,7 @@ import datetime as dt
 import hashlib
 import json
 import logging
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
 import crypto
+from common import logs
 from common.contract import REQUESTS, Audience, CommandItem, ReplyItem, SyncPurpose
 from common.health import install as install_health
 from common.health import readiness_for
@@ -84,6 +86,7 @@ def _signed(key: crypto.SigningKey, purpose: SyncPurpose, body: bytes, request_n
 
 def create_app(config: IntakeConfig | None = None) -> Flask:
     """The sync app. Refuses to start without intake's signing key."""
+    logs.configure_from(os.environ)
     if config is None:
         from .. import default_instance
 
