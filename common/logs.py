@@ -161,10 +161,13 @@ def dict_config(level: str = "INFO") -> dict[str, Any]:
         "disable_existing_loggers": False,
         "formatters": {"json": {"()": "common.logs.JsonFormatter"}},
         "filters": {"redact": {"()": "common.logs.Redact"}},
-        "handlers": {"json": handler},
-        "root": {"level": level, "handlers": ["json"]},
+        # Named as configure() names its handler: an app started with LYKTA_LOG_FORMAT=json
+        # under this configuration finds it and adds no second one.
+        "handlers": {_HANDLER_NAME: handler},
+        "root": {"level": level, "handlers": [_HANDLER_NAME]},
         "loggers": {
-            "gunicorn.error": {"level": level, "handlers": ["json"], "propagate": False},
+            "gunicorn.error": {"level": level, "handlers": [_HANDLER_NAME],
+                               "propagate": False},
             "gunicorn.access": {"level": "CRITICAL", "handlers": [], "propagate": False},
         },
     }
