@@ -11,7 +11,7 @@ nothing. The export (:mod:`.export`) takes the same released tables, unfiltered.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from flask_babel import lazy_gettext as _l
@@ -23,11 +23,12 @@ from common.contract import Category
 from ..config import CaseworkConfig
 from ..errors import InvalidInput
 from ..models import ReleaseKind, StatisticsRelease, Unit
-from . import disclosure, export
-from .figures import AmountFigure, DaysFigure, Figure, figures, tables_of
-from .figures_base import CATEGORY, UNIT, released_amount
+from . import export
+from .disclosure import ReleasedDays
+from .figures import AmountFigure, AnyFigure, DaysFigure, Figure
+from .figures_base import CATEGORY, UNIT
 from .periods import Period
-from .releases import earlier_releases
+from .releases import protected_figures
 from .tables import TOTAL, ReleasedCell, ReleasedTable
 
 MAX_FILTER = 64  # a unit id or category code is far shorter
@@ -109,9 +110,9 @@ def offered_periods(today: dt.date, asked: Period, quarters: int = 8) -> list[Pe
 
 
 def exported(session: Session, config: CaseworkConfig, period: Period, fmt: str) -> str:
-    """The period's released tables, whole, as ``csv`` or ``json`` (schema
-    lykta-statistics/1): titles, notes and the names of row and column keys included."""
-    found, released = released_tables(session, config, period)
+    """The period's released figures, whole, as ``csv`` or ``json`` (schema
+    lykta-statistics/2): titles, notes and the names of row and column keys included."""
+    found, released, magnitudes = protected_figures(session, config, period)
     titles: dict[str, object] = {}
     notes: dict[str, object] = {}
     labels: dict[str, dict[str, str]] = {}
@@ -123,11 +124,16 @@ def exported(session: Session, config: CaseworkConfig, period: Period, fmt: str)
             names = labels.setdefault(table.id, {})
             for key in (*table.rows, *table.columns):
                 names.setdefault(key, figure.label(key))
+        else:
+            titles[figure.id], notes[figure.id] = figure.title, figure.note
+            codes = figure.groups if isinstance(figure, DaysFigure) else figure.rows
+            labels[figure.id] = {c: figure.label(c) for c in codes if c != TOTAL}
     kind = (ReleaseKind.QUARTERLY if period.kind == "quarter" else ReleaseKind.ANNUAL).value
     write = export.to_json if fmt == "json" else export.to_csv
     return write(released, period=period.label, kind=kind, k=config.statistics_k,
                  protection=config.statistics_protection, titles=titles, notes=notes,
-                 labels=labels)
+                 labels=labels, durations=magnitudes.days,
+                 amounts=list(magnitudes.amounts.values()))
 
 
 # The name of a table's row dimension, for the first header of its table.
@@ -170,33 +176,28 @@ def units(session: Session) -> list[Unit]:
 
 
 def released_tables(session: Session, config: CaseworkConfig, period: Period
-                    ) -> tuple[list[Figure | DaysFigure | AmountFigure], list[ReleasedTable]]:
-    """The period's figures and their tables protected whole, as a release of it would
-    be: carrying the suppression pattern of every release of the period already
-    published, with their tables in the attacker's hands (so the dashboard never shows a
-    cell that a published release hid, nor one that differencing would give away)."""
-    found = figures(session, period, authorities=config.referral_authorities)
-    carried, previous = earlier_releases(session, period)
-    released = disclosure.protect(tables_of(found), k=config.statistics_k,
-                                  protection=config.statistics_protection,
-                                  carried=carried, previous=previous)
+                    ) -> tuple[list[AnyFigure], list[ReleasedTable]]:
+    """The period's figures and their count tables protected whole, as a release of it
+    would be (``releases.protected_figures``)."""
+    found, released, _magnitudes = protected_figures(session, config, period)
     return found, released
 
 
 def dashboard(session: Session, config: CaseworkConfig, period: Period,
               filters: Filters) -> Dashboard:
-    """The period's figures, protected whole, then sliced by ``filters``."""
-    found, released = released_tables(session, config, period)
+    """The period's figures, protected whole as a release of them would be (counts,
+    durations and sums alike: ``releases.protected_figures``), then sliced by
+    ``filters``."""
+    found, released, magnitudes = protected_figures(session, config, period)
     by_id = {t.id: t for t in released}
     shown: list[Shown] = []
     for figure in found:
         if isinstance(figure, Figure):
             shown.append(_counts(figure, by_id[figure.table.id], filters))
         elif isinstance(figure, DaysFigure):
-            shown.append(_days(figure, config.statistics_k, filters,
-                               by_id.get(figure.counts_table)))
+            shown.append(_days(figure, magnitudes.days[figure.id], filters))
         else:
-            shown.append(_amount(figure, by_id, config.statistics_k))
+            shown.append(_amount(figure, magnitudes.amounts[figure.id], filters))
     count = len(session.scalars(select(StatisticsRelease.id)
                                 .where(StatisticsRelease.period == period.label)).all())
     titles: dict[str, str] = {}
@@ -256,14 +257,14 @@ def _duration(value: float | None, hidden: bool) -> str:
     return "\N{EN DASH}" if value is None else f"{value:g}"
 
 
-def _days(figure: DaysFigure, k: int, filters: Filters,
-          counts: ReleasedTable | None) -> Shown:
-    """Median and 90th percentile days per group; a group of fewer than k cases shows
-    ``:c`` for its count and both durations, as does one whose n would give away a margin
-    its counts table hides (``disclosure.release_days``)."""
+def _days(figure: DaysFigure, released: Mapping[str, ReleasedDays],
+          filters: Filters) -> Shown:
+    """Median and 90th percentile days per group, as released
+    (``magnitudes.protect_days``): a hidden group shows ``:c`` for its count and both
+    durations."""
     wanted = _wanted(figure.dimension, filters)
     rows = []
-    for group, days in disclosure.release_days(figure, k, counts).items():
+    for group, days in released.items():
         if wanted is not None and group != wanted[1]:
             continue  # a slice of the groups released for the whole figure
         hidden = days.suppressed is not None
@@ -275,11 +276,14 @@ def _days(figure: DaysFigure, k: int, filters: Filters,
                  sliced, unsliced, days=rows, dimension=figure.dimension)
 
 
-def _amount(figure: AmountFigure, by_id: dict[str, ReleasedTable], k: int) -> Shown:
-    """A sum of kronor: shown only where its count of cases is shown too."""
-    counted = by_id.get(figure.counts_table or figure.id)
-    hidden = counted is not None and counted.cells.get((TOTAL, TOTAL),
-                                                       ReleasedCell(0)).value is None
-    value = released_amount(figure, k, count_suppressed=hidden)
-    return Shown(figure.id, str(figure.title), str(figure.note), str,
-                 amount=ReleasedCell(value))
+def _amount(figure: AmountFigure, released: ReleasedTable, filters: Filters) -> Shown:
+    """Sums of kronor by unit, as released (``magnitudes.protect_amounts``); a unit
+    filter selects its row of the table released whole."""
+    rows: list[str] | None = None
+    sliced: tuple[str, ...] = ()
+    if (by_row := _wanted(UNIT, filters)) is not None:
+        rows, sliced = [r for r in released.rows if r == by_row[1]], (by_row[0],)
+    unsliced = tuple(name for name in filters.query() if name not in sliced)
+    view = released if rows is None else slice_table(released, rows)
+    return Shown(figure.id, str(figure.title), str(figure.note), figure.label, view,
+                 str(_l("kronor")), sliced, unsliced, dimension=UNIT)

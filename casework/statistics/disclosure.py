@@ -24,6 +24,7 @@ published with a cell: an attacker who knows a cell is "primary" knows it is 1..
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -32,7 +33,7 @@ from .disclosure_lp import EPS, InconsistentRelease, Model, deviation, interval
 from .tables import TOTAL, CountTable, ReleasedCell, ReleasedTable, Suppression
 
 __all__ = ["InconsistentRelease", "ReleasedDays", "attack_interval", "pattern_of",
-           "protect", "release_days"]
+           "protect", "release_days", "whole_days"]
 
 Key = tuple[str, str]
 MAX_ROUNDS = 200  # protector LPs per component before falling back to hiding everything
@@ -355,19 +356,30 @@ class _DaysFigure(Protocol):
 
 @dataclass(frozen=True)
 class ReleasedDays:
-    """One group of a days figure as published: n, median and 90th percentile of days,
-    or all three None with the reason."""
+    """One group of a days figure as published: n, median and 90th percentile in whole
+    days, or all three None with the reason."""
 
     n: int | None
-    median: float | None
-    p90: float | None
+    median: int | None
+    p90: int | None
     suppressed: Suppression | None = None
 
 
-def release_days(figure: _DaysFigure, k: int,
-                 counts: ReleasedTable | None = None) -> dict[str, ReleasedDays]:
+def whole_days(value: float | None) -> int | None:
+    """A duration as published: whole days, a half rounded up (the median of an even
+    number of cases is the mean of the middle two)."""
+    return None if value is None else math.floor(value + 0.5)
+
+
+def release_days(figure: _DaysFigure, k: int, counts: ReleasedTable | None = None,
+                 hidden: Iterable[str] = ()) -> dict[str, ReleasedDays]:
     """Publish a days figure's groups: a group of fewer than k cases shows nothing (its
     n would count fewer than k, its median and percentile describe one or two cases).
+    A median or percentile is an order statistic, one real case's duration: it is only
+    ever published for k cases or more, and in whole days.
+
+    ``hidden``: groups to hide whatever their size (an earlier release of the period
+    hid them, or showed other values: see :mod:`.magnitudes`).
 
     ``counts``: the released table whose row margins (and grand total, for the group
     :data:`TOTAL`) are these groups' n (``DaysFigure.counts_table``): a group is hidden
@@ -379,16 +391,20 @@ def release_days(figure: _DaysFigure, k: int,
     n = 0 and no median.
     """
     out: dict[str, ReleasedDays] = {}
+    carried = set(hidden)
     for name, (n, median, p90) in figure.groups.items():
         margin = None if counts is None else counts.cells.get(
             (TOTAL, TOTAL) if name == TOTAL else (name, TOTAL))
         if 0 < n < k:
             out[name] = ReleasedDays(None, None, None, Suppression.PRIMARY)
+        elif name in carried:
+            out[name] = ReleasedDays(None, None, None, Suppression.CARRIED)
         elif margin is not None and margin.value is None:
             out[name] = ReleasedDays(None, None, None,
                                      margin.suppressed or Suppression.SECONDARY)
         else:
-            out[name] = ReleasedDays(n, median if n else None, p90 if n else None)
+            out[name] = ReleasedDays(n, whole_days(median) if n else None,
+                                     whole_days(p90) if n else None)
     overall = out.get(TOTAL)
     parts = [g for g in figure.groups if g != TOTAL]
     hidden = [g for g in parts if out[g].suppressed]

@@ -7,11 +7,12 @@ damage and the amounts recovered. The first is the total of the reports received
 outcomes are the year's table of outcomes; the amounts are what a conclusion recorded
 (``Case.damage_estimate_sek``, ``Case.recovered_sek``, both optional).
 
-An amount leaves casework only as a sum over the cases concluded in the year that
-recorded it, with the number of those cases as a count table that disclosure control
-protects like any other. The sum is suppressed when fewer than k cases contribute, when
-their count is suppressed, or when one case dominates it
-(:func:`~casework.statistics.figures_base.released_amount`).
+An amount leaves casework only as a sum per unit (and over all units) of the cases
+concluded in the year that recorded it, with the number of those cases as a count table
+that disclosure control protects like any other. A sum is suppressed when fewer than k
+cases contribute, when their count is suppressed, when its two largest contributions
+dominate it, or to protect another suppressed sum
+(:func:`~casework.statistics.magnitudes.protect_amounts`).
 """
 
 from __future__ import annotations
@@ -27,7 +28,16 @@ from common.contract import Stage
 
 from ..i18n import OUTCOME_LABELS
 from ..models import Case, StageChange
-from .figures_base import OUTCOME, UNIT, AmountFigure, Figure, Units, cells_of
+from .figures_base import (
+    OUTCOME,
+    UNIT,
+    AmountFigure,
+    AmountGroup,
+    Figure,
+    Units,
+    amount_groups,
+    cells_of,
+)
 from .periods import Period
 from .tables import TOTAL, CountTable
 
@@ -59,19 +69,14 @@ def _opened(session: Session, opened: Subquery) -> dict[tuple[str, str], int]:
         .group_by(Case.unit_id)))
 
 
-def _amounts(session: Session, period: Period, column: Any) -> tuple[
-        dict[tuple[str, str], int], int, int]:
-    """Per unit, how many of the year's concluded cases recorded ``column``; the sum and
-    the largest single amount over all of them."""
+def _amounts(session: Session, period: Period, column: Any) -> dict[str, AmountGroup]:
+    """Per unit (and TOTAL), of the year's concluded cases that recorded ``column``: how
+    many, their sum and the two largest amounts. The amounts are read into memory (one
+    per such case, never with its id) and only these aggregates leave."""
     last = last_conclusions(period)
-    recorded = and_(column.is_not(None), column >= 0)
-    counted = session.execute(
-        select(Case.unit_id, func.count(), func.sum(column), func.max(column))
-        .select_from(last).join(Case, Case.id == last.c.case_id).where(recorded)
-        .group_by(Case.unit_id)).all()
-    cells = cells_of((unit, TOTAL, n) for unit, n, _sum, _max in counted)
-    return (cells, sum(int(total or 0) for *_, total, _max in counted),
-            max((int(most or 0) for *_, most in counted), default=0))
+    return amount_groups((unit, amount) for unit, amount in session.execute(
+        select(Case.unit_id, column).select_from(last).join(Case, Case.id == last.c.case_id)
+        .where(column.is_not(None), column >= 0)))
 
 
 def annual_figures(session: Session, period: Period, units: Units,
@@ -103,20 +108,23 @@ def annual_figures(session: Session, period: Period, units: Units,
          _l("Cases concluded in the year whose conclusion recorded an estimate of the "
             "financial damage."),
          _l("Art. 27(2): estimated financial damage (kronor)"),
-         _l("The sum of the estimated damage those cases recorded. It is shown only when "
-            "at least k cases contribute and no single case makes up most of it.")),
+         _l("The sum of the estimated damage those cases recorded, by unit. A sum is "
+            "shown only when at least k cases contribute and no two cases make up most "
+            "of it.")),
         ("recovered", Case.recovered_sek,
          _l("Art. 27(2): cases with an amount recovered"),
          _l("Cases concluded in the year whose conclusion recorded an amount recovered."),
          _l("Art. 27(2): amounts recovered (kronor)"),
-         _l("The sum of the amounts those cases recorded as recovered. It is shown only "
-            "when at least k cases contribute and no single case makes up most of it.")),
+         _l("The sum of the amounts those cases recorded as recovered, by unit. A sum is "
+            "shown only when at least k cases contribute and no two cases make up most "
+            "of it.")),
     ):
-        cells, total, largest = _amounts(session, period, column)
+        groups = _amounts(session, period, column)
+        cells = {(unit, TOTAL): n for unit, (n, *_rest) in groups.items() if unit != TOTAL}
         table = CountTable(f"art27_{key}_recorded", units.rows(r for r, _ in cells),
                            (TOTAL,), cells)
         found.append(Figure(table.id, counted_title, counted_note, table, _l("cases"), UNIT,
                             labels=units.labels))
-        found.append(AmountFigure(f"art27_{key}_sek", sum_title, sum_note, table.total,
-                                  total, largest, table.id))
+        found.append(AmountFigure(f"art27_{key}_sek", sum_title, sum_note, groups,
+                                  table.rows, units.labels, table.id))
     return found

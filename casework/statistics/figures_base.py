@@ -5,7 +5,8 @@ note saying what it counts, what one count is, which dimension its rows and colu
 (so the dashboard can filter by unit or category as a SLICE of a table protected whole),
 and the labels of its row and column codes. A :class:`DaysFigure` gives durations (median
 and 90th percentile days) per unit; an :class:`AmountFigure` a sum of kronor with the
-number of cases that contributed. Nothing here carries a case id, a reference or a date.
+number of cases that contributed, per unit. Nothing here carries a case id, a reference or
+a date.
 """
 
 from __future__ import annotations
@@ -99,44 +100,57 @@ class DaysFigure:
         return str(self.labels.get(code, code))
 
 
+AmountGroup: TypeAlias = tuple[int, int, int, int]  # (n, sum, largest, second largest)
+
+
 @dataclass(frozen=True)
 class AmountFigure:
-    """A sum of whole kronor over the cases that recorded an amount (art. 27(2)).
+    """Sums of whole kronor per unit over the cases that recorded an amount (art. 27(2)).
 
-    ``cases`` is how many contributed (it is also the TOTAL margin of the count table
-    with the same id); ``largest_sek`` the largest single contribution, kept only to
-    apply the dominance rule. Never released as is: see :func:`released_amount`.
+    ``groups`` maps a unit id (and TOTAL, all units) to (how many cases contributed, the
+    sum, the largest and the second largest single contribution). The two largest are
+    kept only for the dominance rule; ``rows`` are the units in order (those of the count
+    table ``counts_table``, whose cell (unit, TOTAL) is that unit's n). Never released as
+    is: see :func:`casework.statistics.magnitudes.protect_amounts`.
     """
 
     id: str
     title: Text
     note: Text
-    cases: int
-    total_sek: int
-    largest_sek: int = 0
-    counts_table: str = ""  # the id of the count table whose TOTAL is ``cases``
+    groups: Mapping[str, AmountGroup]
+    rows: tuple[str, ...] = ()
+    labels: Labels = field(default_factory=dict)
+    counts_table: str = ""  # the id of the count table whose cells are the groups' n
+
+    @property
+    def cases(self) -> int:
+        return self.groups.get(TOTAL, (0, 0, 0, 0))[0]
+
+    @property
+    def total_sek(self) -> int:
+        return self.groups.get(TOTAL, (0, 0, 0, 0))[1]
+
+    @property
+    def largest_sek(self) -> int:
+        return self.groups.get(TOTAL, (0, 0, 0, 0))[2]
+
+    def label(self, code: str) -> str:
+        if code == TOTAL:
+            return str(_l("All units"))
+        return str(self.labels.get(code, code))
 
 
-# An amount is suppressed when one case makes up more than this share of it: a sum of
-# five where one case is 95 % of it tells that case's amount to anyone who knows the
-# other four are small (the (1, 85 %) dominance rule statistics offices use).
-DOMINANCE = 0.85
-
-
-def released_amount(amount: AmountFigure, k: int, *, count_suppressed: bool = False
-                    ) -> int | None:
-    """The sum as it may be published, or None (suppressed).
-
-    Suppressed when fewer than ``k`` cases contribute (as a count cell would be), when
-    one case dominates the sum (:data:`DOMINANCE`), or when the count of contributing
-    cases is itself suppressed in the released count table (``count_suppressed``): an
-    amount must never be shown for a population whose size is hidden.
-    """
-    if count_suppressed or amount.cases < k:
-        return None
-    if amount.total_sek > 0 and amount.largest_sek > DOMINANCE * amount.total_sek:
-        return None
-    return amount.total_sek
+def amount_groups(pairs: Iterable[tuple[str, int]]) -> dict[str, AmountGroup]:
+    """(unit, amount) pairs as (n, sum, largest, second largest) per unit and TOTAL."""
+    by_unit: dict[str, list[int]] = {}
+    for unit, amount in pairs:
+        by_unit.setdefault(str(unit), []).append(int(amount))
+    everything = [a for amounts in by_unit.values() for a in amounts]
+    out: dict[str, AmountGroup] = {}
+    for name, amounts in (*by_unit.items(), (TOTAL, everything)):
+        top = [*sorted(amounts, reverse=True)[:2], 0, 0]
+        out[name] = (len(amounts), sum(amounts), top[0], top[1])
+    return out
 
 
 # --- SQL helpers -------------------------------------------------------------------------

@@ -25,7 +25,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -33,14 +33,17 @@ from sqlalchemy.orm import Session
 
 from common.unit_of_work import emit_on
 
+from ..config import CaseworkConfig
 from ..errors import CaseworkError, InvalidInput, NotPermitted
 from ..events import StatisticsReleased
 from ..models import AuditEntry, ReleaseKind, Role, StatisticsRelease, User
 from ..models.base import random_id, utcnow
 from ..services import Casework
 from . import disclosure, export
-from .figures import figures, tables_of
-from .figures_base import Figure
+from .disclosure import ReleasedDays
+from .figures import AnyFigure, figures, tables_of
+from .figures_base import AmountFigure, DaysFigure, Figure
+from .magnitudes import Magnitudes, earlier_magnitudes, release_magnitudes
 from .periods import Period
 from .tables import TOTAL, ReleasedTable
 
@@ -120,6 +123,22 @@ def carried_pattern(session: Session, period: Period) -> dict[str, set[tuple[str
     return earlier_releases(session, period)[0]
 
 
+def protected_figures(session: Session, config: CaseworkConfig, period: Period
+                      ) -> tuple[list[AnyFigure], list[ReleasedTable], Magnitudes]:
+    """The period's figures and everything of them that may be published, as a release
+    of it would publish them (the dashboard shows the same: one source). Carries the
+    pattern of every release of the period already published, with their tables and
+    magnitudes in the attacker's hands."""
+    found = figures(session, period, authorities=config.referral_authorities)
+    carried, previous = earlier_releases(session, period)
+    released = disclosure.protect(tables_of(found), k=config.statistics_k,
+                                  protection=config.statistics_protection,
+                                  carried=carried, previous=previous)
+    magnitudes = release_magnitudes(found, released, config.statistics_k,
+                                    earlier_magnitudes(session, period))
+    return found, released, magnitudes
+
+
 def publish(casework: Casework, session: Session, user: User, kind: ReleaseKind,
             period: Period, today: dt.date | None = None) -> StatisticsRelease:
     """A statistician publishes ``period``'s figures as a release of ``kind``."""
@@ -131,19 +150,14 @@ def publish(casework: Casework, session: Session, user: User, kind: ReleaseKind,
     if not period.has_ended(today):
         raise PeriodNotEnded()
     config = casework.config
-    found = figures(session, period, authorities=config.referral_authorities)
-    carried, previous = earlier_releases(session, period)
-    released = disclosure.protect(tables_of(found), k=config.statistics_k,
-                                  protection=config.statistics_protection,
-                                  carried=carried, previous=previous)
+    found, released, magnitudes = protected_figures(session, config, period)
     seq, head = audit_head_before(session, period.end)
     release = StatisticsRelease(
         id=random_id(), kind=kind.value, period=period.label, released_at=utcnow(),
         released_by=user.id, k=config.statistics_k, protection=config.statistics_protection,
         audit_seq=seq, audit_hash=head,
-        tables=_stored_tables(released, [f for f in found if isinstance(f, Figure)],
-                              period, kind, config.statistics_k,
-                              config.statistics_protection),
+        tables=_stored_tables(released, found, magnitudes, period, kind,
+                              config.statistics_k, config.statistics_protection),
         pattern=json.dumps(disclosure.pattern_of(released), sort_keys=True))
     session.add(release)
     session.flush()
@@ -180,12 +194,31 @@ class ReportFigure:
 
 
 @dataclass(frozen=True)
+class ReportDurations:
+    """One released durations figure: per group, n, median and 90th percentile."""
+
+    id: str
+    title: str
+    note: str
+    groups: Mapping[str, ReleasedDays]
+    labels: Mapping[str, str]
+
+    def label(self, code: str) -> str:
+        if code == TOTAL:
+            return str(_l("All units"))
+        return self.labels.get(code, code)
+
+
+@dataclass(frozen=True)
 class Report:
-    """A release and its figures, read back from what was stored."""
+    """A release and its figures, read back from what was stored (a release of schema
+    1 has no durations and no amounts)."""
 
     release: StatisticsRelease
     figures: list[ReportFigure]
     corrects: list[StatisticsRelease]  # earlier releases of the same period
+    durations: list[ReportDurations] = field(default_factory=list)
+    amounts: list[ReportFigure] = field(default_factory=list)  # sums of kronor
 
     @property
     def suppressed_any(self) -> bool:
@@ -202,20 +235,29 @@ def report(session: Session, user: User, release_id: str) -> Report:
         select(StatisticsRelease).where(StatisticsRelease.period == release.period,
                                         StatisticsRelease.released_at < release.released_at)
         .order_by(StatisticsRelease.released_at))]
-    return Report(release, load_figures(release.tables), earlier)
+    durations, amounts = load_magnitudes(release.tables)
+    return Report(release, load_figures(release.tables), earlier, durations, amounts)
 
 
 # --- the stored form: the export schema (casework.statistics.export) ------------------
 
 
-def _stored_tables(released: Sequence[ReleasedTable], counted: Sequence[Figure],
-                   period: Period, kind: ReleaseKind, k: int, protection: int) -> str:
-    """The released tables as a ``lykta-statistics`` document. A table several figures
+def _stored_tables(released: Sequence[ReleasedTable], found: Sequence[AnyFigure],
+                   magnitudes: Magnitudes, period: Period, kind: ReleaseKind, k: int,
+                   protection: int) -> str:
+    """The released figures as a ``lykta-statistics`` document. A table several figures
     show (each a slice of it) takes the title and note of the first, preferably the one
     that shows it whole; its keys' names are frozen in the language of publishing."""
     titles: dict[str, object] = {}
     notes: dict[str, object] = {}
     labels: dict[str, dict[str, str]] = {}
+    for other in found:
+        if isinstance(other, DaysFigure | AmountFigure):
+            titles[other.id], notes[other.id] = other.title, other.note
+            codes = other.groups if isinstance(other, DaysFigure) else other.rows
+            labels[other.id] = {code: other.label(code) for code in sorted(codes)
+                                if code != TOTAL}
+    counted = [f for f in found if isinstance(f, Figure)]
     for figure in sorted(counted, key=lambda f: f.columns is not None):
         table_id = figure.table.id
         if table_id in titles:
@@ -224,7 +266,9 @@ def _stored_tables(released: Sequence[ReleasedTable], counted: Sequence[Figure],
         keys = {*figure.table.rows, *figure.table.columns} - {TOTAL}
         labels[table_id] = {key: figure.label(key) for key in sorted(keys)}
     return export.to_json(released, period=period, kind=kind.value, k=k,
-                          protection=protection, titles=titles, notes=notes, labels=labels)
+                          protection=protection, titles=titles, notes=notes, labels=labels,
+                          durations=magnitudes.days,
+                          amounts=list(magnitudes.amounts.values()))
 
 
 def load_figures(text: str) -> list[ReportFigure]:
@@ -234,6 +278,20 @@ def load_figures(text: str) -> list[ReportFigure]:
                          note=document.notes.get(table.id, ""), table=table,
                          labels=document.labels.get(table.id, {}))
             for table in document.tables]
+
+
+def load_magnitudes(text: str) -> tuple[list[ReportDurations], list[ReportFigure]]:
+    """The durations and sums of a stored release (none in a schema 1 release)."""
+    document = export.from_json(text)
+    durations = [ReportDurations(figure_id, document.titles.get(figure_id, figure_id),
+                                 document.notes.get(figure_id, ""), groups,
+                                 document.labels.get(figure_id, {}))
+                 for figure_id, groups in document.durations.items()]
+    amounts = [ReportFigure(id=table.id, title=document.titles.get(table.id, table.id),
+                            note=document.notes.get(table.id, ""), table=table,
+                            labels=document.labels.get(table.id, {}))
+               for table in document.amounts]
+    return durations, amounts
 
 
 def ordered_keys(table: ReleasedTable) -> Iterable[tuple[str, tuple[str, ...]]]:

@@ -143,8 +143,9 @@ def exported(fmt: str) -> str:
 def test_json_export_round_trips_through_from_json() -> None:
     text = exported("json")
     document = json.loads(text)
-    assert document["schema"] == "lykta-statistics/1" == export.SCHEMA
-    assert set(document) == {"schema", "period", "kind", "k", "protection", "tables", "legend"}
+    assert document["schema"] == "lykta-statistics/2" == export.SCHEMA
+    assert set(document) == {"schema", "period", "kind", "k", "protection", "tables",
+                             "durations", "amounts", "legend"}
     assert ":c" in document["legend"]
     back = export.from_json(text)
     assert (back.period, back.kind, back.k, back.protection) == ("2026-Q3", "quarterly", 5, 5)

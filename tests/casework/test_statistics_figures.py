@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -43,11 +42,12 @@ from casework.statistics.figures import (
     figures,
     tables_of,
 )
-from casework.statistics.figures_base import days_between, released_amount
+from casework.statistics.figures_base import days_between
+from casework.statistics.magnitudes import protect_amounts
 from casework.statistics.periods import InvalidPeriod, Period
 from casework.statistics.tables import TOTAL
 from common.vocabulary import AGENCIES
-from tests.support.databases import migrated_copy
+from tests.support.databases import app_database
 
 D = dt.date
 T = dt.datetime
@@ -164,8 +164,7 @@ def _populate(session: Session) -> None:
 
 @pytest.fixture(scope="module")
 def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
-    path: Path = migrated_copy("casework", tmp_path_factory.mktemp("stats") / "cw.sqlite")
-    engine = create_engine(f"sqlite:///{path}")
+    engine = create_engine(app_database("casework", tmp_path_factory.mktemp("stats")))
     with Session(engine) as session, session.begin():
         _populate(session)
     yield engine
@@ -314,13 +313,16 @@ def test_annual_figures_only_for_a_year(q2: dict[str, Any], year: dict[str, Any]
     damage: AmountFigure = year["art27_damage_sek"]
     recovered: AmountFigure = year["art27_recovered_sek"]
     assert (damage.cases, damage.total_sek, damage.largest_sek) == (3, 11000, 7000)
+    assert damage.groups == {"etik": (1, 1000, 1000, 0), "akt": (2, 10000, 7000, 3000),
+                             TOTAL: (3, 11000, 7000, 3000)}
     assert (recovered.cases, recovered.total_sek) == (2, 700)
     assert damage.counts_table == "art27_damage_recorded"
-    assert released_amount(damage, 3) == 11000
-    assert released_amount(damage, 4) is None  # fewer than k cases
-    assert released_amount(damage, 3, count_suppressed=True) is None
-    assert released_amount(recovered, 3) is None
-    assert released_amount(AmountFigure("x", "", "", 5, 100, 90), 3) is None  # dominated
+    # Every sum here fails a rule: under k cases, or two cases make up all of it (a unit
+    # where no case recorded an amount shows 0).
+    for amount, k in ((damage, 3), (damage, 4), (recovered, 2)):
+        released = protect_amounts(amount, k)
+        assert all(cell.value is None for key, cell in released.cells.items()
+                   if amount.groups.get(key[0], (0,))[0]), (amount.id, k)
 
 
 def test_no_figure_reads_an_envelope(q2: dict[str, Any], year: dict[str, Any],
