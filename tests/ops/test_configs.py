@@ -1,4 +1,5 @@
-"""The deployment configs keep the settings that intake's security depends on."""
+"""The deployment configs keep the settings that intake's security depends on (each kind
+in more detail: test_gunicorn, test_nginx, test_tor, test_systemd, test_nftables)."""
 
 from __future__ import annotations
 
@@ -32,3 +33,4 @@ def test_service_runs_sandboxed_without_core_dumps() -> None:
     unit = (OPS / "systemd" / "lykta-intake.service").read_text()
     for setting in ("NoNewPrivileges=true", "LimitCORE=0", "PrivateTmp=true", "UMask=0077"):
         assert setting in unit
+
