@@ -63,10 +63,17 @@ sysdeps:
 	[ -x /usr/bin/chromium ] || missing="$$missing chromium fonts-dejavu-core"; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	command -v redis-server >/dev/null 2>&1 || missing="$$missing redis-server"; \
+	[ -x /usr/sbin/nginx ] || missing="$$missing nginx"; \
+	[ -f /usr/lib/nginx/modules/ngx_http_headers_more_filter_module.so ] || \
+	  missing="$$missing libnginx-mod-http-headers-more-filter"; \
+	[ -x /usr/sbin/tor ] || missing="$$missing tor"; \
+	[ -x /usr/sbin/nft ] || missing="$$missing nftables"; \
+	command -v openssl >/dev/null 2>&1 || missing="$$missing openssl"; \
+	command -v systemd-analyze >/dev/null 2>&1 || missing="$$missing systemd"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && \
 	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
-	  else echo "missing system packages:$$missing (gpg: make bench; chromium: tests/browser; postgresql, redis-server: the production-service tests)"; fi; \
+	  else echo "missing system packages:$$missing (gpg: make bench; chromium: tests/browser; postgresql, redis-server: the production-service tests; nginx, tor, nftables, openssl, systemd: the checks of ops/ in tests/ops)"; fi; \
 	fi
 	@if [ ! -f .cache/axe/node_modules/axe-core/axe.min.js ]; then \
 	  if command -v npm >/dev/null 2>&1; then \
