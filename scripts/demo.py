@@ -4,6 +4,12 @@ intake on 127.0.0.1:8080, casework on 127.0.0.1:8081, all state in instance/, an
 enrolled demo account per role in instance/demo.json as
 {role: {"username", "password", "totp_secret"}}. Casework pulls from intake's sync app
 (127.0.0.1:8090) every few seconds, as the signed bridge does in production.
+
+The environment decides where the state lives (docs/configuration.md): with
+``LYKTA_INTAKE_DATABASE_URL`` and ``LYKTA_CASEWORK_DATABASE_URL`` the databases are on
+PostgreSQL (the files in instance/ hold the keys and settings only), and with
+``LYKTA_REDIS_URL`` casework's background jobs go to Redis and the demo starts an rq
+worker (``flask --app casework jobs worker``) beside the two apps. The banner says which.
 """
 
 from __future__ import annotations
@@ -32,8 +38,9 @@ from casework.events import UnitAdded
 from casework.models import Role, Unit
 from casework.services import current as casework_services
 from common.serve import build_server
+from common.settings import ConfigError
 from common.unit_of_work import emit_on
-from intake import DirectoryRefused
+from intake import DirectoryRefused, IntakeConfig
 from intake import create_app as create_intake
 from scripts import demo_cases, demo_history
 
@@ -88,6 +95,9 @@ def set_up() -> None:
     if (INSTANCE / "demo.json").exists() and (INSTANCE / "casework.json").exists():
         return
     print("Setting up a new demo instance in instance/ (production Argon2, about a minute)...")
+    for name in ("LYKTA_INTAKE_DATABASE_URL", "LYKTA_CASEWORK_DATABASE_URL", "LYKTA_REDIS_URL"):
+        if os.environ.get(name):
+            print(f"  {name}: {_shown(os.environ[name])}")
     make_private()
     signing = crypto.SigningKey.generate()
     _write_private(INSTANCE / "casework-signing.seed", signing.seed())
@@ -163,6 +173,44 @@ def set_up() -> None:
 SYNC_PORT = 8090
 
 
+def _shown(url: str) -> str:
+    """A URL as the banner prints it: never its password."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # not a URL SQLAlchemy can parse: say that there is one, not what
+        return "(set)"
+
+
+def redis_url() -> str | None:
+    """Casework's Redis (``LYKTA_REDIS_URL`` or casework.json), None without one."""
+    return CaseworkConfig.from_instance(INSTANCE).redis_url
+
+
+def state_banner() -> str:
+    """Where this demo keeps its state: both databases and Redis, from the configuration
+    as the apps read it (files and ``LYKTA_*`` variables)."""
+    try:
+        intake_db = IntakeConfig.from_instance(INSTANCE).database_url
+        casework = CaseworkConfig.from_instance(INSTANCE)
+    except ConfigError as exc:
+        return f"  configuration:       {exc}\n"
+    redis = (f"{_shown(casework.redis_url)} (background jobs; an rq worker runs them)"
+             if casework.redis_url else "none (background jobs run in the apps' processes)")
+    return (f"  intake database:     {_shown(intake_db)}\n"
+            f"  casework database:   {_shown(casework.database_url)}\n"
+            f"  redis:               {redis}\n")
+
+
+def start_worker() -> subprocess.Popen[bytes] | None:
+    """With Redis configured, an rq worker for casework's queues (None without)."""
+    if not redis_url():
+        return None
+    return subprocess.Popen([sys.executable, "-m", "flask", "--app", "casework",
+                             "jobs", "worker"])
+
+
 def upgrade_instance() -> None:
     """Give an instance made before the bridge existed its bridge keys (idempotent)."""
     intake_path, casework_path = INSTANCE / "intake.json", INSTANCE / "casework.json"
@@ -229,6 +277,9 @@ def main() -> None:
     # Two processes with two databases, linked only by the signed bridge.
     children = [subprocess.Popen([sys.executable, "-m", "scripts.demo", role])  # noqa: S603 (fixed argv)
                 for role in ("serve-intake", "serve-casework")]
+    worker = start_worker()
+    if worker is not None:
+        children.append(worker)
     demo = json.loads((INSTANCE / "demo.json").read_text())
     reviewer = demo["reviewer"]
     print(
@@ -242,6 +293,7 @@ def main() -> None:
         "      every role's account is in instance/demo.json\n"
         f"{demo_cases.banner(INSTANCE)}"
         f"{demo_history.banner(INSTANCE)}"
+        f"{state_banner()}"
         "  the bridge:          casework pulls from intake's sync app on 127.0.0.1:8090 every\n"
         "      5 seconds (signed requests and answers); intake never connects to casework\n"
         "  state:               instance/   (make demo-reset clears it)\n"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pyotp
@@ -49,3 +50,39 @@ def test_demo_set_up_keeps_the_contract(tmp_path: Path, monkeypatch: pytest.Monk
             "password": account["password"],
             "code": pyotp.TOTP(account["totp_secret"]).now()})
         assert response.status_code == 302, role
+
+
+def test_the_demo_runs_on_postgresql_and_redis_from_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, new_postgres_database: Callable[[], str],
+    redis_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    intake_url, casework_url = new_postgres_database(), new_postgres_database()
+    monkeypatch.setenv("LYKTA_INSTANCE", str(tmp_path))
+    monkeypatch.setenv("LYKTA_DEMO_ARGON2", "fast")
+    monkeypatch.setenv("LYKTA_INTAKE_DATABASE_URL", intake_url)
+    monkeypatch.setenv("LYKTA_CASEWORK_DATABASE_URL", casework_url)
+    monkeypatch.setenv("LYKTA_REDIS_URL", redis_url)
+    import importlib
+
+    import scripts.demo as demo
+
+    demo = importlib.reload(demo)
+    demo.set_up()
+    demo.upgrade_instance()
+    output = capsys.readouterr()
+    assert "could not be seeded" not in output.err, output.err
+    # Everything went to PostgreSQL: the seeded cases, the receipts of their tipsters.
+    from sqlalchemy import create_engine, text
+
+    for url, table, at_least in ((casework_url, "cases", 3000), (intake_url, "receipts", 20)):
+        engine = create_engine(url)
+        with engine.connect() as connection:
+            assert connection.execute(text(f"SELECT count(*) FROM {table}")  # noqa: S608
+                                      ).scalar_one() >= at_least
+        engine.dispose()
+    assert not list(tmp_path.glob("*.sqlite"))
+    banner = demo.state_banner()
+    assert f"intake database:     {intake_url}" in banner.replace("%2F", "/")
+    assert f"casework database:   {casework_url}" in banner.replace("%2F", "/")
+    assert "redis:               unix://" in banner
+    assert "an rq worker runs them" in banner
