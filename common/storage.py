@@ -29,6 +29,15 @@ def is_envelope_id(value: object) -> bool:
     return isinstance(value, str) and _ID.fullmatch(value) is not None
 
 
+def _fsync(path: Path) -> None:
+    """Flush a file's (or a folder's) data and metadata to the disk."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 class EnvelopeStore:
     """The storage folder of one intake instance."""
 
@@ -50,8 +59,17 @@ class EnvelopeStore:
         return path, os.fdopen(fd, "wb")
 
     def commit(self, incoming: Path, envelope_id: str) -> None:
-        """Move a complete body into place under its envelope id."""
+        """Move a complete body into place under its envelope id, on disk for good.
+
+        The row that names the body commits right after this, and the database makes
+        that commit durable (PostgreSQL fsyncs its log). Without our own fsyncs the body
+        could still sit in the page cache: a power cut would then keep a row (and a
+        receipt already shown) whose body is empty or gone. So the body's bytes, and then
+        its name in the folder, reach the disk before the caller may commit.
+        """
+        _fsync(incoming)
         os.replace(incoming, self._path(envelope_id))
+        _fsync(self.root)
 
     def open(self, envelope_id: str) -> BinaryIO:
         """Open a stored body for reading."""
