@@ -95,6 +95,7 @@ def create_app(config: CaseworkConfig | None = None) -> Flask:
         health,
         home,
         identity,
+        jobs,
         language,
         oral,
         retention,
@@ -118,6 +119,7 @@ def create_app(config: CaseworkConfig | None = None) -> Flask:
     app.register_blueprint(statistics.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(language.bp)
+    app.register_blueprint(jobs.bp)
     app.register_blueprint(health.bp)
     install_health(app, readiness_for("casework", database_url=config.database_url,
                                       storage=config.storage, redis_url=config.redis_url))

@@ -79,6 +79,7 @@ def register(app: Flask) -> None:
         cli_retention,
         cli_statistics,
     )
+    from .jobs import cli as jobs_cli
 
     cli_audit.register(app)
     cli_deadlines.register(app)
@@ -88,6 +89,7 @@ def register(app: Flask) -> None:
     cli_statistics.register(app)
     cli_cases.register(app)
     cli_conflicts.register(app)  # after cli_cases: it adds to the cases group
+    jobs_cli.register(app)
     db_cli.register(app, migrate.MIGRATIONS, lambda: current().config.database_url)
     cli_backup.register(app)
 
@@ -310,7 +312,10 @@ def register(app: Flask) -> None:
     @click.option("--every", default=30, show_default=True, help="Seconds between cycles.")
     @click.option("--count", default=0, help="Stop after this many (0: run until stopped).")
     def bridge_schedule(every: int, count: int) -> None:
-        """Queue a cycle every N seconds (to Redis if configured, else run it here)."""
+        """Queue a cycle every N seconds (to Redis if configured, else run it here).
+
+        Production runs `flask --app casework jobs schedule` instead: every periodic
+        job, one leader across machines."""
         import time
 
         from .jobs import enqueue_sync

@@ -1,10 +1,10 @@
 """Reminder e-mails about the legal deadlines: composed from counts, sent through SMTP.
 
 A run (``flask --app casework deadlines remind``, or the rq job :func:`reminders_job`
-that ``deadlines schedule`` queues) asks ``casework.deadlines`` what is due, groups it
-per person (one e-mail per person per run) and sends it. An e-mail holds NO case
-content and no case reference: only counts per deadline and a link to the inbox,
-filtered (``public_url`` + ``/cases/?overdue=...``). Mail leaves the authority's
+that ``jobs schedule`` queues hourly on ``lykta-mail``) asks ``casework.deadlines`` what
+is due, groups it per person (one e-mail per person per run) and sends it. An e-mail
+holds NO case content and no case reference: only counts per deadline and a link to the
+inbox, filtered (``public_url`` + ``/cases/?overdue=...``). Mail leaves the authority's
 network in plain sight of every relay on the way; a count and a link tell a relay
 nothing about any report, and the person signs in to see which cases.
 
@@ -275,15 +275,7 @@ def reminders_job(instance_path: str | None = None) -> dict[str, Any]:
 
 
 def enqueue_reminders(redis_url: str | None, instance_path: Path) -> str:
-    """Queue one run on Redis (returns the job id), or run it now without Redis."""
-    if not redis_url:
-        return str(reminders_job(str(instance_path)))
-    from redis import Redis
-    from rq import Queue
+    """Queue one run on ``lykta-mail`` (returns the job id), or run it now without Redis."""
+    from .jobs import REMINDERS, enqueue
 
-    from .jobs import QUEUE_NAME
-
-    queue = Queue(QUEUE_NAME, connection=Redis.from_url(redis_url))
-    job = queue.enqueue(reminders_job, str(instance_path), job_timeout=3600,
-                        result_ttl=3600)
-    return str(job.id)
+    return enqueue(redis_url, REMINDERS, instance_path)

@@ -1,9 +1,9 @@
 """The purge as a job: every due case purged in a unit of work of its own, then the
 database's free space scrubbed.
 
-Production runs ``flask --app casework retention schedule --every SECONDS`` (a job on the
-``lykta`` rq queue each time, for any ``rq worker lykta``); without Redis the job runs in
-the scheduling process, like the bridge's cycle (``casework.jobs``).
+Production runs ``flask --app casework jobs schedule``, which queues a purge daily on the
+``lykta-maintenance`` rq queue for any ``jobs worker``; without Redis the job runs in the
+scheduling process, like the bridge's cycle (``casework.jobs``).
 
 Deleting a row is not enough for "gone from the database". What each engine needs:
 
@@ -29,7 +29,6 @@ from .errors import CaseworkError
 from .models import Case
 from .services import Casework
 
-QUEUE_NAME = "lykta"
 log = logging.getLogger("lykta.casework.retention")
 
 
@@ -100,12 +99,8 @@ def purge_job(instance_path: str | None = None) -> dict[str, Any]:
 
 
 def enqueue_purge(redis_url: str | None, instance_path: Path) -> str:
-    """Queue one purge run on Redis (returns the job id), or run it now without Redis."""
-    if not redis_url:
-        return str(purge_job(str(instance_path)))
-    from redis import Redis
-    from rq import Queue
+    """Queue one purge run on ``lykta-maintenance`` (returns the job id), or run it now
+    without Redis."""
+    from .jobs import PURGE, enqueue
 
-    queue = Queue(QUEUE_NAME, connection=Redis.from_url(redis_url))
-    job = queue.enqueue(purge_job, str(instance_path), job_timeout=3600, result_ttl=3600)
-    return str(job.id)
+    return enqueue(redis_url, PURGE, instance_path)

@@ -53,8 +53,6 @@ STATE_FILE = "audit-verification.json"
 # A run that has said nothing for this long died with its process (a restart, a killed
 # worker): a new one may start. Progress is written after every batch of BATCH entries.
 SILENT_FOR = dt.timedelta(minutes=15)
-# The rq job may take long on a large log; its result lives in the state file.
-JOB_TIMEOUT_SECONDS = 4 * 3600
 
 
 class State(StrEnum):
@@ -186,16 +184,12 @@ def start(session: Session, db: Database, config: CaseworkConfig, user_id: str) 
         _write(config, fresh)
     emit_on(session, AuditVerificationStarted(user_id, fresh.id))
     if config.redis_url:
-        from redis import Redis
         from redis.exceptions import RedisError
-        from rq import Queue
 
-        from ..jobs import QUEUE_NAME
+        from ..jobs import VERIFY, enqueue
 
         try:
-            Queue(QUEUE_NAME, connection=Redis.from_url(config.redis_url)).enqueue(
-                verify_job, str(config.instance_path), fresh.id,
-                job_timeout=JOB_TIMEOUT_SECONDS, result_ttl=3600)
+            enqueue(config.redis_url, VERIFY, config.instance_path, fresh.id)
         except RedisError as exc:
             # No worker will take it: say so on the page now, rather than "running"
             # until the record goes stale.

@@ -44,7 +44,7 @@ from rq.job import Job, JobStatus
 from sqlalchemy import select
 
 import crypto
-from casework.jobs import QUEUE_NAME, enqueue_sync
+from casework.jobs import BRIDGE_QUEUE, enqueue_sync
 from casework.models import CaseEnvelope
 from tests.casework.conftest import services
 from tests.intake.conftest import submit
@@ -253,7 +253,7 @@ class World:
             rq = Path(sys.executable).with_name("rq")
             assert rq.exists(), f"no rq command next to {sys.executable}"
             self.worker_process = self._spawn(
-                "worker", [str(rq), "worker", "--url", self.redis_url, QUEUE_NAME])
+                "worker", [str(rq), "worker", "--url", self.redis_url, BRIDGE_QUEUE])
             self.workers.append(self.worker_process)
         for role, process in spawned.items():
             self.ports.update(self._await_ports(role, process))
@@ -421,7 +421,7 @@ def world(tmp_path: Path, redis_url: str) -> Iterator[World]:
         yield world
     finally:
         world.stop_all()
-        Queue(QUEUE_NAME, connection=Redis.from_url(url)).empty()
+        Queue(BRIDGE_QUEUE, connection=Redis.from_url(url)).empty()
 
 
 # --------------------------------------------------------------------------- the tests

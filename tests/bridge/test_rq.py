@@ -11,7 +11,7 @@ from redis import Redis
 from rq import Queue, SimpleWorker
 
 from casework.config import ConfigError
-from casework.jobs import QUEUE_NAME, enqueue_sync, sync_job
+from casework.jobs import BRIDGE_QUEUE, enqueue_sync, sync_job
 from tests.casework.conftest import services
 from tests.intake.conftest import submit
 
@@ -40,7 +40,7 @@ def test_an_rq_worker_runs_the_sync_cycle(bridged: Bridged, redis_url: str) -> N
     submit(bridged.linked.intake.test_client(), category="ethics")
     job_id = enqueue_sync(redis_url, instance)
     connection = Redis.from_url(redis_url)
-    queue = Queue(QUEUE_NAME, connection=connection)
+    queue = Queue(BRIDGE_QUEUE, connection=connection)
     assert queue.count == 1
     SimpleWorker([queue], connection=connection).work(burst=True)
     job = queue.fetch_job(job_id)

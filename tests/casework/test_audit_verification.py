@@ -224,12 +224,12 @@ def test_with_redis_the_run_is_queued_for_a_worker(
     from redis import Redis
     from rq import Queue
 
-    from casework.jobs import QUEUE_NAME
+    from casework.jobs import MAINTENANCE_QUEUE
 
     app = make_casework(redis_url=redis_url)
     client = app.test_client()
     log_in(app, client, enrol("ulla", Role.AUDITOR, "kof"))
-    queue = Queue(QUEUE_NAME, connection=Redis.from_url(redis_url))
+    queue = Queue(MAINTENANCE_QUEUE, connection=Redis.from_url(redis_url))
     queue.empty()
     run = _verify_now(client)
     assert run.state == "running" and verification.wait(run.id, WAIT)  # no thread here

@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 
 from casework.accounts import create_user
 from casework.deadlines import Due, due_reminders
-from casework.jobs import QUEUE_NAME
+from casework.jobs import MAIL_QUEUE
 from casework.models import AuditEntry, ReminderKind, ReminderSent, Role, Stage, User
 from casework.reminders import ReminderRun, _claim, enqueue_reminders, send_reminders
 
@@ -270,7 +270,7 @@ def test_an_rq_worker_runs_the_reminders(make_casework: Callable[..., Flask],
     instance = _instance(app, redis_url=redis_url)
     job_id = enqueue_reminders(redis_url, instance)
     connection = Redis.from_url(redis_url)
-    queue = Queue(QUEUE_NAME, connection=connection)
+    queue = Queue(MAIL_QUEUE, connection=connection)
     SimpleWorker([queue], connection=connection).work(burst=True)
     job = queue.fetch_job(job_id)
     assert job is not None and job.is_finished, job and job.exc_info
