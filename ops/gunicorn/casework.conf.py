@@ -9,6 +9,8 @@ casework nodes may share one PostgreSQL and one Redis.
 import multiprocessing
 import os
 
+from common.logs import dict_config
+
 
 def _workers(default: int) -> int:
     value = os.environ.get("LYKTA_GUNICORN_WORKERS", str(default))
@@ -33,6 +35,9 @@ keepalive = 5
 accesslog = None
 errorlog = "-"
 loglevel = "warning"
+# One JSON object a line for gunicorn's messages and the app's (common/logs.py): time,
+# level, logger, message; anything like an address, a receipt or a token redacted.
+logconfig_dict = dict_config(loglevel.upper())
 limit_request_line = 8190
 limit_request_fields = 50
 limit_request_field_size = 8190

@@ -8,6 +8,8 @@ systemd unit, the rehearsal and the benchmarks run this very file, never a copy.
 import multiprocessing
 import os
 
+from common.logs import dict_config
+
 
 def _workers(default: int) -> int:
     value = os.environ.get("LYKTA_GUNICORN_WORKERS", str(default))
@@ -32,6 +34,9 @@ keepalive = 5
 accesslog = None
 errorlog = "-"
 loglevel = "warning"
+# One JSON object a line for gunicorn's messages and the app's (common/logs.py): time,
+# level, logger, message; anything like an address, a receipt or a token redacted.
+logconfig_dict = dict_config(loglevel.upper())
 # Request heads are small; anything bigger is an attack or a mistake (nginx limits too).
 limit_request_line = 4096
 limit_request_fields = 50

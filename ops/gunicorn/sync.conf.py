@@ -7,6 +7,8 @@ Only casework talks to it, through nginx's TLS listener on the internal interfac
 
 import os
 
+from common.logs import dict_config
+
 
 def _workers(default: int) -> int:
     value = os.environ.get("LYKTA_GUNICORN_WORKERS", str(default))
@@ -29,6 +31,9 @@ keepalive = 5
 accesslog = None  # casework's own bridge log says what was synced; no times here
 errorlog = "-"
 loglevel = "warning"
+# One JSON object a line for gunicorn's messages and the app's (common/logs.py): time,
+# level, logger, message; anything like an address, a receipt or a token redacted.
+logconfig_dict = dict_config(loglevel.upper())
 limit_request_line = 1024  # five fixed paths
 limit_request_fields = 30
 limit_request_field_size = 8190
