@@ -48,6 +48,9 @@ class Case(Base):
         # rare stage costs a page, not the unit (casework.inbox).
         Index("ix_cases_stage_received", "stage", "received_on", "id"),
         Index("ix_cases_priority_received", "priority", "received_on", "id"),
+        # The open cases at a period's end skip those concluded before it (migration
+        # 0012; casework.statistics.figures_time.open_by_age).
+        Index("ix_cases_stage_concluded", "stage", "concluded_on"),
         # Import refuses a new receipt that reuses another case's tipster key (a forged
         # report from a compromised intake, aimed at an existing tipster's replies).
         Index("ix_cases_tipster_public_key", "tipster_public_key"),

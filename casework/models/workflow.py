@@ -20,7 +20,10 @@ class StageChange(Base):
     """One move of a case along the workflow graph (``casework.workflow``)."""
 
     __tablename__ = "stage_changes"
-    __table_args__ = (Index("ix_stage_changes_case_at", "case_id", "at"),)
+    # By stage and moment (migration 0012): the statistics read one stage's moves in a
+    # period (casework.statistics.figures_annual, figures_time).
+    __table_args__ = (Index("ix_stage_changes_case_at", "case_id", "at"),
+                      Index("ix_stage_changes_stage_at", "to_stage", "at", "case_id"))
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=random_id)
     case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"))

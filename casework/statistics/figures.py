@@ -41,7 +41,6 @@ from ..models import (
     FeedbackExtension,
     IdentityRequest,
     IdentityRequestStatus,
-    StageChange,
 )
 from ..models.cases import ACKNOWLEDGE_WITHIN, FEEDBACK_EXTENDED_WITHIN, FEEDBACK_WITHIN
 from .figures_annual import annual_figures, first_moves, last_conclusions
@@ -219,13 +218,10 @@ def handling(session: Session, period: Period, units: Units,
         .group_by(Case.unit_id)))
     last = last_conclusions(period)
     outcomes = cells_of(session.execute(
-        select(Case.unit_id, StageChange.outcome, func.count())
-        .join(StageChange, and_(StageChange.case_id == last.c.case_id,
-                                StageChange.at == last.c.at,
-                                StageChange.to_stage == Stage.CONCLUDED.value))
-        .join(Case, Case.id == last.c.case_id).select_from(last)
-        .where(StageChange.outcome.in_(OUTCOMES))
-        .group_by(Case.unit_id, StageChange.outcome)))
+        select(Case.unit_id, last.c.outcome, func.count()).select_from(last)
+        .join(Case, Case.id == last.c.case_id)
+        .where(last.c.outcome.in_(OUTCOMES))
+        .group_by(Case.unit_id, last.c.outcome)))
     sent = cells_of((destination, TOTAL, n) for destination, n in session.execute(
         select(Escalation.destination, func.count())
         .where(at_moments(Escalation.at, period)).group_by(Escalation.destination)))

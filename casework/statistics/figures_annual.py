@@ -21,8 +21,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Subquery, and_, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Subquery, func, select
+from sqlalchemy.orm import Session, aliased
 
 from common.contract import Stage
 
@@ -43,24 +43,42 @@ from .tables import TOTAL, CountTable
 
 
 def first_moves(period: Period, stages: Iterable[Stage]) -> Subquery:
-    """Case ids whose first move to one of ``stages`` was in the period (``case_id``)."""
-    first = func.min(StageChange.at)
+    """Case ids whose first move to one of ``stages`` was in the period (``case_id``).
+
+    A move to those stages in the period, and none before it: read from the period's
+    rows of the index by stage and moment (``ix_stage_changes_stage_at``), each case's
+    earlier history from its own (``ix_stage_changes_case_at``), never the whole table.
+    """
+    codes = [s.value for s in stages]
+    earlier = aliased(StageChange)
+    before = (select(earlier.id).where(earlier.case_id == StageChange.case_id,
+                                       earlier.at < period.start_at,
+                                       earlier.to_stage.in_(codes)).exists())
     return (select(StageChange.case_id)
-            .where(StageChange.to_stage.in_([s.value for s in stages]))
-            .group_by(StageChange.case_id)
-            .having(and_(first >= period.start_at, first < period.end_at)).subquery())
+            .where(StageChange.to_stage.in_(codes), StageChange.at >= period.start_at,
+                   StageChange.at < period.end_at, ~before)
+            .distinct().subquery())
 
 
 def last_conclusions(period: Period) -> Subquery:
-    """Per case concluded in the period, its last conclusion there (``case_id``, ``at``).
+    """Per case concluded in the period, its last conclusion there (``case_id``, ``at``,
+    ``outcome``).
 
     From the stage changes, not the case row: the case row holds only the latest
     conclusion, and a case reopened later would otherwise drop out of a past period.
+    Only the period's conclusions are read, from the index by stage and moment
+    (``ix_stage_changes_stage_at``), and ranked per case, latest first.
     """
-    return (select(StageChange.case_id, func.max(StageChange.at).label("at"))
-            .where(StageChange.to_stage == Stage.CONCLUDED.value,
-                   StageChange.at >= period.start_at, StageChange.at < period.end_at)
-            .group_by(StageChange.case_id).subquery())
+    latest_first = func.row_number().over(partition_by=StageChange.case_id,
+                                          order_by=(StageChange.at.desc(),
+                                                    StageChange.id.desc()))
+    ranked = (select(StageChange.case_id, StageChange.at, StageChange.outcome,
+                     latest_first.label("rank"))
+              .where(StageChange.to_stage == Stage.CONCLUDED.value,
+                     StageChange.at >= period.start_at, StageChange.at < period.end_at)
+              .subquery())
+    return (select(ranked.c.case_id, ranked.c.at, ranked.c.outcome)
+            .where(ranked.c.rank == 1).subquery())
 
 
 def _opened(session: Session, opened: Subquery) -> dict[tuple[str, str], int]:

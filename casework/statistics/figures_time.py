@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from common.contract import Stage
@@ -102,13 +102,26 @@ def days_figures(session: Session, period: Period, units: Units) -> list[DaysFig
 
 
 def open_by_age(session: Session, period: Period, units: Units) -> Figure:
-    """Cases open at the end of the period, by unit and how long since receipt."""
-    latest = (select(StageChange.case_id, func.max(StageChange.at).label("at"))
-              .where(StageChange.at < period.end_at).group_by(StageChange.case_id).subquery())
-    closed = (select(StageChange.case_id)
-              .join(latest, and_(StageChange.case_id == latest.c.case_id,
-                                 StageChange.at == latest.c.at))
-              .where(StageChange.to_stage == Stage.CONCLUDED.value))
+    """Cases open at the end of the period, by unit and how long since receipt.
+
+    Open at the end: received by then, and its last stage change before the end (if
+    any) is not a conclusion. A case concluded before the period began and not moved
+    since (its row says so: stage concluded, ``concluded_on`` before the start; any later
+    move would have reopened it) is closed at the end without reading its history, nor
+    its row; only the others (open now, or concluded since the start) look up their last
+    move before the end, one index seek each (``ix_stage_changes_case_at``), so the cost
+    follows the open and recent cases, not every case or stage change ever made.
+    """
+    last_move = (select(StageChange.to_stage)
+                 .where(StageChange.case_id == Case.id, StageChange.at < period.end_at)
+                 .order_by(StageChange.at.desc()).limit(1)
+                 .correlate(Case).scalar_subquery())
+    concluded = Stage.CONCLUDED.value
+    # Two index ranges (ix_cases_stage_received, ix_cases_stage_concluded), never a
+    # scan of every case: the cases open now, and those concluded since the start.
+    unsettled = or_(Case.stage.in_([s.value for s in Stage if s != Stage.CONCLUDED]),
+                    and_(Case.stage == concluded, Case.concluded_on >= period.start),
+                    and_(Case.stage == concluded, Case.concluded_on.is_(None)))
     age = days_between(date_value(period.end - dt.timedelta(days=1)), Case.received_on)
     band = case((age <= FEEDBACK_WITHIN.days, AGE_BANDS[0]),
                 (age <= FEEDBACK_EXTENDED_WITHIN.days, AGE_BANDS[1]),
@@ -116,8 +129,8 @@ def open_by_age(session: Session, period: Period, units: Units) -> Figure:
     cells = cells_of(session.execute(
         select(Case.unit_id, band, func.count())
         # A duplicate merged into its primary is handled as the primary: not counted.
-        .where(Case.received_on < period.end, Case.merged_into_id.is_(None),
-               Case.id.not_in(closed))
+        .where(Case.received_on < period.end, Case.merged_into_id.is_(None), unsettled,
+               func.coalesce(last_move, "") != concluded)
         .group_by(Case.unit_id, band)))
     table = CountTable("open_by_age", units.rows(r for r, _ in cells), AGE_BANDS, cells)
     return Figure(table.id, _l("Open cases at the end of the period, by age"),

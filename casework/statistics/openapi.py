@@ -3,7 +3,8 @@
 Written out by hand as a dict, so that what the API promises is reviewed like code; the
 test suite runs schemathesis against it (tests/casework/test_statistics_api.py), so the
 description and the answers cannot drift apart. The release schema is the export
-schema (casework.statistics.export): a release is served exactly as it was published.
+schema (casework.statistics.export), version 1 or 2: a release is served exactly as it
+was published, so one published before version 2 keeps its count tables only.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-API_VERSION = "1.0.0"
+API_VERSION = "1.1.0"  # 1.1: releases of schema lykta-statistics/2
 ID_PATTERN = "^[0-9a-f]{32}$"
 
 _ERROR = {
@@ -70,13 +71,63 @@ _TABLE = {
     },
 }
 
+# A group of a durations figure: [group, n, median, p90, flag], whole days. n, median
+# and p90 are null exactly when the flag is "c" (the group is suppressed); a group of no
+# cases has n 0 and no median.
+_GROUP = {
+    "type": "array",
+    "minItems": 5,
+    "maxItems": 5,
+    "prefixItems": [
+        {"type": "string"},
+        {"type": ["integer", "null"], "minimum": 0},
+        {"type": ["integer", "null"], "minimum": 0},
+        {"type": ["integer", "null"], "minimum": 0},
+        {"enum": ["c", None]},
+    ],
+}
+
+_DURATIONS = {
+    "type": "object",
+    "required": ["id", "title", "unit", "groups"],
+    "description": "Median and 90th percentile days per group (a unit, or 'total': all "
+                   "units), published only for groups of at least k cases.",
+    "properties": {
+        "id": {"type": "string", "examples": ["days_to_feedback"]},
+        "title": {"type": "string"},
+        "note": {"type": "string"},
+        "labels": {"type": "object", "additionalProperties": {"type": "string"}},
+        "unit": {"const": "days"},
+        "groups": {"type": "array", "items": {"$ref": "#/components/schemas/DaysGroup"}},
+    },
+}
+
+_AMOUNTS = {
+    "type": "object",
+    "required": ["id", "title", "unit", "rows", "columns", "cells"],
+    "description": "Sums of whole kronor by unit and in total (art. 27(2), annual "
+                   "releases), each cell [unit, 'total', kronor, flag] like a table's.",
+    "properties": {
+        "id": {"type": "string", "examples": ["art27_damage_sek"]},
+        "title": {"type": "string"},
+        "note": {"type": "string"},
+        "labels": {"type": "object", "additionalProperties": {"type": "string"}},
+        "unit": {"const": "SEK"},
+        "rows": {"type": "array", "items": {"type": "string"}},
+        "columns": {"type": "array", "items": {"type": "string"}},
+        "cells": {"type": "array", "items": {"$ref": "#/components/schemas/Cell"}},
+    },
+}
+
 _RELEASE = {
     "type": "object",
     "required": ["schema", "period", "kind", "k", "protection", "tables"],
-    "description": "A published release, exactly as published: the export schema "
-                   "lykta-statistics/1 of casework.statistics.export (docs/statistics.md).",
+    "description": "A published release, exactly as published: the export schema of "
+                   "casework.statistics.export (docs/statistics.md). Releases published "
+                   "under lykta-statistics/1 hold count tables only; lykta-statistics/2 "
+                   "adds durations and amounts (both present, perhaps empty).",
     "properties": {
-        "schema": {"type": "string", "examples": ["lykta-statistics/1"],
+        "schema": {"enum": ["lykta-statistics/1", "lykta-statistics/2"],
                    "description": "The export schema and its version."},
         "period": {"type": "string", "examples": ["2026-Q3", "2026"]},
         "kind": {"type": "string", "enum": ["quarterly", "annual"]},
@@ -84,9 +135,14 @@ _RELEASE = {
               "description": "No shown cell counts fewer than k cases."},
         "protection": {"type": "integer", "minimum": 1},
         "tables": {"type": "array", "items": {"$ref": "#/components/schemas/Table"}},
+        "durations": {"type": "array",
+                      "items": {"$ref": "#/components/schemas/Durations"}},
+        "amounts": {"type": "array", "items": {"$ref": "#/components/schemas/Amounts"}},
         "legend": {"type": "object", "additionalProperties": {"type": "string"},
                    "description": "What ':c' means."},
     },
+    "if": {"properties": {"schema": {"const": "lykta-statistics/2"}}},
+    "then": {"required": ["durations", "amounts"]},
 }
 
 _SUMMARY = {
@@ -174,6 +230,7 @@ SPEC: dict[str, Any] = {
                                       "/statistics/tokens/ (shown once)."},
         },
         "schemas": {"Error": _ERROR, "Release": _RELEASE, "Table": _TABLE, "Cell": _CELL,
+                    "Durations": _DURATIONS, "DaysGroup": _GROUP, "Amounts": _AMOUNTS,
                     "ReleaseSummary": _SUMMARY},
         "responses": {
             "BadRequest": _error("A parameter was malformed."),

@@ -1,7 +1,8 @@
 """A release's report as a PDF (reportlab platypus): the same content as the web page.
 
 Each figure gets a bar chart drawn with reportlab's own graphics from the RELEASED table
-(never the live counts: a suppressed cell has no value to draw), then its table. A
+(never the live counts: a suppressed cell has no value to draw), then its table; the
+durations (median and 90th percentile days) and the sums of kronor follow as tables. A
 suppressed cell is drawn as an empty, outlined bar of a fixed height labelled ``:c``:
 its height must not hint at its value. Then the legend and the audit head.
 
@@ -36,7 +37,7 @@ from reportlab.platypus import (
 from reportlab.platypus.flowables import Flowable
 
 from .charts import PALETTE
-from .releases import Report, ReportFigure, ordered_keys
+from .releases import Report, ReportDurations, ReportFigure, ordered_keys
 from .tables import TOTAL, ReleasedTable
 
 CHART_WIDTH = 170 * mm
@@ -155,6 +156,59 @@ def table_of(figure: ReportFigure) -> Table:
     return grid
 
 
+def _grid(rows: list[Sequence[str | Paragraph]], widths: Sequence[float]) -> Table:
+    grid = Table(rows, repeatRows=1, hAlign="LEFT", colWidths=list(widths))
+    grid.setStyle(TableStyle([
+        ("FONT", (0, 0), (-1, -1), FONT, 8),
+        ("FONT", (0, -1), (-1, -1), BOLD, 8),
+        ("VALIGN", (0, 0), (-1, -1), "BOTTOM"),
+        ("LINEBELOW", (0, 0), (-1, 0), 0.6, colors.black),
+        ("LINEBELOW", (0, 1), (-1, -1), 0.25, colors.grey),
+        ("ALIGN", (1, 0), (-1, -1), "RIGHT"),
+    ]))
+    return grid
+
+
+def kronor(value: int) -> str:
+    """Whole kronor with a space between thousands, as Swedish prints them."""
+    return f"{value:,}".replace(",", " ")
+
+
+def durations_table(durations: ReportDurations) -> Table:
+    """Per group: cases, median and 90th percentile days; ``:c`` for a hidden group."""
+    styles = _styles()
+    header = [_("Group"), _("Cases"), _("Median (days)"), _("90th percentile (days)")]
+    rows: list[Sequence[str | Paragraph]] = [
+        [Paragraph(_text(name), styles["head"]) for name in header]]
+    for group, days in durations.groups.items():
+        values = [":c"] * 3 if days.n is None else [
+            str(days.n), *("\N{EN DASH}" if v is None else str(v)
+                           for v in (days.median, days.p90))]
+        rows.append([Paragraph(_text(durations.label(group)), styles["cell"]), *values])
+    return _grid(rows, [45 * mm, 30 * mm, 30 * mm, 30 * mm])
+
+
+def amounts_table(figure: ReportFigure) -> Table:
+    """Per unit and in all, the sum in kronor; ``:c`` for a hidden sum."""
+    styles = _styles()
+    rows: list[Sequence[str | Paragraph]] = [
+        [Paragraph(_text(name), styles["head"]) for name in (_("Group"), _("kronor"))]]
+    for row, _columns in ordered_keys(figure.table):
+        cell = figure.table.cells.get((row, TOTAL))
+        shown = "\N{EN DASH}" if cell is None else ":c" if cell.value is None \
+            else kronor(cell.value)
+        rows.append([Paragraph(_text(figure.label(row)), styles["cell"]), shown])
+    return _grid(rows, [45 * mm, 40 * mm])
+
+
+def _magnitude(title: str, note: str, table: Table,
+               styles: dict[str, ParagraphStyle]) -> list[Flowable]:
+    parts: list[Flowable] = [Paragraph(_text(title), styles["h2"])]
+    if note:
+        parts.append(Paragraph(_text(note), styles["body"]))
+    return [KeepTogether([*parts, Spacer(1, 2 * mm), table, Spacer(1, 6 * mm)])]
+
+
 def _figure(figure: ReportFigure, styles: dict[str, ParagraphStyle]) -> list[Flowable]:
     parts: list[Flowable] = [Paragraph(_text(figure.title), styles["h2"])]
     if figure.note:
@@ -200,6 +254,17 @@ def report_pdf(report: Report, *, kind_label: str) -> bytes:
             styles["body"]))
     for figure in report.figures:
         story += _figure(figure, styles)
+    for durations in report.durations:
+        story += _magnitude(durations.title, durations.note, durations_table(durations),
+                            styles)
+    for amounts in report.amounts:
+        story += _magnitude(amounts.title, amounts.note, amounts_table(amounts), styles)
+    if report.durations or report.amounts:
+        story.insert(5, Paragraph(_text(_(
+            "Durations are in whole days, for groups of at least %(k)s cases; a sum of "
+            "kronor is shown only where at least %(k)s cases contribute, its two largest "
+            "amounts make up no more than 85 %% of it, and it cannot be worked out from "
+            "the other sums and the total.", k=release.k)), styles["body"]))
     story += [
         Paragraph(_text(_("The audit log at the end of the period")), styles["h2"]),
         Paragraph(_text(_("Last entry before the period ended: %(seq)s",
