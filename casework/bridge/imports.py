@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 import crypto
@@ -205,6 +206,13 @@ def _import_one(casework: Casework, item: Incoming) -> bool:
             # all the same, so the item is acknowledged like a redelivery.)
             log.info("an import found its envelope committed after all (%s)",
                      type(exc).__name__)
+            return False
+        elif isinstance(exc, IntegrityError) and _row_exists(casework, item.envelope_id):
+            # Two cycles at once (rq workers) on PostgreSQL: both saw no case for the
+            # receipt, the other committed first, and our insert of the case (unique
+            # intake_receipt_id) waited for it and failed. Its row holds this item: a
+            # redelivery, acknowledged as such, rather than a failed cycle.
+            log.info("an import lost a race to another worker's commit")
             return False
         raise
     return True
