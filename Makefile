@@ -119,6 +119,7 @@ bench: $(STAMP) sysdeps
 	$(BIN)/python -m bench.audit_bench
 	$(BIN)/python -m bench.rekey_bench
 	$(BIN)/python -m bench.statistics_bench
+	$(BIN)/python -m bench.production_bench
 
 bench-quick: $(STAMP)
 	$(BIN)/python -m bench.quick

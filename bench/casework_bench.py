@@ -40,7 +40,7 @@ from typing import Any
 from flask import Flask
 from flask.testing import FlaskClient
 from PIL import Image, ImageChops
-from sqlalchemy import event, insert, select
+from sqlalchemy import event, insert, select, text
 from sqlalchemy.engine import Engine
 
 import crypto
@@ -145,18 +145,23 @@ def casework_machine() -> list[str]:
 # --------------------------------------------------------------------------- apps and people
 
 
-def casework_config(root: Path, escrow: bytes | None = None) -> CaseworkConfig:
-    """The same config for the same folder (the RSS child rebuilds the app from it)."""
+def casework_config(root: Path, escrow: bytes | None = None,
+                    database_url: str | None = None) -> CaseworkConfig:
+    """The same config for the same folder (the RSS child rebuilds the app from it); the
+    database is a SQLite file in it unless ``database_url`` names another (PostgreSQL for
+    bench.production_bench)."""
     return CaseworkConfig(
-        instance_path=root, database_url=f"sqlite:///{root / 'casework.sqlite'}",
+        instance_path=root,
+        database_url=database_url or f"sqlite:///{root / 'casework.sqlite'}",
         secret_key=b"c" * 32, signing_key_path=root / "casework-signing.seed",
         argon2=ARGON2, escrow_public_key=escrow)
 
 
-def build_casework(root: Path, escrow: bytes | None = None) -> Flask:
+def build_casework(root: Path, escrow: bytes | None = None,
+                   database_url: str | None = None) -> Flask:
     """A casework app with the default units (as tests/casework/conftest.py builds it)."""
     root.mkdir(parents=True, exist_ok=True)
-    app = create_app(casework_config(root, escrow))
+    app = create_app(casework_config(root, escrow, database_url))
     add_default_units(app)
     return app
 
@@ -407,9 +412,19 @@ class InboxSite:
     result: InboxResult
 
 
-def build_inbox(n: int, root: Path) -> InboxSite:
-    """A casework app with ``n`` cases and its readers signed in, warmed up."""
-    app = build_casework(root)
+def database_mib(engine: Engine, db_path: Path) -> float:
+    """The database's size on disk: the SQLite file, or PostgreSQL's own count."""
+    if engine.dialect.name == "sqlite":
+        return db_path.stat().st_size / MIB
+    with engine.connect() as connection:
+        size = connection.scalar(text("SELECT pg_database_size(current_database())"))
+    return int(size or 0) / MIB
+
+
+def build_inbox(n: int, root: Path, database_url: str | None = None) -> InboxSite:
+    """A casework app with ``n`` cases and its readers signed in, warmed up (on a SQLite
+    file in ``root``, or on the database ``database_url`` names)."""
+    app = build_casework(root, database_url=database_url)
     cw = services(app)
     reader = enrol(app, "eva", Role.REVIEWER, "etik")
     few = enrol(app, "ulf", Role.REVIEWER, "etik")
@@ -422,7 +437,7 @@ def build_inbox(n: int, root: Path) -> InboxSite:
     in_etik, assigned, fill_s = fill_cases(cw.db.engine, n, user_id(app, reader),
                                            user_id(app, few), lead_id, user_id(app, both))
     db_path = root / "casework.sqlite"
-    result = InboxResult(n, in_etik, assigned, fill_s, db_path.stat().st_size / MIB)
+    result = InboxResult(n, in_etik, assigned, fill_s, database_mib(cw.db.engine, db_path))
     # The cursor whose page holds the 50 oldest cases of etik (the end of the inbox).
     with cw.db.session() as db:
         edge = db.scalars(select(Case).where(Case.unit_id == "etik")
@@ -474,7 +489,7 @@ def sample_inbox(sites: list[InboxSite], reps: int) -> None:
 
 
 def finish_inbox(site: InboxSite, walks: int, depth: int) -> InboxResult:
-    """Deep pages, then each kind's SQL alone (plan, time, SQLite steps)."""
+    """Deep pages, then each kind's SQL alone (plan, time, SQLite steps; on SQLite only)."""
     app, db_path, result = site.app, site.db_path, site.result
     cw = services(app)
     clients, requests = site.clients, site.requests
@@ -492,6 +507,8 @@ def finish_inbox(site: InboxSite, walks: int, depth: int) -> InboxResult:
             pages += 1
         result.deep_pages = pages
     result.rows["deep"] = len(ROW.findall(page))
+    if cw.db.engine.dialect.name != "sqlite":
+        return result  # the statement-level figures below are SQLite's (sqlite3, VM steps)
 
     # The exact SQL of each kind, for EXPLAIN QUERY PLAN and a time without the web stack.
     deep_link = NEXT.search(get(client, "/cases/")[1])
