@@ -264,12 +264,10 @@ def send_reminders(casework: Casework, *, dry_run: bool = False) -> ReminderRun:
 
 def reminders_job(instance_path: str | None = None) -> dict[str, Any]:
     """One reminder run for the casework instance at ``instance_path`` (rq job)."""
-    from . import create_app, default_instance
-    from .config import CaseworkConfig
+    from .jobs.work import app_for
     from .services import EXTENSION
 
-    path = Path(instance_path).resolve() if instance_path else default_instance()
-    app = create_app(CaseworkConfig.from_instance(path))
+    app = app_for(instance_path)
     with app.app_context():
         return asdict(send_reminders(app.extensions[EXTENSION]))
 

@@ -88,12 +88,10 @@ def scrub_free_space(casework: Casework) -> None:
 
 def purge_job(instance_path: str | None = None) -> dict[str, Any]:
     """One purge run for the casework instance at ``instance_path`` (rq job)."""
-    from . import create_app, default_instance
-    from .config import CaseworkConfig
+    from .jobs.work import app_for
     from .services import EXTENSION
 
-    path = Path(instance_path).resolve() if instance_path else default_instance()
-    app = create_app(CaseworkConfig.from_instance(path))
+    app = app_for(instance_path)
     with app.app_context():
         return asdict(purge_due(app.extensions[EXTENSION]))
 

@@ -250,11 +250,10 @@ def run(db: Database, config: CaseworkConfig, begun: Run, batch: int = BATCH) ->
 
 def verify_job(instance_path: str, run_id: str) -> str:
     """The rq job: one run for the casework instance at ``instance_path``."""
-    from .. import create_app
-    from ..services import EXTENSION
+    from ..jobs.work import services_for
 
-    config = CaseworkConfig.from_instance(Path(instance_path).resolve())
-    services = create_app(config).extensions[EXTENSION]
+    services = services_for(instance_path)
+    config = services.config
     begun = latest(config)
     if begun is None or begun.id != run_id or not begun.running:
         return "superseded"

@@ -14,11 +14,12 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 
 from ..services import current
 from .queues import QUEUES, connect
 from .schedule import Queued, Scheduler
+from .work import preload
 
 if TYPE_CHECKING:
     from redis import Redis
@@ -87,6 +88,7 @@ def register(app: Flask) -> None:
         url = current().config.redis_url
         if not url:
             raise click.ClickException(NO_REDIS)
+        preload(current_app._get_current_object())  # type: ignore[attr-defined]
         try:
             names = list(dict.fromkeys([*queues, *parse_queues(listed)])) or list(QUEUES)
         except ValueError as exc:
@@ -104,6 +106,7 @@ def register(app: Flask) -> None:
         config = current().config
         if not config.redis_url:
             click.echo("no redis_url: the jobs run in this process")
+            preload(current_app._get_current_object())  # type: ignore[attr-defined]
 
         def report(done: Queued) -> None:
             click.echo(f"{done.kind} (slot {done.slot}): {done.outcome}")

@@ -9,23 +9,56 @@ worker started) and does one run. The other jobs live beside their domains
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from ..services import Casework
+from flask import Flask
+
+from ..services import EXTENSION, Casework
 
 log = logging.getLogger("lykta.casework.jobs")
 
 
-def services_for(instance_path: str | None) -> Casework:
-    """The casework services of the instance at ``instance_path`` (default: the apps')."""
+# The app of this worker, by instance folder (see app_for), with the process that made it.
+_preloaded: dict[Path, tuple[int, Flask]] = {}
+
+
+def preload(app: Flask) -> None:
+    """Keep ``app`` for the jobs of its instance that this process, or the work horses it
+    forks, will run (``jobs worker`` does this once at its start)."""
+    services: Casework = app.extensions[EXTENSION]
+    _preloaded[services.config.instance_path.resolve()] = (os.getpid(), app)
+
+
+def app_for(instance_path: str | None) -> Flask:
+    """The casework app of the instance at ``instance_path`` (default: the apps').
+
+    A worker builds its app once, at start (:func:`preload`), and each job's work horse
+    (a fork) uses it: building one per job would repeat start-up (migrations checked, the
+    store swept against every envelope row) for every bridge cycle. Connections are not
+    shared across a fork: the horse drops the pool it inherited (without closing the
+    parent's connections) and opens its own. A job for another folder, or one run where
+    nothing was preloaded, builds the app from that folder's settings.
+    """
     from .. import create_app, default_instance
     from ..config import CaseworkConfig
-    from ..services import EXTENSION
 
     path = Path(instance_path).resolve() if instance_path else default_instance()
-    services: Casework = create_app(CaseworkConfig.from_instance(path)).extensions[EXTENSION]
+    found = _preloaded.get(path)
+    if found is None:
+        return create_app(CaseworkConfig.from_instance(path))
+    pid, app = found
+    if pid != os.getpid():
+        app.extensions[EXTENSION].db.engine.dispose(close=False)
+        _preloaded[path] = (os.getpid(), app)
+    return app
+
+
+def services_for(instance_path: str | None) -> Casework:
+    """The casework services of the instance at ``instance_path`` (see :func:`app_for`)."""
+    services: Casework = app_for(instance_path).extensions[EXTENSION]
     return services
 
 

@@ -134,13 +134,18 @@ def create_app(config: IntakeConfig | None = None) -> Flask:
             log.warning("sync request refused: %s", type(exc).__name__)
             return Response(f"refused: {type(exc).__name__}\n", status=401,
                             mimetype="text/plain")
-        with database.session() as session:
-            state = session.get(SyncState, "last_request")
-            now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-            if state is None:
-                session.add(SyncState(name="last_request", at=now))
-            else:
-                state.at = now
+        try:
+            with database.session() as session:
+                state = session.get(SyncState, "last_request")
+                now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+                if state is None:
+                    session.add(SyncState(name="last_request", at=now))
+                else:
+                    state.at = now
+        except IntegrityError:
+            # The first two requests ever, at once (two casework workers): the other
+            # inserted the row a moment ago, which records this request's time as well.
+            pass
         try:
             # The whole message is checked before anything acts on it: a signature says
             # who sent it, not that it is well formed (all or nothing, never half applied).

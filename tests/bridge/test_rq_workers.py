@@ -86,15 +86,6 @@ def test_two_worker_processes_deliver_every_envelope_exactly_once(
                    casework={"redis_url": bridge_redis, "database_url": postgres_url},
                    intake={"login_floor_seconds": 0})
     intake_config = IntakeConfig.from_instance(root)
-    tipster = create_intake(intake_config).test_client()
-    for index in range(REPORTS):
-        submit(tipster, what=f"Report {index} for two workers")
-    intake_db = create_engine(intake_config.database_url)
-    with intake_db.connect() as connection:
-        expected = sorted(connection.scalars(text(
-            "SELECT id FROM envelopes WHERE audience = 'casework'")))
-    assert len(expected) == REPORTS
-
     sync = build_server(create_sync(intake_config), "127.0.0.1", 0)
     threading.Thread(target=sync.serve_forever, kwargs={"poll_interval": 0.05},
                      daemon=True).start()
@@ -111,7 +102,16 @@ def test_two_worker_processes_deliver_every_envelope_exactly_once(
         cwd=REPO, env={**os.environ, "LYKTA_INSTANCE": str(root)},
         stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
         for n, log in enumerate(logs)]
+    intake_db = create_engine(intake_config.database_url)
     try:
+        # The reports, while the workers start.
+        tipster = create_intake(intake_config).test_client()
+        for index in range(REPORTS):
+            submit(tipster, what=f"Report {index} for two workers")
+        with intake_db.connect() as connection:
+            expected = sorted(connection.scalars(text(
+                "SELECT id FROM envelopes WHERE audience = 'casework'")))
+        assert len(expected) == REPORTS
         # Both idle, waiting on the queue: the two jobs queued now start at once.
         wait_for("two idle workers", lambda: [w.get_state() for w in Worker.all(
             queue=queue)] == [WorkerStatus.IDLE] * 2)

@@ -39,8 +39,12 @@ def jobs_redis(redis_url: str) -> Iterator[str]:
 
 
 def failing_job(app: Flask, url: str) -> str:
-    """Queue a sweep whose instance folder its app cannot start from; run it to failure."""
-    instance = services(app).config.instance_path
+    """Queue a sweep for an instance folder no app can start from; run it to failure.
+
+    (Another folder than the app's: the worker runs its own folder's jobs with the app it
+    built at start, and that one works.)"""
+    instance = services(app).config.instance_path / "elsewhere"
+    instance.mkdir()
     (instance / "casework.json").write_text(json.dumps({SECRET: "x"}))
     job_id = enqueue(url, SWEEP, instance)
     work(app, MAINTENANCE_QUEUE)
@@ -80,7 +84,7 @@ def test_a_failed_job_is_listed_by_class_retried_and_discarded(
     assert "sweep_job" in row.group(1) and "<code>ConfigError</code>" in row.group(1)
     assert 'id="queue-lykta-maintenance"' in page and "lykta-bridge" in page
     instance = str(services(app).config.instance_path)
-    for hidden in (SECRET, instance, "Traceback", "unknown setting"):
+    for hidden in (SECRET, instance, "elsewhere", "Traceback", "unknown setting"):
         assert hidden not in page, hidden
     assert 'href="/admin/jobs/"' in page  # linked from the administrator's menu
 
