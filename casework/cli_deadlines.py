@@ -1,9 +1,9 @@
 """``flask --app casework deadlines ...``: reminder e-mails about the legal deadlines.
 
 ``remind`` runs once now (``--dry-run``: count what is due and whom it would tell,
-send and record nothing). ``schedule`` queues a run every N seconds on Redis (any
-``rq worker lykta`` runs it), or runs it in this process without Redis, like the
-bridge's ``schedule``.
+send and record nothing). ``schedule`` queues a run every N seconds on Redis'
+``lykta-mail`` queue (any ``jobs worker`` runs it), or runs it in this process without
+Redis, like the bridge's ``schedule``; ``jobs schedule`` queues it hourly.
 """
 
 from __future__ import annotations
