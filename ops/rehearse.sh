@@ -20,7 +20,6 @@
 # libnginx-mod-http-headers-more-filter, postgresql, redis-server and openssl, and the
 # checkout's .venv (LYKTA_PYTHON names another interpreter).
 set -euo pipefail
-set -m  # every background process in a process group of its own: stopped as a whole
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$REPO"
@@ -43,22 +42,62 @@ say() { echo "[rehearsal] $*"; }
 step() { STEP=$1; say "step: $1"; }
 ok() { say "ok: $* [${SECONDS}s]"; }
 
-stop_all() {
-    local i pid
-    # Newest first: the workers and front ends before the services they use.
-    for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
-        pid=${PIDS[i]}
-        kill -TERM -- "-$pid" 2>/dev/null || true
+# tree PID...: those processes and all their descendants (an rq work horse leaves its
+# worker's process group), from one listing of every process.
+tree() {
+    ps -e -o pid=,ppid= | awk -v roots="$*" '
+        { parent[$1] = $2 }
+        END {
+            n = split(roots, queue, " ")
+            for (i = 1; i <= n; i++) keep[queue[i]] = 1
+            do {
+                added = 0
+                for (p in parent) if (!(p in keep) && (parent[p] in keep)) { keep[p] = 1; added = 1 }
+            } while (added)
+            for (p in keep) print p
+        }'
+}
+
+# alive PID: running (a zombie waiting for its parent runs no code).
+alive() {
+    local stat
+    stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+    stat=${stat##*) }
+    [[ ${stat:0:1} != Z ]]
+}
+
+# stop_started FIRST LAST: SIGTERM the processes started as PIDS[FIRST..LAST] (a graceful
+# stop: gunicorn and rq finish what they are doing), up to 5 s, then SIGKILL whatever
+# is left of their trees.
+stop_started() {
+    local i pid waited=0 members=()
+    members=($(tree "${PIDS[@]:$1:$(($2 - $1 + 1))}"))
+    for ((i = $2; i >= $1; i--)); do
+        kill -TERM "${PIDS[i]}" 2>/dev/null || true
     done
-    for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
-        pid=${PIDS[i]}
-        for _ in $(seq 50); do
-            kill -0 -- "-$pid" 2>/dev/null || break
+    for pid in "${members[@]}"; do
+        while alive "$pid" && ((waited < 50)); do
             sleep 0.1
+            waited=$((waited + 1))
         done
-        kill -KILL -- "-$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null || true
     done
+    if ((${#members[@]} > 0)); then
+        kill -KILL "${members[@]}" 2>/dev/null || true
+    fi
+    for ((i = $2; i >= $1; i--)); do
+        wait "${PIDS[i]}" 2>/dev/null || true
+    done
+}
+
+stop_all() {
+    # Everything else before Redis (PIDS[0]), and PostgreSQL last: workers and nodes
+    # stop with their services still there.
+    if ((${#PIDS[@]} > 1)); then
+        stop_started 1 $((${#PIDS[@]} - 1))
+    fi
+    if ((${#PIDS[@]} > 0)); then
+        stop_started 0 0
+    fi
     if [[ -n "$PG_BIN" && -f "$ROOT/pg/data/postmaster.pid" ]]; then
         "${AS_POSTGRES[@]}" "$PG_BIN/pg_ctl" -D "$ROOT/pg/data" -m immediate -w stop \
             >/dev/null 2>&1 || true
@@ -92,7 +131,8 @@ finish() {
 trap finish EXIT
 trap 'exit 130' INT TERM
 
-# start NAME COMMAND...: run in the background, output to logs/NAME.log.
+# start NAME COMMAND...: run in the background, output to logs/NAME.log. Redis must be
+# the first (stop_all stops it after the rest).
 start() {
     local name=$1
     shift
@@ -169,8 +209,9 @@ export LYKTA_REDIS_URL="unix://$ROOT/redis/redis.sock"
 # INSECURE: the fast Argon2 cost, for accounts and receipts alike (a rehearsal).
 export LYKTA_INTAKE_ARGON2=$FAST LYKTA_CASEWORK_ARGON2=$FAST
 export LYKTA_CASEWORK_INTAKE_RECEIPT_ARGON2=$FAST
-# A bridge cycle every second, so the rehearsal needs no minute-long wait.
-export LYKTA_CASEWORK_BRIDGE_INTERVAL_SECONDS=1
+# A bridge cycle every 3 seconds, so the rehearsal needs no minute-long wait (each
+# cycle builds the app afresh in an rq work horse: every second would keep both cores busy).
+export LYKTA_CASEWORK_BRIDGE_INTERVAL_SECONDS=3
 export LYKTA_GUNICORN_WORKERS=1
 # The sync link's TLS: casework trusts the rehearsal's CA and shows its client
 # certificate (certificate and key in one file), as ops/README.md's "TLS for the sync
@@ -268,8 +309,7 @@ step "readiness"
     "casework node 2=unix:$ROOT/run/casework-2.sock" \
     "intake through nginx=http://127.0.0.1:$INTAKE_PORT/" \
     "sync through nginx (client certificate)=$SYNC_SCHEME://127.0.0.1:$SYNC_PORT" \
-    "casework through nginx=https://127.0.0.1:$CASEWORK_PORT"
-"$PY" ops/rehearsal/drive.py workers 2
+    "casework through nginx=https://127.0.0.1:$CASEWORK_PORT" --workers 2
 check_alive
 ok "readiness (/readyz 200 everywhere; two rq workers on Redis)"
 

@@ -3,7 +3,7 @@
 ``drive.py ready TLSDIR LABEL=TARGET...``: wait until each TARGET's ``/readyz`` answers 200
 with ``"status": "ready"`` (TARGET is ``unix:/path/to/gunicorn.sock``, one node without
 nginx, or ``http(s)://127.0.0.1:PORT``, nginx; TLS checked against TLSDIR/ca.pem).
-``drive.py workers N``: wait until N rq workers are registered on ``LYKTA_REDIS_URL``.
+With ``--workers N``, then until N rq workers are registered on ``LYKTA_REDIS_URL``.
 
 ``drive.py report ROOT``: a tipster and a reviewer, each with nothing but a browser's
 means, through the two nginx front ends the script started:
@@ -39,7 +39,7 @@ from typing import TypeVar
 
 import pyotp
 
-WAIT = float(os.environ.get("LYKTA_REHEARSAL_WAIT", "45"))  # seconds, per wait
+WAIT = 120.0  # seconds, per wait: generous, for a loaded machine
 CSRF = re.compile(r'name="([\w-]*csrf_token)"[^>]*value="([^"]+)"')
 RECEIPT = re.compile(r'id="receipt-code">([0-9A-Z-]+)<')
 CASE_LINK = re.compile(r'href="/cases/([A-Za-z0-9_-]+)"')
@@ -279,15 +279,20 @@ def workers(expected: int) -> None:
 def main(argv: list[str]) -> int:
     try:
         if argv[:1] == ["ready"] and len(argv) >= 3:
-            for pair in argv[2:]:
+            pairs = argv[2:]
+            if len(pairs) > 2 and pairs[-2] == "--workers":
+                pairs, expected = pairs[:-2], int(pairs[-1])
+            else:
+                expected = 0
+            for pair in pairs:
                 label, _, target = pair.partition("=")
                 ready(label, target, Path(argv[1]))
-        elif argv[:1] == ["workers"] and len(argv) == 2:
-            workers(int(argv[1]))
+            if expected:
+                workers(expected)
         elif argv[:1] == ["report"] and len(argv) == 2:
             report(Path(argv[1]))
         else:
-            print("usage: drive.py ready TLSDIR LABEL=TARGET... | workers N | report ROOT",
+            print("usage: drive.py ready TLSDIR LABEL=TARGET... [--workers N] | report ROOT",
                   file=sys.stderr)
             return 2
     except StepFailed as exc:
