@@ -123,6 +123,41 @@ def postgres_url(new_postgres_database: Callable[[], str]) -> str:
     return new_postgres_database()
 
 
+# The suite's switch (tests/support/databases.py reads and checks it; imported only when
+# set, so that `make mutation`'s copy of this file and tests/crypto needs no app).
+_ON_POSTGRESQL = os.environ.get("LYKTA_TEST_DATABASE") == "postgresql"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _app_databases_server(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Under LYKTA_TEST_DATABASE=postgresql the apps' databases live on the session's
+    server (tests/support/databases.py); on SQLite this does nothing."""
+    if not _ON_POSTGRESQL:
+        yield
+        return
+    from tests.support import databases
+
+    databases.use_postgres_server(request.getfixturevalue("postgres_server"))
+    try:
+        yield
+    finally:
+        databases.stop_using_postgres_server()
+
+
+@pytest.fixture(autouse=True)
+def _app_databases_of_a_test(_app_databases_server: None) -> Iterator[None]:
+    """Drop the PostgreSQL app databases a test made when it ends (those of module-scoped
+    fixtures, made before, stay until the session ends)."""
+    if not _ON_POSTGRESQL:
+        yield
+        return
+    from tests.support import databases
+
+    mark = databases.postgres_databases_made()
+    yield
+    databases.drop_postgres_databases_since(mark)
+
+
 @pytest.fixture(scope="session")
 def redis_url() -> Iterator[str]:
     """A private Redis on a Unix socket (no persistence), as a redis:// URL."""

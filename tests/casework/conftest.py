@@ -21,7 +21,7 @@ from tests.support.casework import csrf as csrf
 from tests.support.casework import enrol as enrol_in
 from tests.support.casework import log_in as log_in
 from tests.support.casework import services as services
-from tests.support.databases import migrated_copy
+from tests.support.databases import app_database
 
 
 class EnglishClient(FlaskClient):
@@ -35,10 +35,9 @@ class EnglishClient(FlaskClient):
 
 @pytest.fixture
 def casework_config(tmp_path: Path, argon2_params: crypto.Argon2Params) -> CaseworkConfig:
-    migrated_copy("casework", tmp_path / "casework.sqlite")  # faster than migrating
     return CaseworkConfig(
         instance_path=tmp_path,
-        database_url=f"sqlite:///{tmp_path / 'casework.sqlite'}",
+        database_url=app_database("casework", tmp_path),  # a migrated copy: faster
         secret_key=b"c" * 32,
         signing_key_path=tmp_path / "casework-signing.seed",
         argon2=argon2_params,

@@ -41,7 +41,7 @@ from casework.models import (
 from tests.intake.conftest import sign_in, submit
 from tests.support.casework import add_default_units, link_intake
 from tests.support.casework import enrol as enrol_in
-from tests.support.databases import migrated_copy
+from tests.support.databases import app_database
 
 from .conftest import EnglishClient, services
 from .handling_support import call, client, report, token
@@ -55,10 +55,9 @@ TOLD, WITHHELD = ReporterNotice.TOLD, ReporterNotice.WITHHELD
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Linked]:
     folder = tmp_path_factory.mktemp("identity")
-    migrated_copy("casework", folder / "casework.sqlite")
     escrow = crypto.generate_escrow_key()
     app = create_app(CaseworkConfig(
-        instance_path=folder, database_url=f"sqlite:///{folder / 'casework.sqlite'}",
+        instance_path=folder, database_url=app_database("casework", folder),
         secret_key=b"c" * 32, signing_key_path=folder / "casework-signing.seed",
         argon2=crypto.INSECURE_FAST, escrow_public_key=escrow.public_key.raw))
     app.config["TESTING"] = True

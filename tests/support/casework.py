@@ -26,7 +26,7 @@ from casework.services import EXTENSION, Casework
 from intake import IntakeConfig
 from intake import create_app as create_intake
 
-from .databases import migrated_copy
+from .databases import app_database
 
 PASSWORD = "correct horse battery staple"
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
@@ -120,9 +120,8 @@ def link_intake(casework: Flask, folder: Path, escrow: crypto.PrivateKey,
                                     valid_for=dt.timedelta(days=30))
     folder.mkdir()
     (folder / "directory.signed").write_bytes(document)
-    migrated_copy("intake", folder / "intake.sqlite")  # faster than migrating
     intake = create_intake(IntakeConfig(
-        instance_path=folder, database_url=f"sqlite:///{folder / 'intake.sqlite'}",
+        instance_path=folder, database_url=app_database("intake", folder),  # a migrated copy
         storage_path=folder / "storage", secret_key=b"i" * 32,
         casework_verify_key=signing.verify_key.raw,
         directory_path=folder / "directory.signed", instance_salt=b"t" * 16,
