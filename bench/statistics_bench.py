@@ -18,8 +18,8 @@ Then, for the last ended quarter, it times in turn, several runs each, interleav
     implementation pays to read the counts;
 (b) **a full quarterly release**: ``casework.statistics.figures.figures(session, period)``,
     then ``casework.statistics.disclosure.protect`` on its count tables (primary and
-    secondary suppression, the LP attack per suppressed cell) and ``release_days`` on its
-    days figures: what publishing computes before it stores anything.
+    secondary suppression, the LP attack per suppressed cell) and ``release_magnitudes``
+    on its durations and sums: what publishing computes before it stores anything.
 
 It reports the p50 of each, the ratio (b)/(a) at each size (the issue's goal: <= 2x) and
 how each grows with ten times the cases. Results are printed and written (overwritten) to
@@ -242,8 +242,9 @@ def totals(tables: list[Any]) -> dict[str, int]:
 def run_release(app: Any, period: Any) -> tuple[float, float, list[Any], list[Any]]:
     """Seconds for the figures, seconds for disclosure control; the released tables and
     the count tables they were released from."""
-    from casework.statistics.disclosure import protect, release_days
-    from casework.statistics.figures import DaysFigure, figures, tables_of
+    from casework.statistics.disclosure import protect
+    from casework.statistics.figures import figures, tables_of
+    from casework.statistics.magnitudes import release_magnitudes
 
     cw = services(app)
     with app.app_context(), cw.db.session() as session:
@@ -253,9 +254,7 @@ def run_release(app: Any, period: Any) -> tuple[float, float, list[Any], list[An
         counted = tables_of(found)
         released = protect(counted, k=cw.config.statistics_k,
                            protection=cw.config.statistics_protection)
-        for figure in found:
-            if isinstance(figure, DaysFigure):
-                release_days(figure, cw.config.statistics_k)
+        release_magnitudes(found, released, cw.config.statistics_k)
         end = time.perf_counter()
     return middle - start, end - middle, released, counted
 
@@ -306,7 +305,7 @@ def result_lines(sites: list[Site], period: Any) -> list[str]:
         "## 1. A quarterly release vs the plain SQL of the same counts", "",
         f"Quarter {period.label}; every size holds two years ({DAYS} days) of cases. "
         f"(a): {len(BASELINE)} hand-written GROUP BY statements through `sqlite3`, fetched. "
-        "(b): `figures()` then `protect()` (and `release_days()`), split into its two "
+        "(b): `figures()` then `protect()` (and `release_magnitudes()`), split into its two "
         f"parts. p50 of the runs; goal (b)/(a) <= {GOAL:.0f}x.", "",
         *md_table(["cases", "stage changes", "build", "database", "runs", "(a) plain SQL p50",
                    "(b) release p50", "figures p50", "protect p50", "(b)/(a)",

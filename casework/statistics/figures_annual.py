@@ -51,12 +51,16 @@ def first_moves(period: Period, stages: Iterable[Stage]) -> Subquery:
     """
     codes = [s.value for s in stages]
     earlier = aliased(StageChange)
+    # A scalar subquery (LIMIT 1), not NOT EXISTS: PostgreSQL turns NOT EXISTS into a
+    # hash anti-join over every earlier move (the whole history) when the period is a
+    # large share of it; a scalar subquery is looked up per row of the period.
     before = (select(earlier.id).where(earlier.case_id == StageChange.case_id,
                                        earlier.at < period.start_at,
-                                       earlier.to_stage.in_(codes)).exists())
+                                       earlier.to_stage.in_(codes))
+              .limit(1).correlate(StageChange).scalar_subquery())
     return (select(StageChange.case_id)
             .where(StageChange.to_stage.in_(codes), StageChange.at >= period.start_at,
-                   StageChange.at < period.end_at, ~before)
+                   StageChange.at < period.end_at, before.is_(None))
             .distinct().subquery())
 
 

@@ -24,14 +24,14 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
-from sqlalchemy import select, text
+from sqlalchemy import inspect, select, text
 
 import crypto
 from casework import CaseworkConfig, create_app
 from casework.models import ApiToken, AuditEntry, Case, Role, StatisticsRelease, User
 from casework.models.base import utcnow
 from casework.statistics import api as api_domain
-from casework.statistics import openapi
+from casework.statistics import export, openapi
 from casework.statistics.tables import TOTAL, ReleasedCell, ReleasedTable, Suppression
 from casework.statistics.tokens import (
     TOKEN_SHAPE,
@@ -42,6 +42,7 @@ from casework.statistics.tokens import (
 )
 from casework.views.api import LIMITER
 from tests.support.casework import add_default_units
+from tests.support.databases import stored_bytes
 
 from .conftest import EnglishClient, Staff, csrf, log_in, services
 
@@ -85,6 +86,37 @@ def store_release(app: Flask, period: str = "2026-Q1", kind: str = "quarterly",
         db.flush()
         db.expunge(release)
         return release
+
+
+# A release as schema 1 stored it (count tables only): still served, and described.
+SCHEMA_1_RELEASE = json.dumps({
+    "schema": "lykta-statistics/1", "period": "2024", "kind": "annual", "k": 5,
+    "protection": 5, "tables": [{"id": "received_by_unit", "title": "Reports",
+                                 "rows": ["etik"], "columns": ["total"],
+                                 "cells": [["etik", "total", 7, None],
+                                           ["total", "total", 7, None]]}],
+    "legend": {":c": "confidential"}})
+
+
+def magnitudes_document() -> str:
+    """A schema 2 release with durations (one group hidden) and sums of kronor."""
+    from casework.statistics.disclosure import ReleasedDays
+
+    sums = ReleasedTable("art27_damage_sek", ("etik", "akt"), (TOTAL,), {
+        ("etik", TOTAL): ReleasedCell(302_000), ("akt", TOTAL): ReleasedCell(None),
+        (TOTAL, TOTAL): ReleasedCell(None)})
+    days = {"etik": ReleasedDays(6, 5, 7), "akt": ReleasedDays(None, None, None,
+                                                               Suppression.PRIMARY),
+            "kof": ReleasedDays(0, None, None), TOTAL: ReleasedDays(11, 5, 9)}
+    return export.to_json([], period="2023", kind="annual", k=5, protection=5,
+                          titles={"art27_damage_sek": "Damage"},
+                          durations={"days_to_feedback": days}, amounts=[sums])
+
+
+def store_text(app: Flask, period: str, kind: str, tables: str) -> None:
+    with services(app).db.session() as db:
+        db.add(StatisticsRelease(kind=kind, period=period, k=5, protection=5, tables=tables,
+                                 pattern="{}", released_at=utcnow()))
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -146,16 +178,12 @@ def test_the_token_is_never_in_the_database_or_the_logs(
         client.get(path, headers=bearer(token))
     client.get("/api/v1/releases", headers=bearer(token[:-1] + "A"))
     assert token not in caplog.text and token[6:] not in caplog.text
+    # Every row (text) and, on SQLite, the file and its WAL as bytes.
     with services(app).db.session() as db:
-        tables = [r[0] for r in db.execute(text(
-            "SELECT name FROM sqlite_master WHERE type='table'"))]
-        for table in tables:
-            for row in db.execute(text(f'SELECT * FROM "{table}"')):  # noqa: S608 (names from sqlite_master)
+        for table in inspect(db.connection()).get_table_names():
+            for row in db.execute(text(f'SELECT * FROM "{table}"')):  # noqa: S608 (names from the catalogue)
                 assert not any(token[6:] in str(value) for value in row), table
-    database = Path(services(app).config.database_url.removeprefix("sqlite:///"))
-    for file in (database, database.with_name(database.name + "-wal")):
-        if file.exists():
-            assert token[6:].encode() not in file.read_bytes()
+    assert token[6:].encode() not in stored_bytes(services(app).config.database_url)
 
 
 def test_a_revoked_token_is_refused(app: Flask, signed_in: FlaskClient) -> None:
@@ -430,6 +458,8 @@ def api_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Flask,
     staff = enrol_in(app, "stina", Role.STATISTICIAN, "kof")
     store_release(app, "2025-Q4")
     store_release(app, "2025", "annual")
+    store_text(app, "2024", "annual", SCHEMA_1_RELEASE)  # published before schema 2
+    store_text(app, "2023", "annual", magnitudes_document())
     # And one published the real way, so its stored form is checked against the schema.
     seed_cases(app, 24)
     publish_or_store(app, staff)
