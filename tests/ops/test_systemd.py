@@ -14,6 +14,8 @@ from tests.ops.tools import program
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 UNITS = sorted((ROOT / "ops" / "systemd").glob("*.service"))
+# The backup timers' services (lykta-<app>-backup.service) write one folder more: the backups.
+TIMERS = sorted((ROOT / "ops" / "systemd").glob("*.timer"))
 # The sandbox every unit must have, exactly so. Why each: ops/README.md, "systemd units".
 SANDBOX = {
     "ProtectSystem": "strict", "NoNewPrivileges": "true", "PrivateTmp": "true",
@@ -44,6 +46,14 @@ def test_there_is_a_unit_for_every_process() -> None:
     assert {"lykta-intake.service", "lykta-sync.service", "lykta-casework.service"} <= names
 
 
+def test_every_timer_starts_a_unit_that_is_here() -> None:
+    assert {t.name for t in TIMERS} >= {"lykta-intake-backup.timer",
+                                         "lykta-casework-backup.timer"}
+    for timer in TIMERS:
+        assert parse(timer)["Unit"] == [timer.name.replace(".timer", ".service")]
+        assert (timer.parent / parse(timer)["Unit"][0]).is_file()
+
+
 @pytest.mark.parametrize("unit", UNITS, ids=lambda u: u.name)
 def test_unit_runs_sandboxed_and_writes_only_its_instance_folder(unit: Path) -> None:
     settings = parse(unit)
@@ -54,7 +64,8 @@ def test_unit_runs_sandboxed_and_writes_only_its_instance_folder(unit: Path) -> 
     assert settings["User"][0].startswith("lykta-") and settings["User"][0] != "root"
     instance = environment(settings)["LYKTA_INSTANCE"]
     assert re.fullmatch(r"/var/lib/lykta/(intake|casework)", instance)
-    assert settings["ReadWritePaths"] == [instance]
+    backups = [f"/var/backups/lykta/{instance.rsplit('/', 1)[1]}"]
+    assert settings["ReadWritePaths"] == [instance, *(backups if "-backup." in unit.name else [])]
 
 
 @pytest.mark.parametrize("unit", UNITS, ids=lambda u: u.name)
@@ -90,7 +101,7 @@ def _verify(paths: list[Path]) -> subprocess.CompletedProcess[str]:
 
 
 def test_systemd_analyze_verifies_every_unit_without_a_warning(tmp_path: Path) -> None:
-    checked = _verify(_runnable_copies(UNITS, tmp_path))
+    checked = _verify(_runnable_copies(UNITS + TIMERS, tmp_path))
     assert checked.returncode == 0, checked.stderr
     # Unknown keys and unparsable values are only warnings to systemd: none allowed.
     assert (checked.stdout + checked.stderr).strip() == ""
