@@ -19,10 +19,10 @@ Then, the promises:
   report exactly once, never a broken one, never one nobody sent; reports whose answer
   was lost may or may not arrive, but never twice; two more cycles bring nothing new.
 
-``LYKTA_CRASH_SUBMISSIONS`` sets how many receipts to collect: 300 in the suite (about a
-minute and a half on a loaded two-core machine, most of it the bridge's imports), 1000
-for the issue's full run (``LYKTA_CRASH_SUBMISSIONS=1000 pytest tests/ops/test_crash.py
--s``, about four times as long). ``LYKTA_CRASH_SEED`` replays the kill plan. Both are
+``LYKTA_CRASH_SUBMISSIONS`` sets how many receipts to collect: 300 in the suite (the
+bridge's imports take the largest share of the time), 1000 for the issue's full run
+(``LYKTA_CRASH_SUBMISSIONS=1000 pytest tests/ops/test_crash.py -s``, about three and a half
+times as long). ``LYKTA_CRASH_SEED`` replays the kill plan. Both are
 printed, with submissions per second, the kills, and what the crashes left behind.
 """
 
