@@ -86,10 +86,13 @@ lint: $(STAMP)
 	$(BIN)/mypy --strict crypto intake casework common scripts bench
 
 # Two workers (one per core of the CI machine); a test file stays on one worker, so its
-# module-scoped fixtures (a shared app, signed-in clients) are built once.
+# module-scoped fixtures (a shared app, signed-in clients) are built once. Then the
+# database-facing part (tests/postgresql.txt) again, every app database on PostgreSQL.
 TEST_WORKERS ?= 2
 test: lint sysdeps
 	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile --durations=30
+	LYKTA_TEST_DATABASE=postgresql $(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile \
+	  $$(sed 's/#.*//' tests/postgresql.txt)
 
 # Mutation testing of crypto/ (bench/results/mutation.md). mutmut runs in a throwaway copy
 # outside the checkout, so its mutants/ directory never lands in the work tree; results

@@ -101,9 +101,14 @@ def verify(*, session: Session | None = None, sessions: Sessions | None = None,
     problem = walk.read_head_file()
     if problem is not None:
         return walk.verdict(problem)
+    # Both bounds in ONE statement: on PostgreSQL (read committed) each statement sees the
+    # commits made before it began, so a checkpoint committed between two statements
+    # could lie beyond the last entry read and be reported as deleted entries.
     with sessions() as first:
-        last_entry = first.scalar(select(func.max(AuditEntry.seq))) or 0
-        last_checkpoint = first.scalar(select(func.max(AuditCheckpoint.seq))) or 0
+        bounds = first.execute(select(
+            select(func.max(AuditEntry.seq)).scalar_subquery(),
+            select(func.max(AuditCheckpoint.seq)).scalar_subquery())).one()
+    last_entry, last_checkpoint = bounds[0] or 0, bounds[1] or 0
     return walk.run(sessions, last_entry, last_checkpoint, batch, progress)
 
 

@@ -38,6 +38,7 @@ from common.sync_schema import Malformed
 from intake.models import ReceiptRecord, StoredEnvelope
 from tests.casework.conftest import services
 from tests.intake.conftest import sign_in, submit
+from tests.support.databases import checkpoint, stored_bytes
 
 from .conftest import Bridged
 from .test_bridge import _post
@@ -192,12 +193,13 @@ def test_forget_removes_the_dialogue_rows_and_bodies(bridged: Bridged) -> None:
         assert session.scalar(select(func.count()).select_from(StoredEnvelope)) == 0
     assert not any(path.exists() for path in body_paths)
     # Not one ciphertext byte run left in intake's database, its journal or its store.
-    with intake.db.engine.connect() as connection:
-        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    checkpoint(intake.db.engine)
     folder = intake.config.instance_path
     for path in [p for p in folder.rglob("*") if p.is_file()]:
         data = path.read_bytes()
         assert not any(needle in data for needle in needles), path.name
+    data = stored_bytes(intake.config.database_url)  # the same file, or PostgreSQL's rows
+    assert not any(needle in data for needle in needles)
     # The signed-in tipster's session ends: it finds no receipt.
     assert tipster.get("/dialogue").status_code in (302, 401)
     assert _delivered_events(bridged)[-1] == {"registered": 0, "forgotten": 1}

@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from dataclasses import dataclass
-from pathlib import Path
 
 from flask import Flask
 from sqlalchemy import select
@@ -15,6 +14,7 @@ import crypto
 from casework.models import Case, CaseEnvelope, Unit
 from casework.sealing import seal_item
 from common.contract import EnvelopeKind, Stage
+from tests.support.databases import stored_bytes
 
 from .conftest import services
 
@@ -78,11 +78,9 @@ def case_row(app: Flask, case_id: str) -> Case:
 
 
 def database_files(app: Flask) -> bytes:
-    """The SQLite database file and its companions, as bytes on disk."""
-    path = Path(services(app).config.database_url.removeprefix("sqlite:///"))
-    return b"".join(p.read_bytes() for p in (path.with_name(path.name + s)
-                                             for s in ("", "-wal", "-journal"))
-                    if p.exists())
+    """The SQLite database file and its companions, as bytes on disk (on PostgreSQL: what
+    its rows hold; tests/support/databases.py)."""
+    return stored_bytes(services(app).config.database_url)
 
 
 def store_bytes(app: Flask) -> bytes:

@@ -14,6 +14,7 @@ from sqlalchemy import select
 import crypto
 from casework.models import CaseEnvelope, Conflict, User
 from tests.intake.conftest import submit
+from tests.support.databases import stored_bytes
 
 from .conflict_support import (
     add_etik_lead,
@@ -107,8 +108,8 @@ def test_the_reason_is_sealed_to_the_other_readers_never_to_the_declarer(
         out = io.BytesIO()
         crypto.decrypt_body(io.BytesIO(body(linked, reason)), out, content_key)
         assert json.loads(out.getvalue())["text"] == "SECRET-REASON-MARKER my nephew"
-    database = services(linked.casework).config.database_url.removeprefix("sqlite:///")
-    assert b"SECRET-REASON-MARKER" not in open(database, "rb").read()  # noqa: SIM115
+    database = stored_bytes(services(linked.casework).config.database_url)
+    assert b"SECRET-REASON-MARKER" not in database
     from casework.events import ConflictDeclared
     assert [(e.case_id, e.user_id) for e in recorder.of(ConflictDeclared)] == [
         (case.case_id, user_id(linked, "erik"))]

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 import crypto
 from casework.assignment import assign, unassign
 from casework.models import CaseEnvelope, Membership, User
+from tests.support.databases import stored_bytes
 
 from .conftest import services
 from .handling_support import call, report, user_id
@@ -32,14 +33,15 @@ NAME, CONTACT = "Karin Berg", "karin@example.org"
 
 @dataclass(frozen=True)
 class Copy:
-    """A copy of casework's database file and store, as a thief would hold them."""
+    """A copy of casework's database and store, as a thief would hold them (on PostgreSQL
+    the live database stands in for a dump of it: nothing writes while the test reads)."""
 
-    database: Path
+    database_url: str
     store: Path
 
     @contextmanager
     def envelopes(self) -> Iterator[list[tuple[CaseEnvelope, crypto.Envelope]]]:
-        engine = create_engine(f"sqlite:///{self.database}")
+        engine = create_engine(self.database_url)
         try:
             with Session(engine) as db:
                 rows = list(db.scalars(select(CaseEnvelope)))
@@ -52,13 +54,16 @@ class Copy:
 
 def copy_of(linked: Linked, folder: Path) -> Copy:
     casework = services(linked.casework)
-    source = casework.config.database_url.removeprefix("sqlite:///")
+    url = casework.config.database_url
     folder.mkdir()
-    database = folder / "casework.sqlite"
-    with sqlite3.connect(source) as live, sqlite3.connect(database) as copied:
-        live.backup(copied)  # a consistent copy, whatever the journal mode
+    if url.startswith("sqlite"):
+        database = folder / "casework.sqlite"
+        with sqlite3.connect(url.removeprefix("sqlite:///")) as live, \
+                sqlite3.connect(database) as copied:
+            live.backup(copied)  # a consistent copy, whatever the journal mode
+        url = f"sqlite:///{database}"
     shutil.copytree(casework.store.root, folder / "store")
-    return Copy(database, folder / "store")
+    return Copy(url, folder / "store")
 
 
 def opens(key: crypto.PrivateKey, sealed: crypto.Envelope) -> dict[str, bytes]:
@@ -118,10 +123,10 @@ def test_the_database_and_a_readers_key_open_no_identity(linked: Linked,
         [(_, identity)] = [(r, s) for r, s in envelopes if r.kind == "identity"]
         assert NAME.encode() in opens(linked.escrow, identity)["custody"]
     # Nor does the name lie about in plaintext anywhere in the database or the store.
-    for path in [before.database, *before.store.rglob("*")]:
-        if path.is_file():
-            data = path.read_bytes()
-            assert NAME.encode() not in data and CONTACT.encode() not in data, path.name
+    held = {"database": stored_bytes(before.database_url)}
+    held |= {p.name: p.read_bytes() for p in before.store.rglob("*") if p.is_file()}
+    for where, data in held.items():
+        assert NAME.encode() not in data and CONTACT.encode() not in data, where
 
     release(linked, identity_id, "cecilia", "anna")
     after = copy_of(linked, tmp_path / "after")

@@ -18,6 +18,7 @@ import crypto
 from casework import CaseworkConfig, create_app
 from casework.models import Role, User
 from common.db import Database
+from tests.support.databases import sqlite_only, stored_bytes
 
 from .accounts_support import finish_enrolling, new_person, post_login, start_enrolling, user
 from .conftest import PASSWORD, Staff, log_in, services
@@ -27,6 +28,7 @@ def mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 
 
+@sqlite_only
 def test_casework_database_and_its_wal_and_shm_are_owner_only(
     casework: Flask, enrol: Callable[..., Staff]
 ) -> None:
@@ -42,6 +44,7 @@ def test_casework_database_and_its_wal_and_shm_are_owner_only(
     assert mode(services(casework).config.totp_key_file) == 0o600
 
 
+@sqlite_only
 def test_an_old_world_readable_database_is_made_private_at_start(
     casework: Flask, make_casework: Callable[..., Flask]
 ) -> None:
@@ -117,11 +120,10 @@ def test_totp_secrets_are_sealed_at_rest_under_a_key_outside_the_database(
     config = services(casework).config
     raw = base64.b64decode(stored.removeprefix("sealed:"))
     assert crypto.open_secret(config.totp_key_file.read_bytes(), raw).decode() == secret
-    # The database file alone holds no trace of the secret...
-    assert secret.encode() not in (config.instance_path / "casework.sqlite").read_bytes()
-    # ...and the key is not in it either.
-    assert config.totp_key_file.read_bytes() not in (
-        config.instance_path / "casework.sqlite").read_bytes()
+    # The database alone holds no trace of the secret, and the key is not in it either.
+    database = stored_bytes(config.database_url)
+    assert secret.encode() not in database
+    assert config.totp_key_file.read_bytes() not in database
 
 
 def test_plaintext_totp_secrets_are_sealed_at_start_up_and_still_work(

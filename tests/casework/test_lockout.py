@@ -11,6 +11,7 @@ from sqlalchemy import select, update
 
 from casework.models import Role, User
 from casework.models.accounts import SignInThrottle
+from tests.support.databases import stored_bytes
 
 from .accounts_support import DATABASES, app_on, new_person, post_login, user
 from .conftest import Staff, services
@@ -48,8 +49,7 @@ def test_unknown_names_are_kept_only_as_keyed_hashes(casework: Flask) -> None:
         (row,) = db.scalars(select(SignInThrottle))
         assert row.failed_attempts == 2 and len(row.name_hash) == 64
         assert "tipster" not in row.name_hash
-    database = (services(casework).config.instance_path / "casework.sqlite").read_bytes()
-    assert b"tipster.suspect.name" not in database
+    assert b"tipster.suspect.name" not in stored_bytes(services(casework).config.database_url)
 
 
 @pytest.mark.parametrize("name", ["eva", "nobody"])

@@ -20,6 +20,7 @@ from casework.events import CasePurged, RetentionReviewed
 from casework.models import AuditEntry, Case, IntakeCommand, LegalHold, User
 from casework.retention import NotDue, OnHold, due_for_purge, purge_case
 from casework.retention_jobs import purge_due
+from tests.support.databases import checkpoint
 
 from .conftest import services
 from .events_support import record
@@ -103,8 +104,7 @@ def test_the_purge_leaves_no_ciphertext_in_the_database_file_or_the_store(
     for name in names:
         with store.open(name) as body:
             fragments.append(body.read()[100:164])  # ciphertext, past the chunk header
-    with services(casework).db.engine.connect() as connection:
-        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    checkpoint(services(casework).db.engine)
     before = database_files(casework)
     # The test can fail: before the purge the headers are in the file, the bodies on disk.
     assert all(h in before for h in headers)
@@ -165,7 +165,8 @@ def test_the_command_line_lists_asks_and_purges(casework: Flask) -> None:
     # The scheduled job builds its own app from the instance folder (no Redis: in-process).
     instance = services(casework).config.instance_path
     (instance / "casework.json").write_text(json.dumps(
-        {"secret_key": base64.b64encode(b"c" * 32).decode()}))
+        {"secret_key": base64.b64encode(b"c" * 32).decode(),
+         "database_url": services(casework).config.database_url}))
     later = make_case(casework, concluded_days_ago=800)
     code, output = run(casework, "retention", "schedule", "--every", "1", "--count", "1")
     assert code == 0 and f"'purged': ['{later.reference}']" in output, output

@@ -19,6 +19,7 @@ from casework.models import (
     StageChange,
     User,
 )
+from tests.support.databases import stored_bytes
 
 from .conftest import services
 from .linked import Linked
@@ -68,12 +69,6 @@ def state(app: Flask) -> tuple[Any, ...]:
 
 
 def database_bytes(app: Flask) -> bytes:
-    """The SQLite database file and its journal/WAL, as bytes on disk."""
-    url = services(app).config.database_url
-    path = Path(url.removeprefix("sqlite:///"))
-    data = b""
-    for suffix in ("", "-wal", "-journal", "-shm"):
-        candidate = path.with_name(path.name + suffix)
-        if candidate.exists():
-            data += candidate.read_bytes()
-    return data
+    """The SQLite database file and its journal/WAL, as bytes on disk (on PostgreSQL: what
+    its rows hold; tests/support/databases.py)."""
+    return stored_bytes(services(app).config.database_url)

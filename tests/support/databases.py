@@ -24,7 +24,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, create_engine, inspect, text
 
 from casework import migrate as casework_migrate
 from intake import migrate as intake_migrate
@@ -142,3 +142,36 @@ def drop_postgres_databases_since(count: int) -> None:
 def stop_using_postgres_server() -> None:
     _postgres.drop_since(0)
     _postgres.close()
+
+
+def stored_bytes(url: str) -> bytes:
+    """What the database at ``url`` holds, for tests that look for a secret in it.
+
+    On SQLite: the file and its WAL, journal and shared memory as bytes on disk, deleted
+    rows included (``secure_delete`` must have zeroed them). On PostgreSQL: every value of
+    every row of every table, bytes as they are and the rest as text; dead tuples and the
+    server's own WAL are out of a test's reach (docs/retention.md: what VACUUM leaves).
+    """
+    if url.startswith("sqlite"):
+        path = Path(url.removeprefix("sqlite:///"))
+        return b"".join(p.read_bytes() for p in (path.with_name(path.name + suffix)
+                                                 for suffix in ("", "-wal", "-journal", "-shm"))
+                        if p.exists())
+    engine = create_engine(url)
+    try:
+        values: list[bytes] = []
+        with engine.connect() as connection:
+            for table in inspect(connection).get_table_names():
+                for row in connection.execute(text(f'SELECT * FROM "{table}"')):  # noqa: S608 (names from the catalogue)
+                    values += [bytes(v) if isinstance(v, bytes | memoryview)
+                               else str(v).encode() for v in row if v is not None]
+        return b"\n".join(values)
+    finally:
+        engine.dispose()
+
+
+def checkpoint(engine: Engine) -> None:
+    """Fold SQLite's WAL into the database file (nothing to do on PostgreSQL)."""
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as connection:
+            connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
