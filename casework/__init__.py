@@ -21,7 +21,7 @@ from common.health import install as install_health
 from common.health import readiness_for
 from common.http import install_security_headers
 from common.request_guard import install_request_guard
-from common.startup import exclusive
+from common.startup import configured, exclusive
 from common.storage import EnvelopeStore
 from common.unit_of_work import install as install_unit_of_work
 
@@ -45,8 +45,9 @@ def default_instance() -> Path:
 
 def create_app(config: CaseworkConfig | None = None) -> Flask:
     """Build the casework app."""
-    logs.configure_from(os.environ)
-    config = config or CaseworkConfig.from_instance(default_instance())
+    configured("casework", lambda: logs.configure_from(os.environ))
+    if config is None:  # from the file and the environment: a clean stop if invalid
+        config = configured("casework", lambda: CaseworkConfig.from_instance(default_instance()))
     app = Flask(__name__, instance_path=str(config.instance_path))
     app.config.update(
         SECRET_KEY=config.secret_key,

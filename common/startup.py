@@ -12,9 +12,15 @@ import contextlib
 import fcntl
 import os
 import secrets
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
+
+from .settings import ConfigError
+
+T = TypeVar("T")
 
 
 @contextmanager
@@ -52,3 +58,24 @@ def create_private_once(path: Path, make: Callable[[], bytes]) -> None:
             os.link(temporary, path)
     finally:
         temporary.unlink(missing_ok=True)
+
+
+# gunicorn's code for "a worker failed to boot": its master stops instead of starting
+# worker after worker into the same error. `flask --app ...` exits with it too.
+BOOT_ERROR = 3
+
+
+def configured(app: str, load: Callable[[], T]) -> T:
+    """``load()`` (an app's configuration from its file and the LYKTA_* environment), or
+    a clean stop: one message on standard error naming every problem, no traceback.
+
+    A traceback would bury the message an operator needs under frames they do not, and
+    in gunicorn each worker would print it again. The message names settings and
+    variables, never their values (common.settings, common.environment).
+    """
+    try:
+        return load()
+    except ConfigError as exc:
+        print(f"lykta {app}: cannot start, the configuration is not valid:\n{exc}",
+              file=sys.stderr)
+        raise SystemExit(BOOT_ERROR) from None

@@ -23,7 +23,7 @@ from common.health import readiness_for
 from common.http import install_security_headers
 from common.i18n import init_babel
 from common.request_guard import install_request_guard
-from common.startup import exclusive
+from common.startup import configured, exclusive
 from common.storage import EnvelopeStore
 from common.unit_of_work import Dispatcher, UnitOfWork, install
 
@@ -48,8 +48,9 @@ def default_instance() -> Path:
 
 def create_app(config: IntakeConfig | None = None, *, now: dt.datetime | None = None) -> Flask:
     """Build the intake app. Refuses to start without a valid signed directory."""
-    logs.configure_from(os.environ)
-    config = config or IntakeConfig.from_instance(default_instance())
+    configured("intake", lambda: logs.configure_from(os.environ))
+    if config is None:  # from the file and the environment: a clean stop if invalid
+        config = configured("intake", lambda: IntakeConfig.from_instance(default_instance()))
     app = Flask(__name__, instance_path=str(config.instance_path))
     app.request_class = SealingRequest
     app.config.update(

@@ -32,7 +32,7 @@ from common import logs
 from common.contract import REQUESTS, Audience, CommandItem, ReplyItem, SyncPurpose
 from common.health import install as install_health
 from common.health import readiness_for
-from common.startup import exclusive
+from common.startup import configured, exclusive
 from common.storage import EnvelopeStore
 from common.sync_schema import Malformed, parse_json, validate
 
@@ -86,11 +86,12 @@ def _signed(key: crypto.SigningKey, purpose: SyncPurpose, body: bytes, request_n
 
 def create_app(config: IntakeConfig | None = None) -> Flask:
     """The sync app. Refuses to start without intake's signing key."""
-    logs.configure_from(os.environ)
-    if config is None:
+    configured("intake sync", lambda: logs.configure_from(os.environ))
+    if config is None:  # from the file and the environment: a clean stop if invalid
         from .. import default_instance
 
-        config = IntakeConfig.from_instance(default_instance())
+        config = configured("intake sync",
+                            lambda: IntakeConfig.from_instance(default_instance()))
     if config.sync_signing_seed is None:
         raise RuntimeError("intake.json has no sync_signing_seed: the bridge cannot sign")
     signing_key = crypto.SigningKey.from_seed(config.sync_signing_seed)
