@@ -37,6 +37,35 @@ def _describe(summary: Summary) -> str:
             f"({size} bytes), database revision {summary.revision}")
 
 
+@click.command("init-key")
+@click.option("--private", "private_path", type=_PATH, required=True,
+              help="Where to write the private key (a new file; keep it offline).")
+def init_key(private_path: Path) -> None:
+    """Make a backup key pair; print the public key for backup_public_key (hex).
+
+    It needs no instance, so that the private key can be made on the offline machine
+    that keeps it and never touch a server: ``python -m common.cli_backup init-key
+    --private FILE`` there (``flask --app X backup init-key`` does the same).
+    """
+    key = new_backup_key()
+    try:
+        fd = _private_file(private_path)
+    except FileExistsError as exc:
+        raise click.ClickException(
+            f"{private_path} exists: a backup key is never overwritten (every backup "
+            "sealed to it would be lost)") from exc
+    except OSError as exc:
+        raise click.ClickException(f"{private_path} cannot be written "
+                                   f"({type(exc).__name__})") from exc
+    with os.fdopen(fd, "wb") as file:
+        file.write(backup_key_file(key))
+        file.flush()
+        os.fsync(file.fileno())
+    click.echo(key.public_key.raw.hex())
+    click.echo(f"Put the line above in backup_public_key; keep {private_path} offline "
+               "(docs/backups.md: the key ceremony).", err=True)
+
+
 def register(app: Flask, source: Callable[[], BackupSource]) -> None:
     """Attach the ``backup`` command group to ``app``; ``source`` describes what it holds."""
 
@@ -44,28 +73,7 @@ def register(app: Flask, source: Callable[[], BackupSource]) -> None:
     def backup() -> None:
         """Encrypted backups sealed to an offline key (docs/backups.md)."""
 
-    @backup.command("init-key")
-    @click.option("--private", "private_path", type=_PATH, required=True,
-                  help="Where to write the private key (a new file; keep it offline).")
-    def init_key(private_path: Path) -> None:
-        """Make a backup key pair; print the public key for backup_public_key (hex)."""
-        key = new_backup_key()
-        try:
-            fd = _private_file(private_path)
-        except FileExistsError as exc:
-            raise click.ClickException(
-                f"{private_path} exists: a backup key is never overwritten (every backup "
-                "sealed to it would be lost)") from exc
-        except OSError as exc:
-            raise click.ClickException(f"{private_path} cannot be written "
-                                       f"({type(exc).__name__})") from exc
-        with os.fdopen(fd, "wb") as file:
-            file.write(backup_key_file(key))
-            file.flush()
-            os.fsync(file.fileno())
-        click.echo(key.public_key.raw.hex())
-        click.echo(f"Put the line above in backup_public_key; move {private_path} offline "
-                   "(docs/backups.md: the key ceremony).", err=True)
+    backup.add_command(init_key)
 
     @backup.command("create")
     @click.argument("file", type=_PATH)
@@ -128,3 +136,7 @@ def register(app: Flask, source: Callable[[], BackupSource]) -> None:
         click.echo(f"Restored {what.app}: {_describe(summary)}.")
         for note in summary.notes:
             click.echo(note)
+
+
+if __name__ == "__main__":  # python -m common.cli_backup init-key --private FILE (offline)
+    click.Group(commands=[init_key])()
