@@ -488,7 +488,8 @@ def sample_inbox(sites: list[InboxSite], reps: int) -> None:
                     site.result.rows[kind] = len(ROW.findall(page))
 
 
-def finish_inbox(site: InboxSite, walks: int, depth: int) -> InboxResult:
+def finish_inbox(site: InboxSite, walks: int, depth: int, sql_detail: bool = True
+                 ) -> InboxResult:
     """Deep pages, then each kind's SQL alone (plan, time, SQLite steps; on SQLite only)."""
     app, db_path, result = site.app, site.db_path, site.result
     cw = services(app)
@@ -507,7 +508,7 @@ def finish_inbox(site: InboxSite, walks: int, depth: int) -> InboxResult:
             pages += 1
         result.deep_pages = pages
     result.rows["deep"] = len(ROW.findall(page))
-    if cw.db.engine.dialect.name != "sqlite":
+    if not sql_detail or cw.db.engine.dialect.name != "sqlite":
         return result  # the statement-level figures below are SQLite's (sqlite3, VM steps)
 
     # The exact SQL of each kind, for EXPLAIN QUERY PLAN and a time without the web stack.

@@ -17,6 +17,7 @@ import argparse
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import threading
@@ -79,49 +80,71 @@ def generate(port: int, requests: int, clients: int) -> dict[str, Any]:
 
 
 def load_generator(port: int, warmup: int, requests: int, clients: int) -> None:
-    """The child process: warm up, say so, wait for the word, then the timed batch; its
-    answer is one JSON line on stdout."""
+    """The child process, one line on stdout at each step: "ready" (imported), then on a
+    word from stdin the warm-up and "warm", then on the next word the timed batch and its
+    answer as JSON."""
+    import bench.intake_bench  # noqa: F401  (the browsers' modules, before "ready")
+
+    print("ready", flush=True)
+    sys.stdin.readline()
     generate(port, warmup, clients)
     print("warm", flush=True)
     sys.stdin.readline()
     print(json.dumps(generate(port, requests, clients)), flush=True)
 
 
-@contextmanager
-def load_child(port: int, warmup: int, requests: int, clients: int
-               ) -> Iterator[Callable[[], dict[str, Any]]]:
-    """Start the load generator in a separate process (its GIL and CPU are not the
-    bench's) and wait until its warm-up is done; yields the function that starts the
-    timed batch and returns its answer."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "bench.production_load", str(port), "--warmup", str(warmup),
-         "--requests", str(requests), "--clients", str(clients)],
-        cwd=harness.REPO_ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True)
-    assert proc.stdin is not None and proc.stdout is not None
+class LoadChild:
+    """The load generator in a separate process (its GIL and CPU are not the bench's),
+    started before the server so that its imports overlap the server's boot."""
 
-    def go() -> dict[str, Any]:
-        assert proc.stdin is not None and proc.stdout is not None
-        proc.stdin.write("go\n")
-        proc.stdin.flush()
-        line = proc.stdout.readline()
-        proc.wait(timeout=60)
-        if not line.strip():
+    def __init__(self, port: int, warmup: int, requests: int, clients: int) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "bench.production_load", str(port), "--warmup",
+             str(warmup), "--requests", str(requests), "--clients", str(clients)],
+            cwd=harness.REPO_ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True)
+        self._expect("ready")
+
+    def _expect(self, word: str | None) -> str:
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline().strip()
+        if not line or (word and line != word):
+            self.proc.kill()
+            self.proc.wait(timeout=10)
             raise RuntimeError("load generator failed: "
-                               + (proc.stderr.read() if proc.stderr else "")[-2000:])
-        answer: dict[str, Any] = json.loads(line)
+                               + (self.proc.stderr.read() if self.proc.stderr else "")[-2000:])
+        return line
+
+    def _say(self) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write("go\n")
+        self.proc.stdin.flush()
+
+    def warm(self) -> None:
+        """The untimed warm-up: every worker's first requests (templates, connections)."""
+        self._say()
+        self._expect("warm")
+
+    def go(self) -> dict[str, Any]:
+        """The timed batch; its answer."""
+        self._say()
+        answer: dict[str, Any] = json.loads(self._expect(None))
+        self.proc.wait(timeout=60)
         return answer
 
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait(timeout=10)
+
+
+@contextmanager
+def load_child(port: int, warmup: int, requests: int, clients: int) -> Iterator[LoadChild]:
+    child = LoadChild(port, warmup, requests, clients)
     try:
-        if proc.stdout.readline().strip() != "warm":
-            proc.wait(timeout=60)
-            raise RuntimeError("load generator failed: "
-                               + (proc.stderr.read() if proc.stderr else "")[-2000:])
-        yield go
+        yield child
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(timeout=10)
+        child.stop()
 
 
 # --------------------------------------------------------------------------- the server
@@ -145,7 +168,6 @@ class Intake:
     root: Path
     database_url: str | None  # None: the default SQLite file in the instance folder
     argon2: crypto.Argon2Params
-    port: int = 0  # while serving
 
     def environ(self) -> dict[str, str]:
         # The bench decides every setting: none leaks in from the caller's shell.
@@ -168,10 +190,9 @@ class Intake:
             app.extensions["lykta.intake.db"].engine.dispose()
 
     @contextmanager
-    def serving(self, workers: int, log: Path) -> Iterator[Callable[[], float]]:
-        """gunicorn on a loopback port with ``workers`` workers; yields the port's CPU
-        meter (seconds of the master and its workers) after a ready check."""
-        port = free_port()
+    def serving(self, workers: int, log: Path, port: int) -> Iterator[Callable[[], float]]:
+        """gunicorn on loopback ``port`` with ``workers`` workers; yields its CPU meter
+        (seconds of the master and its workers) after a ready check."""
         env = {**self.environ(), "LYKTA_GUNICORN_BIND": f"{HOST}:{port}",
                "LYKTA_GUNICORN_WORKERS": str(workers)}
         # --no-control-socket: gunicorn >= 25 opens one under ~/.gunicorn by default,
@@ -188,10 +209,10 @@ class Intake:
                 return _proc_cpu(proc.pid, children_too=True) + sum(
                     _proc_cpu(pid) for pid in process_tree(proc.pid)[1:])
 
-            self.port = port
             yield cpu
         finally:
-            proc.terminate()
+            # SIGINT: gunicorn's quick shutdown (the batch is over; nothing to drain).
+            proc.send_signal(signal.SIGINT)
             try:
                 proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
@@ -266,12 +287,13 @@ def measure(intake: Intake, workers: int, requests: int, log: Path, into: Measur
     worrying lines the server logged (a log of its own for each server) are kept."""
     if log.exists():
         log.unlink()
-    with intake.serving(workers, log) as server_cpu, \
-            load_child(intake.port, warmup * workers, requests, CLIENTS) as go:
-        # The warm-up has run: every worker's first requests (templates, connections).
+    port = free_port()
+    with load_child(port, warmup * workers, requests, CLIENTS) as child, \
+            intake.serving(workers, log, port) as server_cpu:
+        child.warm()
         busy0, own0, cpu0, t0 = (harness.machine_busy(), harness.own_cpu(children=False),
                                  server_cpu(), time.perf_counter())
-        answer = go()
+        answer = child.go()
         busy1, own1, cpu1, t1 = (harness.machine_busy(), harness.own_cpu(children=False),
                                  server_cpu(), time.perf_counter())
     other = 0.0

@@ -71,16 +71,24 @@ def check(name: str, folder: Path) -> list[str]:
 def run_one(name: str, folder: Path, timeout: float) -> tuple[str, float, list[str]]:
     """Run one benchmark with --quick; return its name, seconds and problems."""
     start = time.perf_counter()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", BENCHMARKS[name][0], "--quick", "--results", str(folder)],
+        cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        done = subprocess.run(
-            [sys.executable, "-m", BENCHMARKS[name][0], "--quick", "--results", str(folder)],
-            cwd=REPO_ROOT, capture_output=True, text=True, timeout=timeout, check=False)
+        _, stderr = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
+        # SIGTERM first: a benchmark that started servers (PostgreSQL, gunicorn) stops them.
+        proc.terminate()
+        try:
+            proc.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
         return name, time.perf_counter() - start, [f"{name}: still running after {timeout:.0f} s"]
     took = time.perf_counter() - start
-    if done.returncode != 0:
-        return name, took, [f"{name}: exit status {done.returncode}:\n"
-                            + done.stderr.strip()[-3000:]]
+    if proc.returncode != 0:
+        return name, took, [f"{name}: exit status {proc.returncode}:\n"
+                            + stderr.strip()[-3000:]]
     return name, took, check(name, folder)
 
 
