@@ -31,9 +31,12 @@ class Database:
         # after_request) is logged by Flask with its message, past the apps' own
         # type-only error logging.
         sqlite_immediate = immediate_writes and url.startswith("sqlite")
-        # With immediate writes, a busy database makes a transaction wait (up to this
-        # long) at BEGIN instead of failing at once.
-        connect_args = {"timeout": SQLITE_BUSY_SECONDS} if sqlite_immediate else {}
+        # A busy database makes a writer wait (up to this long: at BEGIN with immediate
+        # writes, at its first write otherwise) instead of failing. The driver's own
+        # default, 5 s, was too short under several gunicorn workers on a loaded host:
+        # a submission then failed with "database is locked" and its tipster got an
+        # error page and no receipt (bench/results/production.md).
+        connect_args = {"timeout": SQLITE_BUSY_SECONDS} if url.startswith("sqlite") else {}
         self.engine: Engine = create_engine(url, hide_parameters=True,
                                             connect_args=connect_args)
         if url.startswith("sqlite"):
