@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-stamp
 LOCK := requirements/lock.txt
 
 .PHONY: help install lock sysdeps lint test bench bench-quick demo demo-reset vectors clean \
-        walkthrough fuzz mutation
+        walkthrough fuzz mutation crash
 
 help:
 	@echo "make demo        set up instance/ and serve intake on 127.0.0.1:8080"
@@ -18,6 +18,8 @@ help:
 	@echo "make bench-quick a quick benchmark run (python -m bench.quick)"
 	@echo "make fuzz        fuzz every route of the three apps (FUZZ_SEED, FUZZ_REQUESTS);"
 	@echo "                 summary in bench/results/fuzz.md"
+	@echo "make crash       the full crash test: 1,000 submissions to intake on PostgreSQL"
+	@echo "                 while it is killed -9 (make test runs 300; CRASH_SUBMISSIONS)"
 	@echo "make lint        ruff and mypy only"
 	@echo "make lock        refresh $(LOCK) (pinned versions and hashes) from pyproject.toml"
 	@echo "make mutation    mutation testing of crypto/ with mutmut (slow; MUTATE='crypto.kdf.*' for one module)"
@@ -93,6 +95,13 @@ test: lint sysdeps
 	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile --durations=30
 	LYKTA_TEST_DATABASE=postgresql $(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile \
 	  $$(sed 's/#.*//' tests/postgresql.txt)
+
+# The crash test at the issue's full size (tests/ops/test_crash.py; make test runs a
+# 300-submission slice of it). CRASH_SEED replays a run's kill plan.
+CRASH_SUBMISSIONS ?= 1000
+crash: $(STAMP) sysdeps
+	LYKTA_CRASH_SUBMISSIONS=$(CRASH_SUBMISSIONS) $(if $(CRASH_SEED),LYKTA_CRASH_SEED=$(CRASH_SEED)) \
+	  $(BIN)/pytest -p no:cacheprovider -s tests/ops/test_crash.py
 
 # Mutation testing of crypto/ (bench/results/mutation.md). mutmut runs in a throwaway copy
 # outside the checkout, so its mutants/ directory never lands in the work tree; results

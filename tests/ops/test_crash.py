@@ -21,8 +21,8 @@ Then, the promises:
 
 ``LYKTA_CRASH_SUBMISSIONS`` sets how many receipts to collect: 300 in the suite (the
 bridge's imports take the largest share of the time), 1000 for the issue's full run
-(``LYKTA_CRASH_SUBMISSIONS=1000 pytest tests/ops/test_crash.py -s``, about three and a half
-times as long). ``LYKTA_CRASH_SEED`` replays the kill plan. Both are
+(``make crash``, or ``LYKTA_CRASH_SUBMISSIONS=1000 pytest tests/ops/test_crash.py -s``;
+about three and a half times as long). ``LYKTA_CRASH_SEED`` replays the kill plan. Both are
 printed, with submissions per second, the kills, and what the crashes left behind.
 """
 
