@@ -29,7 +29,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from .disclosure_lp import EPS, InconsistentRelease, Model, deviation, interval
+from .disclosure_lp import EPS, InconsistentRelease, Model, deviation, interval, straddle
 from .tables import TOTAL, CountTable, ReleasedCell, ReleasedTable, Suppression
 
 __all__ = ["InconsistentRelease", "ReleasedDays", "attack_interval", "pattern_of",
@@ -255,6 +255,8 @@ def _suppress(built: _Built, *, k: int, protection: int,
             continue
         rounds += 1
         moved = deviation(model, target, float(protection), weight)
+        if moved is None:  # pinned near a bound by another period's published cells
+            moved = straddle(model, target, float(protection), weight)
         added = [i for i in (moved or {}) if model.known[i]]
         if moved is None or not added or rounds > MAX_ROUNDS:
             return _everything(model, reason)
@@ -264,7 +266,7 @@ def _suppress(built: _Built, *, k: int, protection: int,
         # Once hidden, the true table and the moved one are both consistent with the
         # release: every cell that moved by the protection level or more is protected
         # (the target among them); the others still need their check.
-        done |= {i for i, d in moved.items() if d >= protection - EPS}
+        done |= {i for i, d in moved.items() if d >= protection - EPS} | {target}
         queue = sorted(set(queue) | set(added))
     return reason
 

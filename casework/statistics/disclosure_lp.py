@@ -140,8 +140,9 @@ def interval(model: Model, target: int, *, upper_only: bool = False,
 def deviation(model: Model, target: int, amount: float,
               weight: Sequence[float]) -> dict[int, float] | None:
     """How far each variable of the current release moves (absolute, only those that
-    move) when ``target`` rises by ``amount`` from its true value with every equation
-    still holding; the published ones among them are the cells to suppress.
+    move) when ``target`` rises by ``amount`` (falls, if negative) from its true value
+    with every equation still holding; the published ones among them are the cells to
+    suppress.
 
     Minimises the weighted movement of published variables (suppressed ones move for
     free). An earlier release's suppressed variables are free unknowns within its own
@@ -161,17 +162,24 @@ def deviation(model: Model, target: int, amount: float,
         price = 0.0 if not model.known[var] else weight[var]
         cost[up[var]] = cost[down[var]] = price
         bounds[down[var]] = (0.0, float(model.value[var] or 0))
-    bounds[up[target]] = (amount, amount)
-    bounds[down[target]] = (0.0, 0.0)
+    if amount >= 0:
+        bounds[up[target]], bounds[down[target]] = (amount, amount), (0.0, 0.0)
+    elif -amount <= float(model.value[target] or 0):  # down: a cell at its upper bound
+        bounds[up[target]], bounds[down[target]] = (0.0, 0.0), (-amount, -amount)
+    else:
+        return None
     eq_rows: list[np.ndarray] = []
     eq_rhs: list[float] = []
     for equation in model.equations:
         row = np.zeros(width)
         rhs = 0.0
         for var, coef in equation.items():
-            if var in up:  # the current release: its movement balances to zero
+            if var in up:  # the current release: its true value plus its movement
                 row[up[var]] += coef
                 row[down[var]] -= coef
+                # (zero in sum over an equation of the release's own tables, which the
+                # truth satisfies; not across periods, where constants join it)
+                rhs -= coef * float(model.value[var] or 0)
             elif var in prev:  # an earlier release: its own equations, its published rhs
                 row[prev[var]] += coef
             else:
@@ -207,3 +215,33 @@ def deviation(model: Model, target: int, amount: float,
     moved = {var: abs(float(x[up[var]] - x[down[var]])) for var in cur}
     # A variable bought both up and down (net zero) still had to be hidden to move.
     return {var: moved[var] for var in cur if x[up[var]] > EPS or x[down[var]] > EPS}
+
+
+def straddle(model: Model, target: int, amount: float,
+             weight: Sequence[float]) -> dict[int, float] | None:
+    """Like :func:`deviation`, for a cell that can move by ``amount`` in neither
+    direction alone (pinned close to a bound by another period's published cells): the
+    two movements, up by what room there is and down by the rest, together (the true
+    table and both moved ones are consistent with the release: the interval is at least
+    ``amount`` wide). None if even hiding every cell of the release leaves too little."""
+    saved = list(model.known)
+    for i in range(len(model.names)):
+        if model.current[i]:
+            model.known[i] = False
+    try:
+        lo, hi = interval(model, target)
+    finally:
+        model.known[:] = saved
+    truth = float(model.value[target] or 0)
+    up = min(amount, hi - truth)
+    down = amount - up
+    if hi - lo < amount - EPS or down > truth - lo + EPS:
+        return None
+    rising = deviation(model, target, up, weight) if up > EPS else {}
+    falling = deviation(model, target, -down, weight) if down > EPS else {}
+    if rising is None or falling is None:
+        return None
+    moved = dict(rising)
+    for var, distance in falling.items():
+        moved[var] = max(moved.get(var, 0.0), distance)
+    return moved

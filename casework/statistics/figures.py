@@ -43,6 +43,7 @@ from ..models import (
     IdentityRequestStatus,
 )
 from ..models.cases import ACKNOWLEDGE_WITHIN, FEEDBACK_EXTENDED_WITHIN, FEEDBACK_WITHIN
+from .disclosure_periods import OverTime
 from .figures_annual import annual_figures, first_moves, last_conclusions
 from .figures_base import (
     ACKNOWLEDGEMENT,
@@ -110,6 +111,23 @@ REQUEST_LABELS = {IdentityRequestStatus.APPROVED.value: _l("Approved"),
 RECEIVED_LINKED = ("received_by_unit_category", "received_by_agency_group",
                    "acknowledgement_by_unit", "feedback_by_unit")
 CASES = _l("cases")
+
+# How each table of a year relates to the same table of its quarters, computed at the same
+# moment (casework.statistics.disclosure_periods; a property test on random populations in
+# tests/casework/test_disclosure_periods.py checks every declaration). A new table must be
+# declared here: events counted by a date or moment in the period are ADDITIVE.
+OVER_TIME: dict[str, OverTime] = {
+    **{t: OverTime.ADDITIVE for t in (
+        *RECEIVED_LINKED, "extensions_by_unit", "followup_opened_by_unit",
+        "escalations_by_destination", "recusals_by_unit", "identity_requests")},
+    # A case concluded in two quarters counts in each, in the year once (its last
+    # conclusion, which is also the last of its quarter): at most the sum, cell by cell.
+    "outcomes_by_unit": OverTime.AT_MOST_SUM,
+    "open_by_age": OverTime.STOCK_AT_END,  # open on the last day: the year's is Q4's
+    # A year's alone (art. 27(2)): no quarterly counterpart.
+    **{t: OverTime.NEITHER for t in ("art27_investigations_opened",
+                                     "art27_damage_recorded", "art27_recovered_recorded")},
+}
 
 
 def _linked(table_id: str) -> tuple[str, ...]:
@@ -284,19 +302,22 @@ def identity_requests(session: Session, period: Period) -> Figure:
 
 
 def figures(session: Session, period: Period, *,
-            authorities: Sequence[ReferralAuthority] = ()) -> list[AnyFigure]:
+            authorities: Sequence[ReferralAuthority] = (),
+            counts_only: bool = False) -> list[AnyFigure]:
     """Every figure of ``period``, in the order a report shows them; the art. 27(2)
     figures only for a year. ``authorities``: the configured referral authorities
-    (``casework.config.referral_authorities``), so each has its row even at zero."""
+    (``casework.config.referral_authorities``), so each has its row even at zero.
+    ``counts_only``: only the count tables a year shares with its quarters (what
+    protecting another period of the family needs), no durations, no art. 27(2)."""
     units = Units.load(session)
     receipts = received(session, period, units)
     handled = handling(session, period, units, authorities)
     found: list[AnyFigure] = [*receipts, *handled,
                               *deadlines(session, period, units),
-                              *days_figures(session, period, units),
+                              *([] if counts_only else days_figures(session, period, units)),
                               open_by_age(session, period, units),
                               identity_requests(session, period)]
-    if period.kind == "year":
+    if period.kind == "year" and not counts_only:
         found.extend(annual_figures(session, period, units, receipts[0].table,
                                     handled[1].table))
     return found

@@ -39,9 +39,9 @@ from ..events import StatisticsReleased
 from ..models import AuditEntry, ReleaseKind, Role, StatisticsRelease, User
 from ..models.base import random_id, utcnow
 from ..services import Casework
-from . import disclosure, export
+from . import disclosure, disclosure_periods, export
 from .disclosure import ReleasedDays
-from .figures import AnyFigure, figures, tables_of
+from .figures import OVER_TIME, AnyFigure, figures, tables_of
 from .figures_base import AmountFigure, DaysFigure, Figure
 from .magnitudes import Magnitudes, earlier_magnitudes, release_magnitudes
 from .periods import Period
@@ -128,12 +128,19 @@ def protected_figures(session: Session, config: CaseworkConfig, period: Period
     """The period's figures and everything of them that may be published, as a release
     of it would publish them (the dashboard shows the same: one source). Carries the
     pattern of every release of the period already published, with their tables and
-    magnitudes in the attacker's hands."""
+    magnitudes in the attacker's hands; and protected with the year and quarters it
+    belongs to (:mod:`.disclosure_periods`): against their releases, and so that the one
+    published last is protected too, whatever the order."""
     found = figures(session, period, authorities=config.referral_authorities)
     carried, previous = earlier_releases(session, period)
-    released = disclosure.protect(tables_of(found), k=config.statistics_k,
-                                  protection=config.statistics_protection,
-                                  carried=carried, previous=previous)
+    members = [disclosure_periods.Member(
+        other, tables_of(figures(session, other, authorities=config.referral_authorities,
+                                 counts_only=True)),
+        earlier_releases(session, other)[1])
+        for other in disclosure_periods.family(period) if other != period]
+    released = disclosure_periods.protect_in_family(
+        period, tables_of(found), members, OVER_TIME, k=config.statistics_k,
+        protection=config.statistics_protection, carried=carried, previous=previous)
     magnitudes = release_magnitudes(found, released, config.statistics_k,
                                     earlier_magnitudes(session, period))
     return found, released, magnitudes
