@@ -19,14 +19,15 @@ from __future__ import annotations
 import datetime as dt
 import math
 import random
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 import pytest
+from flask import Flask
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy.optimize import linprog
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -37,10 +38,13 @@ from casework.models import (
     Escalation,
     FeedbackExtension,
     IdentityRequest,
+    ReleaseKind,
+    Role,
     StageChange,
     Unit,
     User,
 )
+from casework.statistics import export, releases
 from casework.statistics.disclosure_periods import (
     Member,
     OverTime,
@@ -51,6 +55,8 @@ from casework.statistics.figures import OVER_TIME, figures, tables_of
 from casework.statistics.periods import Period
 from casework.statistics.tables import TOTAL, CountTable, ReleasedTable
 from tests.support.databases import app_database
+
+from .conftest import Staff, services
 
 SETTINGS = settings(max_examples=12, derandomize=True, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow,
@@ -361,3 +367,33 @@ def test_a_quarter_cannot_be_recovered_from_the_year_and_the_other_three() -> No
                for p in (YEAR, QUARTERS[0], QUARTERS[2], QUARTERS[3]))
     attacker = attack(published)
     assert attacker.width((QUARTERS[1], "a", ("u0", "a0"))) >= 5 - 1e-6
+
+
+# --- 3. through publishing ---------------------------------------------------------------
+
+def test_publishing_a_year_after_its_quarters_protects_the_small_quarter(
+        casework: Flask, enrol: Callable[..., Staff]) -> None:
+    """Two reports of funds to etik in Q2, six in each other quarter: published one by
+    one, then the year (20), Q2's two are not the year minus the other three."""
+    with services(casework).db.session() as db:
+        for q, quarter in enumerate(QUARTERS):
+            for category, unit, count in (("ethics", "etik", 9), ("corruption", "akt", 8),
+                                          ("funds", "etik", 2 if q == 1 else 6)):
+                for n in range(count):
+                    db.add(Case(reference=f"LY-{q}-{category}-{n}", unit_id=unit,
+                                category=category, received_on=quarter.start,
+                                tipster_public_key=bytes([n + 1]) * 32,
+                                intake_receipt_id=f"r-{q}-{category}-{n}"))
+    enrol("stina", Role.STATISTICIAN, "kof")
+    stored: dict[Period, ReleasedTable] = {}
+    for period in (*QUARTERS, YEAR):
+        kind = ReleaseKind.ANNUAL if period == YEAR else ReleaseKind.QUARTERLY
+        with casework.test_request_context(), services(casework).unit() as work:
+            user = work.session.scalars(select(User).where(User.username == "stina")).one()
+            release = releases.publish(services(casework), work.session, user, kind, period)
+            stored[period] = next(t for t in export.from_json(release.tables).tables
+                                  if t.id == "received_by_unit_category")
+    key = ("etik", "funds")
+    assert stored[QUARTERS[1]].cell(*key).value is None
+    assert any(stored[p].cell(*key).value is None
+               for p in (YEAR, QUARTERS[0], QUARTERS[2], QUARTERS[3]))
