@@ -12,6 +12,9 @@
    table's equations, linked margins equal, year = the quarters' sum (or <= it, or =
    Q4), counts >= 0; HiGHS gives each hidden cell's least and greatest value, and the
    interval must be at least the protection level wide. No published cell is under k.
+3. **Through publishing.** Four quarters then the year, with ``releases.publish`` on a
+   database: the quarter with a small cell cannot be had by subtraction. And the
+   protector's way out for a cell pinned near a bound (``disclosure_lp.straddle``).
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ from casework.models import (
     User,
 )
 from casework.statistics import export, releases
+from casework.statistics.disclosure_lp import Model, deviation, interval, straddle
 from casework.statistics.disclosure_periods import (
     Member,
     OverTime,
@@ -397,3 +401,24 @@ def test_publishing_a_year_after_its_quarters_protects_the_small_quarter(
     assert stored[QUARTERS[1]].cell(*key).value is None
     assert any(stored[p].cell(*key).value is None
                for p in (YEAR, QUARTERS[0], QUARTERS[2], QUARTERS[3]))
+
+
+def test_a_cell_pinned_near_a_bound_is_protected_by_moving_both_ways() -> None:
+    """x + z = 3 where 3 was published by another period: x (1, hidden) can rise by 2
+    at most and fall by 1, never by the protection level 3 in one direction; hiding z
+    leaves x anywhere in [0, 3]."""
+    model = Model()
+    x = model.add("x", 1.0, known=False, current=True, inner=True)
+    z = model.add("z", 2.0, known=True, current=True, inner=True)
+    other = model.add("published elsewhere", 3.0, known=True, current=False, inner=False)
+    model.equations.append({x: 1.0, z: 1.0, other: -1.0})
+    weight = [1.0, 3.0, 4.0]
+    assert deviation(model, x, 3.0, weight) is None
+    assert deviation(model, x, -3.0, weight) is None
+    moved = straddle(model, x, 3.0, weight)
+    assert moved is not None and z in moved
+    model.known[z] = False
+    lo, hi = interval(model, x)
+    assert (lo, hi) == (0.0, 3.0)
+    model.known[z] = True
+    assert straddle(model, x, 4.0, weight) is None  # [0, 3] is all there is
