@@ -327,7 +327,7 @@ def attack(published: dict[Period, list[ReleasedTable]]) -> Attacker:
     return attacker
 
 
-@settings(SETTINGS, max_examples=6)  # five protections and ~100 attacks per example
+@settings(SETTINGS, max_examples=4)  # five protections and ~100 attacks per example
 @given(families(), st.permutations([YEAR, *QUARTERS]), st.sampled_from([(3, 3), (5, 5)]))
 def test_the_year_and_its_quarters_in_any_order_reveal_nothing(
         tables: dict[Period, list[CountTable]], order: list[Period],
