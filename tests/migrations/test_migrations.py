@@ -155,8 +155,11 @@ def test_casework_constraint_names_follow_the_naming_convention(
     names = migrated_names
     assert names["cases"]["fk"] == ["fk_cases_merged_into_id_cases", "fk_cases_unit_id_units"]
     assert names["cases"]["uq"] == ["uq_cases_intake_receipt_id", "uq_cases_reference"]
-    assert names["cases"]["ix"] == ["ix_cases_priority_received", "ix_cases_stage_received",
-                                   "ix_cases_tipster_public_key", "ix_cases_unit_received"]
+    assert names["cases"]["ix"] == ["ix_cases_priority_received", "ix_cases_stage_concluded",
+                                   "ix_cases_stage_received", "ix_cases_tipster_public_key",
+                                   "ix_cases_unit_received"]
+    # The statistics' indexes (0012): a period's stage changes and conclusions.
+    assert "ix_stage_changes_stage_at" in names["stage_changes"]["ix"]
     # The inbox's indexes (0009): a person's cases and assignments in date order.
     assert names["case_readers"]["ix"] == ["ix_case_readers_user_received"]
     assert names["assignments"]["ix"] == ["ix_assignments_user_received"]
