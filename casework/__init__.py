@@ -93,7 +93,6 @@ def create_app(config: CaseworkConfig | None = None) -> Flask:
         conflicts,
         deadlines,
         handling,
-        health,
         home,
         identity,
         jobs,
@@ -121,7 +120,6 @@ def create_app(config: CaseworkConfig | None = None) -> Flask:
     app.register_blueprint(api.bp)
     app.register_blueprint(language.bp)
     app.register_blueprint(jobs.bp)
-    app.register_blueprint(health.bp)
     install_health(app, readiness_for("casework", database_url=config.database_url,
                                       storage=config.storage, redis_url=config.redis_url))
     web.install(app)

@@ -108,7 +108,7 @@ PERMISSIONS: dict[str, frozenset[Role] | str] = {
     "api.openapi": PUBLIC,
     "api.releases": PUBLIC,
     "api.release": PUBLIC,
-    # --- health and readiness (casework/views/health.py) ---
+    # --- health and readiness (common/health.py) ---
     # For load balancers and systemd: a status word and per-check ok/failing only, never
     # a version, a host name or an error text.
     "health.live": PUBLIC,

@@ -29,7 +29,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from flask import Flask, Response, current_app, json, session
+from flask import Blueprint, Flask, Response, current_app, json, session
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.pool import NullPool
@@ -179,8 +179,18 @@ def _database_checks(url: str, heads: frozenset[str]) -> tuple[Check, Check]:
 
 
 def install(app: Flask, readiness: Readiness) -> None:
-    """Give ``app`` its checks (the health views find them here)."""
+    """Give ``app`` the two probes (endpoints ``health.live`` and ``health.ready``) and
+    its checks. One blueprint for all three apps: casework's permission table lists the
+    endpoints as public (a probe has no staff session); on intake's public app nginx
+    does not pass the paths from the onion service (ops/nginx). Neither opens a unit of
+    work, so nothing is written and no audit entry is made."""
     app.extensions[EXTENSION] = readiness
+    if "health" in app.blueprints:  # installed before: only the checks change
+        return
+    probes = Blueprint("health", __name__)
+    probes.add_url_rule("/healthz", "live", live, methods=["GET"])
+    probes.add_url_rule("/readyz", "ready", ready, methods=["GET"])
+    app.register_blueprint(probes)
 
 
 def live() -> Response:

@@ -96,13 +96,12 @@ def create_app(config: IntakeConfig | None = None, *, now: dt.datetime | None = 
     # otherwise; its events reach ``dispatcher``'s subscribers only after the commit.
     install(app, database, dispatcher)
 
-    from .views import dialogue, health, public, report
+    from .views import dialogue, public, report
 
     register_assets(app)
     app.register_blueprint(public.bp)
     app.register_blueprint(report.bp)
     app.register_blueprint(dialogue.bp)
-    app.register_blueprint(health.bp)
     install_health(app, readiness_for("intake", database_url=config.database_url,
                                       storage=config.storage_path))
     errors.register_error_handlers(app)

@@ -40,7 +40,6 @@ from .. import db as db_module
 from .. import migrate
 from ..config import IntakeConfig
 from ..models import StoredEnvelope, SyncNonce, SyncState
-from ..views import health as health_views
 from .commands import apply_commands
 from .outbox import PushRefused, accept_for_tipster, acknowledge, outbox
 
@@ -107,9 +106,8 @@ def create_app(config: IntakeConfig | None = None) -> Flask:
         migrate.upgrade(config.database_url)
     store = EnvelopeStore(config.storage_path)
     replay_cache = DatabaseReplayCache(database)
-    # The same probes as the public app's (intake/views/health.py): GET only, unsigned,
-    # and they say nothing but "ok" or which check fails.
-    app.register_blueprint(health_views.bp)
+    # The same probes as the public app's (common/health.py): GET only, unsigned, and
+    # they say nothing but "ok" or which check fails.
     install_health(app, readiness_for("intake", database_url=config.database_url,
                                       storage=config.storage_path))
 

@@ -1,4 +1,4 @@
-"""Health and readiness of casework (common/health.py, casework/views/health.py).
+"""Health and readiness of casework (common/health.py).
 
 A probe has no staff session: the sign-in gate lets ``/healthz`` and ``/readyz`` through
 (public in the permission table), and they answer without a cookie, a cache, a unit of

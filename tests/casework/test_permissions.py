@@ -99,7 +99,7 @@ EXPECTED: dict[str, tuple[str, str, set[Role] | str]] = {
     "api.openapi": ("GET", "/api/v1/openapi.json", "public"),
     "api.releases": ("GET", "/api/v1/releases", "public"),
     "api.release": ("GET", f"/api/v1/releases/{'1' * 32}", "public"),
-    # --- health and readiness (casework/views/health.py) ---
+    # --- health and readiness (common/health.py) ---
     "health.live": ("GET", "/healthz", "public"),
     "health.ready": ("GET", "/readyz", "public"),
     # --- background jobs (casework/views/jobs.py) ---
