@@ -14,6 +14,9 @@ handed to the subscribers:
   the change it records, so there is never an action without its entry or the reverse.
 - ``AFTER_COMMIT`` subscribers run once the commit has succeeded (a notification, a job
   to enqueue): they never see a change that did not happen.
+- ``AFTER_ROLLBACK`` subscribers hear the events of a unit that rolled back instead (a
+  refusal, an exception, a failed commit): to give up what a domain function reserved
+  outside the database for an after-commit step (a claim in Redis). They never raise.
 
 Events name ids and codes, never content: they are dataclasses built by the domain
 layer, and a subscriber that needs more reads it from the session.
@@ -55,6 +58,7 @@ class Phase(StrEnum):
 
     BEFORE_COMMIT = "before-commit"
     AFTER_COMMIT = "after-commit"
+    AFTER_ROLLBACK = "after-rollback"
 
 
 Handler = Callable[[Session, Any], None]
@@ -65,7 +69,7 @@ class Dispatcher:
 
     def __init__(self) -> None:
         self._handlers: dict[Phase, list[tuple[type[DomainEvent], Handler]]] = {
-            Phase.BEFORE_COMMIT: [], Phase.AFTER_COMMIT: []}
+            phase: [] for phase in Phase}
 
     def subscribe(self, event_type: type[E], handler: Callable[[Session, E], None], *,
                   phase: Phase = Phase.BEFORE_COMMIT) -> None:
@@ -121,11 +125,18 @@ class UnitOfWork:
         if not self.open:
             return
         self.open = False
-        self._events.clear()
+        events, self._events = self._events, []
         try:
             self.session.rollback()
         finally:
-            self.session.close()
+            try:
+                # A rollback often runs while an exception is on its way out: a failing
+                # subscriber is logged, never raised over it.
+                self._dispatcher.dispatch(Phase.AFTER_ROLLBACK, self.session, events)
+            except Exception:
+                log.exception("an after-rollback subscriber failed")
+            finally:
+                self.session.close()
 
     def __enter__(self) -> UnitOfWork:
         return self

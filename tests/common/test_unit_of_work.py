@@ -144,6 +144,28 @@ def test_a_failing_before_commit_subscriber_rolls_the_action_back(
     unit.rollback()  # idempotent
 
 
+def test_after_rollback_subscribers_hear_the_events_of_a_unit_that_did_not_commit(
+        database: Database, store: EnvelopeStore) -> None:
+    """To give up what a domain function reserved outside the database; never raising."""
+    dispatcher, recorder = recorded(database)
+    abandoned: list[DomainEvent] = []
+
+    def broken(_session: Session, _event: ThingMade) -> None:
+        raise RuntimeError("a subscriber that fails must not hide the rollback's cause")
+
+    dispatcher.subscribe(ThingMade, lambda _s, e: abandoned.append(e),
+                         phase=Phase.AFTER_ROLLBACK)
+    dispatcher.subscribe(ThingMade, broken, phase=Phase.AFTER_ROLLBACK)
+    with pytest.raises(ValueError, match="the cause"), UnitOfWork(database, dispatcher) as unit:
+        make_thing(unit, store)
+        raise ValueError("the cause")
+    assert abandoned == [ThingMade("t1")] and things(database) == []
+    with UnitOfWork(database, dispatcher) as unit:  # a unit that commits: not heard
+        make_thing(unit, store, "t2")
+    assert abandoned == [ThingMade("t1")]
+    assert [phase for phase, _event, _rows in recorder.seen] == ["before", "after"]
+
+
 def test_before_commit_subscribers_write_in_the_same_transaction(
         database: Database, store: EnvelopeStore) -> None:
     dispatcher = Dispatcher()
