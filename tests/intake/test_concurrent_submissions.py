@@ -1,7 +1,8 @@
 """Many tipsters at once on the embedded SQLite database: every submission gets a receipt.
 
-Submissions from many threads share one SQLite file; each waits for the write lock (the
-busy timeout, common/db.py) rather than failing, and every one is stored.
+Submissions from many threads share one SQLite file (and, on PostgreSQL, one database);
+every one is stored. Their transactions are short, so none waits long for the write lock:
+test_write_lock_wait.py holds the lock from another process past the driver's own 5 s.
 """
 
 from __future__ import annotations
