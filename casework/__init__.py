@@ -30,6 +30,7 @@ from .audit import checkpoints as audit_checkpoints
 from .audit import record as audit_record
 from .config import CaseworkConfig
 from .i18n import init_babel
+from .jobs import failures as jobs_failures
 from .models import CaseEnvelope
 from .services import EXTENSION, Casework
 
@@ -83,6 +84,8 @@ def create_app(config: CaseworkConfig | None = None) -> Flask:
     # never in the database (created owner-only here at the first start).
     audit_checkpoints.ensure_signing_key(config.audit_signing_key_file)
     audit_record.install(services)
+    # A failed job's retry or discard changes Redis only once its audit entry committed.
+    jobs_failures.install(services)
 
     from .views import (
         admin,
