@@ -22,7 +22,6 @@ from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
 from common.db import Database
-from common.unit_of_work import DomainEvent
 
 from .. import events
 from ..models import AuditEntry, Case, User
@@ -107,10 +106,7 @@ class Page:
 
 def known_actions() -> list[str]:
     """Every action code the log can hold (one per event of casework.events)."""
-    found = {action_code(cls) for cls in vars(events).values()
-             if isinstance(cls, type) and issubclass(cls, DomainEvent)
-             and cls is not DomainEvent}
-    return sorted(found)
+    return sorted({action_code(cls) for cls in events.ALL})
 
 
 def people(session: Session) -> list[tuple[str, str]]:

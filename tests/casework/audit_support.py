@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import importlib
 import inspect
+import pkgutil
 import types
 import typing
 from pathlib import Path
@@ -24,10 +26,16 @@ from .conftest import services
 
 
 def event_classes() -> list[type[DomainEvent]]:
-    """Every DomainEvent subclass defined in casework.events (today's and any added)."""
-    return [cls for _, cls in inspect.getmembers(events, inspect.isclass)
-            if issubclass(cls, DomainEvent) and cls is not DomainEvent
-            and cls.__module__ == events.__name__]
+    """Every DomainEvent subclass defined in a module of casework.events (today's and any
+    added, in any module), found by walking the package rather than by trusting its
+    ``ALL``: sorted by name."""
+    found: list[type[DomainEvent]] = []
+    for info in pkgutil.iter_modules(events.__path__, f"{events.__name__}."):
+        module = importlib.import_module(info.name)
+        found += [cls for _, cls in inspect.getmembers(module, inspect.isclass)
+                  if issubclass(cls, DomainEvent) and cls is not DomainEvent
+                  and cls.__module__ == module.__name__]
+    return sorted(found, key=lambda cls: cls.__name__)
 
 
 def _sample(hint: Any, name: str) -> Any:
