@@ -24,6 +24,10 @@ Run from the repository root::
 
 PostgreSQL is a private cluster in a temporary folder (bench.postgres), durability on.
 Results go to ``bench/results/production.md``; nothing asserts a time limit.
+
+``--compare LABEL=TREE`` (given twice or more) measures only section 1 on SQLite, once
+for each source tree (another checkout, say one before a change), its configurations
+interleaved in the same rounds so that the machine's load hits every version alike.
 """
 
 from __future__ import annotations
@@ -61,6 +65,28 @@ def submissions(run: Run, work: Path, pg: Cluster, worker_counts: list[int], req
             measure(intakes[f"{db}-{n}"], n, per_round, work / f"{tag}-{db}-{n}.log",
                     results[(db, n)], 2 if run.quick else WARMUP)
     return [results[key] for key in order]
+
+
+def compare(run: Run, work: Path, trees: list[tuple[str, Path]], worker_counts: list[int],
+            requests: int, rounds: int, argon2: crypto.Argon2Params) -> list[Measured]:
+    """SQLite x ``worker_counts`` x each labelled source tree, ``rounds`` rounds."""
+    order = [(label, tree, n) for n in worker_counts for label, tree in trees]
+    intakes: dict[tuple[str, int], Intake] = {}
+    results: dict[tuple[str, int], Measured] = {}
+    for label, tree, n in order:
+        intake = Intake("SQLite", work / f"compare-{len(intakes)}", None, argon2, tree)
+        intake.create()
+        intakes[(label, n)] = intake
+        results[(label, n)] = Measured("SQLite", n, label)
+    per_round = max(1, requests // rounds)
+    for number in range(rounds):
+        for label, _tree, n in order if number % 2 == 0 else list(reversed(order)):
+            run.progress(f"   round {number + 1}/{rounds}: {label}, {n} worker(s), "
+                         f"{per_round} submissions")
+            log = work / f"compare-{label.replace(' ', '_')}-{n}.log"
+            measure(intakes[(label, n)], n, per_round, log, results[(label, n)],
+                    2 if run.quick else WARMUP)
+    return [results[(label, n)] for label, _tree, n in order]
 
 
 def submission_lines(results: list[Measured], requests: int, rounds: int) -> list[str]:
@@ -160,6 +186,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="timed submissions per configuration, all rounds (400)")
     parser.add_argument("--workers", default="1,2,4", help="gunicorn workers (1,2,4)")
     parser.add_argument("--cases", type=int, default=100_000, help="inbox cases (100000)")
+    parser.add_argument("--compare", action="append", default=[], metavar="LABEL=TREE",
+                        help="section 1 on SQLite only, served from each source tree")
     args = parser.parse_args(argv)
     from bench.casework_bench import uptime
 
@@ -176,6 +204,18 @@ def main(argv: list[str] | None = None) -> int:
     fast = crypto.INSECURE_FAST
     out = run.heading("Lykta in production: SQLite vs PostgreSQL under gunicorn")
     before = uptime()
+    if args.compare:
+        trees = [(label, Path(tree).resolve()) for label, _, tree in
+                 (item.partition("=") for item in args.compare)]
+        with run.workdir() as work:
+            out += [*machine(None), ""]
+            found = compare(run, work, trees, workers, requests, rounds, fast)
+            out += [_setup(requests, rounds, fast), "", *md_table(
+                ["Code", "Served from"], [[label, f"`{tree}`"] for label, tree in trees]),
+                "", *submission_lines(found, requests, rounds), ""]
+        out += ["## Load", "", f"`uptime` before: `{before}`; after: `{uptime()}`.", ""]
+        run.write(out)
+        return 0
     with run.workdir() as work:
         pg = Cluster() if bin_dir() else None
         try:

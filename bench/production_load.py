@@ -168,6 +168,9 @@ class Intake:
     root: Path
     database_url: str | None  # None: the default SQLite file in the instance folder
     argon2: crypto.Argon2Params
+    # The source tree gunicorn serves from (its working folder, first on its path):
+    # another tree lets one run measure an older version of the code beside this one.
+    code: Path = harness.REPO_ROOT
 
     def environ(self) -> dict[str, str]:
         # The bench decides every setting: none leaks in from the caller's shell.
@@ -197,9 +200,10 @@ class Intake:
                "LYKTA_GUNICORN_WORKERS": str(workers)}
         # --no-control-socket: gunicorn >= 25 opens one under ~/.gunicorn by default,
         # which a bench has no use for and which concurrent runs would fight over.
-        command = [str(GUNICORN), "-c", str(CONFIG), "--no-control-socket"]
+        command = [str(GUNICORN), "-c", str(self.code / CONFIG.relative_to(harness.REPO_ROOT)),
+                   "--no-control-socket"]
         with log.open("ab") as out:
-            proc = subprocess.Popen(command, cwd=harness.REPO_ROOT, env=env,
+            proc = subprocess.Popen(command, cwd=self.code, env=env,
                                     stdin=subprocess.DEVNULL, stdout=out,
                                     stderr=subprocess.STDOUT)
         try:
@@ -250,6 +254,7 @@ class Measured:
 
     database: str
     workers: int
+    variant: str = ""  # the code measured, when a run compares two versions
     wall: float = 0.0
     completed: int = 0
     post: list[float] = field(default_factory=list)
@@ -263,7 +268,8 @@ class Measured:
 
     @property
     def label(self) -> str:
-        return f"{self.database}, {self.workers} worker{'s' if self.workers > 1 else ''}"
+        label = f"{self.database}, {self.workers} worker{'s' if self.workers > 1 else ''}"
+        return f"{label}, {self.variant}" if self.variant else label
 
     @property
     def rate(self) -> float:

@@ -35,7 +35,10 @@ class Database:
         # writes, at its first write otherwise) instead of failing. The driver's own
         # default, 5 s, was too short under several gunicorn workers on a loaded host:
         # a submission then failed with "database is locked" and its tipster got an
-        # error page and no receipt (bench/results/production.md).
+        # error page and no receipt (bench/results/production.md). Without immediate
+        # writes the driver opens the transaction just before the first write, so reads
+        # before it hold no snapshot that a commit elsewhere could make stale, and the
+        # wait covers the whole upgrade (tests/intake/test_write_lock_wait.py).
         connect_args = {"timeout": SQLITE_BUSY_SECONDS} if url.startswith("sqlite") else {}
         self.engine: Engine = create_engine(url, hide_parameters=True,
                                             connect_args=connect_args)
