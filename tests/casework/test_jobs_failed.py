@@ -1,5 +1,6 @@
 """The failed-job page (/admin/jobs/): a real job failed by a real worker is listed by its
-exception's class only, and an administrator retries or discards it (audited).
+exception's class only, and an administrator retries or discards it (audited first:
+Redis changes only after the entry commits, and two clicks at once retry it once).
 
 The job that fails is the session sweep, built from an instance folder whose casework.json
 holds a setting no casework knows, named after a secret: the ConfigError's message names
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -19,10 +21,12 @@ from redis import Redis
 from rq import Queue
 from rq.job import Job
 from rq.registry import FailedJobRegistry
-from sqlalchemy import select
+from sqlalchemy import event, select
+from sqlalchemy.exc import OperationalError
 
 from casework.jobs import MAINTENANCE_QUEUE, SWEEP, enqueue
-from casework.models import AuditEntry, Role
+from casework.jobs.failures import CLAIM_PREFIX, UnknownJob, discard_job, retry_job
+from casework.models import AuditEntry, Role, User
 from tests.support.casework import Staff, csrf, log_in, services
 
 from .test_jobs import work
@@ -144,3 +148,96 @@ def test_without_redis_the_page_says_jobs_run_in_process(
     token = csrf(client, "/admin/jobs/")
     assert client.post(f"/admin/jobs/{'0' * 32}/retry",
                        data={"csrf_token": token}).status_code == 404
+
+
+# --- the audit entry comes first --------------------------------------------------------
+
+def claims(url: str) -> list[bytes]:
+    return list(Redis.from_url(url).scan_iter(f"{CLAIM_PREFIX}*"))
+
+
+def queued(url: str) -> list[str]:
+    return Queue(MAINTENANCE_QUEUE, connection=Redis.from_url(url)).job_ids
+
+
+def test_a_commit_that_fails_leaves_redis_as_it_was(
+        make_casework: Callable[..., Flask], enrol: Callable[..., Staff],
+        jobs_redis: str) -> None:
+    """Redis changes only once the entry is committed: a failed commit changes nothing."""
+    app = make_casework(redis_url=jobs_redis)
+    app.config["PROPAGATE_EXCEPTIONS"] = False  # the error page, as a browser gets it
+    client = admin_client(app, enrol)
+    job_id = failing_job(app, jobs_redis)
+    token = csrf(client, "/admin/jobs/")
+    before = Job.fetch(job_id, connection=Redis.from_url(jobs_redis)).to_dict()
+
+    def refuse(_connection: object) -> None:
+        raise OperationalError("COMMIT", {}, Exception("disk I/O error (injected)"))
+
+    engine = services(app).db.engine
+    event.listen(engine, "commit", refuse)
+    try:
+        for action in ("retry", "discard"):
+            response = client.post(f"/admin/jobs/{job_id}/{action}",
+                                   data={"csrf_token": token})
+            assert response.status_code == 500, action
+            assert job_id in registry(jobs_redis) and queued(jobs_redis) == []
+            assert Job.fetch(job_id, connection=Redis.from_url(jobs_redis)).to_dict() == before
+            assert claims(jobs_redis) == []  # given back by the rollback, not left to expire
+    finally:
+        event.remove(engine, "commit", refuse)
+    assert actions(app) == []
+
+    # The administrator clicks again at once, and now it happens, recorded.
+    response = client.post(f"/admin/jobs/{job_id}/retry", data={"csrf_token": token})
+    assert response.status_code == 302
+    assert queued(jobs_redis) == [job_id] and claims(jobs_redis) == []
+    assert [a for a, _ in actions(app)] == ["failed_job_retried"]
+
+
+def test_two_retries_of_one_job_at_once_retry_it_once(
+        make_casework: Callable[..., Flask], enrol: Callable[..., Staff],
+        jobs_redis: str) -> None:
+    app = make_casework(redis_url=jobs_redis)
+    adam, beda = enrol("adam", Role.ADMINISTRATOR, "kof"), enrol("beda", Role.ADMINISTRATOR,
+                                                                 "kof")
+    job_id = failing_job(app, jobs_redis)
+    with services(app).db.session() as db:
+        adam_id = db.scalar(select(User.id).where(User.username == "adam"))
+    assert adam_id is not None
+
+    # Interleaved by hand: the first has claimed the job but not committed when the second
+    # asks; the second is told the job is gone and records nothing.
+    with services(app).unit() as first:
+        assert retry_job(first.session, jobs_redis, adam_id, job_id) == MAINTENANCE_QUEUE
+        with pytest.raises(UnknownJob), services(app).unit() as second:
+            discard_job(second.session, jobs_redis, adam_id, job_id)
+        assert job_id in registry(jobs_redis) and queued(jobs_redis) == []  # not yet
+    assert queued(jobs_redis) == [job_id] and claims(jobs_redis) == []
+    assert actions(app) == [("failed_job_retried",
+                             {"job_id": job_id, "queue": MAINTENANCE_QUEUE})]
+
+    # Over HTTP: it fails again, then two administrators click Retry at the same moment.
+    work(app, MAINTENANCE_QUEUE)
+    assert job_id in registry(jobs_redis)
+    clients = []
+    for staff in (adam, beda):
+        client = app.test_client()
+        log_in(app, client, staff)
+        clients.append((client, csrf(client, "/admin/jobs/")))
+    start = threading.Barrier(2)
+    statuses: list[int] = []
+
+    def click(client: FlaskClient, token: str) -> None:
+        start.wait(timeout=10)
+        statuses.append(client.post(f"/admin/jobs/{job_id}/retry",
+                                    data={"csrf_token": token}).status_code)
+
+    threads = [threading.Thread(target=click, args=pair) for pair in clients]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(statuses) == [302, 404]
+    assert queued(jobs_redis) == [job_id] and claims(jobs_redis) == []
+    assert [a for a, _ in actions(app)] == ["failed_job_retried", "failed_job_retried"]
