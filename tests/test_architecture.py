@@ -52,7 +52,7 @@ def test_every_public_crypto_function_has_a_docstring() -> None:
 
 
 # The two apps meet only in common/ (the contract, the directory's format, plumbing):
-# intake learns nothing of casework beyond common/contract.py, and the reverse. A module
+# intake learns nothing of casework beyond common/contract/, and the reverse. A module
 # of common/ importing either app would smuggle one into the other.
 APART = {"intake": {"casework"}, "casework": {"intake"}, "common": {"intake", "casework"},
          "crypto": {"intake", "casework", "common"}}
@@ -72,7 +72,7 @@ def test_the_apps_share_their_vocabulary_through_the_contract() -> None:
     for package in ("intake", "casework"):
         users = [path for path in (ROOT / package).rglob("*.py")
                  if "common.contract" in path.read_text()]
-        assert users, f"{package} does not use common/contract.py"
+        assert users, f"{package} does not use common/contract/"
 
 
 def test_the_separation_check_sees_an_offender(tmp_path: Path) -> None:

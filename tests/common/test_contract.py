@@ -4,13 +4,16 @@
   and English, and names nothing the enums lack (the test that catches the next drift);
 - every item and payload round-trips through its one wire form;
 - malformed wire items are refused, naming the field and never its value;
-- what one side writes is what the other side parses.
+- what one side writes is what the other side parses;
+- ``common.contract`` is the one import path for every public name of its modules.
 """
 
 from __future__ import annotations
 
+import ast
 import base64
 import json
+import pkgutil
 from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import Path
@@ -24,6 +27,7 @@ from casework.bridge.imports import ACCEPTED_KINDS
 from casework.bridge.pushes import PUSHED_KINDS
 from casework.i18n import CATEGORY_LABELS, OUTCOME_LABELS, STAGE_LABELS
 from casework.models import CaseEnvelope
+from common import contract
 from common.contract import (
     FROM_TIPSTER_KINDS,
     REQUESTS,
@@ -232,3 +236,21 @@ def test_caseworks_push_is_what_the_sync_app_parses() -> None:
     with pytest.raises(Malformed, match=r"body\.items\[1\]\.kind"):
         validate(REQUESTS[SyncPurpose.PUSH],
                  {"items": [REPLY_ITEM.to_wire(), {**REPLY_ITEM.to_wire(), "kind": "note"}]})
+
+
+def test_the_package_re_exports_every_public_name_of_its_modules() -> None:
+    # Both apps import from common.contract itself, whichever module defines a name: one
+    # left out here would send an app inside the package (or be missing to one of them).
+    defined = set()
+    for info in pkgutil.iter_modules(contract.__path__):
+        tree = ast.parse((Path(contract.__path__[0]) / f"{info.name}.py").read_text())
+        for node in tree.body:
+            if isinstance(node, ast.ClassDef | ast.FunctionDef):
+                defined.add(node.name)
+            elif isinstance(node, ast.Assign | ast.AnnAssign):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                defined |= {t.id for t in targets if isinstance(t, ast.Name)}
+    public = {name for name in defined if not name.startswith("_")}
+    assert {"Category", "TipsterItem", "CommandItem", "REQUESTS", "StatusUpdate"} <= public
+    assert set(contract.__all__) == public
+    assert all(hasattr(contract, name) for name in public)
