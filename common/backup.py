@@ -82,8 +82,46 @@ class BackupSource:
     startup_tables: frozenset[str] = frozenset()
     # The store's bodies the database names (read in the backup's snapshot).
     referenced_bodies: Callable[[Connection], set[str]] | None = None
+    # Run once a backup file is written and synced (casework appends its audit entry);
+    # returns notes. A failure removes the file: no backup without its record.
+    after_create: Callable[[Summary], list[str]] | None = None
     # Run after a restore has committed and its files are in place; returns notes.
-    after_restore: Callable[[], list[str]] | None = None
+    after_restore: Callable[[Summary], list[str]] | None = None
+
+
+@dataclass(frozen=True)
+class Sealed:
+    """A backup file as bytes: its size and the SHA-256 of the sealed bytes (hex).
+
+    What names one backup in casework's audit log and in the operator's notes: it can be
+    recomputed from the file by anyone (``sha256sum``) and says nothing of its content.
+    """
+
+    size: int
+    sha256: str
+
+
+class Tally:
+    """Counts and hashes the bytes written to, or read from, ``stream``."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self._stream = stream
+        self._digest = hashlib.sha256()
+        self._size = 0
+
+    def write(self, data: bytes, /) -> int:
+        self._digest.update(data)
+        self._size += len(data)
+        return self._stream.write(data)
+
+    def read(self, size: int = -1, /) -> bytes:
+        data = self._stream.read(size)
+        self._digest.update(data)
+        self._size += len(data)
+        return data
+
+    def sealed(self) -> Sealed:
+        return Sealed(self._size, self._digest.hexdigest())
 
 
 @dataclass
@@ -96,6 +134,7 @@ class Summary:
     files: dict[str, int] = field(default_factory=dict)
     missing_bodies: int = 0
     notes: list[str] = field(default_factory=list)
+    sealed: Sealed | None = None  # the file written (create) or read (restore)
 
 
 def fingerprint(value: bytes) -> str:
@@ -234,7 +273,8 @@ def create_backup(source: BackupSource, out: BinaryIO,
         raise BackupError(f"backup_public_key is not set in {source.app}'s configuration: "
                           f"make a key with `flask --app {source.app} backup init-key` and "
                           "put the public key it prints there")
-    sink = _Sink(BackupWriter(out, crypto.PublicKey(source.public_key)))
+    tally = Tally(out)
+    sink = _Sink(BackupWriter(tally, crypto.PublicKey(source.public_key)))
     engine = engine_for(source.database_url)
     try:
         with snapshot(engine) as connection:
@@ -270,6 +310,7 @@ def create_backup(source: BackupSource, out: BinaryIO,
         sink.writer.close()
     finally:
         engine.dispose()
+    summary.sealed = tally.sealed()
     return summary
 
 

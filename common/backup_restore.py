@@ -37,15 +37,18 @@ from sqlalchemy import Connection, Engine, MetaData, Table, and_, func, select, 
 
 import crypto
 from crypto.backup import open_backup
+from crypto.streams import Readable
 
 from .backup import (
     AREAS,
     FORMAT,
     FORMAT_VERSION,
+    PIECE,
     BackupError,
     BackupSource,
     PartlyRestored,
     Summary,
+    Tally,
     decode_value,
     engine_for,
     read_revision,
@@ -75,12 +78,16 @@ def restore_backup(source: BackupSource, backup: Path, key: crypto.PrivateKey) -
         target = _read_target(engine)
         _require_empty(source, target)
         with backup.open("rb") as file:
-            summary = _check(file, key, source, target)
+            tally = Tally(file)
+            summary = _check(tally, key, source, target)
+            while tally.read(PIECE):  # none left (the check refuses any), but to be sure
+                pass
+            summary.sealed = tally.sealed()  # names the backup restored (casework's log)
         _load(backup, key, source, target, engine)
     finally:
         engine.dispose()
     if source.after_restore is not None:
-        summary.notes.extend(source.after_restore())
+        summary.notes.extend(source.after_restore(summary))
     return summary
 
 
@@ -105,7 +112,7 @@ def _require_empty(source: BackupSource, target: _Target) -> None:
                           "restored only into an empty store")
 
 
-def _check(file: BinaryIO, key: crypto.PrivateKey, source: BackupSource,
+def _check(file: Readable, key: crypto.PrivateKey, source: BackupSource,
            target: _Target) -> Summary:
     summary: Summary | None = None
     for event in _walk(file, key, source, target):
@@ -118,7 +125,7 @@ def _check(file: BinaryIO, key: crypto.PrivateKey, source: BackupSource,
     return summary
 
 
-def _walk(file: BinaryIO, key: crypto.PrivateKey, source: BackupSource,
+def _walk(file: Readable, key: crypto.PrivateKey, source: BackupSource,
           target: _Target) -> Iterator[tuple[Any, ...]]:
     """The backup's contents as events, each checked; ends normally only when the whole
     stream is authenticated and agrees with its trailer."""

@@ -4,6 +4,12 @@ Each app registers this group with a function that describes what it backs up
 (``intake/cli_backup.py``, ``casework/cli_backup.py``). Every refusal is one sentence on
 standard error and exit code 1, never a traceback; a failed ``create`` leaves no file and
 a failed ``restore`` changes nothing (common/backup_restore.py).
+
+Both print the size and SHA-256 of the sealed file, which name the backup without a word
+of its content: casework records them in its audit log (``after_create``,
+``after_restore`` of :class:`~common.backup.BackupSource`), so the operator can tell which
+file an entry means with ``sha256sum``. A ``create`` whose record fails removes its file:
+no backup without its entry.
 """
 
 from __future__ import annotations
@@ -33,8 +39,10 @@ def _private_file(path: Path) -> int:
 def _describe(summary: Summary) -> str:
     rows = sum(summary.tables.values())
     size = sum(summary.files.values())
+    sealed = ("" if summary.sealed is None else
+              f"; sealed file {summary.sealed.size} bytes, SHA-256 {summary.sealed.sha256}")
     return (f"{len(summary.tables)} tables, {rows} rows, {len(summary.files)} files "
-            f"({size} bytes), database revision {summary.revision}")
+            f"({size} bytes), database revision {summary.revision}{sealed}")
 
 
 @click.command("init-key")
@@ -92,6 +100,10 @@ def register(app: Flask, source: Callable[[], BackupSource]) -> None:
                 summary = create_backup(what, out)
                 out.flush()
                 os.fsync(out.fileno())
+            # Once the file is on disk, and still inside the try: a failed record (the
+            # audit entry) removes the file like any other failure.
+            if what.after_create is not None:
+                summary.notes.extend(what.after_create(summary))
         except BaseException as exc:
             file.unlink(missing_ok=True)
             if isinstance(exc, BackupError):

@@ -45,6 +45,33 @@ class BridgeCycleCompleted(DomainEvent):
     skipped: int
 
 
+# --- backups (casework/cli_backup.py) ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BackupCreated(DomainEvent):
+    """``backup create`` wrote a sealed backup (the command line: no person): the sealed
+    file's ``size`` and ``sha256`` (which name it, never a word of its content or a key)
+    and how many tables, rows and files it holds."""
+
+    command: str
+    size: int
+    sha256: str
+    tables: int
+    rows: int
+    files: int
+
+
+@dataclass(frozen=True)
+class BackupRestored(DomainEvent):
+    """``backup restore`` loaded the backup whose sealed file has this ``size`` and
+    ``sha256`` into this instance: the first entry after the backup's own."""
+
+    command: str
+    size: int
+    sha256: str
+
+
 # --- commands to intake through the bridge (casework/bridge) --------------------------
 
 

@@ -1,11 +1,14 @@
 """Backups of both apps: a round trip into empty databases reads a case back (on SQLite and
 on PostgreSQL); a damaged, truncated, foreign or misdirected backup restores nothing; the
-file holds no plaintext."""
+file holds no plaintext. Casework's audit log records each backup and restore by the sealed
+file's size and SHA-256, and still verifies."""
 
 from __future__ import annotations
 
 import base64
 import datetime as dt
+import hashlib
+import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -14,13 +17,14 @@ from pathlib import Path
 import pytest
 from click.testing import Result
 from flask import Flask
-from sqlalchemy import func, select, text
+from sqlalchemy import event, func, select, text
+from sqlalchemy.exc import OperationalError
 
 import crypto
 from casework import CaseworkConfig
 from casework import create_app as create_casework
 from casework.directory import export_directory
-from casework.models import Case, CaseEnvelope, Role
+from casework.models import AuditCheckpoint, AuditEntry, Case, CaseEnvelope, Role
 from common.backup import BackupSource, create_backup, engine_for, reflect, snapshot
 from common.backup_restore import restore_backup
 from crypto.backup import backup_key_file, new_backup_key
@@ -126,6 +130,19 @@ def _store_files(store: Path) -> list[str]:
     return sorted(str(p.relative_to(store)) for p in store.rglob("*") if p.is_file())
 
 
+def _log(app: Flask) -> list[tuple[str | None, str, dict[str, object]]]:
+    """The audit log: (actor, action, details) of every entry, oldest first."""
+    with services(app).db.session() as db:
+        return [(actor, action, json.loads(details)) for actor, action, details in db.execute(
+            select(AuditEntry.actor_id, AuditEntry.action, AuditEntry.details)
+            .order_by(AuditEntry.seq))]
+
+
+def _without_the_log(counts: dict[str, int]) -> dict[str, int]:
+    return {name: n for name, n in counts.items()
+            if name not in (AuditEntry.__tablename__, AuditCheckpoint.__tablename__)}
+
+
 def _assert_plaintext_free(backup: bytes, *secrets_: str) -> None:
     for secret in secrets_:
         for form in {secret, secret.replace("-", ""), secret.lower()}:
@@ -142,9 +159,22 @@ def test_round_trip_into_empty_databases_reads_the_case_back(
     world = _world(tmp_path, argon2_params, dialect, new_postgres)
     casework_url = services(world.casework).config.database_url
     intake_url = world.intake.extensions["lykta.intake"].config.database_url
+    before = _log(world.casework)
     made = _run(world.casework, "backup", "create", str(tmp_path / "casework.lykbak"))
     assert made.exit_code == 0, made.output
     assert "Backup of casework written" in made.output
+    # The backup is in the log, named by its sealed bytes (the printed SHA-256), with no
+    # key and no content; it holds the log as it was before that entry.
+    made_file = (tmp_path / "casework.lykbak").read_bytes()
+    digest = hashlib.sha256(made_file).hexdigest()
+    assert f"SHA-256 {digest}" in made.output
+    after = _log(world.casework)
+    assert after[:-1] == before
+    assert after[-1][:2] == (None, "backup_created")
+    assert after[-1][2] == {"command": "backup create", "size": len(made_file), "sha256": digest,
+                            "tables": after[-1][2]["tables"], "rows": after[-1][2]["rows"],
+                            "files": 4}  # the body, its copy for the tipster, two key files
+    assert _run(world.casework, "audit", "verify").exit_code == 0
     assert _run(world.intake, "backup", "create", str(tmp_path / "intake.lykbak")).exit_code == 0
     for name in ("casework.lykbak", "intake.lykbak"):
         sealed = (tmp_path / name).read_bytes()
@@ -162,7 +192,12 @@ def test_round_trip_into_empty_databases_reads_the_case_back(
                   "--key", str(world.key_file))
     assert result.exit_code == 0, result.output
     assert "Audit log intact" in result.output
-    assert _counts(restored, casework_target_url) == _counts(world.casework, casework_url)
+    assert f"SHA-256 {digest}" in result.output
+    assert _without_the_log(_counts(restored, casework_target_url)) == \
+        _without_the_log(_counts(world.casework, casework_url))
+    # The restored log: the backup's entries, then the restore's, chained and signed on.
+    assert _log(restored) == [*before, (None, "backup_restored", {
+        "command": "backup restore", "size": len(made_file), "sha256": digest})]
     assert (target / "casework" / "totp.key").read_bytes() == \
         services(world.casework).config.totp_key_file.read_bytes()
     client = restored.test_client()
@@ -286,6 +321,24 @@ def test_create_refuses_without_a_backup_public_key(tmp_path: Path,
     result = _run(app, "backup", "create", str(tmp_path / "b.lykbak"))
     _refused(result, "backup_public_key is not set")
     assert not (tmp_path / "b.lykbak").exists()
+
+
+def test_a_backup_whose_audit_entry_cannot_be_written_leaves_no_file(
+        sqlite_world: World, tmp_path: Path) -> None:
+    app = sqlite_world.casework
+    before = _log(app)
+
+    def refuse(_connection: object) -> None:
+        raise OperationalError("COMMIT", {}, Exception("disk I/O error (injected)"))
+
+    engine = services(app).db.engine  # the app's own: the backup reads through another
+    event.listen(engine, "commit", refuse)
+    try:
+        result = _run(app, "backup", "create", str(tmp_path / "unrecorded.lykbak"))
+    finally:
+        event.remove(engine, "commit", refuse)
+    _refused(result, "the backup failed (OperationalError); no file was left")
+    assert list(tmp_path.iterdir()) == [] and _log(app) == before
 
 
 def test_create_never_overwrites_and_init_key_never_overwrites(
