@@ -210,7 +210,7 @@ def discard_job(session: Session, redis_url: str | None, user_id: str, job_id: s
 
 def _release(connection: Redis, job_id: str, token: str | None) -> None:
     if token is not None:
-        connection.eval(_RELEASE, 1, CLAIM_PREFIX + job_id, token)  # type: ignore[no-untyped-call]
+        connection.eval(_RELEASE, 1, CLAIM_PREFIX + job_id, token)
 
 
 def _carry_out(redis_url: str, session: Session, job_id: str, queue: str, *,
