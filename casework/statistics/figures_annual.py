@@ -1,5 +1,4 @@
-"""The yearly figures of Directive 2019/1937 art. 27(2), and the stage-change queries
-the other figures share (first follow-up, last conclusion in a period).
+"""The yearly figures of Directive 2019/1937 art. 27(2).
 
 Art. 27(2) asks for: the number of reports received; the number of investigations and
 proceedings opened and their outcome; and, where ascertained, the estimated financial
@@ -17,17 +16,17 @@ dominate it, or to protect another suppressed sum
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Subquery, func, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from common.contract import Stage
 
 from ..i18n import OUTCOME_LABELS
-from ..models import Case, StageChange
+from ..models import Case
+from .counts import first_moves, last_conclusions
 from .figures_base import (
     OUTCOME,
     UNIT,
@@ -40,49 +39,6 @@ from .figures_base import (
 )
 from .periods import Period
 from .tables import TOTAL, CountTable
-
-
-def first_moves(period: Period, stages: Iterable[Stage]) -> Subquery:
-    """Case ids whose first move to one of ``stages`` was in the period (``case_id``).
-
-    A move to those stages in the period, and none before it: read from the period's
-    rows of the index by stage and moment (``ix_stage_changes_stage_at``), each case's
-    earlier history from its own (``ix_stage_changes_case_at``), never the whole table.
-    """
-    codes = [s.value for s in stages]
-    earlier = aliased(StageChange)
-    # A scalar subquery (LIMIT 1), not NOT EXISTS: PostgreSQL turns NOT EXISTS into a
-    # hash anti-join over every earlier move (the whole history) when the period is a
-    # large share of it; a scalar subquery is looked up per row of the period.
-    before = (select(earlier.id).where(earlier.case_id == StageChange.case_id,
-                                       earlier.at < period.start_at,
-                                       earlier.to_stage.in_(codes))
-              .limit(1).correlate(StageChange).scalar_subquery())
-    return (select(StageChange.case_id)
-            .where(StageChange.to_stage.in_(codes), StageChange.at >= period.start_at,
-                   StageChange.at < period.end_at, before.is_(None))
-            .distinct().subquery())
-
-
-def last_conclusions(period: Period) -> Subquery:
-    """Per case concluded in the period, its last conclusion there (``case_id``, ``at``,
-    ``outcome``).
-
-    From the stage changes, not the case row: the case row holds only the latest
-    conclusion, and a case reopened later would otherwise drop out of a past period.
-    Only the period's conclusions are read, from the index by stage and moment
-    (``ix_stage_changes_stage_at``), and ranked per case, latest first.
-    """
-    latest_first = func.row_number().over(partition_by=StageChange.case_id,
-                                          order_by=(StageChange.at.desc(),
-                                                    StageChange.id.desc()))
-    ranked = (select(StageChange.case_id, StageChange.at, StageChange.outcome,
-                     latest_first.label("rank"))
-              .where(StageChange.to_stage == Stage.CONCLUDED.value,
-                     StageChange.at >= period.start_at, StageChange.at < period.end_at)
-              .subquery())
-    return (select(ranked.c.case_id, ranked.c.at, ranked.c.outcome)
-            .where(ranked.c.rank == 1).subquery())
 
 
 def _opened(session: Session, opened: Subquery) -> dict[tuple[str, str], int]:

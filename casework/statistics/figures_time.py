@@ -13,14 +13,11 @@ from collections.abc import Iterable
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from common.contract import Stage
-
-from ..models import Case, StageChange
-from ..models.cases import FEEDBACK_EXTENDED_WITHIN, FEEDBACK_WITHIN
-from .figures_annual import last_conclusions
+from ..models import Case
+from .counts import last_conclusions
 from .figures_base import (
     AGE_BAND,
     UNIT,
@@ -28,9 +25,6 @@ from .figures_base import (
     DaysGroup,
     Figure,
     Units,
-    cells_of,
-    date_value,
-    days_between,
     median,
     on_days,
     percentile,
@@ -38,12 +32,8 @@ from .figures_base import (
 from .periods import Period
 from .tables import TOTAL, CountTable
 
-# Age bands of an open case, in days since it was received: the 3-month feedback
-# deadline, the extended 6 months, a year, and beyond.
-AGE_BANDS = ("0-3-months", "3-6-months", "6-12-months", "over-12-months")
 AGE_LABELS = {"0-3-months": _l("Up to 3 months"), "3-6-months": _l("3 to 6 months"),
               "6-12-months": _l("6 to 12 months"), "over-12-months": _l("Over 12 months")}
-_YEAR = 365
 
 
 def _groups(units: Units, pairs: Iterable[tuple[str, int]]) -> dict[str, DaysGroup]:
@@ -101,40 +91,12 @@ def days_figures(session: Session, period: Period, units: Units) -> list[DaysFig
     return found
 
 
-def open_by_age(session: Session, period: Period, units: Units) -> Figure:
-    """Cases open at the end of the period, by unit and how long since receipt.
-
-    Open at the end: received by then, and its last stage change before the end (if
-    any) is not a conclusion. A case concluded before the period began and not moved
-    since (its row says so: stage concluded, ``concluded_on`` before the start; any later
-    move would have reopened it) is closed at the end without reading its history, nor
-    its row; only the others (open now, or concluded since the start) look up their last
-    move before the end, one index seek each (``ix_stage_changes_case_at``), so the cost
-    follows the open and recent cases, not every case or stage change ever made.
-    """
-    last_move = (select(StageChange.to_stage)
-                 .where(StageChange.case_id == Case.id, StageChange.at < period.end_at)
-                 .order_by(StageChange.at.desc()).limit(1)
-                 .correlate(Case).scalar_subquery())
-    concluded = Stage.CONCLUDED.value
-    # Two index ranges (ix_cases_stage_received, ix_cases_stage_concluded), never a
-    # scan of every case: the cases open now, and those concluded since the start.
-    unsettled = or_(Case.stage.in_([s.value for s in Stage if s != Stage.CONCLUDED]),
-                    and_(Case.stage == concluded, Case.concluded_on >= period.start),
-                    and_(Case.stage == concluded, Case.concluded_on.is_(None)))
-    age = days_between(date_value(period.end - dt.timedelta(days=1)), Case.received_on)
-    band = case((age <= FEEDBACK_WITHIN.days, AGE_BANDS[0]),
-                (age <= FEEDBACK_EXTENDED_WITHIN.days, AGE_BANDS[1]),
-                (age <= _YEAR, AGE_BANDS[2]), else_=AGE_BANDS[3])
-    cells = cells_of(session.execute(
-        select(Case.unit_id, band, func.count())
-        # A duplicate merged into its primary is handled as the primary: not counted.
-        .where(Case.received_on < period.end, Case.merged_into_id.is_(None), unsettled,
-               func.coalesce(last_move, "") != concluded)
-        .group_by(Case.unit_id, band)))
-    table = CountTable("open_by_age", units.rows(r for r, _ in cells), AGE_BANDS, cells)
-    return Figure(table.id, _l("Open cases at the end of the period, by age"),
+def open_by_age(tables: dict[str, CountTable], units: Units) -> Figure:
+    """Cases open at the end of the period, by unit and how long since receipt
+    (counted by ``.counts.open_at_end``)."""
+    return Figure("open_by_age", _l("Open cases at the end of the period, by age"),
                   _l("Cases not concluded on the last day of the period, by how long "
                      "since they were received: up to the 3-month feedback deadline, up "
                      "to 6 months, up to a year, or longer."),
-                  table, _l("cases"), UNIT, AGE_BAND, {**units.labels, **AGE_LABELS})
+                  tables["open_by_age"], _l("cases"), UNIT, AGE_BAND,
+                  {**units.labels, **AGE_LABELS})

@@ -135,3 +135,51 @@ class Period:
     def has_ended(self, today: dt.date) -> bool:
         """True once ``today`` is past the period (a release of it is final in shape)."""
         return today >= self.end
+
+
+@dataclass(frozen=True)
+class Span:
+    """Consecutive periods counted in one pass (``casework.statistics.counts``): one
+    period, or a year's four quarters. Each query reads the span's rows once and labels
+    each row with the period it falls in (:meth:`bucket`), instead of reading the year
+    and then each quarter again."""
+
+    periods: tuple[Period, ...]
+
+    def __post_init__(self) -> None:
+        if not self.periods or any(a.end != b.start for a, b in
+                                   zip(self.periods, self.periods[1:], strict=False)):
+            raise ValueError("a span is one or more consecutive periods")
+
+    @classmethod
+    def of(cls, period: Period) -> Span:
+        return cls((period,))
+
+    @property
+    def start(self) -> dt.date:
+        return self.periods[0].start
+
+    @property
+    def end(self) -> dt.date:
+        return self.periods[-1].end
+
+    @property
+    def start_at(self) -> dt.datetime:
+        return self.periods[0].start_at
+
+    @property
+    def end_at(self) -> dt.datetime:
+        return self.periods[-1].end_at
+
+    @property
+    def many(self) -> bool:
+        """More than one period: queries select and group by :meth:`bucket`."""
+        return len(self.periods) > 1
+
+    def index(self, day: dt.date | dt.datetime) -> int:
+        """Which period of the span ``day`` (or a moment) falls in."""
+        on = day.date() if isinstance(day, dt.datetime) else day
+        for i, period in enumerate(self.periods):
+            if on < period.end:
+                return i
+        return len(self.periods) - 1

@@ -40,6 +40,7 @@ from ..models import AuditEntry, ReleaseKind, Role, StatisticsRelease, User
 from ..models.base import random_id, utcnow
 from ..services import Casework
 from . import disclosure, disclosure_periods, export
+from .counts import family_counts
 from .disclosure import ReleasedDays
 from .figures import OVER_TIME, AnyFigure, figures, tables_of
 from .figures_base import AmountFigure, DaysFigure, Figure
@@ -131,11 +132,15 @@ def protected_figures(session: Session, config: CaseworkConfig, period: Period
     magnitudes in the attacker's hands; and protected with the year and quarters it
     belongs to (:mod:`.disclosure_periods`): against their releases, and so that the one
     published last is protected too, whatever the order."""
-    found = figures(session, period, authorities=config.referral_authorities)
+    # One pass over the year counts the whole family (.counts.family_counts): the
+    # period's own count tables and the four others' come from it.
+    counted = family_counts(session, Period.of_year(period.year))
+    authorities = config.referral_authorities
+    found = figures(session, period, authorities=authorities, counts=counted[period])
     carried, previous = earlier_releases(session, period)
     members = [disclosure_periods.Member(
-        other, tables_of(figures(session, other, authorities=config.referral_authorities,
-                                 counts_only=True)),
+        other, tables_of(figures(session, other, authorities=authorities, counts_only=True,
+                                 counts=counted[other])),
         earlier_releases(session, other)[1])
         for other in disclosure_periods.family(period) if other != period]
     released = disclosure_periods.protect_in_family(

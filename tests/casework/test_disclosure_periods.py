@@ -4,7 +4,9 @@
    database), the figures of a year and of each of its quarters, computed at the same
    moment, relate as ``casework.statistics.figures.OVER_TIME`` says: ADDITIVE tables
    sum, AT_MOST_SUM ones are bounded by the sum, the STOCK_AT_END one equals the fourth
-   quarter's; every table is declared.
+   quarter's; every table is declared. And the one pass over a year that a release
+   counts its family with (``counts.family_counts``) gives each period's tables exactly
+   as counting that period alone does.
 2. **Publishing the five in any order reveals nothing.** For random populations of
    tables, the quarters and the year are published one by one in a random order, each
    with ``protect_in_family`` given what is already published. The attacker, written
@@ -48,6 +50,7 @@ from casework.models import (
     User,
 )
 from casework.statistics import export, releases
+from casework.statistics.counts import family_counts
 from casework.statistics.disclosure_lp import Model, deviation, interval, straddle
 from casework.statistics.disclosure_periods import (
     Member,
@@ -56,7 +59,7 @@ from casework.statistics.disclosure_periods import (
     protect_in_family,
 )
 from casework.statistics.figures import OVER_TIME, figures, tables_of
-from casework.statistics.periods import Period
+from casework.statistics.periods import Period, Span
 from casework.statistics.tables import TOTAL, CountTable, ReleasedTable
 from tests.support.databases import app_database
 
@@ -187,6 +190,31 @@ def test_a_years_tables_relate_to_its_quarters_as_declared(engine: Engine, seed:
                 assert value <= summed, (table_id, key)
             else:
                 assert value == parts[3].get(key, 0), (table_id, key)
+
+
+@SETTINGS
+@given(st.integers(0, 10**6), st.integers(0, 40))
+def test_one_pass_over_the_year_counts_what_each_period_counts_alone(
+        engine: Engine, seed: int, count: int) -> None:
+    """``family_counts`` reads the year once, splits it by quarter and derives the
+    year's tables (what a release protects with): every table of the five periods must
+    be the one counted for that period on its own."""
+    with Session(engine) as session:
+        populate(session, seed, count)
+        together = family_counts(session, YEAR)
+        for period in family(QUARTERS[2]):
+            alone = tables_of(figures(session, period, counts_only=True))
+            passed = tables_of(figures(session, period, counts_only=True,
+                                       counts=together[period]))
+            assert passed == alone, period
+        session.rollback()
+
+
+def test_a_span_is_consecutive_periods() -> None:
+    with pytest.raises(ValueError, match="consecutive"):
+        Span((QUARTERS[0], QUARTERS[2]))
+    with pytest.raises(ValueError, match="consecutive"):
+        Span(())
 
 
 def test_outcomes_are_not_additive_when_a_case_is_concluded_twice(engine: Engine) -> None:
