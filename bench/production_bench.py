@@ -212,7 +212,9 @@ def main(argv: list[str] | None = None) -> int:
             found = compare(run, work, trees, workers, requests, rounds, fast)
             out += [_setup(requests, rounds, fast), "", *md_table(
                 ["Code", "Served from"], [[label, f"`{tree}`"] for label, tree in trees]),
-                "", *submission_lines(found, requests, rounds), ""]
+                "", *submission_lines(found, requests, rounds), "",
+                "Slowest completed POST /submit: " + ", ".join(
+                    f"{r.label} {max(r.post, default=0.0):.1f} s" for r in found) + ".", ""]
         out += ["## Load", "", f"`uptime` before: `{before}`; after: `{uptime()}`.", ""]
         run.write(out)
         return 0

@@ -40,6 +40,7 @@ CLIENTS = 8  # load generator threads: twice the server threads of one worker (4
 WARMUP = 6  # untimed submissions per worker before each timed batch (2 in a quick run)
 # What in gunicorn's log (level warning: the config's) explains a failed request.
 WORRYING = re.compile(r"WORKER TIMEOUT|Traceback|ERROR|CRITICAL|Error:|locked")
+STAMP = re.compile(r'"time": "[^"]*", ')  # common/logs.py's JSON lines
 OWN_PREFIXES = ("LYKTA_INTAKE_", "LYKTA_CASEWORK_", "LYKTA_GUNICORN_", "LYKTA_INSTANCE")
 
 
@@ -308,8 +309,10 @@ def measure(intake: Intake, workers: int, requests: int, log: Path, into: Measur
         other = max(0.0, busy1[0] - busy0[0] - (cpu1 - cpu0) - answer["cpu"]
                     - (own1 - own0)) / (t1 - t0) * answer["wall"]
     into.add(answer, cpu1 - cpu0, other)
-    into.log_lines.update(line.strip()[:160] for line in log.read_text(errors="replace")
-                          .splitlines() if WORRYING.search(line))
+    # The time stamp dropped, so that the same message from many requests counts as one.
+    into.log_lines.update(STAMP.sub("", line.strip())[:160] for line in
+                          log.read_text(errors="replace").splitlines()
+                          if WORRYING.search(line))
 
 
 if __name__ == "__main__":  # the load generator's process (see load_child)
