@@ -182,6 +182,28 @@ def _days_between_sqlite(element: days_between, compiler: Any, **kw: Any) -> str
             f"julianday({compiler.process(earlier, **kw)}) AS INTEGER)")
 
 
+class day_of(FunctionElement[Any]):  # noqa: N801 (reads as the SQL function it is)
+    """The day (a DATE) of a moment (a naive UTC DATETIME), in SQL: so that a duration
+    to a moment is counted in whole days in the query, as one to a date is."""
+
+    type: TypeEngine[Any] = Date()
+    name = "day_of"
+    inherit_cache = True
+
+
+@compiles(day_of)
+def _day_of(element: day_of, compiler: Any, **kw: Any) -> str:
+    (moment,) = list(element.clauses)
+    return f"CAST({compiler.process(moment, **kw)} AS DATE)"
+
+
+@compiles(day_of, "sqlite")
+def _day_of_sqlite(element: day_of, compiler: Any, **kw: Any) -> str:
+    # SQLite stores a moment as ISO text; CAST AS DATE would give its year as a number.
+    (moment,) = list(element.clauses)
+    return f"date({compiler.process(moment, **kw)})"
+
+
 def date_value(value: Any) -> ColumnElement[Any]:
     """A date as a typed SQL literal (a bound parameter)."""
     return literal(value, Date())

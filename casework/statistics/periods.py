@@ -173,13 +173,5 @@ class Span:
 
     @property
     def many(self) -> bool:
-        """More than one period: queries select and group by :meth:`bucket`."""
+        """More than one period: queries select and group by the period (``counts._bucket``)."""
         return len(self.periods) > 1
-
-    def index(self, day: dt.date | dt.datetime) -> int:
-        """Which period of the span ``day`` (or a moment) falls in."""
-        on = day.date() if isinstance(day, dt.datetime) else day
-        for i, period in enumerate(self.periods):
-            if on < period.end:
-                return i
-        return len(self.periods) - 1
