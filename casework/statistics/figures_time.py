@@ -9,9 +9,10 @@ counts (no date is read into memory): a figure carries counts and days only.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import func, select, true
 from sqlalchemy.orm import Session
 
 from ..models import Case
@@ -36,11 +37,12 @@ AGE_LABELS = {"0-3-months": _l("Up to 3 months"), "3-6-months": _l("3 to 6 month
               "6-12-months": _l("6 to 12 months"), "over-12-months": _l("Over 12 months")}
 
 
-def _groups(units: Units, pairs: Iterable[tuple[str, int]]) -> dict[str, DaysGroup]:
-    """(unit, days) pairs as (n, median, p90) per unit and for all units (TOTAL)."""
+def _groups(units: Units, counted: Iterable[tuple[str, int, int]]) -> dict[str, DaysGroup]:
+    """(unit, days, how many cases) rows as (n, median, p90) per unit and for all units
+    (TOTAL)."""
     by_unit: dict[str, list[int]] = {}
-    for unit, days in pairs:
-        by_unit.setdefault(unit, []).append(max(0, days))  # a date before receipt: 0
+    for unit, days, n in counted:
+        by_unit.setdefault(unit, []).extend([max(0, days)] * n)  # before receipt: 0
     groups: dict[str, DaysGroup] = {}
     everything: list[int] = []
     for unit in units.rows(by_unit):
@@ -57,17 +59,20 @@ def _groups(units: Units, pairs: Iterable[tuple[str, int]]) -> dict[str, DaysGro
 def days_figures(session: Session, period: Period, units: Units) -> list[DaysFigure]:
     """Median and 90th percentile days to acknowledgement, feedback and closure, of the
     cases that reached that event in the period."""
-    # The days are counted in the query: only (unit, days) rows come back, never a date.
-    acknowledged = session.execute(
-        select(Case.unit_id, days_between(Case.acknowledged_on, Case.received_on))
-        .where(on_days(Case.acknowledged_on, period)))
-    fed_back = session.execute(
-        select(Case.unit_id, days_between(Case.feedback_on, Case.received_on))
-        .where(on_days(Case.feedback_on, period)))
+    # The days are counted in the query, and how many cases took each: only (unit,
+    # days, count) rows come back, never a date.
+    def histogram(days: Any, where: Any, last: Any = None) -> Any:
+        query = select(Case.unit_id, days, func.count())
+        if last is not None:
+            query = query.select_from(last).join(Case, Case.id == last.c.case_id)
+        return session.execute(query.where(where).group_by(Case.unit_id, days))
+
+    acknowledged = histogram(days_between(Case.acknowledged_on, Case.received_on),
+                             on_days(Case.acknowledged_on, period))
+    fed_back = histogram(days_between(Case.feedback_on, Case.received_on),
+                         on_days(Case.feedback_on, period))
     last = last_conclusions(period)
-    closed = session.execute(
-        select(Case.unit_id, days_between(day_of(last.c.at), Case.received_on))
-        .select_from(last).join(Case, Case.id == last.c.case_id))
+    closed = histogram(days_between(day_of(last.c.at), Case.received_on), true(), last)
     found = []
     for figure_id, rows, title, note, counted in (
         ("days_to_acknowledgement", acknowledged, _l("Days to acknowledgement"),
@@ -81,8 +86,8 @@ def days_figures(session: Session, period: Period, units: Units) -> list[DaysFig
          _l("For cases concluded in the period: how many days from receipt to the (last) "
             "conclusion."), "outcomes_by_unit"),
     ):
-        pairs = ((str(unit), int(days)) for unit, days in rows)
-        found.append(DaysFigure(figure_id, title, note, _groups(units, pairs),
+        histogram_rows = ((str(unit), int(days), int(n)) for unit, days, n in rows)
+        found.append(DaysFigure(figure_id, title, note, _groups(units, histogram_rows),
                                 units.labels, UNIT, counted))
     return found
 
