@@ -280,10 +280,16 @@ def _open_at_ends(session: Session, span: Span, out: list[Counts]) -> None:
     counts leave.
     """
     concluded = Stage.CONCLUDED.value
-    last_moves = [(select(StageChange.to_stage)
-                   .where(StageChange.case_id == Case.id, StageChange.at < period.end_at)
-                   .order_by(StageChange.at.desc()).limit(1)
-                   .correlate(Case).scalar_subquery()) for period in span.periods]
+    # The seek is skipped where the row answers: a case received after the end was not
+    # open then (NULL: not counted below), and one concluded before the end and not
+    # moved since (stage concluded, ``concluded_on`` before the end) was closed then.
+    last_moves = [case(
+        (Case.received_on >= period.end, None),
+        (and_(Case.stage == concluded, Case.concluded_on < period.end), concluded),
+        else_=(select(StageChange.to_stage)
+               .where(StageChange.case_id == Case.id, StageChange.at < period.end_at)
+               .order_by(StageChange.at.desc()).limit(1)
+               .correlate(Case).scalar_subquery())) for period in span.periods]
     # Two index ranges (ix_cases_stage_received, ix_cases_stage_concluded), never a
     # scan of every case: the cases open now, and those concluded since the start.
     unsettled = or_(Case.stage.in_([s.value for s in Stage if s != Stage.CONCLUDED]),
