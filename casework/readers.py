@@ -15,13 +15,14 @@ list honest:
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Iterable
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import event, inspect, select
-from sqlalchemy.orm import Session, UOWTransaction
+from sqlalchemy.orm import Session, UOWTransaction, lazyload
 
 import crypto
 from common.contract import EnvelopeKind
@@ -49,16 +50,38 @@ def report_envelope(case: Case) -> CaseEnvelope | None:
     return next((e for e in case.envelopes if e.kind == EnvelopeKind.REPORT), None)
 
 
+@functools.lru_cache(maxsize=4096)
+def _key_id_of(public_key: bytes) -> bytes:
+    # A pure function of public bytes (a hash): safe to remember, and it spares a hash per
+    # person per call, twice for every imported report.
+    return crypto.key_id_of(public_key)
+
+
 def _users_by_key_id(session: Session, key_ids: Iterable[bytes]) -> dict[bytes, User]:
+    """The people whose current key has one of ``key_ids``, read fresh from the database.
+
+    The whole directory is read as (id, key) columns only, and just the matches are loaded
+    as users: a case has a handful of readers, the directory may hold hundreds of people,
+    and this runs twice for every report the bridge imports (tests/bridge/test_import_cost.py).
+    """
     wanted = set(key_ids)
-    people = session.scalars(select(User).where(User.public_key.is_not(None)))
-    found: dict[bytes, User] = {}
-    for person in people:
-        if person.public_key is not None:
-            key_id = crypto.key_id_of(person.public_key)
-            if key_id in wanted:
-                found[key_id] = person
-    return found
+    if not wanted:
+        return {}
+    keys: dict[str, bytes | None] = {user_id: key for user_id, key in session.execute(
+        select(User.id, User.public_key).where(User.public_key.is_not(None)))}
+    # A person already in this session counts with the key they have here (as when whole
+    # users were read): a key rotated in this unit and not yet flushed is the current one.
+    for obj in list(session.identity_map.values()):
+        if isinstance(obj, User) and obj.id in keys:
+            keys[obj.id] = obj.public_key
+    matched = {user_id: key_id for user_id, key in keys.items()
+               if key is not None and (key_id := _key_id_of(key)) in wanted}
+    if not matched:
+        return {}
+    # Memberships stay lazy: only the roles of a reader who is asked for them are read.
+    people = session.scalars(select(User).where(User.id.in_(matched))
+                             .options(lazyload(User.memberships)))
+    return {matched[person.id]: person for person in people}
 
 
 def case_readers(session: Session, case: Case) -> list[User]:

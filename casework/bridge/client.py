@@ -70,6 +70,10 @@ class IntakeClient:
         self._timeout = timeout
         # Certificate and host name checked (create_default_context) unless told otherwise.
         self._tls = tls if tls is not None else ssl.create_default_context()
+        # One opener for the client's life: ``urlopen(context=...)`` builds a new one (and
+        # reads the proxy environment) for every request, once per fetched envelope.
+        self._opener = urllib.request.build_opener(
+            urllib.request.HTTPSHandler(context=self._tls))
 
     def _post(self, purpose: SyncPurpose, body: dict[str, Any]) -> tuple[Any, bytes]:
         nonce = secrets.token_bytes(crypto.signing.NONCE_BYTES)
@@ -79,8 +83,7 @@ class IntakeClient:
                                          method="POST",
                                          headers={"Content-Type": "application/octet-stream"})
         try:
-            response = urllib.request.urlopen(request, timeout=self._timeout,  # noqa: S310
-                                              context=self._tls)
+            response = self._opener.open(request, timeout=self._timeout)
         except urllib.error.HTTPError as exc:
             raise BridgeError(f"intake refused the {purpose} request ({exc.code})") from exc
         except OSError as exc:
