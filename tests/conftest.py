@@ -182,6 +182,62 @@ def redis_url() -> Iterator[str]:
         shutil.rmtree(root, ignore_errors=True)
 
 
+# --- the order in which the files start -----------------------------------------------
+
+# `make test` hands whole files to its two workers (--dist loadfile) in collection order
+# (--no-loadscope-reorder: xdist's own order, most tests first, put the long files of one
+# or two tests - the bench slice, the crash slice, the rehearsal - last, and one worker
+# ran them alone while the other stood idle). The longest files start first, so the run
+# ends on short ones and both workers finish together; the rest follow, most tests first.
+# Longest first by a measured run (`--durations`); a stale list costs time, never a test.
+LONGEST_FIRST = (
+    "tests/bench/test_bench_quick.py",
+    "tests/bridge/test_compromised_intake.py",
+    "tests/ops/test_rehearsal.py",
+    "tests/casework/test_workflow.py",
+    "tests/ops/test_crash.py",
+    "tests/browser/test_intake_accessibility.py",
+    "tests/browser/test_casework_accessibility.py",
+    "tests/casework/test_inbox.py",
+    "tests/casework/test_timeline.py",
+    "tests/casework/test_permissions.py",
+    "tests/casework/test_scrub_bombs.py",
+    "tests/crypto/test_envelope_properties.py",
+    "tests/casework/test_statistics_api.py",
+    "tests/browser/test_casework.py",
+    "tests/bridge/test_processes.py",
+    "tests/casework/test_rekey.py",
+    "tests/casework/test_disclosure_periods.py",
+    "tests/casework/test_triage.py",
+    "tests/crypto/test_mutation_slice.py",
+    "tests/fuzz/test_request_hygiene.py",
+    "tests/casework/test_hostile_input.py",
+    "tests/casework/test_instance_files.py",
+    "tests/casework/test_workflow_properties.py",
+    "tests/casework/test_assignment_paths.py",
+    "tests/casework/test_disclosure.py",
+    "tests/bridge/test_rq_workers.py",
+    "tests/common/test_backup.py",
+    "tests/browser/test_intake_journey.py",
+    "tests/test_demo.py",
+    "tests/browser/test_inbox_filters.py",
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Longest files first (LONGEST_FIRST), then the others by their number of tests;
+    a file's own tests keep their order."""
+    def file_of(item: pytest.Item) -> str:
+        return item.nodeid.split("::", 1)[0]
+
+    counts: dict[str, int] = {}
+    for item in items:
+        counts[file_of(item)] = counts.get(file_of(item), 0) + 1
+    rank = {name: place for place, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: (rank.get(file_of(item), len(rank)), -counts[file_of(item)],
+                                 file_of(item)))
+
+
 # --- the checkout stays as it was ----------------------------------------------------
 
 CHECKOUT = Path(__file__).resolve().parent.parent
