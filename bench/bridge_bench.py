@@ -45,7 +45,7 @@ from typing import Any
 from unittest import mock
 
 import crypto
-from bench import bridge_code, harness
+from bench import bridge_code, bridge_import, harness
 from bench.harness import (
     GIB,
     HOST,
@@ -174,8 +174,8 @@ class Instance:
         self._casework = None
 
 
-def make_instance(root: Path) -> Instance:
-    staff, escrow = write_instance(root, ARGON2)
+def make_instance(root: Path, casework: dict[str, object] | None = None) -> Instance:
+    staff, escrow = write_instance(root, ARGON2, casework)
     eva = staff["eva"].key
     if eva is None:
         raise BenchError("eva has no key after enrolment")
@@ -271,6 +271,12 @@ def serve(instance: Instance, kind: str, log: Path) -> Iterator[Server]:
         yield server
     finally:
         server.stop()
+
+
+def _import_instance(root: Path, casework: dict[str, object] | None) -> tuple[Any, Any, Any]:
+    """Section 3's instance: casework's services, eva's and the escrow's public keys."""
+    instance = make_instance(root, casework)
+    return instance.casework, instance.reviewer, instance.escrow
 
 
 def serve_werkzeug(port: int) -> None:
@@ -580,6 +586,13 @@ def main(argv: list[str] | None = None) -> int:
                 shutil.rmtree(work / f"throughput-{server}", ignore_errors=True)
         if rows:
             out += throughput_lines(rows, {"reports": report_rounds, "files": file_rounds})
+        out += ["", load.line(), ""]
+
+        run.progress("3. CPU per imported report, before and after")
+        with harness.LoadMeter() as load:
+            out += run.attempt("Import CPU", functools.partial(
+                bridge_import.section, _import_instance, work, 10 if run.quick else 100,
+                run.progress), heading="## 3. CPU per imported report")
         out += ["", load.line(), ""]
 
         big = 4 * MIB if run.quick else BIG_BYTES
