@@ -78,7 +78,8 @@ RECEIVED_LINKED = ("received_by_unit_category", "received_by_agency_group",
 # events counted by a date or moment in the period are ADDITIVE.
 OVER_TIME: dict[str, OverTime] = {
     **{t: OverTime.ADDITIVE for t in (
-        *RECEIVED_LINKED, "extensions_by_unit", "followup_opened_by_unit",
+        *RECEIVED_LINKED, "acknowledged_by_unit", "fed_back_by_unit",
+        "extensions_by_unit", "followup_opened_by_unit",
         "escalations_by_destination", "recusals_by_unit", "identity_requests")},
     # A case concluded in two quarters counts in each, in the year once (its last
     # conclusion, which is also the last of its quarter): at most the sum, cell by cell.
@@ -162,6 +163,15 @@ def _by_unit(session: Session, span: Span, out: list[Counts], table_id: str,
         .join(Case, Case.id == entity.case_id)
         .where(_within(span, moment, moments=True))
         .group_by(*bucket, Case.unit_id)))
+
+
+def _by_day(session: Session, span: Span, out: list[Counts], table_id: str,
+            day: Any) -> None:
+    """Cases whose ``day`` (a DATE) falls in the span, per unit."""
+    bucket = _bucket(span, day, moments=False)
+    _add(out, span, table_id, session.execute(
+        select(*bucket, Case.unit_id, func.count())
+        .where(_within(span, day, moments=False)).group_by(*bucket, Case.unit_id)))
 
 
 def _by_code(session: Session, span: Span, out: list[Counts], table_id: str,
@@ -313,6 +323,10 @@ def count_span(session: Session, span: Span) -> tuple[list[Counts], Cells]:
     span as a whole."""
     out = _empty(span)
     _received(session, span, out)
+    # The cases whose days to acknowledgement and to feedback a period's durations
+    # describe: their counts are those figures' n, protected as count tables are.
+    _by_day(session, span, out, "acknowledged_by_unit", Case.acknowledged_on)
+    _by_day(session, span, out, "fed_back_by_unit", Case.feedback_on)
     _by_unit(session, span, out, "extensions_by_unit", FeedbackExtension,
              FeedbackExtension.extended_at)
     _followup(session, span, out)

@@ -24,29 +24,9 @@ import math
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-import numpy as np
-from scipy.optimize import Bounds, LinearConstraint, OptimizeResult, milp
+from .lp_program import INFEASIBLE, SOLVED, UNBOUNDED, Program, Row
 
 EPS = 1e-7  # LP tolerance: deviations smaller than this are numerical noise
-
-
-def linprog(cost: np.ndarray, *, A_ub: np.ndarray | None = None,  # noqa: N803
-            b_ub: np.ndarray | None = None, A_eq: np.ndarray | None = None,  # noqa: N803
-            b_eq: np.ndarray | None = None,
-            bounds: Sequence[tuple[float, float | None]], method: str = "highs"
-            ) -> OptimizeResult:
-    """Minimise ``cost @ x`` subject to the constraints, with HiGHS, as
-    ``scipy.optimize.linprog`` does (status 0 solved, 2 infeasible, 3 unbounded), through
-    ``scipy.optimize.milp`` with no integer variable: the same solver without linprog's
-    input checks, which cost more than solving these small programs."""
-    constraints = []
-    if A_eq is not None:
-        constraints.append(LinearConstraint(A_eq, b_eq, b_eq))
-    if A_ub is not None:
-        constraints.append(LinearConstraint(A_ub, -np.inf, b_ub))
-    lower = np.array([b[0] for b in bounds], dtype=float)
-    upper = np.array([np.inf if b[1] is None else b[1] for b in bounds], dtype=float)
-    return milp(cost, constraints=constraints, bounds=Bounds(lower, upper))
 
 
 class InconsistentRelease(ValueError):
@@ -72,6 +52,10 @@ class Model:
     inner: list[bool] = field(default_factory=list)
     equations: list[dict[int, float]] = field(default_factory=list)  # sum c*x == 0
     at_least: list[tuple[int, int]] = field(default_factory=list)  # x[a] >= x[b]
+    # The attacker's program for the state it was built in (see _attacker): reused while
+    # what is known does not change, so each cell's interval is one more objective.
+    _attacker: tuple[tuple[object, ...], list[int], Program] | None = field(
+        default=None, repr=False, compare=False)
 
     def add(self, name: Hashable, value: float | None, *, known: bool, current: bool,
             inner: bool) -> int:
@@ -87,38 +71,49 @@ def _unknowns(model: Model) -> list[int]:
     return [i for i in range(len(model.names)) if not model.known[i]]
 
 
-def _constraints(model: Model, column: Mapping[int, int], width: int) -> tuple[
-        np.ndarray | None, np.ndarray | None, np.ndarray | None, np.ndarray | None]:
+def _rows(model: Model, column: Mapping[int, int]) -> list[Row]:
     """The attacker's equality and inequality rows over the unknowns (``column`` maps a
     variable to its LP column); rows with no unknown are dropped (they hold already)."""
-    eq_rows: list[np.ndarray] = []
-    eq_rhs: list[float] = []
+    rows: list[Row] = []
     for equation in model.equations:
-        row = np.zeros(width)
+        coefs: dict[int, float] = {}
         rhs = 0.0
         for var, coef in equation.items():
             if var in column:
-                row[column[var]] += coef
+                coefs[column[var]] = coefs.get(column[var], 0.0) + coef
             else:
                 rhs -= coef * float(model.value[var] or 0)
-        if row.any():
-            eq_rows.append(row)
-            eq_rhs.append(rhs)
-    ub_rows: list[np.ndarray] = []
-    ub_rhs: list[float] = []
+        coefs = {j: c for j, c in coefs.items() if c}
+        if coefs:
+            rows.append(Row(coefs, rhs, rhs))
     for a, b in model.at_least:  # x_a >= x_b  <=>  x_b - x_a <= 0
-        row = np.zeros(width)
+        coefs = {}
         rhs = 0.0
         for var, coef in ((b, 1.0), (a, -1.0)):
             if var in column:
-                row[column[var]] += coef
+                coefs[column[var]] = coefs.get(column[var], 0.0) + coef
             else:
                 rhs -= coef * float(model.value[var] or 0)
-        if row.any():
-            ub_rows.append(row)
-            ub_rhs.append(rhs)
-    return (np.array(eq_rows) if eq_rows else None, np.array(eq_rhs) if eq_rows else None,
-            np.array(ub_rows) if ub_rows else None, np.array(ub_rhs) if ub_rows else None)
+        coefs = {j: c for j, c in coefs.items() if c}
+        if coefs:
+            rows.append(Row(coefs, -math.inf, rhs))
+    return rows
+
+
+def _attacker(model: Model) -> tuple[dict[int, int], Program]:
+    """The attacker's program over the model's unknowns, and each unknown's column:
+    built once per state of what the attacker knows (which variables, their values, the
+    equations), then only re-solved."""
+    state = (tuple(model.known), tuple(v if k else None for v, k in
+                                       zip(model.value, model.known, strict=True)),
+             len(model.equations), len(model.at_least))
+    if model._attacker is None or model._attacker[0] != state:
+        unknowns = _unknowns(model)
+        column = {var: j for j, var in enumerate(unknowns)}
+        model._attacker = (state, unknowns, Program([(0.0, None)] * len(unknowns),
+                                                    _rows(model, column)))
+    _, unknowns, program = model._attacker
+    return {var: j for j, var in enumerate(unknowns)}, program
 
 
 def interval(model: Model, target: int, *, upper_only: bool = False,
@@ -130,30 +125,21 @@ def interval(model: Model, target: int, *, upper_only: bool = False,
     collects the tables the LPs found (unknown variable -> value): each is consistent
     with the release, which shows other cells' intervals wide without another LP.
     """
-    unknowns = _unknowns(model)
-    column = {var: j for j, var in enumerate(unknowns)}
-    a_eq, b_eq, a_ub, b_ub = _constraints(model, column, len(unknowns))
-    cost = np.zeros(len(unknowns))
-    cost[column[target]] = 1.0
-    bounds = [(0.0, None)] * len(unknowns)
-    result = linprog(-cost, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=b_eq, bounds=bounds,
-                     method="highs")
-    if result.status == 2:
+    column, program = _attacker(model)
+    result = program.minimise({column[target]: -1.0})
+    if result.status == INFEASIBLE:
         raise InconsistentRelease("no table is consistent with the release")
-    hi = math.inf if result.status == 3 else float(-result.fun)
-    if result.status not in (0, 3):
-        raise RuntimeError(f"LP failed: {result.message}")  # pragma: no cover
-    if points is not None and result.status == 0:
+    hi = math.inf if result.status == UNBOUNDED else -result.value
+    if points is not None and result.status == SOLVED:
         points.append({var: float(result.x[j]) for var, j in column.items()})
     if upper_only:
         return -math.inf, hi
-    result = linprog(cost, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=b_eq, bounds=bounds,
-                     method="highs")
-    if result.status != 0:  # bounded below by 0, so only an inconsistency fails here
+    result = program.minimise({column[target]: 1.0})
+    if result.status != SOLVED:  # bounded below by 0, so only an inconsistency fails here
         raise InconsistentRelease("no table is consistent with the release")
     if points is not None:
         points.append({var: float(result.x[j]) for var, j in column.items()})
-    return float(result.fun), hi
+    return result.value, hi
 
 
 def deviation(model: Model, target: int, amount: float,
@@ -175,7 +161,7 @@ def deviation(model: Model, target: int, amount: float,
     down = {var: len(cur) + j for j, var in enumerate(cur)}
     prev = {var: 2 * len(cur) + j for j, var in enumerate(old)}
     width = 2 * len(cur) + len(old)
-    cost = np.zeros(width)
+    cost: dict[int, float] = {}
     bounds: list[tuple[float, float | None]] = [(0.0, None)] * width
     for var in cur:
         price = 0.0 if not model.known[var] else weight[var]
@@ -187,48 +173,28 @@ def deviation(model: Model, target: int, amount: float,
         bounds[up[target]], bounds[down[target]] = (0.0, 0.0), (-amount, -amount)
     else:
         return None
-    eq_rows: list[np.ndarray] = []
-    eq_rhs: list[float] = []
-    for equation in model.equations:
-        row = np.zeros(width)
+    rows: list[Row] = []
+    for terms, at_most in ([(e, False) for e in model.equations]
+                           + [({b: 1.0, a: -1.0}, True) for a, b in model.at_least]):
+        # An equation of the tables, or (moved) x_a >= x_b as "x_b - x_a <= 0".
+        coefs: dict[int, float] = {}
         rhs = 0.0
-        for var, coef in equation.items():
+        for var, coef in terms.items():
             if var in up:  # the current release: its true value plus its movement
-                row[up[var]] += coef
-                row[down[var]] -= coef
+                coefs[up[var]] = coefs.get(up[var], 0.0) + coef
+                coefs[down[var]] = coefs.get(down[var], 0.0) - coef
                 # (zero in sum over an equation of the release's own tables, which the
                 # truth satisfies; not across periods, where constants join it)
                 rhs -= coef * float(model.value[var] or 0)
             elif var in prev:  # an earlier release: its own equations, its published rhs
-                row[prev[var]] += coef
+                coefs[prev[var]] = coefs.get(prev[var], 0.0) + coef
             else:
                 rhs -= coef * float(model.value[var] or 0)
-        if row.any():
-            eq_rows.append(row)
-            eq_rhs.append(rhs)
-    ub_rows: list[np.ndarray] = []
-    ub_rhs: list[float] = []
-    for a, b in model.at_least:  # (moved) x_a >= x_b, as "x_b - x_a <= 0"
-        row = np.zeros(width)
-        rhs = 0.0
-        for var, sign in ((b, 1.0), (a, -1.0)):
-            if var in up:  # value + up - down
-                row[up[var]] += sign
-                row[down[var]] -= sign
-                rhs -= sign * float(model.value[var] or 0)
-            elif var in prev:
-                row[prev[var]] += sign
-            else:
-                rhs -= sign * float(model.value[var] or 0)
-        if row.any():
-            ub_rows.append(row)
-            ub_rhs.append(rhs)
-    result = linprog(cost, A_ub=np.array(ub_rows) if ub_rows else None,
-                     b_ub=np.array(ub_rhs) if ub_rows else None,
-                     A_eq=np.array(eq_rows) if eq_rows else None,
-                     b_eq=np.array(eq_rhs) if eq_rows else None, bounds=bounds,
-                     method="highs")
-    if result.status != 0:
+        coefs = {j: c for j, c in coefs.items() if c}
+        if coefs:
+            rows.append(Row(coefs, -math.inf if at_most else rhs, rhs))
+    result = Program(bounds, rows).minimise(cost)
+    if result.status != SOLVED:
         return None
     x = result.x
     moved = {var: abs(float(x[up[var]] - x[down[var]])) for var in cur}

@@ -120,7 +120,8 @@ def count_tables(counts: Counts, units: Units,
                                         ("received_by_agency_group", GROUP_ORDER),
                                         ("acknowledgement_by_unit", ACK_COLUMNS),
                                         ("feedback_by_unit", FEEDBACK_COLUMNS))}
-    for table_id in ("extensions_by_unit", "followup_opened_by_unit", "recusals_by_unit"):
+    for table_id in ("acknowledged_by_unit", "fed_back_by_unit", "extensions_by_unit",
+                     "followup_opened_by_unit", "recusals_by_unit"):
         tables[table_id] = _by_unit(table_id, units, counts[table_id])
     outcomes = counts["outcomes_by_unit"]
     tables["outcomes_by_unit"] = CountTable(
@@ -180,6 +181,14 @@ def deadlines(tables: dict[str, CountTable], units: Units) -> list[Figure]:
                   "extended for a recorded reason, later, or not yet."),
                tables["feedback_by_unit"], CASES, UNIT, FEEDBACK,
                {**units.labels, **FEEDBACK_LABELS}),
+        Figure("acknowledged_by_unit", _l("Reports acknowledged"),
+               _l("Reports acknowledged to the reporter in the period, whenever they were "
+                  "received: the cases the days to acknowledgement describe."),
+               tables["acknowledged_by_unit"], CASES, UNIT, labels=units.labels),
+        Figure("fed_back_by_unit", _l("Reporters given feedback"),
+               _l("Reporters given feedback in the period, whenever their report was "
+                  "received: the cases the days to feedback describe."),
+               tables["fed_back_by_unit"], CASES, UNIT, labels=units.labels),
         Figure("extensions_by_unit", _l("Feedback deadlines extended to 6 months"),
                _l("How many times in the period a unit extended a case's feedback "
                   "deadline from 3 to 6 months, with a recorded reason."),

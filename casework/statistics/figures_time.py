@@ -78,10 +78,12 @@ def days_figures(session: Session, period: Period, units: Units) -> list[DaysFig
         ("days_to_acknowledgement", acknowledged, _l("Days to acknowledgement"),
          _l("For reports acknowledged in the period: how many days after receipt the "
             "reporter was told it had arrived (the law allows 7). The median is the "
-            "middle case; 9 in 10 cases took at most the 90th percentile."), ""),
+            "middle case; 9 in 10 cases took at most the 90th percentile."),
+         "acknowledged_by_unit"),
         ("days_to_feedback", fed_back, _l("Days to feedback"),
          _l("For reporters given feedback in the period: how many days after receipt "
-            "(the law allows 3 months, or 6 in duly justified cases)."), ""),
+            "(the law allows 3 months, or 6 in duly justified cases)."),
+         "fed_back_by_unit"),
         ("days_to_closure", closed, _l("Days to closure"),
          _l("For cases concluded in the period: how many days from receipt to the (last) "
             "conclusion."), "outcomes_by_unit"),

@@ -431,6 +431,35 @@ def test_publishing_a_year_after_its_quarters_protects_the_small_quarter(
                for p in (YEAR, QUARTERS[0], QUARTERS[2], QUARTERS[3]))
 
 
+def test_a_small_quarters_days_are_not_the_year_minus_the_other_quarters(
+        casework: Flask, enrol: Callable[..., Staff]) -> None:
+    """The n of a durations figure are counts too: two reports acknowledged by akt in
+    Q3, six in each other quarter (etik: nine a quarter). Published one by one, then the
+    year: Q3's n for akt (hidden, under k) is not the year's minus the other three's."""
+    with services(casework).db.session() as db:
+        for q, quarter in enumerate(QUARTERS):
+            for unit, count in (("etik", 9), ("akt", 2 if q == 2 else 6)):
+                for n in range(count):
+                    db.add(Case(reference=f"LY-{q}-{unit}-{n}", unit_id=unit,
+                                category="ethics", received_on=quarter.start,
+                                acknowledged_on=quarter.start + dt.timedelta(days=n % 5),
+                                tipster_public_key=bytes([n + 1]) * 32,
+                                intake_receipt_id=f"r-{q}-{unit}-{n}"))
+    enrol("stina", Role.STATISTICIAN, "kof")
+    shown: dict[Period, int | None] = {}
+    for period in (*QUARTERS, YEAR):
+        kind = ReleaseKind.ANNUAL if period == YEAR else ReleaseKind.QUARTERLY
+        with casework.test_request_context(), services(casework).unit() as work:
+            user = work.session.scalars(select(User).where(User.username == "stina")).one()
+            release = releases.publish(services(casework), work.session, user, kind, period)
+            document = export.from_json(release.tables)
+            shown[period] = document.durations["days_to_acknowledgement"]["akt"].n
+            table = next(t for t in document.tables if t.id == "acknowledged_by_unit")
+            assert table.cell("akt", TOTAL).value == shown[period]  # the same count
+    assert shown[QUARTERS[2]] is None
+    assert any(shown[p] is None for p in (YEAR, QUARTERS[0], QUARTERS[1], QUARTERS[3]))
+
+
 def test_a_cell_pinned_near_a_bound_is_protected_by_moving_both_ways() -> None:
     """x + z = 3 where 3 was published by another period: x (1, hidden) can rise by 2
     at most and fall by 1, never by the protection level 3 in one direction; hiding z

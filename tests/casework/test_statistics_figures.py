@@ -279,12 +279,15 @@ def test_days(q2: dict[str, Any]) -> None:
                                              TOTAL: (1, 90.0, 90.0)}
     assert q2["days_to_closure"].groups == {"etik": (1, 115.0, 115.0),
                                             "akt": (2, 169.0, 182.0), TOTAL: (3, 156.0, 182.0)}
-    # Its n are the outcome table's row margins: the release must hide them together.
-    closure: DaysFigure = q2["days_to_closure"]
-    outcomes = q2[closure.counts_table].table
-    assert {u: closure.groups[u][0] for u in outcomes.rows} == {
-        u: outcomes.row_total(u) for u in outcomes.rows}
-    assert closure.groups[TOTAL][0] == outcomes.total
+    # Every durations figure's n are the row margins of a count table (the outcomes;
+    # the cases acknowledged, given feedback): protected as counts, with the year and
+    # its quarters, and the release hides the n wherever that table hides the margin.
+    for figure_id in ("days_to_acknowledgement", "days_to_feedback", "days_to_closure"):
+        days: DaysFigure = q2[figure_id]
+        counted = q2[days.counts_table].table
+        assert {u: days.groups[u][0] for u in counted.rows} == {
+            u: counted.row_total(u) for u in counted.rows}, figure_id
+        assert days.groups[TOTAL][0] == counted.total, figure_id
 
 
 def test_period_boundaries_move_cases_between_quarters(engine: Engine,
