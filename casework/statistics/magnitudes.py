@@ -43,7 +43,7 @@ from sqlalchemy.orm import Session
 
 from ..models import StatisticsRelease
 from . import export
-from .disclosure import ReleasedDays, release_days, whole_days
+from .disclosure_days import ReleasedDays, release_days, whole_days
 from .disclosure_lp import EPS, Model, deviation, interval
 from .figures_base import AmountFigure, AmountGroup, DaysFigure, Figure
 from .periods import Period
