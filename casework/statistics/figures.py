@@ -1,5 +1,7 @@
-"""The figures of issue 12, each one SQL aggregation over case metadata.
+"""The figures of issue 12: count tables, durations and sums over case metadata.
 
+The count tables' cells are counted by :mod:`.counts` (for one period, or for a year
+and its quarters in one pass); this module gives them their rows, columns and words.
 Every query reads rows of codes and dates only (cases, stage changes, escalations,
 conflicts, feedback extensions, identity requests) and never an envelope, a reference or
 free text; what leaves this module is counts per unit, category, outcome, ... for a whole
@@ -13,6 +15,8 @@ Which cases a figure counts, in short (each figure's note says it in plain words
 - *opened*, *concluded*: events of the period from the stage changes (a case's first
   move to assessed or investigating; its last conclusion in the period), so the figures
   of a past period do not change when a case is later reopened.
+- *acknowledged*, *given feedback*: ``acknowledged_on``, ``feedback_on`` in the period
+  (the n of the days to acknowledgement and to feedback).
 - *escalations*, *recusals*, *extensions*, *identity requests*: the rows made in the
   period.
 - *open at the period's end*: the stage the case had at the end, from its stage changes.
