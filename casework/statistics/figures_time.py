@@ -96,7 +96,7 @@ def days_figures(session: Session, period: Period, units: Units) -> list[DaysFig
 
 def open_by_age(tables: dict[str, CountTable], units: Units) -> Figure:
     """Cases open at the end of the period, by unit and how long since receipt
-    (counted by ``.counts.open_at_end``)."""
+    (counted with the other tables by ``.counts``)."""
     return Figure("open_by_age", _l("Open cases at the end of the period, by age"),
                   _l("Cases not concluded on the last day of the period, by how long "
                      "since they were received: up to the 3-month feedback deadline, up "
