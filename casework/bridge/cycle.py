@@ -16,6 +16,7 @@ import logging
 import secrets
 from dataclasses import dataclass
 
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 import crypto
@@ -117,14 +118,24 @@ def run_cycle(casework: Casework, client: IntakeClient, batch: int = 50) -> Cycl
     # status`), and the cycle's counts for the audit log; what the cycle did to each case
     # is told by each item's unit (CaseOpened, ItemImported, AcknowledgedAutomatically).
     with casework.unit() as unit:
-        state = unit.session.get(BridgeState, "last_success")
-        if state is None:
-            unit.session.add(BridgeState(name="last_success", at=utcnow()))
-        else:
-            state.at = utcnow()
+        _mark_success(unit.session)
         emit_on(unit.session, BridgeCycleCompleted("online", len(stored), acknowledged,
                                                    delivered, skipped))
     return CycleReport(len(stored), acknowledged, delivered)
+
+
+def _mark_success(session: Session) -> None:
+    """Stamp the bridge's last success, atomically (an upsert).
+
+    Two cycles on two rq workers may end at once; a read-then-insert would let both see no
+    row and the second insert fail its whole cycle (CI saw it on PostgreSQL).
+    """
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    now = utcnow()
+    statement = insert(BridgeState).values(name="last_success", at=now)
+    session.execute(statement.on_conflict_do_update(
+        index_elements=[BridgeState.__table__.c.name], set_={"at": now}))
 
 
 def deliver_commands(casework: Casework, client: IntakeClient, batch: int = 50) -> int:

@@ -74,6 +74,30 @@ def _ran(job: Job) -> tuple[dt.datetime, dt.datetime]:
     return job.started_at, result.created_at
 
 
+class _MeetFirst:
+    """WSGI middleware: the first two requests wait for each other before either is served.
+
+    A bridge cycle's first request blocks until the other cycle's first request arrives,
+    so neither cycle can finish before the other has started, and the job that is not
+    blocked must be taken by the other worker. Without it, a worker that finished one cycle
+    quickly could take the second job too (CI saw it once), and the cycles never raced.
+    """
+
+    def __init__(self, app: Callable[..., Any]) -> None:
+        self.app = app
+        self.arrived = 0
+        self.lock = threading.Lock()
+        self.meeting = threading.Barrier(2, timeout=WAIT)
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        with self.lock:
+            self.arrived += 1
+            first_two = self.arrived <= 2
+        if first_two:
+            self.meeting.wait()  # BrokenBarrierError after WAIT: the test fails, no hang
+        return self.app(environ, start_response)
+
+
 def _finished(connection: Redis, job_id: str) -> Job | None:
     job = Job.fetch(job_id, connection=connection)
     return job if job.get_status() in (JobStatus.FINISHED, JobStatus.FAILED) else None
@@ -86,7 +110,9 @@ def test_two_worker_processes_deliver_every_envelope_exactly_once(
                    casework={"redis_url": bridge_redis, "database_url": postgres_url},
                    intake={"login_floor_seconds": 0})
     intake_config = IntakeConfig.from_instance(root)
-    sync = build_server(create_sync(intake_config), "127.0.0.1", 0)
+    sync_app = create_sync(intake_config)
+    sync_app.wsgi_app = _MeetFirst(sync_app.wsgi_app)  # type: ignore[method-assign]
+    sync = build_server(sync_app, "127.0.0.1", 0)
     threading.Thread(target=sync.serve_forever, kwargs={"poll_interval": 0.05},
                      daemon=True).start()
     settings = json.loads((root / "casework.json").read_text())
@@ -112,13 +138,16 @@ def test_two_worker_processes_deliver_every_envelope_exactly_once(
             expected = sorted(connection.scalars(text(
                 "SELECT id FROM envelopes WHERE audience = 'casework'")))
         assert len(expected) == REPORTS
-        # Both idle, waiting on the queue: the two jobs queued now start at once.
+        # Both idle, waiting on the queue; the sync app holds each cycle's first request
+        # until the other's arrives, so the two cycles overlap on two workers.
         wait_for("two idle workers", lambda: [w.get_state() for w in Worker.all(
             queue=queue)] == [WorkerStatus.IDLE] * 2)
         first, second = enqueue_sync(bridge_redis, root), enqueue_sync(bridge_redis, root)
         jobs: list[Job] = [wait_for(f"job {j}", partial(_finished, redis, j))
                            for j in (first, second)]
         for job in jobs:
+            for r in job.results():
+                print("RESULT", job.worker_name, r.type, r.exc_string)
             result = job.latest_result()
             assert job.get_status() == JobStatus.FINISHED, result and result.exc_string
         assert {job.worker_name for job in jobs} == {"worker-0", "worker-1"}
