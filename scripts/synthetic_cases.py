@@ -3,12 +3,13 @@
 :func:`synthetic_cases` makes the rows of a batch of made-up cases, received evenly over
 the last :data:`DAYS` days: the case rows (unit by the category's route, agency, priority,
 stage, outcome and dates following from each case's age, the art. 27(2) amounts of some
-substantiated cases) and what happened to them (stage changes, escalations to the other
-unit and to KOF, referrals to configured authorities, conflicts of interest already
-rekeyed, feedback extensions, decided identity requests), as row dicts for SQLAlchemy
-Core executemany. Codes and dates only: no content. ``scripts/demo_history.py`` seeds
-3,000 of them into the demo; ``bench/statistics_bench.py`` up to a million (draws are
-cheap on purpose: bisect on cumulative weights, no ``random.choices`` per row).
+substantiated cases) and what happened to them (stage changes, a few cases reopened and
+concluded again, escalations to the other unit and to KOF, referrals to configured
+authorities, conflicts of interest already rekeyed, feedback extensions, decided identity
+requests), as row dicts for SQLAlchemy Core executemany. Codes and dates only: no
+content. ``scripts/demo_history.py`` seeds 3,000 of them into the demo;
+``bench/statistics_bench.py`` up to a million (draws are cheap on purpose: bisect on
+cumulative weights, no ``random.choices`` per row).
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ AUTHORITY_WEIGHTS = {"aklagarmyndigheten": 30, "ekobrottsmyndigheten": 20, "poli
                      "jo": 12, "riksrevisionen": 10, "arbetsmiljoverket": 8, "imy": 2}
 UNIT_ESCALATED, KOF_ESCALATED = 0.05, 0.03
 CONFLICT_SHARE, IDENTITY_SHARE = 0.015, 0.025
+REOPENED_SHARE = 0.03  # of the concluded cases
 OTHER_UNIT = {"etik": "akt", "akt": "etik"}
 MONEY_CATEGORIES = frozenset({"corruption", "procurement", "funds"})
 
@@ -140,7 +142,7 @@ class _Generator:
         self.rows.stage_changes.append({
             "id": self._id(), "case_id": case_id, "from_stage": old, "to_stage": new,
             "outcome": outcome, "reason_code": code, "reason_envelope_id": None,
-            "reopened": False, "actor_id": None, "at": self._at(day)})
+            "reopened": old == CONCLUDED, "actor_id": None, "at": self._at(day)})
 
     def _escalate(self, case_id: str, day: dt.date, kind: str, destination: str,
                   code: str, actor: str) -> None:
@@ -218,6 +220,26 @@ class _Generator:
             row["damage_estimate_sek"] = damage
             if rng.random() < 0.45:
                 row["recovered_sek"] = int(round(damage * rng.uniform(0.1, 1.0), -3))
+        self._reopen(row, case_id, concluded, outcome)
+
+    def _reopen(self, row: dict[str, Any], case_id: str, concluded: dt.date,
+                outcome: Outcome) -> None:
+        """A few concluded cases are reopened on new information; most are concluded
+        again (the statistics read these cases' histories, not just their rows)."""
+        rng = self.rng
+        if rng.random() >= REOPENED_SHARE:
+            return
+        reopened = concluded + dt.timedelta(days=_between(rng, 5, 60))
+        if reopened > self.today:
+            return
+        row.update(stage=INVESTIGATING, outcome=None, concluded_on=None)
+        self._move(case_id, reopened, CONCLUDED, INVESTIGATING, "new-information")
+        again = reopened + dt.timedelta(days=_between(rng, 10, 90))
+        if again > self.today or rng.random() < 0.3:
+            return
+        row.update(stage=CONCLUDED, outcome=outcome.value, concluded_on=again)
+        self._move(case_id, again, INVESTIGATING, CONCLUDED, OUTCOMES[outcome][1],
+                   outcome.value)
 
     def _feedback(self, row: dict[str, Any], received: dt.date, concluded: dt.date,
                   reader: str) -> None:

@@ -21,9 +21,11 @@ class StageChange(Base):
 
     __tablename__ = "stage_changes"
     # By stage and moment (migration 0012): the statistics read one stage's moves in a
-    # period (casework.statistics.figures_annual, figures_time).
+    # period (casework.statistics.counts). By origin stage and moment (0013): the cases
+    # reopened since a moment, whose history the statistics must read.
     __table_args__ = (Index("ix_stage_changes_case_at", "case_id", "at"),
-                      Index("ix_stage_changes_stage_at", "to_stage", "at", "case_id"))
+                      Index("ix_stage_changes_stage_at", "to_stage", "at", "case_id"),
+                      Index("ix_stage_changes_from_at", "from_stage", "at", "case_id"))
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=random_id)
     case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"))

@@ -21,7 +21,18 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import Any, TypeAlias
 
-from sqlalchemy import Subquery, and_, case, func, literal_column, or_, select, true
+from sqlalchemy import (
+    Select,
+    Subquery,
+    and_,
+    case,
+    func,
+    literal_column,
+    or_,
+    select,
+    true,
+    union_all,
+)
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -67,6 +78,8 @@ EXTENDED_ON_TIME = "on-time-extended"
 # deadline, the extended 6 months, a year, and beyond.
 AGE_BANDS = ("0-3-months", "3-6-months", "6-12-months", "over-12-months")
 _YEAR = 365
+# The most days each band but the last holds (an age of exactly 90 days is 0-3 months).
+_BAND_DAYS = (FEEDBACK_WITHIN.days, FEEDBACK_EXTENDED_WITHIN.days, _YEAR)
 
 RECEIVED_LINKED = ("received_by_unit_category", "received_by_agency_group",
                    "acknowledgement_by_unit", "feedback_by_unit")
@@ -185,13 +198,14 @@ def _by_code(session: Session, span: Span, out: list[Counts], table_id: str,
 
 def first_moves(span: Span | Period, stages: Iterable[Stage]) -> Subquery:
     """Per case whose first move to one of ``stages`` was in the span: that move's
-    moment (``case_id``, ``at``).
+    moment and the case's unit (``case_id``, ``unit_id``, ``at``).
 
     A move to those stages in the span, and none before it; the first of the span's is
     the first ever, so it names the period of the span the follow-up began in. Read from
     the span's rows of the index by stage and moment (``ix_stage_changes_stage_at``),
-    each case's earlier history from its own (``ix_stage_changes_case_at``), never the
-    whole table.
+    and, for a case received before the span (one received in it has no earlier move),
+    its earlier history from its own (``ix_stage_changes_case_at``); never the whole
+    table.
     """
     codes = [s.value for s in stages]
     earlier = aliased(StageChange)
@@ -202,10 +216,26 @@ def first_moves(span: Span | Period, stages: Iterable[Stage]) -> Subquery:
                                        earlier.at < span.start_at,
                                        earlier.to_stage.in_(codes))
               .limit(1).correlate(StageChange).scalar_subquery())
-    return (select(StageChange.case_id, func.min(StageChange.at).label("at"))
+    return (select(StageChange.case_id, Case.unit_id, func.min(StageChange.at).label("at"))
+            .join(Case, Case.id == StageChange.case_id)
             .where(StageChange.to_stage.in_(codes), StageChange.at >= span.start_at,
-                   StageChange.at < span.end_at, before.is_(None))
-            .group_by(StageChange.case_id).subquery())
+                   StageChange.at < span.end_at,
+                   or_(Case.received_on >= span.start, before.is_(None)))
+            .group_by(StageChange.case_id, Case.unit_id).subquery())
+
+
+def reopened_since(moment: dt.datetime) -> Select[str]:
+    """The cases reopened (moved out of ``concluded``) at or after ``moment``, from the
+    index by origin stage and moment (``ix_stage_changes_from_at``).
+
+    A case that was not has a simple history from then on: only a reopening leaves
+    ``concluded`` (:mod:`casework.workflow`), so it was concluded at most once since
+    ``moment`` (and that conclusion is its last), and its row's stage and
+    ``concluded_on`` say whether it was open at any later end. Only the few reopened
+    cases need their history read.
+    """
+    return select(StageChange.case_id).where(
+        StageChange.from_stage == Stage.CONCLUDED.value, StageChange.at >= moment)
 
 
 def ranked_conclusions(span: Span) -> Subquery:
@@ -216,22 +246,31 @@ def ranked_conclusions(span: Span) -> Subquery:
     From the stage changes, not the case row: the case row holds only the latest
     conclusion, and a case reopened later would otherwise drop out of a past period.
     Only the span's conclusions are read, from the index by stage and moment
-    (``ix_stage_changes_stage_at``), and ranked per case (and period), latest first.
+    (``ix_stage_changes_stage_at``). A case not reopened since the span began was
+    concluded at most once in it (:func:`reopened_since`): its conclusion is the last of
+    its period and of the span as it stands. Only the reopened cases' conclusions are
+    ranked per case (and period), latest first; ranking every case cost a sort of the
+    span's conclusions, twice, most of the time of counting the outcomes.
     """
-    order = (StageChange.at.desc(), StageChange.id.desc())
     bucket = _bucket(span, StageChange.at, moments=True)
+    label = (bucket[0] if bucket else literal_column("0")).label("bucket")
+    in_span = and_(StageChange.to_stage == Stage.CONCLUDED.value,
+                   StageChange.at >= span.start_at, StageChange.at < span.end_at)
+    reopened = reopened_since(span.start_at)
+    once = select(StageChange.case_id, StageChange.at, StageChange.outcome, label,
+                  true().label("last_of_span")
+                  ).where(in_span, StageChange.case_id.not_in(reopened))
+    order = (StageChange.at.desc(), StageChange.id.desc())
     in_period = func.row_number().over(partition_by=(StageChange.case_id, *bucket),
                                        order_by=order)
-    in_span = func.row_number().over(partition_by=StageChange.case_id, order_by=order)
-    ranked = (select(StageChange.case_id, StageChange.at, StageChange.outcome,
-                     (bucket[0] if bucket else literal_column("0")).label("bucket"),
-                     in_period.label("rank"), in_span.label("span_rank"))
-              .where(StageChange.to_stage == Stage.CONCLUDED.value,
-                     StageChange.at >= span.start_at, StageChange.at < span.end_at)
-              .subquery())
-    return (select(ranked.c.case_id, ranked.c.at, ranked.c.outcome, ranked.c.bucket,
+    in_whole = func.row_number().over(partition_by=StageChange.case_id, order_by=order)
+    ranked = (select(StageChange.case_id, StageChange.at, StageChange.outcome, label,
+                     in_period.label("rank"), in_whole.label("span_rank"))
+              .where(in_span, StageChange.case_id.in_(reopened)).subquery())
+    many = (select(ranked.c.case_id, ranked.c.at, ranked.c.outcome, ranked.c.bucket,
                    (ranked.c.span_rank == 1).label("last_of_span"))
-            .where(ranked.c.rank == 1).subquery())
+            .where(ranked.c.rank == 1))
+    return union_all(once, many).subquery()
 
 
 def last_conclusions(period: Period) -> Subquery:
@@ -263,59 +302,63 @@ def _followup(session: Session, span: Span, out: list[Counts]) -> None:
     opened = first_moves(span, (Stage.ASSESSED, Stage.INVESTIGATING))
     bucket = _bucket(span, opened.c.at, moments=True)
     _add(out, span, "followup_opened_by_unit", session.execute(
-        select(*bucket, Case.unit_id, func.count())
-        .join(opened, opened.c.case_id == Case.id).group_by(*bucket, Case.unit_id)))
-
-
-def _band(age: int) -> str:
-    """The age band of a case open ``age`` days after it was received."""
-    if age <= FEEDBACK_WITHIN.days:
-        return AGE_BANDS[0]
-    if age <= FEEDBACK_EXTENDED_WITHIN.days:
-        return AGE_BANDS[1]
-    return AGE_BANDS[2] if age <= _YEAR else AGE_BANDS[3]
+        select(*bucket, opened.c.unit_id, func.count()).group_by(*bucket, opened.c.unit_id)))
 
 
 def _open_at_ends(session: Session, span: Span, out: list[Counts]) -> None:
     """Cases open at the end of each period of the span, by unit and age band.
 
-    Open at the end: received by then, and its last stage change before the end (if
-    any) is not a conclusion. A case concluded before the span began and not moved
-    since (its row says so: stage concluded, ``concluded_on`` before the start; any later
-    move would have reopened it) is closed at every end without reading its history,
-    nor its row; only the others (open now, or concluded since the start) look up their
-    last move before each end, one index seek each (``ix_stage_changes_case_at``), so
-    the cost follows the open and recent cases, not every case or stage change ever
-    made. Their receipt dates are read into memory to band their ages, and only the
-    counts leave.
+    Open at an end: received before it, and its last stage change before the end (if
+    any) is not a conclusion. The database answers with counts per unit and band at
+    each end, never a row per case. Where the case row answers, nothing else is read:
+
+    * a case concluded before the span began and not moved since (stage concluded,
+      ``concluded_on`` before the start; a later move would have reopened it) is closed
+      at every end, and not even read (two index ranges, ``ix_cases_stage_received`` and
+      ``ix_cases_stage_concluded``, find the others);
+    * a case concluded now, by an end, was closed then (not moved since);
+    * otherwise a case not reopened since the span began (:func:`reopened_since`) was
+      open at an end it was received before;
+    * only a reopened case looks up its last move before each end, one index seek each
+      (``ix_stage_changes_case_at``).
     """
     concluded = Stage.CONCLUDED.value
-    # The seek is skipped where the row answers: a case received after the end was not
-    # open then (NULL: not counted below), and one concluded before the end and not
-    # moved since (stage concluded, ``concluded_on`` before the end) was closed then.
-    last_moves = [case(
-        (Case.received_on >= period.end, None),
-        (and_(Case.stage == concluded, Case.concluded_on < period.end), concluded),
-        else_=(select(StageChange.to_stage)
-               .where(StageChange.case_id == Case.id, StageChange.at < period.end_at)
-               .order_by(StageChange.at.desc()).limit(1)
-               .correlate(Case).scalar_subquery())) for period in span.periods]
-    # Two index ranges (ix_cases_stage_received, ix_cases_stage_concluded), never a
-    # scan of every case: the cases open now, and those concluded since the start.
+    # A concluded case without its day (never written so by casework.workflow) is read
+    # from its history too, rather than guessed open.
+    from_history = or_(Case.id.in_(reopened_since(span.start_at)),
+                       and_(Case.stage == concluded, Case.concluded_on.is_(None)))
+    bands: list[ColumnElement[str | None]] = []
+    for period in span.periods:
+        last_day = period.end - dt.timedelta(days=1)
+        last_move = (select(StageChange.to_stage)
+                     .where(StageChange.case_id == Case.id, StageChange.at < period.end_at)
+                     .order_by(StageChange.at.desc()).limit(1)
+                     .correlate(Case).scalar_subquery())
+        # An age in days is (last_day - received_on); its band's bounds as receipt days.
+        bands.append(case(
+            (Case.received_on >= period.end, None),
+            # Concluded now and by the end, not moved since: closed then.
+            (and_(Case.stage == concluded, Case.concluded_on < period.end), None),
+            # Otherwise a case not reopened since the start was open; a reopened one
+            # was unless its last move before the end concluded it.
+            (and_(from_history, func.coalesce(last_move, "") == concluded), None),
+            *((Case.received_on >= last_day - dt.timedelta(days=days), band)
+              for days, band in zip(_BAND_DAYS, AGE_BANDS, strict=False)),
+            else_=AGE_BANDS[-1]).label(f"band_{len(bands)}"))
     unsettled = or_(Case.stage.in_([s.value for s in Stage if s != Stage.CONCLUDED]),
                     and_(Case.stage == concluded, Case.concluded_on >= span.start),
                     and_(Case.stage == concluded, Case.concluded_on.is_(None)))
-    rows = session.execute(
-        select(Case.unit_id, Case.received_on, *last_moves)
-        # A duplicate merged into its primary is handled as the primary: not counted.
-        .where(Case.received_on < span.end, Case.merged_into_id.is_(None), unsettled))
-    ends = [(period.end, period.end - dt.timedelta(days=1)) for period in span.periods]
-    for unit, received_on, *moves in rows:
-        for (end, last_day), move, counts in zip(ends, moves, out, strict=True):
-            if received_on < end and move != concluded:
-                key = (str(unit), _band((last_day - received_on).days))
+    # Each end's band is computed once per case (a subquery), then grouped by name.
+    banded = (select(Case.unit_id, *bands)
+              # A duplicate merged into its primary is handled as the primary: not counted.
+              .where(Case.received_on < span.end, Case.merged_into_id.is_(None), unsettled)
+              .cte("banded").prefix_with("MATERIALIZED"))
+    keys = [banded.c.unit_id, *(banded.c[f"band_{i}"] for i in range(len(bands)))]
+    for unit, *found, n in session.execute(select(*keys, func.count()).group_by(*keys)):
+        for band, counts in zip(found, out, strict=True):
+            if band is not None:
                 cells = counts["open_by_age"]
-                cells[key] = cells.get(key, 0) + 1
+                cells[(str(unit), band)] = cells.get((str(unit), band), 0) + int(n)
 
 
 def count_span(session: Session, span: Span) -> tuple[list[Counts], Cells]:
