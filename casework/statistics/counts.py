@@ -4,9 +4,10 @@ A release protects its period together with the year and the year's four quarter
 (:func:`.disclosure_periods.family`), so publishing a quarter needs the count tables of
 five periods. Counted one period at a time, that reads the year's rows twice (once as
 the year, once as its quarters). Here each query reads a :class:`~.periods.Span` once
-and labels every row with the period it falls in (:func:`_bucket`); the year's tables
-are then derived from its quarters' as :data:`OVER_TIME` declares (the sum of the four,
-or the fourth), except the outcomes, which the same pass counts for the year as well.
+and labels every row with the period it falls in
+(:func:`.stage_history.period_index`); the year's tables are then derived from its
+quarters' as :data:`OVER_TIME` declares (the sum of the four, or the fourth), except the
+outcomes, which the same pass counts for the year as well.
 ``tests/casework/test_disclosure_periods.py`` checks, on random case populations, that
 every table of the family equals the one counted for that period alone.
 
@@ -21,19 +22,8 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import Any, TypeAlias
 
-from sqlalchemy import (
-    Select,
-    Subquery,
-    and_,
-    case,
-    func,
-    literal_column,
-    or_,
-    select,
-    true,
-    union_all,
-)
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import and_, case, func, or_, select, true
+from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from common.contract import Category, Outcome, Stage
@@ -51,6 +41,7 @@ from ..models.cases import ACKNOWLEDGE_WITHIN, FEEDBACK_EXTENDED_WITHIN, FEEDBAC
 from .disclosure_periods import OverTime
 from .figures_base import days_between
 from .periods import Period, Span
+from .stage_history import first_moves, period_index, ranked_conclusions, reopened_since
 from .tables import TOTAL
 
 Cells: TypeAlias = dict[tuple[str, str], int]
@@ -106,16 +97,6 @@ OVER_TIME: dict[str, OverTime] = {
 SHARED = tuple(t for t, kind in OVER_TIME.items() if kind is not OverTime.NEITHER)
 
 
-def _bucket(span: Span, column: Any, *, moments: bool) -> list[ColumnElement[int]]:
-    """The index of the span's period ``column`` falls in, as a column to select and
-    group by; none for a span of one period (every row is in it)."""
-    if not span.many:
-        return []
-    bounds = [p.end_at if moments else p.end for p in span.periods[:-1]]
-    return [case(*((column < bound, i) for i, bound in enumerate(bounds)),
-                 else_=len(bounds)).label("bucket")]
-
-
 def _within(span: Span, column: Any, *, moments: bool) -> ColumnElement[bool]:
     if moments:
         return and_(column >= span.start_at, column < span.end_at)
@@ -149,7 +130,7 @@ def _received(session: Session, span: Span, out: list[Counts]) -> None:
                (and_(Case.feedback_extended == true(),
                      to_feedback <= FEEDBACK_EXTENDED_WITHIN.days), EXTENDED_ON_TIME),
                else_=LATE)
-    bucket = _bucket(span, Case.received_on, moments=False)
+    bucket = period_index(span, Case.received_on, moments=False)
     keys = (Case.unit_id, Case.category, Case.agency, acked, fed)
     rows = session.execute(select(*bucket, *keys, func.count())
                            .where(_within(span, Case.received_on, moments=False))
@@ -170,7 +151,7 @@ def _received(session: Session, span: Span, out: list[Counts]) -> None:
 def _by_unit(session: Session, span: Span, out: list[Counts], table_id: str,
              entity: Any, moment: Any) -> None:
     """Rows of ``entity`` (with a ``case_id``) made in the span, per case unit."""
-    bucket = _bucket(span, moment, moments=True)
+    bucket = period_index(span, moment, moments=True)
     _add(out, span, table_id, session.execute(
         select(*bucket, Case.unit_id, func.count()).select_from(entity)
         .join(Case, Case.id == entity.case_id)
@@ -181,7 +162,7 @@ def _by_unit(session: Session, span: Span, out: list[Counts], table_id: str,
 def _by_day(session: Session, span: Span, out: list[Counts], table_id: str,
             day: Any) -> None:
     """Cases whose ``day`` (a DATE) falls in the span, per unit."""
-    bucket = _bucket(span, day, moments=False)
+    bucket = period_index(span, day, moments=False)
     _add(out, span, table_id, session.execute(
         select(*bucket, Case.unit_id, func.count())
         .where(_within(span, day, moments=False)).group_by(*bucket, Case.unit_id)))
@@ -190,93 +171,10 @@ def _by_day(session: Session, span: Span, out: list[Counts], table_id: str,
 def _by_code(session: Session, span: Span, out: list[Counts], table_id: str,
              code: Any, moment: Any) -> None:
     """Rows made in the span, per ``code`` (a destination, a status)."""
-    bucket = _bucket(span, moment, moments=True)
+    bucket = period_index(span, moment, moments=True)
     _add(out, span, table_id, session.execute(
         select(*bucket, code, func.count())
         .where(_within(span, moment, moments=True)).group_by(*bucket, code)))
-
-
-def first_moves(span: Span | Period, stages: Iterable[Stage]) -> Subquery:
-    """Per case whose first move to one of ``stages`` was in the span: that move's
-    moment and the case's unit (``case_id``, ``unit_id``, ``at``).
-
-    A move to those stages in the span, and none before it; the first of the span's is
-    the first ever, so it names the period of the span the follow-up began in. Read from
-    the span's rows of the index by stage and moment (``ix_stage_changes_stage_at``),
-    and, for a case received before the span (one received in it has no earlier move),
-    its earlier history from its own (``ix_stage_changes_case_at``); never the whole
-    table.
-    """
-    codes = [s.value for s in stages]
-    earlier = aliased(StageChange)
-    # A scalar subquery (LIMIT 1), not NOT EXISTS: PostgreSQL turns NOT EXISTS into a
-    # hash anti-join over every earlier move (the whole history) when the period is a
-    # large share of it; a scalar subquery is looked up per row of the period.
-    before = (select(earlier.id).where(earlier.case_id == StageChange.case_id,
-                                       earlier.at < span.start_at,
-                                       earlier.to_stage.in_(codes))
-              .limit(1).correlate(StageChange).scalar_subquery())
-    return (select(StageChange.case_id, Case.unit_id, func.min(StageChange.at).label("at"))
-            .join(Case, Case.id == StageChange.case_id)
-            .where(StageChange.to_stage.in_(codes), StageChange.at >= span.start_at,
-                   StageChange.at < span.end_at,
-                   or_(Case.received_on >= span.start, before.is_(None)))
-            .group_by(StageChange.case_id, Case.unit_id).subquery())
-
-
-def reopened_since(moment: dt.datetime) -> Select[str]:
-    """The cases reopened (moved out of ``concluded``) at or after ``moment``, from the
-    index by origin stage and moment (``ix_stage_changes_from_at``).
-
-    A case that was not has a simple history from then on: only a reopening leaves
-    ``concluded`` (:mod:`casework.workflow`), so it was concluded at most once since
-    ``moment`` (and that conclusion is its last), and its row's stage and
-    ``concluded_on`` say whether it was open at any later end. Only the few reopened
-    cases need their history read.
-    """
-    return select(StageChange.case_id).where(
-        StageChange.from_stage == Stage.CONCLUDED.value, StageChange.at >= moment)
-
-
-def ranked_conclusions(span: Span) -> Subquery:
-    """Per case and period of the span in which it was concluded, its last conclusion
-    there (``case_id``, ``at``, ``outcome``, ``bucket``), and whether that is also its
-    last in the whole span (``last_of_span``).
-
-    From the stage changes, not the case row: the case row holds only the latest
-    conclusion, and a case reopened later would otherwise drop out of a past period.
-    Only the span's conclusions are read, from the index by stage and moment
-    (``ix_stage_changes_stage_at``). A case not reopened since the span began was
-    concluded at most once in it (:func:`reopened_since`): its conclusion is the last of
-    its period and of the span as it stands. Only the reopened cases' conclusions are
-    ranked per case (and period), latest first; ranking every case cost a sort of the
-    span's conclusions, twice, most of the time of counting the outcomes.
-    """
-    bucket = _bucket(span, StageChange.at, moments=True)
-    label = (bucket[0] if bucket else literal_column("0")).label("bucket")
-    in_span = and_(StageChange.to_stage == Stage.CONCLUDED.value,
-                   StageChange.at >= span.start_at, StageChange.at < span.end_at)
-    reopened = reopened_since(span.start_at)
-    once = select(StageChange.case_id, StageChange.at, StageChange.outcome, label,
-                  true().label("last_of_span")
-                  ).where(in_span, StageChange.case_id.not_in(reopened))
-    order = (StageChange.at.desc(), StageChange.id.desc())
-    in_period = func.row_number().over(partition_by=(StageChange.case_id, *bucket),
-                                       order_by=order)
-    in_whole = func.row_number().over(partition_by=StageChange.case_id, order_by=order)
-    ranked = (select(StageChange.case_id, StageChange.at, StageChange.outcome, label,
-                     in_period.label("rank"), in_whole.label("span_rank"))
-              .where(in_span, StageChange.case_id.in_(reopened)).subquery())
-    many = (select(ranked.c.case_id, ranked.c.at, ranked.c.outcome, ranked.c.bucket,
-                   (ranked.c.span_rank == 1).label("last_of_span"))
-            .where(ranked.c.rank == 1))
-    return union_all(once, many).subquery()
-
-
-def last_conclusions(period: Period) -> Subquery:
-    """Per case concluded in the period, its last conclusion there (``case_id``, ``at``,
-    ``outcome``): :func:`ranked_conclusions` of the period alone."""
-    return ranked_conclusions(Span.of(period))
 
 
 def _outcomes(session: Session, span: Span, out: list[Counts]) -> Cells:
@@ -300,7 +198,7 @@ def _outcomes(session: Session, span: Span, out: list[Counts]) -> Cells:
 
 def _followup(session: Session, span: Span, out: list[Counts]) -> None:
     opened = first_moves(span, (Stage.ASSESSED, Stage.INVESTIGATING))
-    bucket = _bucket(span, opened.c.at, moments=True)
+    bucket = period_index(span, opened.c.at, moments=True)
     _add(out, span, "followup_opened_by_unit", session.execute(
         select(*bucket, opened.c.unit_id, func.count()).group_by(*bucket, opened.c.unit_id)))
 
@@ -343,12 +241,16 @@ def _open_at_ends(session: Session, span: Span, out: list[Counts]) -> None:
             # was unless its last move before the end concluded it.
             (and_(from_history, func.coalesce(last_move, "") == concluded), None),
             *((Case.received_on >= last_day - dt.timedelta(days=days), band)
-              for days, band in zip(_BAND_DAYS, AGE_BANDS, strict=False)),
+              for days, band in zip(_BAND_DAYS, AGE_BANDS[:-1], strict=True)),
             else_=AGE_BANDS[-1]).label(f"band_{len(bands)}"))
+    # Two index ranges (ix_cases_stage_received, ix_cases_stage_concluded), never a
+    # scan of every case: the cases open now, and those concluded since the start.
     unsettled = or_(Case.stage.in_([s.value for s in Stage if s != Stage.CONCLUDED]),
                     and_(Case.stage == concluded, Case.concluded_on >= span.start),
                     and_(Case.stage == concluded, Case.concluded_on.is_(None)))
-    # Each end's band is computed once per case (a subquery), then grouped by name.
+    # MATERIALIZED: folded into the grouping, each band would be computed twice per case
+    # (SQLite, PostgreSQL), and SQLite would read every case in unit order instead of
+    # the two index ranges below.
     banded = (select(Case.unit_id, *bands)
               # A duplicate merged into its primary is handled as the primary: not counted.
               .where(Case.received_on < span.end, Case.merged_into_id.is_(None), unsettled)

@@ -26,7 +26,6 @@ from common.contract import Stage
 
 from ..i18n import OUTCOME_LABELS
 from ..models import Case
-from .counts import first_moves, last_conclusions
 from .figures_base import (
     OUTCOME,
     UNIT,
@@ -38,6 +37,7 @@ from .figures_base import (
     cells_of,
 )
 from .periods import Period
+from .stage_history import first_moves, last_conclusions
 from .tables import TOTAL, CountTable
 
 

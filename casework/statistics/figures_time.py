@@ -16,7 +16,6 @@ from sqlalchemy import func, select, true
 from sqlalchemy.orm import Session
 
 from ..models import Case
-from .counts import last_conclusions
 from .figures_base import (
     AGE_BAND,
     UNIT,
@@ -31,6 +30,7 @@ from .figures_base import (
     percentile,
 )
 from .periods import Period
+from .stage_history import last_conclusions
 from .tables import TOTAL, CountTable
 
 AGE_LABELS = {"0-3-months": _l("Up to 3 months"), "3-6-months": _l("3 to 6 months"),

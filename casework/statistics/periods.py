@@ -173,5 +173,6 @@ class Span:
 
     @property
     def many(self) -> bool:
-        """More than one period: queries select and group by the period (``counts._bucket``)."""
+        """More than one period: queries select and group by the period
+        (``stage_history.period_index``)."""
         return len(self.periods) > 1
