@@ -17,6 +17,7 @@ from casework.models import Role
 from tests.support.casework import PASSWORD as PASSWORD
 from tests.support.casework import Staff as Staff
 from tests.support.casework import add_default_units
+from tests.support.casework import casework_config as config_in
 from tests.support.casework import csrf as csrf
 from tests.support.casework import enrol as enrol_in
 from tests.support.casework import log_in as log_in
@@ -35,13 +36,8 @@ class EnglishClient(FlaskClient):
 
 @pytest.fixture
 def casework_config(tmp_path: Path, argon2_params: crypto.Argon2Params) -> CaseworkConfig:
-    return CaseworkConfig(
-        instance_path=tmp_path,
-        database_url=app_database("casework", tmp_path),  # a migrated copy: faster
-        secret_key=b"c" * 32,
-        signing_key_path=tmp_path / "casework-signing.seed",
-        argon2=argon2_params,
-    )
+    # A migrated copy: faster (tests/support/databases.py).
+    return config_in(tmp_path, argon2_params, app_database("casework", tmp_path))
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 import crypto
+from casework import CaseworkConfig
 from casework.accounts import create_user
 from casework.cli import DEFAULT_UNITS
 from casework.directory import export_directory
@@ -35,6 +36,14 @@ CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 def services(app: Flask) -> Casework:
     found: Casework = app.extensions[EXTENSION]
     return found
+
+
+def casework_config(folder: Path, argon2: crypto.Argon2Params,
+                    database_url: str) -> CaseworkConfig:
+    """The config of the casework app in ``folder`` that tests/casework's fixtures build."""
+    return CaseworkConfig(instance_path=folder, database_url=database_url,
+                          secret_key=b"c" * 32,
+                          signing_key_path=folder / "casework-signing.seed", argon2=argon2)
 
 
 def add_default_units(app: Flask) -> None:
@@ -120,14 +129,20 @@ def link_intake(casework: Flask, folder: Path, escrow: crypto.PrivateKey,
                                     valid_for=dt.timedelta(days=30))
     folder.mkdir()
     (folder / "directory.signed").write_bytes(document)
-    intake = create_intake(IntakeConfig(
-        instance_path=folder, database_url=app_database("intake", folder),  # a migrated copy
-        storage_path=folder / "storage", secret_key=b"i" * 32,
-        casework_verify_key=signing.verify_key.raw,
-        directory_path=folder / "directory.signed", instance_salt=b"t" * 16,
-        argon2=argon2, login_floor_seconds=0.0))
+    intake = create_intake(intake_config(folder, signing.verify_key, argon2,
+                                         app_database("intake", folder)))  # a migrated copy
     services(casework).config.signing_key_path.write_bytes(signing.seed())
     return intake, signing
+
+
+def intake_config(folder: Path, casework_key: crypto.VerifyKey, argon2: crypto.Argon2Params,
+                  database_url: str) -> IntakeConfig:
+    """The config of the intake app that :func:`link_intake` puts in ``folder``."""
+    return IntakeConfig(
+        instance_path=folder, database_url=database_url, storage_path=folder / "storage",
+        secret_key=b"i" * 32, casework_verify_key=casework_key.raw,
+        directory_path=folder / "directory.signed", instance_salt=b"t" * 16,
+        argon2=argon2, login_floor_seconds=0.0)
 
 
 def log_in(app: Flask, client: FlaskClient, staff: Staff) -> None:
