@@ -13,33 +13,25 @@ case's last conclusion in the period.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 
-import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from sqlalchemy import create_engine, select
+from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from casework.cli import DEFAULT_UNITS
-from casework.models import Case, StageChange, Unit
+from casework.models import Case, StageChange
 from casework.statistics.counts import Cells, family_counts
 from casework.statistics.periods import Period
-from tests.support.databases import app_database
 
-from .test_disclosure_periods import QUARTERS, SETTINGS, YEAR, populate
-
-
-@pytest.fixture(scope="module")
-def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
-    engine = create_engine(app_database("casework", tmp_path_factory.mktemp("history")))
-    with Session(engine) as session, session.begin():
-        for unit_id, sv, en, alternate, receives in DEFAULT_UNITS:
-            session.add(Unit(id=unit_id, name_sv=sv, name_en=en,
-                             alternate_unit_id=alternate, receives_reports=receives))
-    yield engine
-    engine.dispose()
+from .test_disclosure_periods import (  # noqa: F401 (engine: a fixture)
+    QUARTERS,
+    SETTINGS,
+    YEAR,
+    engine,
+    populate,
+)
 
 
 def band(age: int) -> str:
@@ -78,8 +70,8 @@ def outcomes(cases: Sequence[Case], moves: Sequence[StageChange], period: Period
 
 @SETTINGS
 @given(st.integers(0, 10**6), st.integers(0, 40))
-def test_outcomes_and_open_cases_follow_each_cases_history(engine: Engine, seed: int,
-                                                           count: int) -> None:
+def test_outcomes_and_open_cases_follow_each_cases_history(
+        engine: Engine, seed: int, count: int) -> None:  # noqa: F811
     with Session(engine) as session:
         populate(session, seed, count)
         counted = family_counts(session, YEAR)
