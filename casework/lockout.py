@@ -16,9 +16,9 @@ import hashlib
 import hmac
 
 from sqlalchemy import case, delete, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from common.db import upsert
 from common.unit_of_work import emit_on
 
 from .config import CaseworkConfig
@@ -84,16 +84,14 @@ def count_unknown_failure(session: Session, config: CaseworkConfig, key: str) ->
     """Add one failure to an unknown name, atomically (an upsert); lock it likewise."""
     now = utcnow()
     forgotten = now - dt.timedelta(seconds=config.failure_memory_seconds)
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(SignInThrottle).values(name_hash=key, failed_attempts=1,
-                                              last_failed_at=now)
     table = SignInThrottle.__table__
-    statement = statement.on_conflict_do_update(
-        index_elements=[table.c.name_hash],
-        set_={"failed_attempts": case((table.c.last_failed_at < forgotten, 1),
-                                      else_=table.c.failed_attempts + 1),
-              "last_failed_at": now})
+    statement = upsert(
+        session, SignInThrottle,
+        {"name_hash": key, "failed_attempts": 1, "last_failed_at": now},
+        key=[table.c.name_hash],
+        update={"failed_attempts": case((table.c.last_failed_at < forgotten, 1),
+                                        else_=table.c.failed_attempts + 1),
+                "last_failed_at": now})
     count: int = session.connection().execute(
         statement.returning(table.c.failed_attempts)).scalar_one()
     duration = lock_duration(config, count)

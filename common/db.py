@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -60,6 +62,19 @@ class Database:
         """A session that commits on success and rolls back on any error."""
         with self._own_sessions() as session, session.begin():
             yield session
+
+
+def upsert(session: Session, entity: Any, values: Mapping[str, Any], *,
+           key: Sequence[Any], update: Mapping[str, Any]
+           ) -> postgresql.Insert | sqlite.Insert:
+    """``INSERT ... ON CONFLICT (key) DO UPDATE`` in the session's dialect: an insert or
+    update in one statement, so that two transactions creating the same row at once
+    cannot both find it missing and the second fail on the key."""
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(entity).values(**values).on_conflict_do_update(
+            index_elements=key, set_=update)
+    return sqlite.insert(entity).values(**values).on_conflict_do_update(
+        index_elements=key, set_=update)
 
 
 def make_sqlite_file_private(url: str) -> None:

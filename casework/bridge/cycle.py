@@ -16,11 +16,11 @@ import logging
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 import crypto
 from common.contract import TipsterItem
+from common.db import upsert
 from common.sync_schema import Malformed
 from common.unit_of_work import emit_on
 
@@ -130,12 +130,9 @@ def _mark_success(session: Session) -> None:
     Two cycles on two rq workers may end at once; a read-then-insert would let both see no
     row and the second insert fail its whole cycle (CI saw it on PostgreSQL).
     """
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     now = utcnow()
-    statement = insert(BridgeState).values(name="last_success", at=now)
-    session.execute(statement.on_conflict_do_update(
-        index_elements=[BridgeState.__table__.c.name], set_={"at": now}))
+    session.execute(upsert(session, BridgeState, {"name": "last_success", "at": now},
+                           key=[BridgeState.__table__.c.name], update={"at": now}))
 
 
 def deliver_commands(casework: Casework, client: IntakeClient, batch: int = 50) -> int:
