@@ -464,7 +464,14 @@ def test_a_stopped_sync_app_fails_the_job_cleanly_and_the_next_delivers(world: W
     assert len(waiting) == 1
 
     world.stop_intake()
-    job = world.wait_job(world.enqueue())
+    job_id = world.wait_job(world.enqueue()).id
+
+    def retry_recorded() -> Job | None:
+        # rq writes a retry's status, its count and the failure callback's meta in steps:
+        # read the job again until all are there (CI once read the status alone).
+        job = Job.fetch(job_id, connection=world.redis)
+        return job if job.retries_left == 1 and "failure" in job.meta else None
+    job = _wait_for("the retry recorded", retry_recorded, WAIT, interval=0.05)
     # Failed, and scheduled for a retry after its back-off (casework.jobs.queues.BRIDGE;
     # this plain `rq worker` runs no scheduler, so the retry never comes here).
     assert job.get_status() == JobStatus.SCHEDULED and job.retries_left == 1
